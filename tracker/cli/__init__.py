@@ -1,0 +1,1 @@
+"""The command line: click lives only here. Commands are thin; they delegate to services."""

@@ -1,0 +1,35 @@
+"""What every command gets: settings read once and the application, built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import click
+
+from tracker.app import App
+from tracker.settings import Settings, load_settings
+
+
+class AppContext:
+    def __init__(self, db_url: str | None, config_path: str | None, debug: bool) -> None:
+        self.db_url = db_url
+        self.config_path = config_path
+        self.debug = debug
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.config_path)
+        if self.db_url:
+            settings = settings.with_overrides(database__url=self.db_url)
+        return settings
+
+    @cached_property
+    def app(self) -> App:
+        return App(self.settings)
+
+    def close(self) -> None:
+        if "app" in self.__dict__:
+            self.app.close()
+
+
+pass_ctx = click.make_pass_decorator(AppContext)
