@@ -1,0 +1,130 @@
+"""The auditor's commands over the event store: init, log, export, verify."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, time, timezone
+from pathlib import Path
+
+import click
+
+from tracker.cli.context import AppContext, pass_ctx
+from tracker.core import RecordedEvent
+from tracker.errors import TrackerError
+from tracker.services import auditing
+
+
+def parse_moment(value: str, *, end_of_day: bool = False) -> datetime:
+    """A date (the whole day, UTC) or an ISO datetime (UTC if no offset)."""
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).date()
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def format_event(event: RecordedEvent) -> str:
+    summary = event.payload.get("title_en") or event.payload.get("title") or event.payload.get("id") or ""
+    valid = f" valid_from={event.valid_from}" if event.valid_from else ""
+    text = f"{event.position:>7}  {event.recorded_at}  {event.type:<22} {event.stream} v{event.version}{valid}"
+    return f"{text}  {summary}" if summary else text
+
+
+@click.command()
+@pass_ctx
+def init(ctx: AppContext) -> None:
+    """Create or upgrade the database schema (harmless to run twice).
+
+    Example:
+
+        tracker --db sqlite:///var/tracker.db init
+    """
+    before, after = ctx.app.init()
+    if before == after:
+        click.echo(f"database {ctx.app.db.display_url} is up to date (migration {after})")
+    else:
+        click.echo(f"database {ctx.app.db.display_url} upgraded from {before or 'empty'} to migration {after}")
+
+
+@click.command()
+@click.option("--stream", help="Only this stream, e.g. instrument/cn-biomed-new-tech-regulation.")
+@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--since", help="Recorded at or after this date or time (UTC).")
+@click.option("--until", help="Recorded at or before this date or time (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def log(ctx: AppContext, stream: str | None, types: tuple[str, ...], since: str | None, until: str | None, as_json: bool) -> None:
+    """Show the event log in position order.
+
+    Example:
+
+        tracker log --type InstrumentPublished --since 2026-01-01 --json
+    """
+    events = ctx.app.store.read(
+        stream=stream,
+        types=types or None,
+        since=parse_moment(since) if since else None,
+        until_time=parse_moment(until, end_of_day=True) if until else None,
+    )
+    for event in events:
+        if as_json:
+            click.echo(json.dumps(event.as_dict(), ensure_ascii=False))
+        else:
+            click.echo(format_event(event))
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@pass_ctx
+def export(ctx: AppContext, fmt: str, output: str | None) -> None:
+    """Export every field of every event, hashes included, one JSON object per line.
+
+    payload and metadata are exported as the exact JSON text that was hashed.
+
+    Example:
+
+        tracker export --format jsonl --output var/export.jsonl
+    """
+    store = ctx.app.store
+    if output is None:
+        count = auditing.export_jsonl(store, sys.stdout)
+        return
+    target = Path(output)
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        count = auditing.export_jsonl(store, handle)
+    partial.replace(target)  # an interrupted export never leaves a truncated file under the real name
+    click.echo(f"exported {count} events to {target}", err=True)
+
+
+@click.command()
+@click.option("--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database.")
+@pass_ctx
+def verify(ctx: AppContext, export_file: str | None) -> None:
+    """Recompute the whole hash chain; exit 1 naming the first bad position.
+
+    Example:
+
+        tracker verify
+        tracker verify --file var/export.jsonl
+    """
+    if export_file:
+        report = auditing.verify_export(Path(export_file))
+        where = export_file
+    else:
+        report = auditing.verify_store(ctx.app.store)
+        where = ctx.app.db.display_url
+    click.echo(f"ok: {report.count} events in {where} verify; head position {report.head_position} hash {report.head_hash}")
+
+
+def register(group: click.Group) -> None:
+    for command in (init, log, export, verify):
+        group.add_command(command)
+
+
+__all__ = ["register", "parse_moment", "format_event", "TrackerError"]

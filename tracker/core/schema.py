@@ -1,0 +1,42 @@
+"""Tables of the event store. Alembic creates them (migrations/); nothing here calls create_all."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+# Timestamps are fixed-format UTC text (2026-11-24T21:28:28.123456Z): exact, sortable and hashed
+# identically on every backend. payload and metadata are the canonical JSON text that was hashed.
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("stream", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("valid_from", String(40), nullable=True),
+    Column("idempotency_key", String(300), nullable=True, unique=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("stream", "version", name="uq_events_stream_version"),
+)
+Index("ix_events_recorded_at", events.c.recorded_at)
+Index("ix_events_type", events.c.type)
+
+# A projection's position, written in the same transaction as its read model.
+projection_checkpoints = Table(
+    "projection_checkpoints",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+EVENT_COLUMNS = (
+    "position", "stream", "version", "type", "schema_version", "payload", "metadata",
+    "recorded_at", "valid_from", "idempotency_key", "prev_hash", "hash",
+)

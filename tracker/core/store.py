@@ -1,0 +1,283 @@
+"""The append-only, hash-chained event store.
+
+Appends are serialised where the chain needs it: on SQLite by the write lock that BEGIN IMMEDIATE
+takes, on PostgreSQL by one transaction-scoped advisory lock. Inside that lock the store reads the
+head, numbers the new events head+1, head+2, ... and chains their hashes, so positions are dense
+and commit in position order on both backends (no sequence, no holes, no reader missing a row
+that commits late). Reads page through positions, so memory stays constant however long the log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from tracker.core.canonical import GENESIS_HASH, canonical_json, event_hash
+from tracker.core.db import Database, one_line
+from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
+from tracker.core.schema import EVENT_COLUMNS, events
+from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
+
+ANY_VERSION = -1
+APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL appends queue on
+PAGE_SIZE = 2000
+_IN_CHUNK = 500  # bound on IN (...) lists
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    position: int
+    hash: str
+    recorded_at: str | None
+
+
+EMPTY_HEAD = Head(0, GENESIS_HASH, None)
+
+_SELECT_ALL = sa.select(*(events.c[name] for name in EVENT_COLUMNS))
+
+
+class EventStore:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        upcaster: Upcaster | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.upcaster = upcaster or Upcaster()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        new_events: Sequence[NewEvent],
+        *,
+        expect: Mapping[str, int] | None = None,
+        conn: Connection | None = None,
+    ) -> list[RecordedEvent]:
+        """Append events atomically; return them as recorded, in the order given.
+
+        ``expect`` maps a stream to the version it must be at now (0: must not exist yet); on a
+        mismatch ConcurrencyError is raised and nothing is written. An event whose idempotency key
+        is already stored is not written again: the stored event is returned in its place.
+        Pass ``conn`` (from ``Database.write()``) to append inside a wider transaction.
+        """
+        if conn is None:
+            with self.db.write() as own:
+                return self.append(new_events, expect=expect, conn=own)
+        try:
+            return self._append(conn, list(new_events), dict(expect or {}))
+        except SAIntegrityError as exc:
+            raise EventStoreError(f"append refused by the database: {one_line(exc)}") from None
+        except OperationalError as exc:
+            raise DatabaseError(f"append failed: {one_line(exc)}") from None
+
+    def _append(self, conn: Connection, batch: list[NewEvent], expect: dict[str, int]) -> list[RecordedEvent]:
+        if not batch and not expect:
+            return []
+        if not self.db.is_sqlite:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+
+        stored = self._stored_by_key(conn, [e.idempotency_key for e in batch if e.idempotency_key])
+        fresh: list[NewEvent] = []
+        seen_keys: set[str] = set()
+        for e in batch:
+            if e.idempotency_key is not None:
+                if e.idempotency_key in stored or e.idempotency_key in seen_keys:
+                    continue
+                seen_keys.add(e.idempotency_key)
+            fresh.append(e)
+        if not fresh and batch:
+            return [stored[e.idempotency_key] for e in batch if e.idempotency_key]
+
+        versions = self._stream_versions(conn, {e.stream for e in fresh} | set(expect))
+        for stream, expected in expect.items():
+            if expected != ANY_VERSION and versions.get(stream, 0) != expected:
+                raise ConcurrencyError(stream, expected, versions.get(stream, 0))
+
+        head = self._head(conn)
+        recorded_at = format_time(self.clock())
+        if head.recorded_at is not None and recorded_at < head.recorded_at:
+            recorded_at = head.recorded_at  # transaction time never runs backwards along the chain
+        rows: list[dict[str, Any]] = []
+        recorded: list[RecordedEvent] = []
+        prev_hash, position = head.hash, head.position
+        for e in fresh:
+            position += 1
+            version = versions.get(e.stream, 0) + 1
+            versions[e.stream] = version
+            try:
+                payload_text = canonical_json(e.payload)
+                metadata_text = canonical_json(e.metadata)
+            except (TypeError, ValueError) as exc:
+                raise InvalidEventError(f"{e.type} on {e.stream}: payload is not JSON: {exc}") from None
+            digest = event_hash(
+                prev_hash, position, e.stream, version, e.type, e.schema_version,
+                recorded_at, e.valid_from, e.idempotency_key, payload_text, metadata_text,
+            )
+            rows.append({
+                "position": position, "stream": e.stream, "version": version, "type": e.type,
+                "schema_version": e.schema_version, "payload": payload_text, "metadata": metadata_text,
+                "recorded_at": recorded_at, "valid_from": e.valid_from,
+                "idempotency_key": e.idempotency_key, "prev_hash": prev_hash, "hash": digest,
+            })
+            recorded.append(RecordedEvent(
+                position, e.stream, version, e.type, e.schema_version, dict(e.payload), dict(e.metadata),
+                recorded_at, e.valid_from, e.idempotency_key, prev_hash, digest,
+            ))
+            prev_hash = digest
+        if rows:
+            conn.execute(events.insert(), rows)
+
+        # Walk the batch again as it was filtered above: stored keys give the stored event.
+        result: list[RecordedEvent] = []
+        fresh_recorded = iter(recorded)
+        known = dict(stored)
+        for e in batch:
+            key = e.idempotency_key
+            if key is not None and key in known:
+                result.append(known[key])
+                continue
+            event = next(fresh_recorded)
+            result.append(event)
+            if key is not None:
+                known[key] = event
+        return result
+
+    def _stored_by_key(self, conn: Connection, keys: list[str]) -> dict[str, RecordedEvent]:
+        found: dict[str, RecordedEvent] = {}
+        for chunk in _chunks(sorted(set(keys)), _IN_CHUNK):
+            query = _SELECT_ALL.where(events.c.idempotency_key.in_(chunk))
+            for row in conn.execute(query):
+                event = self._to_event(row)
+                found[event.idempotency_key] = event  # type: ignore[index]
+        return found
+
+    def _stream_versions(self, conn: Connection, streams: set[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        for chunk in _chunks(sorted(streams), _IN_CHUNK):
+            query = (
+                sa.select(events.c.stream, sa.func.max(events.c.version))
+                .where(events.c.stream.in_(chunk))
+                .group_by(events.c.stream)
+            )
+            versions.update({stream: int(version) for stream, version in conn.execute(query)})
+        return versions
+
+    def _head(self, conn: Connection) -> Head:
+        row = conn.execute(
+            sa.select(events.c.position, events.c.hash, events.c.recorded_at)
+            .order_by(events.c.position.desc())
+            .limit(1)
+        ).first()
+        return Head(int(row[0]), row[1], row[2]) if row else EMPTY_HEAD
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self) -> Head:
+        with self.db.read() as conn:
+            return self._head(conn)
+
+    def stream_version(self, stream: str) -> int:
+        with self.db.read() as conn:
+            return self._stream_versions(conn, {stream}).get(stream, 0)
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before ``moment`` (0 if none): what was known then."""
+        with self.db.read() as conn:
+            value = conn.execute(
+                sa.select(sa.func.max(events.c.position)).where(events.c.recorded_at <= format_time(moment))
+            ).scalar()
+        return int(value or 0)
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        until: int | None = None,
+        stream: str | None = None,
+        types: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until_time: datetime | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[RecordedEvent]:
+        """Events in position order, filtered; pages through the log in constant memory."""
+        for row in self.rows(
+            after=after, until=until, stream=stream, types=types,
+            since=since, until_time=until_time, page_size=page_size,
+        ):
+            yield self._to_event(row)
+
+    def read_stream(self, stream: str) -> Iterator[RecordedEvent]:
+        return self.read(stream=stream)
+
+    def rows(
+        self,
+        *,
+        after: int = 0,
+        until: int | None = None,
+        stream: str | None = None,
+        types: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until_time: datetime | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[sa.Row[Any]]:
+        """Stored rows exactly as written (for export and verification), in position order."""
+        conditions: list[Any] = []
+        if until is not None:
+            conditions.append(events.c.position <= until)
+        if stream is not None:
+            conditions.append(events.c.stream == stream)
+        if types is not None:
+            conditions.append(events.c.type.in_(list(types)))
+        if since is not None:
+            conditions.append(events.c.recorded_at >= format_time(since))
+        if until_time is not None:
+            conditions.append(events.c.recorded_at <= format_time(until_time))
+        base = _SELECT_ALL.where(*conditions).order_by(events.c.position).limit(page_size)
+        cursor = after
+        try:
+            with self.db.connect() as conn:
+                while True:
+                    with conn.begin():
+                        page = conn.execute(base.where(events.c.position > cursor)).all()
+                    if not page:
+                        return
+                    yield from page
+                    if len(page) < page_size:
+                        return
+                    cursor = page[-1][0]
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"reading events failed: {one_line(exc)}") from None
+
+    def count(self) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
+
+    def _to_event(self, row: Sequence[Any]) -> RecordedEvent:
+        (position, stream, version, type_, schema_version, payload, metadata,
+         recorded_at, valid_from, key, prev_hash, digest) = row
+        schema_version, upcast = self.upcaster.upcast(type_, schema_version, json.loads(payload))
+        return RecordedEvent(
+            position, stream, version, type_, schema_version, upcast, json.loads(metadata),
+            recorded_at, valid_from, key, prev_hash, digest,
+        )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

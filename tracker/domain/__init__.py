@@ -1,0 +1,1 @@
+"""The regulatory vocabulary, pure: event names and payloads, items, sources, subscriptions."""

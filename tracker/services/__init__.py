@@ -1,0 +1,1 @@
+"""Use cases: the only layer that combines the core, the domain and the adapters."""
