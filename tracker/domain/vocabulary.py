@@ -1,0 +1,86 @@
+"""Event type names and stream names: the permanent vocabulary of the log.
+
+These strings are stored forever: never rename one. Payload fields are listed with each type;
+all payloads carry the item or source ``id``. A new payload shape gets a new schema_version and an
+upcaster in upcasters.py.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- the regulatory record (from seeds; valid_from = the real-world date of the step) ----------
+# Full attributes of an item: id, jurisdiction, kind, title_zh, title_en, issuer, topics,
+# discipline, urls, citation {ref, quote}, notes, relations [{type, target, note}], attributes
+# (kind-specific: product and fact fields), seed_file.
+INSTRUMENT_REGISTERED: Final = "InstrumentRegistered"
+# Lifecycle steps: id, step (seed step type), date (as given), note, by, citation; renamed adds
+# title_zh/title_en (the new title). valid_from = date with the precision the source gives.
+INSTRUMENT_DRAFTED: Final = "InstrumentDrafted"          # 征求意见稿 released for comment
+INSTRUMENT_TRIAL_ISSUED: Final = "InstrumentTrialIssued"  # 试行 issued
+INSTRUMENT_PUBLISHED: Final = "InstrumentPublished"
+INSTRUMENT_EFFECTIVE: Final = "InstrumentEffective"
+INSTRUMENT_AMENDED: Final = "InstrumentAmended"
+INSTRUMENT_SUPERSEDED: Final = "InstrumentSuperseded"
+INSTRUMENT_REPEALED: Final = "InstrumentRepealed"
+INSTRUMENT_RENAMED: Final = "InstrumentRenamed"
+INSTRUMENT_WITHDRAWN: Final = "InstrumentWithdrawn"
+PROGRAM_ESTABLISHED: Final = "ProgramEstablished"        # full attributes + date
+PRODUCT_APPROVED: Final = "ProductApproved"              # full attributes + date
+AGENCY_REGISTERED: Final = "AgencyRegistered"            # full attributes
+AGENCY_RENAMED: Final = "AgencyRenamed"                  # id, date, title_zh, title_en, note
+FACT_REPORTED: Final = "FactReported"                    # full attributes + metric, value, unit, date
+# A seed item edited after it was recorded: id, changes {field: {"old": .., "new": ..}}, reason.
+ITEM_CORRECTED: Final = "ItemCorrected"
+REFERENCE_REGISTERED: Final = "ReferenceRegistered"      # number, text, url
+
+# -- monitoring ---------------------------------------------------------------------------------
+# id, url, kind, jurisdiction, title, items, tags, select, ignore, every, respect_robots, origin
+SOURCE_REGISTERED: Final = "SourceRegistered"
+SOURCE_REMOVED: Final = "SourceRemoved"                  # id, reason
+SOURCE_RULES_ADOPTED: Final = "SourceRulesAdopted"       # id, select, ignore, reason
+SOURCE_BASELINED: Final = "SourceBaselined"              # id, content_hash, snapshot, http {...}
+SOURCE_CHANGED: Final = "SourceChanged"                  # id, old_hash, new_hash, diff, diff_truncated, snapshot, http
+SOURCE_UNREACHABLE: Final = "SourceUnreachable"          # id, error_class, error, failures
+SOURCE_RECOVERED: Final = "SourceRecovered"              # id, after_failures
+REGISTER_ENTRY_ADDED: Final = "RegisterEntryAdded"       # id (source), entry_id, date, title, url, fields
+
+# -- subscriptions and digests --------------------------------------------------------------------
+SUBSCRIPTION_CREATED: Final = "SubscriptionCreated"      # id, subscriber (opaque), filters, cadence, name
+SUBSCRIPTION_CANCELLED: Final = "SubscriptionCancelled"  # id
+SUBSCRIBER_FORGOTTEN: Final = "SubscriberForgotten"      # subscriber (opaque): the address was erased
+DIGEST_PREPARED: Final = "DigestPrepared"                # subscription, message_id, positions [from, to], count
+DIGEST_SENT: Final = "DigestSent"                        # subscription, message_id
+
+STEP_EVENTS: Final = {
+    "drafted": INSTRUMENT_DRAFTED,
+    "trial": INSTRUMENT_TRIAL_ISSUED,
+    "published": INSTRUMENT_PUBLISHED,
+    "effective": INSTRUMENT_EFFECTIVE,
+    "amended": INSTRUMENT_AMENDED,
+    "superseded": INSTRUMENT_SUPERSEDED,
+    "repealed": INSTRUMENT_REPEALED,
+    "renamed": INSTRUMENT_RENAMED,
+    "withdrawn": INSTRUMENT_WITHDRAWN,
+    "established": PROGRAM_ESTABLISHED,
+    "approved": PRODUCT_APPROVED,
+    "reported": FACT_REPORTED,
+}
+
+ITEM_KINDS: Final = ("law", "regulation", "directive", "guidance", "program", "product", "agency", "fact")
+INSTRUMENT_KINDS: Final = ("law", "regulation", "directive", "guidance")
+JURISDICTIONS: Final = ("US", "EU", "JP", "CN", "INTL")
+
+
+def item_stream(kind: str, item_id: str) -> str:
+    """instrument/<id> for laws, regulations, directives and guidances; <kind>/<id> otherwise."""
+    category = "instrument" if kind in INSTRUMENT_KINDS else kind
+    return f"{category}/{item_id}"
+
+
+def source_stream(source_id: str) -> str:
+    return f"source/{source_id}"
+
+
+def subscription_stream(subscription_id: str) -> str:
+    return f"subscription/{subscription_id}"
