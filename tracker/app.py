@@ -7,9 +7,10 @@ from datetime import datetime
 from functools import cached_property
 
 from tracker import migrate
-from tracker.core import Database, EventStore
+from tracker.core import Database, EventStore, Projector
 from tracker.core.store import utc_now
 from tracker.domain.upcasters import build_upcaster
+from tracker.projections import all_projections
 from tracker.settings import Settings
 
 
@@ -27,6 +28,10 @@ class App:
         """The store of an initialised, current database (refuses anything else)."""
         migrate.ensure_ready(self.db)
         return EventStore(self.db, clock=self.clock, upcaster=build_upcaster())
+
+    @cached_property
+    def projector(self) -> Projector:
+        return Projector(self.store, all_projections())
 
     def init(self) -> tuple[str | None, str]:
         return migrate.upgrade(self.db)

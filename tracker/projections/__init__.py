@@ -1,0 +1,11 @@
+"""Read models, each owning its tables, droppable and rebuildable from the log alone."""
+
+from __future__ import annotations
+
+from tracker.core import Projection
+
+
+def all_projections() -> list[Projection]:
+    """Every projection the application keeps up to date, in catch-up order."""
+    projections: list[Projection] = []
+    return projections
