@@ -1,0 +1,31 @@
+"""Fetching: official pages and registers to normalised text or entries. httpx lives only here.
+
+    async with Fetcher(FetchConfig.from_settings(settings)) as fetcher:
+        result = await fetcher.fetch(FetchRequest("fda-cgt", "https://www.fda.gov/..."))
+        if result.ok:
+            text = normalise("html", result.body, result.headers, select="main")
+
+Nothing here knows the event store, the database, scheduling or rendering; a failed fetch is a
+FetchResult with an error class (see ``ERROR_CLASSES``), never an exception.
+"""
+
+from tracker.fetching.blocked import challenge_reason
+from tracker.fetching.client import Fetcher, parse_retry_after
+from tracker.fetching.config import FetchConfig
+from tracker.fetching.decode import decode
+from tracker.fetching.normalise import NORMALISERS, normalise, validate_filters
+from tracker.fetching.policy import UrlPolicy
+from tracker.fetching.registers import PARSERS, Entry, next_page_url, parse_entries
+from tracker.fetching.result import (
+    BLOCKED, CONNECT, DNS, ERROR_CLASSES, HTTP_STATUS, REDIRECT, REFUSED_ADDRESS, ROBOTS, TIMEOUT,
+    TLS, TOO_LARGE, TRUNCATED, UNDECODABLE, UNSUPPORTED_SCHEME, FetchRequest, FetchResult, Outcome,
+)
+
+__all__ = [
+    "BLOCKED", "CONNECT", "DNS", "ERROR_CLASSES", "HTTP_STATUS", "REDIRECT", "REFUSED_ADDRESS", "ROBOTS",
+    "TIMEOUT", "TLS", "TOO_LARGE", "TRUNCATED", "UNDECODABLE", "UNSUPPORTED_SCHEME",
+    "NORMALISERS", "PARSERS",
+    "Entry", "FetchConfig", "FetchRequest", "FetchResult", "Fetcher", "Outcome", "UrlPolicy",
+    "challenge_reason", "decode", "next_page_url", "normalise", "parse_entries", "parse_retry_after",
+    "validate_filters",
+]

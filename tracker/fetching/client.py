@@ -1,0 +1,311 @@
+"""The Fetcher: polite, bounded, defensive HTTP GETs that always end in a FetchResult.
+
+httpx is used here and nowhere else in the tracker; every httpx (and socket) exception is
+translated in ``_translate`` into one of the error classes of ``result.py``. Nothing raises out
+of ``fetch()`` for a network problem: failures are results.
+
+Per request: the URL policy on every hop (before any connection), robots.txt unless the
+request opts out, a per-host slot (``per_host`` in flight, ``host_delay`` between starts) and an
+overall slot, a conditional GET, redirects followed by hand, the body streamed and decompressed
+under the cap, bot challenges recognised. Transient failures (connect, timeout, truncated,
+429, 500, 502, 503, 504) are retried with exponential backoff and full jitter; Retry-After on
+429/503 is honoured up to ``max_retry_after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import timezone
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from tracker.errors import FetchError
+from tracker.fetching.blocked import SMALL_PAGE, challenge_reason
+from tracker.fetching.body import ACCEPT_ENCODING, read_body
+from tracker.fetching.config import FetchConfig
+from tracker.fetching.policy import Resolver, UrlPolicy
+from tracker.fetching.result import (
+    BLOCKED, CONNECT, DNS, HTTP_STATUS, REDIRECT, TIMEOUT, TLS, TOO_LARGE, TRUNCATED,
+    UNSUPPORTED_SCHEME, FetchRequest, FetchResult,
+)
+from tracker.fetching.robots import RobotsCache
+
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+CONTENT_STATUSES = {200, 203}
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+RETRY_AFTER_STATUSES = {429, 503}
+RETRY_CLASSES = {CONNECT, TIMEOUT, TRUNCATED}
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf,application/json,*/*;q=0.8"
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: str
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _translate(exc: BaseException) -> tuple[str, str]:
+    """The error class and one-line message of a network-level exception."""
+    message = _one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        return TIMEOUT, message
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return UNSUPPORTED_SCHEME, message
+    causes = list(_chain(exc))
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return TLS, message
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return DNS, message
+    return CONNECT, message
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+class Fetcher:
+    """Fetches FetchRequests into FetchResults. Use as ``async with Fetcher(config) as f:``.
+
+    ``transport`` replaces httpx's network transport (tests); ``resolve`` replaces the DNS
+    look-up used by the URL policy.
+    """
+
+    def __init__(
+        self,
+        config: FetchConfig | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver | None = None,
+    ) -> None:
+        self.config = config or FetchConfig()
+        self._transport = transport
+        self._policy = UrlPolicy(self.config.allow_hosts, resolve)
+        self._robots = RobotsCache(self._load_robots, self.config.user_agent)
+        self._client: httpx.AsyncClient | None = None
+        self._overall = asyncio.Semaphore(self.config.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_next: dict[str, float] = {}
+
+    async def __aenter__(self) -> "Fetcher":
+        cfg = self.config
+        self._client = httpx.AsyncClient(
+            transport=self._transport or httpx.AsyncHTTPTransport(retries=0),
+            timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout,
+                                  write=cfg.read_timeout, pool=None),
+            limits=httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency),
+            headers={"User-Agent": cfg.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+            follow_redirects=False,
+            trust_env=False,   # no proxy or netrc from the environment: the URL policy must see the real target
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- public -------------------------------------------------------------------------
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch one URL, retrying transient failures; never raises for a network problem."""
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            result = await self._attempt(request, self.config.max_bytes, request.respect_robots)
+            delay = self._retry_delay(result, attempts)
+            if delay is None:
+                return replace(result, elapsed=time.monotonic() - started, attempts=attempts)
+            await asyncio.sleep(delay)
+
+    async def fetch_many(self, requests: Iterable[FetchRequest]) -> AsyncIterator[FetchResult]:
+        """Fetch many, yielding results as they complete; a bounded number of tasks at a time."""
+        window = self.config.concurrency * 4
+        pending: set[asyncio.Task[FetchResult]] = set()
+        queue = iter(requests)
+        try:
+            while True:
+                for request in queue:
+                    pending.add(asyncio.ensure_future(self.fetch(request)))
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    return
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- one attempt: policy, robots, redirects -------------------------------------------
+
+    def _retry_delay(self, result: FetchResult, attempts: int) -> float | None:
+        cfg = self.config
+        if result.outcome != "failed" or attempts > cfg.retries:
+            return None
+        if result.error_class == HTTP_STATUS and result.status in RETRY_STATUSES:
+            if result.status in RETRY_AFTER_STATUSES:
+                after = parse_retry_after(result.headers.get("retry-after"))
+                if after is not None:
+                    return min(after, cfg.max_retry_after)
+        elif result.error_class not in RETRY_CLASSES:
+            return None
+        return random.uniform(0, min(cfg.backoff_max, cfg.backoff_base * 2 ** (attempts - 1)))
+
+    async def _load_robots(self, robots_url: str) -> FetchResult:
+        robots = FetchRequest("robots.txt", robots_url, kind="text", respect_robots=False)
+        return await self._attempt(robots, self.config.robots_max_bytes, respect_robots=False)
+
+    async def _attempt(self, request: FetchRequest, max_bytes: int, respect_robots: bool) -> FetchResult:
+        url = request.url
+        seen = [url]
+        try:
+            for _hop in range(self.config.max_redirects + 1):
+                try:
+                    async with asyncio.timeout(self.config.connect_timeout):
+                        await self._policy.check(url)
+                except TimeoutError:
+                    raise FetchError(DNS, f"resolving the host of {url} timed out") from None
+                if respect_robots:
+                    await self._robots.check(url)
+                async with self._slot(url):
+                    async with asyncio.timeout(self.config.attempt_timeout):
+                        outcome = await self._exchange(request, url, max_bytes)
+                if isinstance(outcome, FetchResult):
+                    return outcome
+                target = urljoin(url, outcome.location)
+                if target in seen:
+                    raise FetchError(REDIRECT, f"redirect loop: {' -> '.join([*seen, target])}")
+                seen.append(target)
+                url = target
+            raise FetchError(REDIRECT, f"more than {self.config.max_redirects} redirects from {request.url}")
+        except FetchError as exc:
+            return _failed(request, url, exc.error_class, exc.message)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError) as exc:
+            error_class, message = _translate(exc)
+            return _failed(request, url, error_class, message)
+
+    @asynccontextmanager
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        key = _host_key(url)
+        slots = self._host_slots.setdefault(key, asyncio.Semaphore(self.config.per_host))
+        async with slots:
+            async with self._host_locks.setdefault(key, asyncio.Lock()):
+                wait = self._host_next.get(key, 0.0) - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._host_next[key] = time.monotonic() + self.config.host_delay
+            async with self._overall:
+                yield
+
+    # -- one HTTP exchange ----------------------------------------------------------------
+
+    async def _exchange(self, request: FetchRequest, url: str, max_bytes: int) -> FetchResult | _Redirect:
+        if self._client is None:
+            raise RuntimeError("use the Fetcher as an async context manager: async with Fetcher(...) as f")
+        conditional: dict[str, str] = {}
+        if request.etag:
+            conditional["If-None-Match"] = request.etag
+        if request.last_modified:
+            conditional["If-Modified-Since"] = request.last_modified
+        response = await self._client.send(self._client.build_request("GET", url, headers=conditional), stream=True)
+        try:
+            return await self._answer(request, url, response, bool(conditional), max_bytes)
+        finally:
+            await response.aclose()
+
+    async def _answer(
+        self, request: FetchRequest, url: str, response: httpx.Response, conditional: bool, max_bytes: int
+    ) -> FetchResult | _Redirect:
+        status = response.status_code
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        encoding = headers.get("content-encoding", "")
+
+        def failed(error_class: str, message: str) -> FetchResult:
+            return _failed(request, url, error_class, message, status, headers)
+
+        if status in REDIRECT_STATUSES:
+            location = headers.get("location")
+            return _Redirect(location) if location else failed(REDIRECT, f"HTTP {status} without a Location")
+        if status == 304 and conditional:
+            return FetchResult(request.source_id, request.url, url, "not_modified", status, headers)
+        if status not in CONTENT_STATUSES:
+            try:
+                peek = await read_body(response.aiter_raw(), encoding, SMALL_PAGE)
+            except (FetchError, httpx.HTTPError):
+                peek = b""
+            reason = challenge_reason(status, headers, peek)
+            if reason:
+                return failed(BLOCKED, reason)
+            return failed(HTTP_STATUS, _one_line(f"HTTP {status} {response.reason_phrase}".strip()))
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            return failed(TOO_LARGE, f"Content-Length {length} is above the cap of {max_bytes} bytes")
+        try:
+            body = await read_body(response.aiter_raw(), encoding, max_bytes)
+        except FetchError as exc:
+            return failed(exc.error_class, exc.message)
+        except httpx.RemoteProtocolError as exc:
+            return failed(TRUNCATED, _one_line(f"connection dropped during the body: {exc}"))
+        reason = challenge_reason(status, headers, body)
+        if reason:
+            return failed(BLOCKED, reason)
+        return FetchResult(request.source_id, request.url, url, "ok", status, headers, body)
+
+
+def _failed(
+    request: FetchRequest, url: str, error_class: str, message: str,
+    status: int | None = None, headers: dict[str, str] | None = None,
+) -> FetchResult:
+    return FetchResult(
+        request.source_id, request.url, url, "failed", status, headers or {}, b"", error_class, _one_line(message)
+    )
+
+
+

@@ -1,0 +1,117 @@
+"""HTML to readable, stable text with lxml (see normalise.py for the rules)."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import lxml.html
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from tracker.errors import ConfigError
+
+DROP = frozenset({
+    "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
+    "head", "svg", "math", "iframe", "frame", "frameset", "object", "embed", "canvas",
+    "button", "select", "input", "textarea", "audio", "video", "map", "dialog",
+})
+BLOCK = frozenset({
+    "address", "article", "blockquote", "body", "caption", "center", "dd", "details", "div", "dl",
+    "dt", "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "html",
+    "legend", "li", "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot",
+    "thead", "tr", "ul", "menu", "hgroup", "search",
+})
+CELLS = frozenset({"td", "th"})
+_NL, _CELL = "\n", "\x1f"
+_SPACE = re.compile(r"\s+")
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def compile_selector(select: str) -> CSSSelector:
+    try:
+        return CSSSelector(select, translator="html")
+    except Exception as exc:   # cssselect raises SelectorSyntaxError, ExpressionError and friends
+        raise ConfigError(f"bad CSS selector {select!r}: {exc}") from None
+
+
+def _parse(text: str) -> etree._Element | None:
+    text = _BAD_CHARS.sub("", _XML_DECL.sub("", text, count=1))
+    if not text.strip():
+        return None
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        return lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _dropped(element: etree._Element) -> bool:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return True          # comments, processing instructions, entities
+    if tag.lower() in DROP:
+        return True
+    get = element.get
+    return (
+        get("role", "").lower() == "navigation"
+        or get("hidden") is not None
+        or get("aria-hidden", "").lower() == "true"
+        or bool(_HIDDEN_STYLE.search(get("style", "")))
+    )
+
+
+def _emit(element: etree._Element, out: list[str]) -> None:
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if tag in BLOCK:
+        out.append(_NL)
+    elif tag in CELLS:
+        out.append(_CELL)
+    elif tag == "br":
+        out.append(_NL)
+    if tag == "li":
+        out.append("- ")
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        if not _dropped(child):
+            _emit(child, out)
+        if child.tail:
+            out.append(child.tail)
+    if tag in BLOCK:
+        out.append(_NL)
+
+
+def _render(element: etree._Element) -> str:
+    out: list[str] = []
+    _emit(element, out)
+    raw = "".join(piece if piece in (_NL, _CELL) else _SPACE.sub(" ", piece) for piece in out)
+    lines = []
+    for line in raw.split(_NL):
+        cells = [cell.strip() for cell in line.split(_CELL)]
+        text = " | ".join(cell for cell in cells if cell)
+        if text:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def html_to_text(text: str, select: str | None = None) -> str:
+    """Readable text of an HTML document; with ``select``, of the matching elements only."""
+    selector = compile_selector(select) if select is not None else None
+    root = _parse(text)
+    if root is None:
+        return ""
+    if selector is None:
+        return _render(root)
+    matches: list[etree._Element] = []
+    for element in selector(root):
+        if not any(m in element.iterancestors() for m in matches):
+            matches.append(element)
+    parts = []
+    for element in matches:
+        clone = copy.deepcopy(element)
+        clone.tail = None
+        parts.append(_render(clone))
+    return "\n\n".join(part for part in parts if part)
