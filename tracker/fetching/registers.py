@@ -17,10 +17,11 @@ import hashlib
 import json
 import re
 import time
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from tracker.errors import ConfigError, FetchError
 from tracker.fetching.result import UNDECODABLE
@@ -108,19 +109,20 @@ def _feed(body: bytes, url: str) -> list[Entry]:
         raise FetchError(UNDECODABLE, f"feed: not an RSS or Atom feed{f' ({problem})' if problem else ''}".splitlines()[0])
     entries = []
     for item in parsed.entries:
-        link = item.get("link")
+        get = partial(dict.get, item)   # plain look-ups: FeedParserDict maps updated to published, with a warning
+        link = get("link")
         link = urljoin(url, link) if link else None
-        date = _feed_date(item.get("published"), item.get("published_parsed")) or _feed_date(
-            item.get("updated"), item.get("updated_parsed")
+        if link and urlsplit(link).scheme not in {"http", "https"}:
+            link = None                 # feedparser offers a non-URL Atom id as the link
+        date = _feed_date(get("published"), get("published_parsed")) or _feed_date(
+            get("updated"), get("updated_parsed")
         ) or ""
-        title = str(item.get("title") or "")
-        entry_id = item.get("id") or link
+        title = str(get("title") or "")
+        entry_id = get("id") or link
         if not entry_id:
             entry_id = "sha256:" + hashlib.sha256(f"{title}\n{date}".encode()).hexdigest()[:32]
-        fields: dict[str, Any] = {
-            k: item.get(k) for k in ("published", "updated", "summary", "author") if item.get(k)
-        }
-        tags = [t.get("term") for t in item.get("tags", []) if t.get("term")]
+        fields: dict[str, Any] = {k: get(k) for k in ("published", "updated", "summary", "author") if get(k)}
+        tags = [t.get("term") for t in get("tags") or [] if t.get("term")]
         if tags:
             fields["tags"] = tags
         entries.append(Entry(str(entry_id), date, title, link, fields))
