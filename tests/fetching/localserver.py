@@ -62,7 +62,14 @@ class LocalServer:
         return f"http://{host}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler | Reply) -> None:
-        self.routes[path] = handler if callable(handler) else (lambda _seen, reply=handler: reply)
+        if isinstance(handler, Reply):
+            reply = handler
+
+            def fixed(_seen: Seen) -> Reply:
+                return reply
+
+            handler = fixed
+        self.routes[path] = handler
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)

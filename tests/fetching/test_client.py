@@ -299,7 +299,12 @@ def test_per_host_concurrency_never_exceeds_the_limit(server: LocalServer) -> No
 
 def test_host_delay_spaces_requests(server: LocalServer) -> None:
     starts: list[float] = []
-    server.route("/d", lambda _s: (starts.append(time.monotonic()), Reply(200, {}, b"ok"))[1])
+
+    def stamp(_seen: Seen) -> Reply:
+        starts.append(time.monotonic())
+        return Reply(200, {}, b"ok")
+
+    server.route("/d", stamp)
 
     async def go() -> None:
         async with Fetcher(config(host_delay=0.2)) as fetcher:

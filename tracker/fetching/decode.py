@@ -57,13 +57,13 @@ def declared_encodings(body: bytes, content_type: str | None) -> list[str]:
     head = body[:SNIFF_BYTES]
     labels: list[str] = []
     if content_type:
-        match = _HTTP_CHARSET.search(content_type)
-        if match:
-            labels.append(match.group(1))
+        header = _HTTP_CHARSET.search(content_type)
+        if header:
+            labels.append(header.group(1))
     for pattern in (_META_CHARSET, _XML_DECL):
-        match = pattern.search(head)
-        if match:
-            labels.append(match.group(1).decode("ascii", "replace"))
+        inline = pattern.search(head)
+        if inline:
+            labels.append(inline.group(1).decode("ascii", "replace"))
     for label in labels:
         name = canonical_encoding(label)
         if name and name not in found:

@@ -32,8 +32,7 @@ def rules_from(result: FetchResult) -> RobotFileParser:
     if result.error_class in {BLOCKED, TOO_LARGE} or (
         result.error_class == HTTP_STATUS and result.status is not None and 400 <= result.status < 500
     ):
-        parser.allow_all = True
-        parser.modified()
+        parser.parse([])            # no rules: everything allowed
         return parser
     if result.error_class == HTTP_STATUS:
         raise FetchError(ROBOTS, f"robots.txt unreachable (HTTP {result.status}): treated as disallowing all for now")
