@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 import zlib
 from collections.abc import Iterator
 
+import httpx
+
 from tests.fetching.localserver import Drop, LocalServer, Reply, Seen, config, run
 from tracker.fetching import (
-    BLOCKED, HTTP_STATUS, REDIRECT, TIMEOUT, TOO_LARGE, TRUNCATED, UNSUPPORTED_SCHEME,
+    BLOCKED, DNS, HTTP_STATUS, REDIRECT, TLS, TIMEOUT, TOO_LARGE, TRUNCATED, UNSUPPORTED_SCHEME,
     FetchConfig, Fetcher, FetchRequest, FetchResult, normalise,
 )
 
@@ -330,3 +333,62 @@ def test_connection_refused_is_a_result_not_an_exception() -> None:
     result = run(go())
     assert (result.outcome, result.error_class) == ("failed", "connect")
     assert result.error and "\n" not in result.error
+
+
+def test_retry_after_above_the_cap_is_capped(server: LocalServer) -> None:
+    answers = iter([Reply(503, {"Retry-After": "86400"}, b"maintenance"), Reply(200, {}, b"back")])
+    server.route("/maint", lambda _s: next(answers))
+    started = time.monotonic()
+    result = fetch(server, "/maint", config(retries=1, max_retry_after=0.2))
+    assert (result.outcome, result.attempts) == ("ok", 2)
+    assert time.monotonic() - started < 2
+
+
+def test_bad_urls_are_results_not_exceptions() -> None:
+    async def go() -> list[FetchResult]:
+        async with Fetcher(config()) as fetcher:
+            return [await fetcher.fetch(FetchRequest("s", url)) for url in ("not a url", "ftp://127.0.0.1/x", "http://[::1")]
+
+    assert [r.error_class for r in run(go())] == [UNSUPPORTED_SCHEME] * 3
+
+
+def test_unknown_host_is_dns() -> None:
+    async def no_such_host(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def go() -> FetchResult:
+        async with Fetcher(config(), resolve=no_such_host) as fetcher:
+            return await fetcher.fetch(FetchRequest("s", "https://no-such-host.invalid/"))
+
+    result = run(go())
+    assert (result.outcome, result.error_class) == ("failed", DNS)
+
+
+def test_tls_failure_is_tls(server: LocalServer) -> None:
+    async def go() -> FetchResult:
+        async with Fetcher(config()) as fetcher:    # https to a plain-HTTP server: the handshake fails
+            return await fetcher.fetch(FetchRequest("s", server.url("/").replace("http://", "https://")))
+
+    assert run(go()).error_class == TLS
+
+
+def test_403_with_cloudflare_challenge_header_is_blocked(server: LocalServer) -> None:
+    server.route("/cf", Reply(403, {"cf-mitigated": "challenge", "Content-Type": "text/html"}, b"<html></html>"))
+    assert fetch(server, "/cf").error_class == BLOCKED
+
+
+def test_plain_403_is_http_status(server: LocalServer) -> None:
+    server.route("/forbidden", Reply(403, {"Content-Type": "text/html"}, b"<h1>Forbidden</h1><p>You may not.</p>"))
+    result = fetch(server, "/forbidden")
+    assert (result.error_class, result.status) == (HTTP_STATUS, 403)
+
+
+def test_custom_transport_is_used(server: LocalServer) -> None:
+    server.route("/t", Reply(200, {}, b"via transport"))
+    transport = httpx.AsyncHTTPTransport(retries=0)
+
+    async def go() -> FetchResult:
+        async with Fetcher(config(), transport=transport) as fetcher:
+            return await fetcher.fetch(FetchRequest("s", server.url("/t")))
+
+    assert run(go()).body == b"via transport"
