@@ -8,4 +8,6 @@ from tracker.core import Projection
 def all_projections() -> list[Projection]:
     """Every projection the application keeps up to date, in catch-up order."""
     projections: list[Projection] = []
+    from tracker.projections.sources import SourcesProjection  # issue 4: monitored sources
+    projections.append(SourcesProjection())
     return projections

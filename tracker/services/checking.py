@@ -1,0 +1,235 @@
+"""Checking sources: fetch, assess, record. The use case behind `tracker check` and the scheduler.
+
+    report = check_sources(app)                      # what is due
+    report = check_sources(app, ["fda-cgt"])         # these, due or not
+    report = check_sources(app, all=True)            # every active source
+    ids = due_sources(app, now)
+
+The fetcher runs many requests at once (bounded overall and per host); each result is assessed
+off the event loop (hashing, normalising, compressing) and recorded in batches, one transaction
+per batch (see recording.py). A routine check that finds nothing new writes no event, only its
+state row. A crash loses at most the batch in flight, which the next cycle simply redoes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tracker.app import App
+from tracker.core.events import format_time
+from tracker.domain import changes
+from tracker.domain.sources import Source
+from tracker.errors import ConfigError, FetchError, NotFoundError
+from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult
+from tracker.projections.sources import row_to_source, source_state, sources
+from tracker.services import snapshots
+from tracker.services.content import derive
+from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100          # results recorded per transaction, at most
+BATCH_SECONDS = 0.5       # and at least this often while results come in
+
+Progress = Callable[[SourceOutcome], None]
+
+
+@dataclass
+class CheckReport:
+    """The outcome of one check cycle, one entry per source checked, in the order they finished."""
+
+    correlation_id: str
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(o.outcome for o in self.outcomes)
+        return {name: counted.get(name, 0) for name in OUTCOMES}
+
+    def by_source(self) -> dict[str, SourceOutcome]:
+        return {o.source_id: o for o in self.outcomes}
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in self.counts.items() if n)
+        return f"checked {len(self.outcomes)} source(s) in {self.seconds:.1f}s: {counts or 'nothing to do'}"
+
+
+@dataclass(frozen=True)
+class _Known:
+    source: Source
+    state: Any     # a source_state row, or None
+
+
+def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> list[_Known]:
+    app.projector.catch_up(only=["sources"])
+    with app.db.read() as conn:
+        query = sa.select(sources, source_state).select_from(
+            sources.outerjoin(source_state, source_state.c.source_id == sources.c.id)
+        )
+        if ids is not None:
+            query = query.where(sources.c.id.in_(list(ids)))
+        else:
+            query = query.where(sources.c.active.is_(True))
+            if not every:
+                query = query.where(_due_clause(format_time(now)))
+        rows = conn.execute(query.order_by(sources.c.id)).all()
+    if ids is not None:
+        found = {row.id: row for row in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(f"no source {', '.join(repr(m) for m in missing)} (see `tracker sources list`)")
+        removed = [i for i in ids if not found[i].active]
+        if removed:
+            raise NotFoundError(f"source {', '.join(repr(r) for r in removed)} was removed")
+        rows = [found[i] for i in dict.fromkeys(ids)]
+    known = []
+    for row in rows:
+        try:
+            source = row_to_source(row)
+        except ConfigError as exc:
+            log.error("source %s cannot be checked: %s", row.id, exc)
+            continue
+        known.append(_Known(source, row if row.source_id is not None else None))
+    return known
+
+
+def _due_clause(now_text: str) -> Any:
+    return sa.and_(
+        sa.or_(source_state.c.next_due_at.is_(None), source_state.c.next_due_at <= now_text),
+        sa.or_(source_state.c.claimed_until.is_(None), source_state.c.claimed_until <= now_text),
+    )
+
+
+def due_sources(app: App, now: datetime | None = None) -> list[str]:
+    """Ids of active sources due at ``now`` and not claimed by a live claim, most overdue first."""
+    now = now or app.clock()
+    app.projector.catch_up(only=["sources"])
+    with app.db.read() as conn:
+        rows = conn.execute(
+            sa.select(sources.c.id)
+            .select_from(sources.outerjoin(source_state, source_state.c.source_id == sources.c.id))
+            .where(sources.c.active.is_(True), _due_clause(format_time(now)))
+            .order_by(sa.nulls_first(source_state.c.next_due_at), sources.c.id)
+        ).all()
+    return [row.id for row in rows]
+
+
+def _request(known: _Known) -> FetchRequest:
+    state = known.state
+    # Ask "has it changed?" only when we hold the version the validators describe.
+    conditional = state is not None and state.content_hash is not None and state.last_snapshot is not None
+    return FetchRequest(
+        known.source.id, known.source.url, known.source.kind,
+        etag=state.etag if conditional else None,
+        last_modified=state.last_modified if conditional else None,
+        respect_robots=known.source.respect_robots,
+    )
+
+
+def _assess(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
+    """Hash, normalise and compress one result (runs in a worker thread)."""
+    work = Work(known.source, result, fetched_at, every_seconds)
+    if not result.ok:
+        return work
+    source, state = known.source, known.state
+    work.body_hash = changes.body_hash(result.body)
+    same_body = state is not None and state.last_snapshot == work.body_hash
+    if same_body and state.content_hash and state.rules_hash == source.rules.hash:
+        # The same bytes under the same rules give the same text: no need to normalise again.
+        work.content_hash = state.content_hash
+        return work
+    try:
+        work.content = derive(source.rules, result.body, result.headers, result.final_url or source.url)
+    except FetchError as exc:
+        work.error_class, work.error = exc.error_class, exc.message
+        return work
+    work.content_hash = changes.content_hash(work.content.text)
+    if not same_body:
+        work.compressed = snapshots.compress(result.body)
+    return work
+
+
+async def check_sources_async(
+    app: App,
+    source_ids: Sequence[str] | None = None,
+    *,
+    all: bool = False,
+    transport: Any = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> CheckReport:
+    """Check the given sources (or all active ones, or those due) and record what they show.
+
+    ``transport`` is an httpx transport handed to the fetcher (tests); ``now`` fixes the clock;
+    ``progress`` is called with each source's outcome as it is recorded; ``on_start`` with the
+    number of sources about to be checked.
+    """
+    started = time.monotonic()
+    report = CheckReport(correlation_id=f"check-{uuid.uuid4().hex[:12]}")
+    cycle_now = now or app.clock()
+    known = _load(app, list(source_ids) if source_ids else None, all, cycle_now)
+    if on_start is not None:
+        on_start(len(known))
+    if not known:
+        return report
+    settings = app.settings
+    threshold = int(settings["fetch.failure_threshold"])
+    default_every = str(settings["fetch.default_every"])
+    by_id = {k.source.id: k for k in known}
+    every = {k.source.id: k.source.every_seconds(default_every) for k in known}
+    pending: list[Work] = []
+    last_flush = time.monotonic()
+
+    async def flush() -> None:
+        nonlocal pending, last_flush
+        batch, pending, last_flush = pending, [], time.monotonic()
+        outcomes = await asyncio.to_thread(
+            record_batch, app.store, batch, threshold=threshold, correlation_id=report.correlation_id
+        )
+        for outcome in outcomes:
+            report.outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+
+    try:
+        async with Fetcher(FetchConfig.from_settings(settings), transport=transport) as fetcher:
+            async for result in fetcher.fetch_many(_request(k) for k in known):
+                item = by_id[result.source_id]
+                fetched_at = now or app.clock()
+                pending.append(await asyncio.to_thread(_assess, item, result, fetched_at, every[item.source.id]))
+                if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
+                    await flush()
+    finally:
+        # Whatever was assessed is recorded even if the cycle is failing: the next picks up after it.
+        if pending:
+            await flush()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def check_sources(
+    app: App,
+    source_ids: Sequence[str] | None = None,
+    *,
+    all: bool = False,
+    transport: Any = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> CheckReport:
+    """Synchronous wrapper of ``check_sources_async`` (runs its own event loop)."""
+    return asyncio.run(check_sources_async(
+        app, source_ids, all=all, transport=transport, now=now, progress=progress, on_start=on_start,
+    ))

@@ -1,0 +1,275 @@
+"""Recording checks: assessed fetches become events, snapshots and state in one transaction.
+
+``record_batch`` runs in one write transaction: it locks the state rows of the batch, takes
+every decision against what is stored *now* (not what the cycle read when it started, so two
+checkers at once cannot both report one change), appends the events, stores new snapshots and
+versions and updates the state rows. A crash before the commit leaves nothing of the batch;
+the next cycle fetches those sources again and decides the same way, under the same
+idempotency keys. The decisions themselves are tracker.domain.changes'.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.core import EventStore, NewEvent, RecordedEvent
+from tracker.core.events import format_time, normalise_valid_from
+from tracker.core.schema import events as events_table
+from tracker.domain import changes
+from tracker.domain import vocabulary as v
+from tracker.domain.sources import Source
+from tracker.errors import FetchError, InvalidEventError, NotFoundError
+from tracker.fetching import Entry, FetchResult
+from tracker.projections.sources import dialect_insert, source_state
+from tracker.services import snapshots
+from tracker.services.content import Content, derive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    """One fetch result, assessed off the event loop (hashes, normalised content, compressed body)."""
+
+    source: Source
+    result: FetchResult
+    fetched_at: datetime
+    every_seconds: int
+    body_hash: str | None = None
+    content_hash: str | None = None
+    content: Content | None = None
+    compressed: bytes | None = None
+    error_class: str | None = None       # the body could not be normalised
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What one check of one source found. ``outcome`` is one of OUTCOMES."""
+
+    source_id: str
+    outcome: str
+    error_class: str | None = None
+    error: str | None = None
+    status: int | None = None
+    events: tuple[str, ...] = ()          # types of the events written, in order
+    entries: int = 0                      # new register entries reported
+    recovered: bool = False
+
+
+OUTCOMES = ("baselined", "changed", "unchanged", "not_modified", "failed", "unreachable", "recovered")
+
+
+@dataclass
+class _Plan:
+    events: list[NewEvent] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    snapshot: bool = False
+    outcome: str = "unchanged"
+    entries: int = 0
+    recovered: bool = False
+
+
+def _metadata(source_id: str, correlation_id: str) -> dict[str, Any]:
+    return {"actor": "tracker", "cause": f"fetch:{source_id}", "correlation_id": correlation_id, "causation_id": None}
+
+
+def _http(result: FetchResult) -> dict[str, Any]:
+    return {
+        "status": result.status, "etag": result.headers.get("etag"),
+        "last_modified": result.headers.get("last-modified"),
+        "content_type": result.headers.get("content-type"), "final_url": result.final_url,
+    }
+
+
+def _valid_from(date: str) -> str | None:
+    try:
+        return normalise_valid_from(date) if date else None
+    except InvalidEventError:
+        return None     # an official date we cannot read is kept in the payload, not as valid_from
+
+
+def _stream_version(conn: Connection, stream: str) -> int:
+    value = conn.execute(sa.select(sa.func.max(events_table.c.version)).where(events_table.c.stream == stream)).scalar()
+    return int(value or 0)
+
+
+def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
+    insert = dialect_insert(conn)
+    for source_id in ids:
+        conn.execute(
+            insert(source_state).values(source_id=source_id, state="new", consecutive_failures=0)
+            .on_conflict_do_nothing(index_elements=[source_state.c.source_id])
+        )
+    query = sa.select(source_state).where(source_state.c.source_id.in_(list(ids)))
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()    # SQLite already holds the write lock (BEGIN IMMEDIATE)
+    return {row.source_id: row for row in conn.execute(query)}
+
+
+def _previous_content(conn: Connection, work: Work, state: Any) -> Content | None:
+    """What the last stored body says under the source's current rules (None if unreadable)."""
+    if not state.last_snapshot:
+        return None
+    try:
+        snap = snapshots.load_snapshot(conn, state.last_snapshot)
+        return derive(work.source.rules, snap.body, snap.headers, work.source.url)
+    except (FetchError, NotFoundError) as exc:
+        log.warning("source %s: previous snapshot %s unreadable: %s", work.source.id, state.last_snapshot, exc)
+        return None
+
+
+def _entry_event(source: Source, entry: Entry, meta: dict[str, Any]) -> NewEvent:
+    return NewEvent(
+        v.source_stream(source.id), v.REGISTER_ENTRY_ADDED,
+        {"id": source.id, "entry_id": entry.entry_id, "date": entry.date, "title": entry.title,
+         "url": entry.url, "fields": entry.fields},
+        meta, valid_from=_valid_from(entry.date), idempotency_key=changes.entry_key(source.id, entry.entry_id),
+    )
+
+
+def _plan_failure(work: Work, state: Any, threshold: int, version: int, meta: dict[str, Any]) -> _Plan:
+    error_class = work.error_class or work.result.error_class or "unknown"
+    error = work.error or work.result.error or ""
+    step = changes.after_failure(int(state.consecutive_failures), error_class, threshold)
+    plan = _Plan(outcome="unreachable" if step.unreachable else "failed")
+    plan.state = {
+        "state": step.state, "consecutive_failures": step.failures, "last_status": work.result.status,
+        "last_error_class": error_class, "last_error": error,
+    }
+    if step.unreachable:
+        plan.events.append(NewEvent(
+            v.source_stream(work.source.id), v.SOURCE_UNREACHABLE,
+            {"id": work.source.id, "error_class": error_class, "error": error, "failures": step.failures},
+            meta, idempotency_key=changes.unreachable_key(work.source.id, version),
+        ))
+    return plan
+
+
+def _plan_success(conn: Connection, work: Work, state: Any, threshold: int, version: int, meta: dict[str, Any]) -> _Plan:
+    source, result = work.source, work.result
+    stream = v.source_stream(source.id)
+    plan = _Plan()
+    failures = int(state.consecutive_failures)
+    if changes.recovers(failures, threshold):
+        plan.recovered = True
+        plan.events.append(NewEvent(
+            stream, v.SOURCE_RECOVERED, {"id": source.id, "after_failures": failures},
+            meta, idempotency_key=changes.recovered_key(source.id, version),
+        ))
+    plan.state = {
+        "state": "ok", "consecutive_failures": 0, "last_status": result.status,
+        "last_error_class": None, "last_error": None, "last_success_at": format_time(work.fetched_at),
+    }
+    if result.outcome == "not_modified":
+        plan.outcome = "recovered" if plan.recovered else "not_modified"
+        for name, header in (("etag", "etag"), ("last_modified", "last-modified")):
+            if result.headers.get(header):
+                plan.state[name] = result.headers[header]
+        return plan
+
+    plan.state.update(etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"))
+    rules_hash = source.rules.hash
+    old_content: Content | None = None
+    old_hash: str | None = state.content_hash
+    if old_hash is not None and state.rules_hash != rules_hash:
+        # The rules changed since the last check: compare like with like.
+        old_content = _previous_content(conn, work, state)
+        old_hash = changes.content_hash(old_content.text) if old_content is not None else old_hash
+    assert work.content_hash is not None and work.body_hash is not None
+    decision = changes.decide(old_hash, work.content_hash)
+    plan.state.update(content_hash=work.content_hash, rules_hash=rules_hash, last_snapshot=work.body_hash)
+    plan.snapshot = work.body_hash != state.last_snapshot
+    if decision == "unchanged":
+        plan.outcome = "recovered" if plan.recovered else "unchanged"
+        return plan
+
+    content = work.content or derive(source.rules, result.body, result.headers, source.url)
+    snapshot = work.body_hash
+    if decision == "baseline":
+        plan.outcome = "baselined"
+        entries = list(content.entries or ())
+        payload: dict[str, Any] = {
+            "id": source.id, "url": source.url, "content_hash": work.content_hash, "snapshot": snapshot,
+            "http": _http(result),
+        }
+        if content.entries is not None:
+            payload["entries"] = len(entries)
+        plan.events.append(NewEvent(stream, v.SOURCE_BASELINED, payload, meta,
+                                    idempotency_key=changes.baseline_key(source.id)))
+        # The whole history of a register is what auditors want: every entry, at the baseline too.
+        plan.events.extend(_entry_event(source, entry, meta) for entry in entries)
+        plan.entries = len(entries)
+        return plan
+
+    plan.outcome = "changed"
+    if old_content is None:
+        old_content = _previous_content(conn, work, state)
+    old_text = old_content.text if old_content is not None else ""
+    report_change = True
+    if content.entries is not None:
+        old_ids = [e.entry_id for e in old_content.entries or ()] if old_content is not None else None
+        fresh = set(changes.new_entries(old_ids, [e.entry_id for e in content.entries]))
+        added = [e for e in content.entries if e.entry_id in fresh]
+        plan.events.extend(_entry_event(source, entry, meta) for entry in added)
+        plan.entries = len(added)
+        report_change = old_content is None or changes.listing_changed_beyond_additions(old_text, content.text)
+        if not report_change:
+            plan.outcome = "changed" if added else ("recovered" if plan.recovered else "unchanged")
+    if report_change:
+        diff = changes.unified_diff(old_text, content.text, old_label=f"{source.id} {old_hash}",
+                                    new_label=f"{source.id} {work.content_hash}")
+        assert old_hash is not None
+        plan.events.append(NewEvent(
+            stream, v.SOURCE_CHANGED,
+            {"id": source.id, "url": source.url, "old_hash": old_hash, "new_hash": work.content_hash,
+             "diff": diff.text, "diff_truncated": diff.truncated, "snapshot": snapshot, "http": _http(result)},
+            meta, idempotency_key=changes.change_key(source.id, old_hash, work.content_hash, version),
+        ))
+    return plan
+
+
+def record_batch(
+    store: EventStore, works: Sequence[Work], *, threshold: int, correlation_id: str
+) -> list[SourceOutcome]:
+    """Decide and record a batch of assessed fetches in one transaction; one outcome each."""
+    if not works:
+        return []
+    outcomes: list[SourceOutcome] = []
+    with store.db.write() as conn:
+        states = _lock_states(conn, [w.source.id for w in works])
+        for work in works:
+            source = work.source
+            state = states[source.id]
+            meta = _metadata(source.id, correlation_id)
+            version = _stream_version(conn, v.source_stream(source.id))
+            failed = work.result.outcome == "failed" or work.error_class is not None
+            plan = (_plan_failure(work, state, threshold, version, meta) if failed
+                    else _plan_success(conn, work, state, threshold, version, meta))
+            recorded: list[RecordedEvent] = store.append(plan.events, conn=conn) if plan.events else []
+            fetched = format_time(work.fetched_at)
+            if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
+                compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
+                snapshots.save_snapshot(conn, work.body_hash, compressed, len(work.result.body),
+                                        work.result.headers, fetched)
+                position = next((e.position for e in recorded if e.type != v.SOURCE_RECOVERED), None)
+                snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched)
+            due = format_time(work.fetched_at + timedelta(seconds=work.every_seconds))
+            conn.execute(source_state.update().where(source_state.c.source_id == source.id).values(
+                last_checked_at=fetched, next_due_at=due, claimed_by=None, claimed_until=None, **plan.state,
+            ))
+            outcomes.append(SourceOutcome(
+                source.id, plan.outcome,
+                error_class=plan.state.get("last_error_class"), error=plan.state.get("last_error"),
+                status=work.result.status, events=tuple(e.type for e in recorded), entries=plan.entries,
+                recovered=plan.recovered,
+            ))
+    return outcomes
+
