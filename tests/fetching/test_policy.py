@@ -95,3 +95,40 @@ def test_loopback_is_refused_without_an_allow_list(server: LocalServer) -> None:
 
     assert run(go()).error_class == REFUSED_ADDRESS
     assert server.requests == []
+
+
+def test_connections_go_to_the_checked_address(server: LocalServer) -> None:
+    # A name only our resolver knows: if the transport resolved it again by itself, this would fail.
+    server.route("/pinned", Reply(200, {}, b"pinned"))
+
+    async def go() -> FetchResult:
+        fetcher = Fetcher(config(allow_hosts=("127.0.0.1",)), resolve=resolver({"pinned.test": ["127.0.0.1"]}))
+        async with fetcher:
+            return await fetcher.fetch(FetchRequest("s", f"http://pinned.test:{server.port}/pinned"))
+
+    result = run(go())
+    assert (result.outcome, result.body) == ("ok", b"pinned")
+    assert server.requests[-1].headers["host"] == f"pinned.test:{server.port}"
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused() -> None:
+    answers = iter([["93.184.215.14"], ["127.0.0.2"]])    # public when checked, loopback when connecting
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    with socket.socket() as trap:
+        trap.bind(("127.0.0.2", 0))
+        trap.listen(1)
+        trap.setblocking(False)
+
+        async def go() -> FetchResult:
+            async with Fetcher(config(allow_hosts=()), resolve=rebinding) as fetcher:
+                return await fetcher.fetch(
+                    FetchRequest("s", f"http://rebind.test:{trap.getsockname()[1]}/", respect_robots=False)
+                )
+
+        result = run(go())
+        assert (result.outcome, result.error_class) == ("failed", REFUSED_ADDRESS)
+        with pytest.raises(BlockingIOError):
+            trap.accept()

@@ -39,6 +39,7 @@ from tracker.fetching.result import (
     UNSUPPORTED_SCHEME, FetchRequest, FetchResult,
 )
 from tracker.fetching.robots import RobotsCache
+from tracker.fetching.transport import guarded_transport
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 CONTENT_STATUSES = {200, 203}
@@ -107,8 +108,9 @@ def _host_key(url: str) -> str:
 class Fetcher:
     """Fetches FetchRequests into FetchResults. Use as ``async with Fetcher(config) as f:``.
 
-    ``transport`` replaces httpx's network transport (tests); ``resolve`` replaces the DNS
-    look-up used by the URL policy.
+    ``transport`` replaces httpx's network transport (tests; an injected transport does not
+    re-check addresses at connect time); ``resolve`` replaces the DNS look-up of the URL policy
+    and of the default transport.
     """
 
     def __init__(
@@ -130,11 +132,12 @@ class Fetcher:
 
     async def __aenter__(self) -> "Fetcher":
         cfg = self.config
+        limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
         self._client = httpx.AsyncClient(
-            transport=self._transport or httpx.AsyncHTTPTransport(retries=0),
+            transport=self._transport or guarded_transport(self._policy, limits),
             timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout,
                                   write=cfg.read_timeout, pool=None),
-            limits=httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency),
+            limits=limits,
             headers={"User-Agent": cfg.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,   # no proxy or netrc from the environment: the URL policy must see the real target

@@ -3,8 +3,9 @@
 Only http and https. A host whose resolved addresses include a private, loopback, link-local,
 multicast, reserved or unspecified address is refused, unless its name or that address is on
 the allow list. The check runs on every redirect hop, after DNS resolution and before any
-connection. (httpx resolves the name again when it connects; a DNS answer that changes
-between the two looks, "DNS rebinding", is not defended against here.)
+connection; the default transport (transport.py) checks again at connect time and connects
+only to the addresses it checked, so a DNS answer that changes between the two looks ("DNS
+rebinding") is refused too.
 """
 
 from __future__ import annotations
@@ -75,24 +76,29 @@ class UrlPolicy:
         host = (parts.hostname or "").rstrip(".")
         if not host:
             raise FetchError(UNSUPPORTED_SCHEME, f"no host in URL {url!r}")
-        if host in self._names:
-            return
+        await self.addresses(host, port or SCHEMES[scheme])
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses of ``host`` we may connect to (all of them, or FetchError dns/refused-address)."""
+        host = host.strip("[]").rstrip(".")
         try:
             literal: IPAddress | None = ipaddress.ip_address(host)
         except ValueError:
             literal = None
         if literal is not None:
-            addresses = [literal]
+            found = [str(literal)]
         else:
             try:
-                found = await self._resolve(host, port or SCHEMES[scheme])
+                found = await self._resolve(host, port)
             except (OSError, UnicodeError) as exc:
                 raise FetchError(DNS, f"cannot resolve {host}: {exc}") from None
             if not found:
                 raise FetchError(DNS, f"cannot resolve {host}: no address")
-            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
-        refused = [str(a) for a in addresses if not self._allowed_address(a)]
+        if host.lower() in self._names:
+            return found
+        refused = [a for a in found if not self._allowed_address(ipaddress.ip_address(a.split("%", 1)[0]))]
         if refused:
             raise FetchError(
                 REFUSED_ADDRESS, f"{host} resolves to a non-public address ({', '.join(refused)}) not on the allow list"
             )
+        return found
