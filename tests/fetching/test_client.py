@@ -392,3 +392,15 @@ def test_custom_transport_is_used(server: LocalServer) -> None:
             return await fetcher.fetch(FetchRequest("s", server.url("/t")))
 
     assert run(go()).body == b"via transport"
+
+
+def test_a_real_page_that_mentions_a_marker_is_content(server: LocalServer) -> None:
+    text = "<p>Our site is protected by Cloudflare; you may see 'Just a moment...' at times.</p>" + "<p>Guidance text.</p>" * 80
+    server.route("/real", Reply(200, {"Content-Type": HTML}, f"<html><body>{text}</body></html>".encode()))
+    assert fetch(server, "/real").outcome == "ok"
+
+
+def test_accept_header_follows_the_kind(server: LocalServer) -> None:
+    server.route("/doc", Reply(200, {}, b"%PDF"))
+    fetch(server, "/doc", kind="pdf")
+    assert server.requests[-1].headers["accept"].startswith("application/pdf")

@@ -47,6 +47,13 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 RETRY_AFTER_STATUSES = {429, 503}
 RETRY_CLASSES = {CONNECT, TIMEOUT, TRUNCATED}
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf,application/json,*/*;q=0.8"
+ACCEPT_BY_KIND = {
+    "pdf": "application/pdf,*/*;q=0.5",
+    "json": "application/json,*/*;q=0.5",
+    "ecfr": "application/json,*/*;q=0.5",
+    "federal-register": "application/json,*/*;q=0.5",
+    "feed": "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5",
+}
 
 
 @dataclass(frozen=True)
@@ -253,11 +260,12 @@ class Fetcher:
         if self._client is None:
             raise RuntimeError("use the Fetcher as an async context manager: async with Fetcher(...) as f")
         conditional: dict[str, str] = {}
+        extra = {"Accept": ACCEPT_BY_KIND.get(request.kind, ACCEPT)}
         if request.etag:
             conditional["If-None-Match"] = request.etag
         if request.last_modified:
             conditional["If-Modified-Since"] = request.last_modified
-        response = await self._client.send(self._client.build_request("GET", url, headers=conditional), stream=True)
+        response = await self._client.send(self._client.build_request("GET", url, headers={**extra, **conditional}), stream=True)
         try:
             return await self._answer(request, url, response, bool(conditional), max_bytes)
         finally:
