@@ -1,13 +1,19 @@
-"""Checking pages served by a real local HTTP server: baselines, changes, silence, failures."""
+"""Checking pages served by a real local HTTP server: baselines, changes, silence, encodings."""
 
 from __future__ import annotations
 
-from tests.fetching.localserver import LocalServer, Reply
+import gzip
+
+from tests.fetching.localserver import LocalServer, Reply, Seen
+from tests.fetching.pdfs import make_pdf
 from tests.monitoring.conftest import Clock, add, events_of, html, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
-from tracker.services.checking import check_sources
+from tracker.services import snapshots
+from tracker.services.checking import check_sources, due_sources
 from tracker.services.sources_admin import list_sources
+
+REGISTERED_BASELINED = [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
 
 
 def test_baseline_then_silence_then_change(app: App, server: LocalServer, clock: Clock) -> None:
@@ -15,20 +21,158 @@ def test_baseline_then_silence_then_change(app: App, server: LocalServer, clock:
     server.route("/page", lambda _seen: html(page["text"]))
     add(app, "page", server.url("/page"))
 
-    first = check_sources(app, ["page"])
-    assert first.by_source()["page"].outcome == "baselined"
+    assert check_sources(app, ["page"]).by_source()["page"].outcome == "baselined"
     clock.advance(days=1)
-    second = check_sources(app, ["page"])
-    assert second.by_source()["page"].outcome == "unchanged"
+    assert check_sources(app, ["page"]).by_source()["page"].outcome == "unchanged"
     page["text"] = "<p>Guidance v2</p>"
     clock.advance(days=1)
-    third = check_sources(app, ["page"])
-    assert third.by_source()["page"].outcome == "changed"
+    assert check_sources(app, ["page"]).by_source()["page"].outcome == "changed"
 
-    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_CHANGED]
+    assert types_of(app, "page") == REGISTERED_BASELINED + [v.SOURCE_CHANGED]
     changed = events_of(app, "page")[-1].payload
     assert "-Guidance v1" in changed["diff"] and "+Guidance v2" in changed["diff"]
     assert changed["diff_truncated"] is False
-    assert changed["http"]["status"] == 200
+    assert changed["http"]["status"] == 200 and changed["http"]["final_url"] == server.url("/page")
+    assert changed["old_hash"] == events_of(app, "page")[1].payload["content_hash"]
     [view] = list_sources(app)
     assert view.state == "ok" and view.consecutive_failures == 0
+
+
+def test_due_sources_follow_the_interval(app: App, server: LocalServer, clock: Clock) -> None:
+    server.route("/a", html("<p>a</p>"))
+    add(app, "hourly", server.url("/a"), every="1h")
+    add(app, "daily", server.url("/a"))
+    assert due_sources(app, clock.now) == ["daily", "hourly"]     # never checked: due now
+    report = check_sources(app)                                   # default: what is due
+    assert report.counts["baselined"] == 2
+    assert due_sources(app, clock.now) == []
+    assert due_sources(app, clock.advance(hours=1, seconds=1)) == ["hourly"]
+    assert check_sources(app).by_source().keys() == {"hourly"}
+    assert due_sources(app, clock.advance(days=1)) == ["hourly", "daily"]    # most overdue first
+
+
+def test_304_answers_are_silent(app: App, server: LocalServer, clock: Clock) -> None:
+    def page(seen: Seen) -> Reply:
+        if seen.headers.get("if-none-match") == '"v1"':
+            return Reply(304, {"ETag": '"v1"'})
+        reply = html("<p>Stable page</p>")
+        reply.headers["ETag"] = '"v1"'
+        return reply
+
+    server.route("/etag", page)
+    add(app, "etag", server.url("/etag"))
+    check_sources(app, ["etag"])
+    clock.advance(days=1)
+    report = check_sources(app, ["etag"])
+    assert report.by_source()["etag"].outcome == "not_modified"
+    assert server.requests[-1].headers.get("if-none-match") == '"v1"'
+    assert server.requests[0].headers.get("if-none-match") is None
+    assert types_of(app, "etag") == REGISTERED_BASELINED
+    [view] = list_sources(app)
+    assert view.last_checked_at.startswith("2026-11-25") and view.last_status == 304
+
+
+def test_a_timestamp_only_change_is_ignored_and_stays_out_of_the_diff(app: App, server: LocalServer, clock: Clock) -> None:
+    state = {"n": 0, "rule": "Rule text A"}
+
+    def page(_seen: Seen) -> Reply:
+        state["n"] += 1
+        return html(f"<p>{state['rule']}</p><p>Page generated at 2026-11-24 10:0{state['n']}:00</p>")
+
+    server.route("/ts", page)
+    add(app, "ts", server.url("/ts"), ignore=[r"Page generated at [0-9: -]+"])
+    check_sources(app, ["ts"])
+    clock.advance(hours=1)
+    assert check_sources(app, ["ts"]).by_source()["ts"].outcome == "unchanged"
+    state["rule"] = "Rule text B"
+    clock.advance(hours=1)
+    assert check_sources(app, ["ts"]).by_source()["ts"].outcome == "changed"
+    assert types_of(app, "ts") == REGISTERED_BASELINED + [v.SOURCE_CHANGED]
+    diff = events_of(app, "ts")[-1].payload["diff"]
+    assert "+Rule text B" in diff and "generated" not in diff
+    with app.db.read() as conn:
+        assert len(snapshots.versions(conn, "ts")) == 3     # every distinct body is kept
+
+
+def test_gb18030_page_diff_shows_the_exact_chinese_text(app: App, server: LocalServer) -> None:
+    page = {"text": "<p>细胞治疗产品生产质量管理指南（试行）</p><p>第一版 𠀀</p>"}
+    served: list[bytes] = []
+
+    def handler(_seen: Seen) -> Reply:
+        reply = html(page["text"], "gb18030")
+        served.append(reply.body)  # type: ignore[arg-type]
+        return reply
+
+    server.route("/cn", handler)
+    add(app, "cn", server.url("/cn"))
+    check_sources(app, ["cn"])
+    page["text"] = "<p>细胞治疗产品生产质量管理指南（试行）</p><p>第二版 𠀀</p>"
+    check_sources(app, ["cn"])
+    diff = events_of(app, "cn")[-1].payload["diff"]
+    assert "-第一版 𠀀" in diff and "+第二版 𠀀" in diff
+    with app.db.read() as conn:
+        stored = [snapshots.load_snapshot(conn, ver.snapshot).body for ver in snapshots.versions(conn, "cn")]
+    assert stored == served      # raw bytes kept byte-exact
+
+
+def test_shift_jis_page_diff_shows_the_exact_japanese_text(app: App, server: LocalServer) -> None:
+    page = {"text": "<p>再生医療等製品の承認について</p><p>第1版</p>"}
+    server.route("/jp", lambda _s: Reply(200, {"Content-Type": "text/html; charset=Shift_JIS"},
+                                         f"<html><body>{page['text']}</body></html>".encode("shift_jis")))
+    add(app, "jp", server.url("/jp"))
+    check_sources(app, ["jp"])
+    page["text"] = "<p>再生医療等製品の承認について</p><p>第2版（改訂）</p>"
+    check_sources(app, ["jp"])
+    diff = events_of(app, "jp")[-1].payload["diff"]
+    assert "-第1版" in diff and "+第2版（改訂）" in diff
+
+
+def test_a_pdf_whose_text_changes(app: App, server: LocalServer) -> None:
+    doc = {"lines": ["Annex 1", "Version 1"]}
+    server.route("/doc.pdf", lambda _s: Reply(200, {"Content-Type": "application/pdf"}, make_pdf(doc["lines"])))
+    add(app, "pdf", server.url("/doc.pdf"), kind="pdf")
+    check_sources(app, ["pdf"])
+    check_sources(app, ["pdf"])
+    doc["lines"] = ["Annex 1", "Version 2"]
+    check_sources(app, ["pdf"])
+    assert types_of(app, "pdf") == REGISTERED_BASELINED + [v.SOURCE_CHANGED]
+    diff = events_of(app, "pdf")[-1].payload["diff"]
+    assert "-Version 1" in diff and "+Version 2" in diff
+
+
+def test_invalid_html_is_read_and_compared(app: App, server: LocalServer) -> None:
+    page = {"text": b"<html><body><p>unclosed <div><b>Notice 1<td>cell</table></i>"}
+    server.route("/bad", lambda _s: Reply(200, {"Content-Type": "text/html"}, page["text"]))
+    add(app, "bad", server.url("/bad"))
+    check_sources(app, ["bad"])
+    page["text"] = page["text"].replace(b"Notice 1", b"Notice 2")
+    check_sources(app, ["bad"])
+    assert types_of(app, "bad") == REGISTERED_BASELINED + [v.SOURCE_CHANGED]
+    assert "+" in events_of(app, "bad")[-1].payload["diff"]
+
+
+def test_a_long_diff_is_bounded_in_the_event(app: App, server: LocalServer) -> None:
+    page = {"n": 0}
+    server.route("/long", lambda _s: html("".join(f"<p>line {i} edition {page['n']}</p>" for i in range(1000))))
+    add(app, "long", server.url("/long"))
+    check_sources(app, ["long"])
+    page["n"] = 1
+    check_sources(app, ["long"])
+    payload = events_of(app, "long")[-1].payload
+    assert payload["diff_truncated"] is True
+    assert len(payload["diff"].split("\n")) <= 200 and len(payload["diff"].encode()) <= 16 * 1024
+
+
+def test_a_gzip_bomb_is_refused_as_too_large(db_url: str, clock: Clock, server: LocalServer) -> None:
+    from tests.monitoring.conftest import make_settings
+    from tracker import migrate
+
+    app = App(make_settings(db_url, fetch__max_bytes=1_000_000), clock=clock)
+    migrate.upgrade(app.db)
+    bomb = gzip.compress(b"<p>" + b"0" * 50_000_000 + b"</p>", 9)
+    server.route("/bomb", Reply(200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, bomb))
+    add(app, "bomb", server.url("/bomb"))
+    outcome = check_sources(app, ["bomb"]).by_source()["bomb"]
+    assert (outcome.outcome, outcome.error_class) == ("failed", "too-large")
+    assert types_of(app, "bomb") == [v.SOURCE_REGISTERED]
+    app.close()

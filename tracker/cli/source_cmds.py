@@ -1,7 +1,207 @@
-"""Commands of this area arrive with their issue."""
+"""Monitoring commands: `sources add|list|remove|try`, `check`, `diff`. Thin: the work is in services."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
 
 import click
 
+from tracker.cli.context import AppContext, pass_ctx
+from tracker.domain.sources import KINDS, STATES, format_duration
+from tracker.services import checking, history, sources_admin
+from tracker.services.recording import SourceOutcome
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """Monitored sources: official pages and registers watched for change.
+
+    Example:
+
+        tracker sources list --state failing
+    """
+
+
+@sources_group.command("add")
+@click.argument("url")
+@click.option("--id", "source_id", help="Source id (default: made from the URL).")
+@click.option("--kind", type=click.Choice(KINDS), default="html", show_default=True, help="How the document is read.")
+@click.option("--select", metavar="CSS", help="Watch only the part of an html page matching this CSS selector.")
+@click.option("--ignore", metavar="REGEX", multiple=True, help="Remove text matching this regular expression before comparing (repeatable).")
+@click.option("--every", metavar="DURATION", help="Check interval, e.g. 30m, 6h, 1d (default: fetch.default_every).")
+@click.option("--tag", "tags", metavar="T", multiple=True, help="A tag for filtering digests (repeatable).")
+@click.option("--item", "items", metavar="ID", multiple=True, help="Id of a record item this source documents (repeatable).")
+@click.option("--title", default="", help="A human title.")
+@click.option("--jurisdiction", type=click.Choice(["US", "EU", "JP", "CN", "INTL"]), help="Jurisdiction of the issuer.")
+@click.option("--no-robots", is_flag=True, help="Do not consult robots.txt for this source.")
+@pass_ctx
+def sources_add(
+    ctx: AppContext, url: str, source_id: str | None, kind: str, select: str | None, ignore: tuple[str, ...],
+    every: str | None, tags: tuple[str, ...], items: tuple[str, ...], title: str, jurisdiction: str | None,
+    no_robots: bool,
+) -> None:
+    """Start monitoring URL (records SourceRegistered; the first check records its baseline).
+
+    Example:
+
+        tracker sources add https://www.fda.gov/vaccines-blood-biologics/cellular-gene-therapy-products \\
+            --select main --ignore 'Content current as of: .*' --every 1d --tag US --item us-21-cfr-1271
+    """
+    source = sources_admin.add_source(
+        ctx.app, url, source_id=source_id, kind=kind, select=select, ignore=ignore, every=every,
+        tags=tags, items=items, title=title, jurisdiction=jurisdiction, respect_robots=not no_robots,
+    )
+    click.echo(f"added source {source.id} ({source.kind}) {source.url}")
+
+
+@sources_group.command("list")
+@click.option("--state", type=click.Choice(("failing",) + STATES), help="Only sources in this state ('failing': any trouble).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
+    """List monitored sources with what their last check found.
+
+    Blocked sources answer with a bot challenge: check those pages by hand.
+
+    Example:
+
+        tracker sources list --state failing
+    """
+    for view in sources_admin.list_sources(ctx.app, state):
+        if as_json:
+            click.echo(json.dumps(view.__dict__, ensure_ascii=False))
+            continue
+        every = format_duration(view.every_seconds) if view.every_seconds else "default"
+        line = f"{view.id:<40} {view.state:<11} {view.kind:<16} every {every:<7} {view.url}"
+        if view.consecutive_failures:
+            line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {view.last_error}]"
+        if view.needs_manual_check:
+            line += "  NEEDS A MANUAL CHECK (bot challenge)"
+        click.echo(line)
+
+
+@sources_group.command("remove")
+@click.argument("source_id", metavar="ID")
+@click.option("--reason", default="", help="Why it is no longer monitored (kept in the event).")
+@pass_ctx
+def sources_remove(ctx: AppContext, source_id: str, reason: str) -> None:
+    """Stop monitoring a source (records SourceRemoved; its history stays).
+
+    Example:
+
+        tracker sources remove fda-cgt-news --reason "page retired"
+    """
+    sources_admin.remove_source(ctx.app, source_id, reason)
+    click.echo(f"removed source {source_id} (its history stays in the log)")
+
+
+@sources_group.command("try")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--ignore", metavar="REGEX", multiple=True, required=True, help="Ignore pattern to try (repeatable; replaces the current ones).")
+@click.option("--select", metavar="CSS", help="CSS selector to try (default: the current one).")
+@click.option("--adopt", is_flag=True, help="Adopt these rules (records SourceRulesAdopted).")
+@click.option("--reason", default="", help="Why the rules change (kept in the event).")
+@pass_ctx
+def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select: str | None, adopt: bool, reason: str) -> None:
+    """Replay a source's stored history under other noise rules and show what they would report.
+
+    Example:
+
+        tracker sources try fda-cgt --ignore 'Content current as of: \\S+' --adopt
+    """
+    report = history.try_rules(ctx.app, source_id, ignore=ignore, select=select)
+    click.echo(f"{report.source_id}: {report.versions} stored version(s), {len(report.steps)} step(s) replayed")
+    for step in report.steps:
+        if step.reported and not step.would_report:
+            verdict = "SUPPRESSED  (reported then, silent under these rules)"
+        elif step.reported:
+            verdict = "reported    (still reported)"
+        elif step.would_report:
+            verdict = "NEW         (silent then, reported under these rules)"
+        else:
+            verdict = "silent      (silent then and now)"
+        where = f" position {step.new.position}" if step.new.position else ""
+        click.echo(f"  {step.new.fetched_at}{where}: {verdict}")
+        if step.would_report and step.diff:
+            click.echo("    " + step.diff.replace("\n", "\n    "))
+    click.echo(f"{len(report.suppressed)} past change(s) suppressed, {len(report.still_reported)} reported under these rules")
+    if adopt:
+        sources_admin.adopt_rules(ctx.app, source_id, report.rules.select, report.rules.ignore, reason)
+        click.echo(f"adopted: {source_id} now ignores {list(report.rules.ignore)}")
+
+
+@click.command("check")
+@click.option("--all", "check_all", is_flag=True, help="Every active source, due or not.")
+@click.option("--source", "source_ids", metavar="ID", multiple=True, help="Only this source, due or not (repeatable).")
+@pass_ctx
+def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...]) -> None:
+    """Fetch sources and record what changed (default: the sources that are due).
+
+    A progress bar on a terminal, one line per source otherwise.
+
+    Example:
+
+        tracker check --all
+        tracker check --source fda-cgt --source ecfr-21-1271
+    """
+    if check_all and source_ids:
+        raise click.UsageError("use --all or --source, not both")
+    bar: Any = None
+    tty = sys.stderr.isatty()
+
+    def on_start(total: int) -> None:
+        nonlocal bar
+        if tty and total:
+            bar = click.progressbar(length=total, label="checking", file=sys.stderr)
+            bar.__enter__()
+
+    def progress(outcome: SourceOutcome) -> None:
+        if bar is not None:
+            bar.update(1)
+        else:
+            click.echo(_outcome_line(outcome), err=True)
+
+    try:
+        report = checking.check_sources(ctx.app, list(source_ids) or None, all=check_all, progress=progress, on_start=on_start)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if bar is not None:
+        for outcome in report.outcomes:
+            if outcome.outcome not in ("unchanged", "not_modified"):
+                click.echo(_outcome_line(outcome))
+    click.echo(report.summary())
+
+
+def _outcome_line(outcome: SourceOutcome) -> str:
+    text = f"{outcome.source_id}: {outcome.outcome}"
+    if outcome.error_class:
+        text += f" ({outcome.error_class}: {outcome.error})"
+    if outcome.entries:
+        text += f", {outcome.entries} new entr{'y' if outcome.entries == 1 else 'ies'}"
+    if outcome.recovered and outcome.outcome != "recovered":
+        text += ", recovered"
+    return text
+
+
+@click.command("diff")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--from", "from_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the one before --to that differs).")
+@click.option("--to", "to_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the latest).")
+@pass_ctx
+def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | None) -> None:
+    """Show the full diff of a source's normalised text between two stored versions.
+
+    Example:
+
+        tracker diff fda-cgt --from 2026-01-01 --to 2026-06-30
+    """
+    result = history.diff_versions(ctx.app, source_id, from_ref, to_ref)
+    click.echo(result.diff or f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}")
+
 
 def register(group: click.Group) -> None:
-    pass
+    for command in (sources_group, check, diff):
+        group.add_command(command)
