@@ -1,7 +1,216 @@
-"""Commands of this area arrive with their issue."""
+"""The regulatory record: seed, projections, replay, history, upcoming, show."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 
+from tracker.cli.context import AppContext, pass_ctx
+from tracker.cli.store_cmds import parse_moment
+from tracker.domain.dates import precision_of
+from tracker.services import record_queries, replay as replay_service, seeding
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+def _shown_date(text: str | None) -> str:
+    """A date as given, marked "~" when it is only a year or a month."""
+    if not text:
+        return "-"
+    return text if precision_of(text) == "day" else f"~{text}"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@pass_ctx
+def seed(ctx: AppContext, paths: tuple[Path, ...]) -> None:
+    """Turn seed files into events (default: ./seeds if present, else the tracker's seeds/).
+
+    Every file is validated first; a bad file writes nothing at all. Seeding again writes nothing;
+    an edited item appends an ItemCorrected; an item removed from its file is reported, not deleted.
+
+    Example:
+
+        tracker seed
+        tracker seed seeds/cn.toml seeds/cn_guidelines.toml
+    """
+    report = seeding.seed(ctx.app.store, list(paths) or [seeding.default_seed_dir()])
+    for file_report in report.files:
+        click.echo(file_report.summary())
+        for note in file_report.notes:
+            click.echo(f"  note: {note}")
+    ctx.app.projector.catch_up()
+    click.echo(f"{report.written} events written in total")
+
+
+@click.group()
+def projections() -> None:
+    """Read models kept up to date from the log.
+
+    Example:
+
+        tracker projections status
+    """
+
+
+@projections.command("rebuild")
+@click.option("--only", multiple=True, help="Rebuild only this projection (repeatable).")
+@pass_ctx
+def projections_rebuild(ctx: AppContext, only: tuple[str, ...]) -> None:
+    """Drop every read model and replay the whole log into it.
+
+    Example:
+
+        tracker projections rebuild --only record
+    """
+    applied = ctx.app.projector.rebuild(list(only) or None)
+    for name, count in applied.items():
+        click.echo(f"{name}: rebuilt from {count} events")
+
+
+@projections.command("status")
+@pass_ctx
+def projections_status(ctx: AppContext) -> None:
+    """Show each projection's checkpoint against the head of the log.
+
+    Example:
+
+        tracker projections status
+    """
+    app = ctx.app
+    head = app.store.head().position
+    for projection in app.projector.projections:
+        checkpoint = app.projector.checkpoint(projection.name)
+        state = "up to date" if checkpoint >= head else f"{head - checkpoint} positions behind"
+        click.echo(f"{projection.name}: checkpoint {checkpoint} of {head} ({state})")
+
+
+def _as_of(value: str | None) -> int | datetime | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    return parse_moment(value, end_of_day=True)
+
+
+def _valid_at(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--valid-at") from None
+
+
+@click.command()
+@click.option("--as-of", "as_of", metavar="TIME|POSITION", help="What the tracker knew then: a log position, a date (end of that day, UTC) or an ISO time. Default: now.")
+@click.option("--valid-at", "valid_at", metavar="DATE", help="The day of the world to show (YYYY-MM-DD). Default: today.")
+@click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
+@click.option("--kind", help="law, regulation, directive, guidance, program, product, agency, fact, or instrument (the first four).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdiction: str | None, kind: str | None, as_json: bool) -> None:
+    """The regulatory record as the tracker knew it (--as-of) of the world on a day (--valid-at).
+
+    Month-precision rule: a date given only as a year or a month counts from the first day of its
+    period ("2025-09" is in force from 2025-09-01, "2017" from 2017-01-01). Such dates are shown as
+    given, marked "~" (text) or "precision": "month" / "approximate": true (JSON). An item with no
+    date in its source appears from the day it was recorded.
+
+    Example:
+
+        tracker replay --valid-at 2026-04-30 --jurisdiction CN --kind regulation
+        tracker replay --as-of 2026-11-01 --valid-at 2026-05-01 --json
+    """
+    states = replay_service.replay(ctx.app.store, _as_of(as_of), _valid_at(valid_at), jurisdiction, kind)
+    for state in states:
+        if as_json:
+            _echo_json(state.as_json())
+        else:
+            click.echo(f"{state.jurisdiction:<4} {state.kind:<10} {state.status or '-':<12} {_shown_date(state.status_date):<11} "
+                       f"{state.id}  {state.title_zh} / {state.title_en}")
+    if not as_json:
+        click.echo(f"{len(states)} items", err=True)
+
+
+@click.command()
+@click.argument("item_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
+    """The whole timeline of one item: valid time, recorded time, and the seed or fetch behind each step.
+
+    Example:
+
+        tracker history cn-biomed-new-tech-regulation
+    """
+    for entry in record_queries.history(ctx.app.store, item_id):
+        if as_json:
+            _echo_json(entry.as_json())
+        else:
+            click.echo(f"{_shown_date(entry.valid_from):<11} recorded {entry.recorded_at} #{entry.position:<6} "
+                       f"{entry.type:<22} {entry.summary}  [{entry.cause or '-'}]")
+
+
+@click.command()
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=0), help="How far ahead to look.")
+@click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def upcoming(ctx: AppContext, days: int, jurisdiction: str | None, as_json: bool) -> None:
+    """What takes effect (or otherwise changes) in the next N days, soonest first.
+
+    Example:
+
+        tracker upcoming --days 180 --jurisdiction CN
+    """
+    ctx.app.projector.catch_up()
+    for entry in record_queries.upcoming(ctx.app.store, days=days, jurisdiction=jurisdiction):
+        if as_json:
+            _echo_json(entry.as_json())
+        else:
+            click.echo(f"{_shown_date(entry.date):<11} {entry.step:<10} {entry.jurisdiction:<4} {entry.item_id}  "
+                       f"{entry.title_zh} / {entry.title_en}")
+
+
+@click.command()
+@click.argument("item_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_ctx
+def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
+    """One item: its state, dated steps, relations both ways and monitored sources.
+
+    Example:
+
+        tracker show cn-biomed-new-tech-regulation
+    """
+    ctx.app.projector.catch_up()
+    view = record_queries.show(ctx.app.store, item_id)
+    if as_json:
+        _echo_json(view.as_json())
+        return
+    item = view.item
+    click.echo(f"{item['id']}  [{item['jurisdiction']} {item['kind']}]  status: {item['status'] or '-'} {_shown_date(item['status_date'])}")
+    click.echo(f"  {item['title_zh']}")
+    click.echo(f"  {item['title_en']}")
+    if item["issuer"]:
+        click.echo(f"  issuer: {item['issuer']}")
+    for step in view.steps:
+        click.echo(f"  {_shown_date(step['date']):<11} {step['step']:<11} {step['note'] or ''}")
+    for relation in view.relations:
+        click.echo(f"  -> {relation['relation']} {relation['target_id']}")
+    for relation in view.related_by:
+        click.echo(f"  <- {relation['item_id']} {relation['relation']} this")
+    for source in view.sources:
+        click.echo(f"  source {source['id']}: {source['url']}")
+
 
 def register(group: click.Group) -> None:
-    pass
+    for command in (seed, projections, replay, history, upcoming, show):
+        group.add_command(command)

@@ -8,6 +8,8 @@ from tracker.core import Projection
 def all_projections() -> list[Projection]:
     """Every projection the application keeps up to date, in catch-up order."""
     projections: list[Projection] = []
+    from tracker.projections.record import RecordProjection  # issue 3: the regulatory record
+    projections.append(RecordProjection())
     from tracker.projections.sources import SourcesProjection  # issue 4: monitored sources
     projections.append(SourcesProjection())
     return projections

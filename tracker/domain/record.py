@@ -1,0 +1,104 @@
+"""How the events of the regulatory record fold into the state of an item: pure rules, no storage.
+
+Status of an item after a set of steps: the status-bearing step with the latest start date wins
+(dates compare by the first day of their period, see dates.py; on equal start the step recorded
+later wins). Instruments: drafted -> draft, trial -> published (a 试行 version is issued and
+applies), published -> published, effective -> effective, superseded -> superseded,
+repealed -> repealed, withdrawn -> withdrawn (its own status: a withdrawn draft was never repealed).
+amended and renamed steps keep the status (renamed changes the title). Programs are
+``established``, products ``approved``, facts ``reported``, agencies ``active`` until a renamed
+step makes them ``renamed`` (the title becomes the new name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from tracker.core import RecordedEvent
+from tracker.domain import vocabulary as v
+from tracker.domain.dates import start_of
+
+# The event that registers an item of each kind (its payload carries the full attributes).
+REGISTRATION_TYPE: Mapping[str, str] = {
+    **{kind: v.INSTRUMENT_REGISTERED for kind in v.INSTRUMENT_KINDS},
+    "agency": v.AGENCY_REGISTERED,
+    "program": v.PROGRAM_ESTABLISHED,
+    "product": v.PRODUCT_APPROVED,
+    "fact": v.FACT_REPORTED,
+}
+# For these kinds the registration event also is the first step of this type (its valid_from).
+FOLDED_STEP: Mapping[str, str] = {"agency": "established", "program": "established", "product": "approved", "fact": "reported"}
+REGISTRATION_STATUS: Mapping[str, str | None] = {
+    **{kind: None for kind in v.INSTRUMENT_KINDS},
+    "agency": "active", "program": "established", "product": "approved", "fact": "reported",
+}
+STEP_STATUS: Mapping[str, str] = {
+    "drafted": "draft", "trial": "published", "published": "published", "effective": "effective",
+    "superseded": "superseded", "repealed": "repealed", "withdrawn": "withdrawn",
+    "established": "established", "approved": "approved", "reported": "reported",
+}
+STREAM_CATEGORIES = ("instrument", "agency", "program", "product", "fact")
+
+RECORD_TYPES: frozenset[str] = frozenset(set(REGISTRATION_TYPE.values()) | set(v.STEP_EVENTS.values()) | {v.AGENCY_RENAMED, v.ITEM_CORRECTED})
+
+
+def is_record_stream(stream: str) -> bool:
+    return stream.partition("/")[0] in STREAM_CATEGORIES
+
+
+def is_registration(event: RecordedEvent) -> bool:
+    """Registration events carry the full attributes (a "kind"); step events carry a "step"."""
+    return event.type in _REGISTRATION_TYPES and "kind" in event.payload and "step" not in event.payload
+
+
+_REGISTRATION_TYPES = frozenset(REGISTRATION_TYPE.values())
+
+
+def step_status(kind: str, step: str) -> str | None:
+    """The status a step gives an item of this kind, or None if the step keeps the status."""
+    if step == "renamed":
+        return "renamed" if kind == "agency" else None
+    if kind in v.INSTRUMENT_KINDS:
+        return STEP_STATUS.get(step) if step not in {"established", "approved", "reported"} else None
+    return STEP_STATUS.get(step) if step in {"established", "approved", "reported"} else None
+
+
+def wins(new_date: str | None, current_date: str | None) -> bool:
+    """Does a step dated new_date, recorded after the current status step, take over the status?"""
+    new_start, current_start = start_of(new_date), start_of(current_date)
+    if current_start is None:
+        return True
+    if new_start is None:
+        return False
+    return new_start >= current_start
+
+
+def registration_step(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The step folded into a registration event (programs, products, facts, agencies), if dated."""
+    step = payload.get("step_folded")
+    return dict(step) if isinstance(step, Mapping) and step.get("date") else None
+
+
+def item_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``attributes`` column: kind-specific fields, urls, citation and notes."""
+    attributes = dict(record.get("attributes") or {})
+    for name in ("urls", "citation", "notes", "seed_file"):
+        attributes[name] = record.get(name)
+    return attributes
+
+
+def apply_correction(record: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The record after an ItemCorrected: plain fields take their new value (step:* changes are steps')."""
+    updated = dict(record)
+    for name, change in changes.items():
+        if not name.startswith("step:"):
+            updated[name] = change.get("new")
+    return updated
+
+
+def exists_at(first_start: date | None, recorded_day: date, valid_at: date) -> bool:
+    """Part of the world at valid_at? Dated items from their first step; undated ones (the review
+    gives no date) from the day the tracker recorded them, the latest day they surely existed."""
+    return (first_start or recorded_day) <= valid_at

@@ -1,0 +1,244 @@
+"""The regulatory record read model: items, their dated steps and their relations.
+
+``record_items.status`` is the record's last word: the status after every recorded step, whatever
+today's date (a projection must not depend on the clock, or a rebuild would differ from the
+incremental result). What holds on a given day is the replay's question (services/replay.py).
+
+Each batch loads the rows of the items it touches, folds the events in memory with the rules of
+tracker.domain.record, and writes the rows back: a handful of statements per batch, not per event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
+from sqlalchemy.engine import Connection
+
+from tracker.core import RecordedEvent
+from tracker.core.canonical import canonical_json
+from tracker.domain import vocabulary as v
+from tracker.domain.record import (
+    REGISTRATION_STATUS,
+    RECORD_TYPES,
+    is_record_stream,
+    is_registration,
+    item_attributes,
+    registration_step,
+    step_status,
+    wins,
+)
+
+metadata = MetaData()
+
+record_items = Table(
+    "record_items", metadata,
+    Column("id", String(200), primary_key=True),
+    Column("stream", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("jurisdiction", String(10), nullable=False),
+    Column("title_zh", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("issuer", Text, nullable=True),
+    Column("topics", Text, nullable=False),  # JSON list
+    Column("discipline", String(20), nullable=True),
+    Column("status", String(20), nullable=True),
+    Column("status_date", String(40), nullable=True),
+    Column("attributes", Text, nullable=False),  # JSON: kind-specific fields, urls, citation, notes
+    Column("registered_position", BigInteger, nullable=False),
+    Column("updated_position", BigInteger, nullable=False),
+)
+Index("ix_record_items_jurisdiction_kind", record_items.c.jurisdiction, record_items.c.kind)
+
+record_steps = Table(
+    "record_steps", metadata,
+    Column("item_id", String(200), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("step", String(20), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("date", String(40), nullable=True),
+    Column("note", Text, nullable=True),
+)
+Index("ix_record_steps_date", record_steps.c.date)
+
+record_relations = Table(
+    "record_relations", metadata,
+    Column("item_id", String(200), primary_key=True),
+    Column("relation", String(40), primary_key=True),
+    Column("target_id", String(200), primary_key=True),
+    Column("note", Text, nullable=True),
+)
+Index("ix_record_relations_target", record_relations.c.target_id)
+
+TABLES = (record_items, record_steps, record_relations)
+_CHUNK = 500
+# Plain columns an ItemCorrected may change directly.
+_COLUMNS = {"jurisdiction", "issuer", "discipline"}
+_ATTRIBUTE_FIELDS = {"urls", "citation", "notes", "seed_file"}
+
+
+def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+class _Batch:
+    """The rows one batch touches, changed in memory and written back at the end."""
+
+    def __init__(self, conn: Connection, ids: Iterable[str]) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.attributes: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(ids)):
+            for row in conn.execute(sa.select(record_items).where(record_items.c.id.in_(chunk))).mappings():
+                self.rows[row["id"]] = dict(row)
+                self.attributes[row["id"]] = json.loads(row["attributes"])
+        self.dirty: set[str] = set()
+        self.steps: list[dict[str, Any]] = []
+        self.step_notes: list[tuple[str, str, str, str | None]] = []  # item, step, date, note
+        self.folded_steps: list[tuple[str, int, str | None, str | None]] = []  # item, position, date, note
+        self.relations: dict[str, list[dict[str, Any]]] = {}
+
+    def register(self, event: RecordedEvent) -> None:
+        p = event.payload
+        item_id = str(p["id"])
+        folded = registration_step(p)
+        self.rows[item_id] = {
+            "id": item_id, "stream": event.stream, "kind": p["kind"], "jurisdiction": p["jurisdiction"],
+            "title_zh": p["title_zh"], "title_en": p["title_en"], "issuer": p.get("issuer"),
+            "topics": canonical_json(p.get("topics") or []), "discipline": p.get("discipline"),
+            "status": REGISTRATION_STATUS.get(p["kind"]), "status_date": p.get("date"),
+            "attributes": "", "registered_position": event.position, "updated_position": event.position,
+        }
+        self.attributes[item_id] = item_attributes(p)
+        if folded is not None:
+            self.steps.append({"item_id": item_id, "position": event.position, "step": folded["step"],
+                               "event_type": event.type, "date": folded["date"], "note": folded.get("note")})
+        self.relations[item_id] = list(p.get("relations") or [])
+        self.dirty.add(item_id)
+
+    def step(self, event: RecordedEvent) -> None:
+        p = event.payload
+        row = self.rows.get(str(p.get("id")))
+        if row is None:
+            return  # a step of an item never registered: nothing to show it on
+        step, date = str(p["step"]), p.get("date")
+        self.steps.append({"item_id": row["id"], "position": event.position, "step": step,
+                           "event_type": event.type, "date": date, "note": p.get("note")})
+        status = step_status(row["kind"], step)
+        if status is not None and wins(date, row["status_date"]):
+            row["status"], row["status_date"] = status, date
+        if step == "renamed" and p.get("title_zh"):
+            attributes = self.attributes[row["id"]]
+            attributes.setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
+            row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or row["title_en"]
+        self._touch(row, event)
+
+    def correct(self, event: RecordedEvent) -> None:
+        row = self.rows.get(str(event.payload.get("id")))
+        if row is None:
+            return
+        attributes = self.attributes[row["id"]]
+        for name, change in (event.payload.get("changes") or {}).items():
+            new = change.get("new")
+            if name in _COLUMNS:
+                row[name] = new
+            elif name in {"title_zh", "title_en"}:
+                # After a rename the correction is to the original title, which the step replaced.
+                if "renamed_from" in attributes:
+                    attributes["renamed_from"][name] = new
+                else:
+                    row[name] = new
+            elif name == "topics":
+                row["topics"] = canonical_json(new or [])
+            elif name in _ATTRIBUTE_FIELDS:
+                attributes[name] = new
+            elif name == "attributes":
+                kept = {k: attributes[k] for k in (*_ATTRIBUTE_FIELDS, "renamed_from") if k in attributes}
+                attributes.clear()
+                attributes.update({**(new or {}), **kept})
+            elif name == "relations":
+                self.relations[row["id"]] = list(new or [])
+            elif name == "step_folded":
+                self._correct_folded(row, change.get("old"), new)
+            elif name.startswith("step:"):
+                _, step, date = name.split(":", 2)
+                self.step_notes.append((row["id"], step, date, (new or {}).get("note")))
+        self._touch(row, event)
+
+    def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:
+        old_date = (old or {}).get("date")
+        new_date = (new or {}).get("date")
+        self.folded_steps.append((row["id"], int(row["registered_position"]), new_date, (new or {}).get("note")))
+        if row["status_date"] == old_date:
+            row["status_date"] = new_date
+
+    def _touch(self, row: dict[str, Any], event: RecordedEvent) -> None:
+        row["updated_position"] = event.position
+        self.dirty.add(row["id"])
+
+    def write(self, conn: Connection) -> None:
+        dirty = sorted(self.dirty)
+        for chunk in _chunks(dirty):
+            conn.execute(record_items.delete().where(record_items.c.id.in_(chunk)))
+        if dirty:
+            rows = []
+            for item_id in dirty:
+                row = dict(self.rows[item_id])
+                row["attributes"] = canonical_json(self.attributes[item_id])
+                rows.append(row)
+            conn.execute(record_items.insert(), rows)
+        if self.steps:
+            conn.execute(record_steps.insert(), self.steps)
+        for item_id, position, date, note in self.folded_steps:
+            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.position == position)
+                         .values(date=date, note=note))
+        for item_id, step, date, note in self.step_notes:
+            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.step == step,
+                                                     record_steps.c.date == date).values(note=note))
+        replaced = sorted(self.relations)
+        for chunk in _chunks(replaced):
+            conn.execute(record_relations.delete().where(record_relations.c.item_id.in_(chunk)))
+        relation_rows = [
+            {"item_id": item_id, "relation": r["type"], "target_id": r["target"], "note": r.get("note")}
+            for item_id in replaced for r in self.relations[item_id]
+        ]
+        if relation_rows:
+            conn.execute(record_relations.insert(), relation_rows)
+
+
+class RecordProjection:
+    """Current state of every item of the record (instruments, programs, products, agencies, facts)."""
+
+    name = "record"
+    types: frozenset[str] | None = RECORD_TYPES
+
+    def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
+        events = [e for e in batch if is_record_stream(e.stream) and "id" in e.payload]
+        if not events:
+            return
+        work = _Batch(conn, {str(e.payload["id"]) for e in events})
+        for event in events:
+            if is_registration(event):
+                work.register(event)
+            elif event.type == v.ITEM_CORRECTED:
+                work.correct(event)
+            elif "step" in event.payload:
+                work.step(event)
+        work.write(conn)
+
+    def clear(self, conn: Connection) -> None:
+        for table in reversed(TABLES):
+            conn.execute(table.delete())
+
+
+def dump(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the three tables in key order: what a rebuild must reproduce exactly."""
+    return {
+        "record_items": [tuple(r) for r in conn.execute(sa.select(record_items).order_by(record_items.c.id))],
+        "record_steps": [tuple(r) for r in conn.execute(sa.select(record_steps).order_by(record_steps.c.item_id, record_steps.c.position))],
+        "record_relations": [tuple(r) for r in conn.execute(sa.select(record_relations).order_by(
+            record_relations.c.item_id, record_relations.c.relation, record_relations.c.target_id))],
+    }

@@ -1,0 +1,179 @@
+"""The questions asked of one item or of the coming months: history, show, upcoming.
+
+``history`` reads the item's stream in the log; ``show`` and ``upcoming`` read the record
+projection, so callers bring it up to date first (``App.projector.catch_up()``; the CLI does).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tracker.core import EventStore, RecordedEvent
+from tracker.domain import vocabulary as v
+from tracker.domain.dates import precision_of, start_of
+from tracker.domain.record import STREAM_CATEGORIES, is_registration
+from tracker.errors import NotFoundError
+from tracker.projections.record import record_items, record_relations, record_steps
+
+
+def _not_found(item_id: str) -> NotFoundError:
+    return NotFoundError(f"no item {item_id!r} in the record (ids are listed by `tracker replay`)")
+
+
+def _date_json(text: str | None) -> dict[str, Any]:
+    precision = precision_of(text)
+    return {"date": text, "precision": precision, "approximate": precision is not None and precision != "day"}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of an item's timeline, with both times and its cause."""
+
+    position: int
+    recorded_at: str
+    valid_from: str | None
+    type: str
+    step: str | None
+    summary: str
+    cause: str | None
+    actor: str | None
+    changes: dict[str, Any] | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position, "recorded_at": self.recorded_at, "valid_from": self.valid_from,
+            "precision": precision_of(self.valid_from), "type": self.type, "step": self.step,
+            "summary": self.summary, "cause": self.cause, "actor": self.actor, "changes": self.changes,
+        }
+
+
+def _summary(event: RecordedEvent) -> str:
+    p = event.payload
+    if is_registration(event):
+        return f"registered {p.get('kind')}: {p.get('title_zh')} / {p.get('title_en')}"
+    if event.type == v.ITEM_CORRECTED:
+        return f"corrected {', '.join(sorted(p.get('changes') or {}))}: {p.get('reason') or ''}".rstrip(": ")
+    text = str(p.get("step") or event.type)
+    if p.get("title_zh"):
+        text += f" -> {p['title_zh']} / {p.get('title_en')}"
+    return f"{text}: {p['note']}" if p.get("note") else text
+
+
+def item_events(store: EventStore, item_id: str) -> list[RecordedEvent]:
+    for category in STREAM_CATEGORIES:
+        events = list(store.read(stream=f"{category}/{item_id}"))
+        if events:
+            return events
+    raise _not_found(item_id)
+
+
+def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
+    """The whole timeline of one item: recorded time, valid time, and the seed or fetch that caused it."""
+    return [
+        HistoryEntry(
+            position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
+            step=e.payload.get("step") if not is_registration(e) else "registered", summary=_summary(e),
+            cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
+            changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
+        )
+        for e in item_events(store, item_id)
+    ]
+
+
+@dataclass
+class ItemView:
+    """One item from the record projection: its row, steps, relations both ways and sources."""
+
+    item: dict[str, Any]
+    steps: list[dict[str, Any]]
+    relations: list[dict[str, Any]]
+    related_by: list[dict[str, Any]]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"item": self.item, "steps": self.steps, "relations": self.relations,
+                "related_by": self.related_by, "sources": self.sources}
+
+
+def _item_row(row: Any) -> dict[str, Any]:
+    item = dict(row)
+    item["topics"] = json.loads(item["topics"])
+    item["attributes"] = json.loads(item["attributes"])
+    item["status_precision"] = precision_of(item["status_date"])
+    return item
+
+
+def show(store: EventStore, item_id: str) -> ItemView:
+    with store.db.read() as conn:
+        row = conn.execute(sa.select(record_items).where(record_items.c.id == item_id)).mappings().first()
+        if row is None:
+            raise _not_found(item_id)
+        steps = [
+            {**dict(s), **{"precision": precision_of(s["date"])}}
+            for s in conn.execute(sa.select(record_steps).where(record_steps.c.item_id == item_id)
+                                  .order_by(record_steps.c.position)).mappings()
+        ]
+        outgoing = [dict(r) for r in conn.execute(sa.select(record_relations).where(record_relations.c.item_id == item_id)
+                                                  .order_by(record_relations.c.relation, record_relations.c.target_id)).mappings()]
+        incoming = [dict(r) for r in conn.execute(sa.select(record_relations).where(record_relations.c.target_id == item_id)
+                                                  .order_by(record_relations.c.relation, record_relations.c.item_id)).mappings()]
+    sources: dict[str, dict[str, Any]] = {}
+    for event in store.read(types=[v.SOURCE_REGISTERED, v.SOURCE_REMOVED]):
+        source_id = str(event.payload.get("id"))
+        if event.type == v.SOURCE_REMOVED:
+            sources.pop(source_id, None)
+        elif item_id in (event.payload.get("items") or []):
+            sources[source_id] = {"id": source_id, "url": event.payload.get("url"), "title": event.payload.get("title")}
+        else:
+            sources.pop(source_id, None)
+    return ItemView(_item_row(row), steps, outgoing, incoming, sorted(sources.values(), key=lambda s: s["id"]))
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    item_id: str
+    kind: str
+    jurisdiction: str
+    title_zh: str
+    title_en: str
+    step: str
+    date: str
+    starts: date
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.item_id, "kind": self.kind, "jurisdiction": self.jurisdiction, "title_zh": self.title_zh,
+                "title_en": self.title_en, "step": self.step, **_date_json(self.date), "starts": self.starts.isoformat()}
+
+
+def upcoming(
+    store: EventStore,
+    *,
+    days: int = 90,
+    jurisdiction: str | None = None,
+    today: date | None = None,
+) -> list[Upcoming]:
+    """Every dated step that starts after today and within ``days`` days (dates count from the first
+    day of their period), soonest first: mostly instruments taking effect."""
+    day = today or store.clock().date()
+    end = day + timedelta(days=days)
+    query = (
+        sa.select(record_steps.c.item_id, record_steps.c.step, record_steps.c.date, record_items.c.kind,
+                  record_items.c.jurisdiction, record_items.c.title_zh, record_items.c.title_en)
+        .join(record_items, record_items.c.id == record_steps.c.item_id)
+        # Text order prefilter: a date whose year is before today's cannot start after today.
+        .where(record_steps.c.date >= str(day.year))
+    )
+    if jurisdiction:
+        query = query.where(record_items.c.jurisdiction == jurisdiction.upper())
+    found = []
+    with store.db.read() as conn:
+        for row in conn.execute(query):
+            starts = start_of(row.date)
+            if starts is not None and day < starts <= end:
+                found.append(Upcoming(row.item_id, row.kind, row.jurisdiction, row.title_zh, row.title_en, row.step, row.date, starts))
+    return sorted(found, key=lambda u: (u.starts, u.jurisdiction, u.item_id))

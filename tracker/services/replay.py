@@ -1,0 +1,180 @@
+"""Bitemporal replay: the record as the tracker knew it (as-of) of the world on a day (valid-at).
+
+``replay(store, as_of, valid_at)`` folds the log up to the as-of position and evaluates each item
+on the valid-at day, in one streaming pass holding one small state per item (never the steps).
+
+Rules (month-precision rule in tracker.domain.dates; status rules in tracker.domain.record):
+  * as_of: a position (int), a moment (datetime: the last position recorded at or before it), or
+    None for the head. An item recorded after as_of is absent.
+  * valid_at: a day (default: today by the store's clock). A step counts if its date, read as the
+    first day of its period ("2025-09" -> 2025-09-01), is on or before valid_at.
+  * An item is part of the world from its first dated step; an item the source gives no date for
+    is shown from the day it was recorded (the latest day it surely existed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tracker.core import EventStore, RecordedEvent
+from tracker.domain import vocabulary as v
+from tracker.domain.dates import precision_of, start_of
+from tracker.domain.record import (
+    REGISTRATION_STATUS,
+    RECORD_TYPES,
+    apply_correction,
+    exists_at,
+    is_record_stream,
+    is_registration,
+    registration_step,
+    step_status,
+)
+from tracker.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """One item as known at as_of, of the world on valid_at."""
+
+    id: str
+    kind: str
+    jurisdiction: str
+    title_zh: str
+    title_en: str
+    issuer: str | None
+    discipline: str | None
+    topics: list[str]
+    status: str | None
+    status_date: str | None
+    recorded_at: str
+    registered_position: int
+
+    @property
+    def precision(self) -> str | None:
+        return precision_of(self.status_date)
+
+    def as_json(self) -> dict[str, Any]:
+        precision = self.precision
+        return {
+            "id": self.id, "kind": self.kind, "jurisdiction": self.jurisdiction,
+            "title_zh": self.title_zh, "title_en": self.title_en, "issuer": self.issuer,
+            "discipline": self.discipline, "topics": self.topics, "status": self.status,
+            "status_date": self.status_date, "precision": precision,
+            "approximate": precision is not None and precision != "day",
+            "recorded_at": self.recorded_at, "registered_position": self.registered_position,
+        }
+
+
+class _Fold:
+    """The state of one item on the valid-at day, updated event by event."""
+
+    __slots__ = ("record", "position", "recorded_at", "first_start", "status", "status_date",
+                 "status_start", "title", "title_start")
+
+    def __init__(self, event: RecordedEvent, valid_at: date) -> None:
+        self.record = dict(event.payload)
+        self.position = event.position
+        self.recorded_at = event.recorded_at
+        self.first_start: date | None = None
+        self.status: str | None = REGISTRATION_STATUS.get(self.record["kind"])
+        self.status_date: str | None = None
+        self.status_start: date | None = None
+        self.title: tuple[str, str] | None = None
+        self.title_start: date | None = None
+        folded = registration_step(event.payload)
+        if folded is not None:
+            start = start_of(folded["date"])
+            self.first_start = start
+            if start is not None and start <= valid_at:
+                self.status_date, self.status_start = folded["date"], start
+
+    def step(self, payload: dict[str, Any], valid_at: date) -> None:
+        start = start_of(payload.get("date"))
+        if start is None:
+            return
+        if self.first_start is None or start < self.first_start:
+            self.first_start = start
+        if start > valid_at:
+            return
+        status = step_status(self.record["kind"], str(payload.get("step")))
+        if status is not None and (self.status_start is None or start >= self.status_start):
+            self.status, self.status_date, self.status_start = status, payload.get("date"), start
+        if payload.get("step") == "renamed" and payload.get("title_zh") and (self.title_start is None or start >= self.title_start):
+            self.title = (payload["title_zh"], payload.get("title_en") or self.record["title_en"])
+            self.title_start = start
+
+    def correct(self, changes: dict[str, Any], valid_at: date) -> None:
+        self.record = apply_correction(self.record, changes)
+        if "step_folded" in changes:
+            new = registration_step({"step_folded": changes["step_folded"].get("new")})
+            start = start_of(new["date"]) if new else None
+            if start is not None:
+                self.first_start = min(start, self.first_start or start)
+                if self.status_start is None or start <= valid_at:
+                    self.status_date, self.status_start = (new["date"], start) if start <= valid_at else (None, None)
+
+    def state(self) -> ItemState:
+        r = self.record
+        title_zh, title_en = self.title or (r["title_zh"], r["title_en"])
+        status = self.status
+        if r["kind"] in v.INSTRUMENT_KINDS and self.status_start is None:
+            status = None  # no status-bearing step by valid_at (e.g. undated in the source)
+        return ItemState(
+            id=str(r["id"]), kind=r["kind"], jurisdiction=r["jurisdiction"], title_zh=title_zh, title_en=title_en,
+            issuer=r.get("issuer"), discipline=r.get("discipline"), topics=list(r.get("topics") or []),
+            status=status, status_date=self.status_date, recorded_at=self.recorded_at,
+            registered_position=self.position,
+        )
+
+
+def resolve_as_of(store: EventStore, as_of: int | datetime | None) -> int:
+    """The last position an as-of value means (head for None)."""
+    if as_of is None:
+        return store.head().position
+    if isinstance(as_of, datetime):
+        return store.position_at(as_of)
+    if as_of < 0:
+        raise NotFoundError(f"position {as_of} does not exist (positions start at 1)")
+    return min(as_of, store.head().position)
+
+
+def replay(
+    store: EventStore,
+    as_of: int | datetime | None = None,
+    valid_at: date | None = None,
+    jurisdiction: str | None = None,
+    kind: str | None = None,
+) -> list[ItemState]:
+    """Items known at as_of that exist on valid_at (default today), sorted by jurisdiction and id.
+
+    ``kind`` is an item kind, or ``instrument`` for laws, regulations, directives and guidances.
+    """
+    until = resolve_as_of(store, as_of)
+    day = valid_at or store.clock().date()
+    items: dict[str, _Fold] = {}
+    if until > 0:
+        for event in store.read(until=until, types=RECORD_TYPES):
+            if not is_record_stream(event.stream):
+                continue
+            item_id = str(event.payload.get("id"))
+            if is_registration(event):
+                items[item_id] = _Fold(event, day)
+            elif item_id in items:
+                if event.type == v.ITEM_CORRECTED:
+                    items[item_id].correct(event.payload.get("changes") or {}, day)
+                elif "step" in event.payload:
+                    items[item_id].step(event.payload, day)
+    states = []
+    for fold in items.values():
+        recorded_day = datetime.fromisoformat(fold.recorded_at.replace("Z", "+00:00")).date()
+        if not exists_at(fold.first_start, recorded_day, day):
+            continue
+        state = fold.state()
+        if jurisdiction and state.jurisdiction != jurisdiction.upper():
+            continue
+        if kind and not (state.kind == kind or (kind == "instrument" and state.kind in v.INSTRUMENT_KINDS)):
+            continue
+        states.append(state)
+    return sorted(states, key=lambda s: (s.jurisdiction, s.id))

@@ -1,0 +1,209 @@
+"""Seeding: seed files -> events, idempotently, in one transaction.
+
+Every file is validated before anything is written; then the events of the whole seed are appended
+in one atomic append (all or nothing). A second seed of the same files writes nothing. An edited
+item appends one ItemCorrected (what changed and why) and its new steps as new step events; a
+step or item no longer in its file is reported, never deleted: history is not rewritten.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tracker
+from tracker.core import EventStore, NewEvent
+from tracker.core.canonical import canonical_json
+from tracker.domain import seed_events as se
+from tracker.domain import vocabulary as v
+from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream, is_registration
+from tracker.domain.seeds import SeedItem, SeedSet, load_seeds
+from tracker.errors import SeedError
+
+
+def default_seed_dir() -> Path:
+    """./seeds if the current directory has one, else the seeds/ folder of the tracker's source tree."""
+    here = Path.cwd() / "seeds"
+    return here if here.is_dir() else Path(tracker.__file__).resolve().parent.parent / "seeds"
+
+
+@dataclass
+class FileReport:
+    """What one seed file wrote. Counts of items; ``written`` counts events."""
+
+    file: str
+    written: int = 0
+    new: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    steps: int = 0
+    sources: int = 0
+    references: int = 0
+    removed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"{self.file}: {self.written} events written ({self.new} new items, {self.corrected} corrected, "
+                f"{self.unchanged} unchanged, {self.steps} new steps, {self.sources} sources, {self.references} references)")
+        if self.removed:
+            text += f"; NOT deleted, no longer in the file: {', '.join(self.removed)}"
+        return text
+
+
+@dataclass
+class SeedReport:
+    files: list[FileReport]
+
+    @property
+    def written(self) -> int:
+        return sum(f.written for f in self.files)
+
+    def file(self, name: str) -> FileReport:
+        return next(f for f in self.files if f.file == name)
+
+
+@dataclass
+class _Stored:
+    """What earlier seeds (or anything else) recorded: the current attributes and step payloads."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    item_steps: dict[str, list[str]] = field(default_factory=dict)
+    corrections: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _read_stored(store: EventStore) -> _Stored:
+    stored = _Stored()
+    types = RECORD_TYPES | {v.SOURCE_REGISTERED, v.REFERENCE_REGISTERED}
+    for event in store.read(types=types):
+        item_id = str(event.payload.get("id"))
+        if event.type == v.SOURCE_REGISTERED:
+            stored.sources[item_id] = event.payload
+        elif event.type == v.REFERENCE_REGISTERED:
+            stored.references[item_id] = event.payload
+        elif event.type == v.ITEM_CORRECTED:
+            stored.corrections[event.stream] = stored.corrections.get(event.stream, 0) + 1
+            changes = event.payload.get("changes", {})
+            target = stored.references if event.stream.startswith("reference/") else stored.records
+            if item_id in target:
+                target[item_id] = apply_correction(target[item_id], changes)
+            for name, change in changes.items():
+                if name.startswith("step:"):
+                    stored.steps[f"seed:{item_id}:{name}"] = change.get("new")
+        elif not is_record_stream(event.stream):
+            continue
+        elif is_registration(event):
+            stored.records[item_id] = event.payload
+        elif event.idempotency_key:
+            stored.steps[event.idempotency_key] = {k: val for k, val in event.payload.items() if k != "id"}
+            stored.item_steps.setdefault(item_id, []).append(event.idempotency_key)
+    return stored
+
+
+def seed(store: EventStore, paths: Sequence[Path], *, actor: str = "cli") -> SeedReport:
+    """Validate every file, then append what is new or changed in one transaction.
+
+    Raises SeedError (naming file, item and field) and writes nothing if any file is bad.
+    """
+    stored = _read_stored(store)
+    seeds = load_seeds(list(paths), known_ids=stored.records)
+    run_id = uuid.uuid4().hex
+    reports = {f.name: FileReport(f.name) for f in seeds.files}
+    planned: list[tuple[str, NewEvent]] = []
+
+    def meta(file: str) -> dict[str, Any]:
+        return {"actor": actor, "cause": f"seed:{file}", "correlation_id": run_id, "causation_id": None}
+
+    for item in seeds.items():
+        planned.extend((item.file, e) for e in _item_events(item, stored, reports[item.file], meta(item.file)))
+    for seed_file in seeds.files:
+        for reference in seed_file.references:
+            planned.extend((seed_file.name, e) for e in _reference_events(reference, stored, reports[seed_file.name], meta(seed_file.name)))
+    for file, payload in se.source_payloads(seeds):
+        event = _source_event(payload, stored, meta(file))
+        if event is not None:
+            reports[file].sources += 1
+            planned.append((file, event))
+    _report_removed(seeds, stored, reports)
+
+    head = store.head().position
+    recorded = store.append([event for _, event in planned]) if planned else []
+    for (file, _), event in zip(planned, recorded):
+        if event.position > head:  # another seed may have written the same keys meanwhile
+            reports[file].written += 1
+    return SeedReport(list(reports.values()))
+
+
+def _item_events(item: SeedItem, stored: _Stored, report: FileReport, metadata: dict[str, Any]) -> list[NewEvent]:
+    _, own_steps = se.split_steps(item)
+    old = stored.records.get(item.id)
+    if old is None:
+        report.new += 1
+        report.steps += len(own_steps)
+        return [se.registration_event(item, metadata)] + [se.step_event(item, s, metadata) for s in own_steps]
+    if old.get("kind") != item.kind:
+        raise SeedError(f"{item.file}: item {item.id!r}: field 'kind': cannot change from {old.get('kind')!r} to "
+                        f"{item.kind!r} (the item's stream is fixed; give the item a new id); nothing was written")
+    events: list[NewEvent] = []
+    changes = se.diff(old, se.registration_payload(item))
+    seen_keys = set()
+    for step in own_steps:
+        key = se.step_key(item.id, step)
+        seen_keys.add(key)
+        if key not in stored.steps:
+            events.append(se.step_event(item, step, metadata))
+            report.steps += 1
+        elif canonical_json(stored.steps[key]) != canonical_json(step):
+            changes[f"step:{step['step']}:{step['date']}"] = {"old": stored.steps[key], "new": step}
+    for key in stored.item_steps.get(item.id, []):
+        if key not in seen_keys:
+            report.notes.append(f"{item.id}: step {key.split(':', 3)[-1]} is no longer in {item.file}; kept in the record")
+    if changes:
+        number = stored.corrections.get(v.item_stream(item.kind, item.id), 0) + 1
+        events.insert(0, se.correction_event(item, number, changes, metadata))
+        report.corrected += 1
+    elif not events:
+        report.unchanged += 1
+    return events
+
+
+def _reference_events(reference: Any, stored: _Stored, report: FileReport, metadata: dict[str, Any]) -> list[NewEvent]:
+    payload = se.reference_payload(reference)
+    old = stored.references.get(payload["id"])
+    if old is None:
+        report.references += 1
+        return [se.reference_event(reference, metadata)]
+    changes = se.diff(old, payload)
+    if not changes:
+        return []
+    stream = f"reference/{reference.number}"
+    number = stored.corrections.get(stream, 0) + 1
+    report.references += 1
+    return [NewEvent(
+        stream=stream, type=v.ITEM_CORRECTED, metadata=metadata,
+        payload={"id": payload["id"], "changes": changes, "reason": f"seed file {reference.file} edited: {', '.join(changes)} changed"},
+        idempotency_key=f"seed:reference:{reference.number}:corrected:{number}",
+    )]
+
+
+def _source_event(payload: dict[str, Any], stored: _Stored, metadata: dict[str, Any]) -> NewEvent | None:
+    old = stored.sources.get(payload["id"])
+    if old is not None:
+        # Seeding part of the files must not drop the items other files documented.
+        payload = {**payload, "items": sorted(set(payload["items"]) | set(old.get("items") or []))}
+        if canonical_json(old) == canonical_json(payload):
+            return None
+    return se.source_event(payload, metadata)
+
+
+def _report_removed(seeds: SeedSet, stored: _Stored, reports: dict[str, FileReport]) -> None:
+    present = {item.id for item in seeds.items()}
+    for item_id, record in sorted(stored.records.items()):
+        file = record.get("seed_file")
+        if file in reports and item_id not in present:
+            reports[file].removed.append(item_id)
