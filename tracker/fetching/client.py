@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timezone
 from types import TracebackType
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
@@ -229,7 +229,7 @@ class Fetcher:
                         outcome = await self._exchange(request, url, max_bytes)
                 if isinstance(outcome, FetchResult):
                     return outcome
-                target = urljoin(url, outcome.location)
+                target = urldefrag(urljoin(url, outcome.location)).url
                 if target in seen:
                     raise FetchError(REDIRECT, f"redirect loop: {' -> '.join([*seen, target])}")
                 seen.append(target)
@@ -302,7 +302,7 @@ class Fetcher:
             body = await read_body(response.aiter_raw(), encoding, max_bytes)
         except FetchError as exc:
             return failed(exc.error_class, exc.message)
-        except httpx.RemoteProtocolError as exc:
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             return failed(TRUNCATED, _one_line(f"connection dropped during the body: {exc}"))
         reason = challenge_reason(status, headers, body)
         if reason:
