@@ -404,3 +404,19 @@ def test_accept_header_follows_the_kind(server: LocalServer) -> None:
     server.route("/doc", Reply(200, {}, b"%PDF"))
     fetch(server, "/doc", kind="pdf")
     assert server.requests[-1].headers["accept"].startswith("application/pdf")
+
+
+def test_fetch_many_yields_results_as_they_complete(server: LocalServer) -> None:
+    def slow(_seen: Seen) -> Reply:
+        server.sleep(0.4)
+        return Reply(200, {}, b"slow")
+
+    server.route("/slowest", slow)
+    server.route("/quick", Reply(200, {}, b"quick"))
+
+    async def go() -> list[str]:
+        async with Fetcher(config()) as fetcher:
+            requests = [FetchRequest("slow", server.url("/slowest")), FetchRequest("quick", server.url("/quick"))]
+            return [r.source_id async for r in fetcher.fetch_many(requests)]
+
+    assert run(go()) == ["quick", "slow"]
