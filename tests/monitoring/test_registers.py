@@ -1,0 +1,113 @@
+"""Registers (eCFR versions, Federal Register documents, Atom feeds) in their documented shapes:
+each entry becomes RegisterEntryAdded once, with its official date as valid_from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fetching.localserver import LocalServer, Reply
+from tests.monitoring.conftest import Clock, add, events_of, types_of
+from tracker.app import App
+from tracker.domain import vocabulary as v
+from tracker.services.checking import check_sources
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "registers"
+
+
+def _json(doc: dict[str, Any]) -> Reply:
+    return Reply(200, {"Content-Type": "application/json"}, json.dumps(doc, ensure_ascii=False).encode())
+
+
+def _entries(app: App, source_id: str) -> list[dict[str, Any]]:
+    return [e.payload for e in events_of(app, source_id) if e.type == v.REGISTER_ENTRY_ADDED]
+
+
+def test_ecfr_versions_baseline_emits_the_whole_history_then_each_new_version_once(
+    app: App, server: LocalServer, clock: Clock
+) -> None:
+    doc = json.loads((DATA / "ecfr-title-21-part-1271.json").read_text())
+    server.route("/api/versioner/v1/versions/title-21.json", lambda _s: _json(doc))
+    add(app, "ecfr-21-1271", server.url("/api/versioner/v1/versions/title-21.json"), kind="ecfr")
+
+    first = check_sources(app, ["ecfr-21-1271"]).by_source()["ecfr-21-1271"]
+    assert (first.outcome, first.entries) == ("baselined", 4)
+    assert types_of(app, "ecfr-21-1271") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED] + [v.REGISTER_ENTRY_ADDED] * 4
+    added = [e for e in events_of(app, "ecfr-21-1271") if e.type == v.REGISTER_ENTRY_ADDED]
+    assert [e.payload["entry_id"] for e in added] == ["1271.1@2017-01-19", "1271.3@2017-01-19", "1271.3@2019-03-21", "1271.440@2016-11-21"]
+    assert [e.valid_from for e in added] == ["2017-01-19", "2017-01-19", "2019-03-21", "2016-11-21"]
+    assert added[0].idempotency_key == "entry:ecfr-21-1271:1271.1@2017-01-19"
+    assert added[2].payload["fields"]["substantive"] is False
+
+    clock.advance(days=1)
+    assert check_sources(app, ["ecfr-21-1271"]).by_source()["ecfr-21-1271"].outcome == "unchanged"
+    doc["content_versions"].append({
+        "date": "2025-02-03", "amendment_date": "2025-02-03", "issue_date": "2025-02-03", "identifier": "1271.290",
+        "name": "§ 1271.290 Tracking.", "part": "1271", "substantive": True, "removed": False, "subpart": "C",
+        "title": "21", "type": "section",
+    })
+    clock.advance(days=1)
+    second = check_sources(app, ["ecfr-21-1271"]).by_source()["ecfr-21-1271"]
+    assert (second.outcome, second.entries) == ("changed", 1)
+    assert types_of(app, "ecfr-21-1271")[-1] == v.REGISTER_ENTRY_ADDED
+    assert _entries(app, "ecfr-21-1271")[-1]["entry_id"] == "1271.290@2025-02-03"
+    assert v.SOURCE_CHANGED not in types_of(app, "ecfr-21-1271")      # an addition is reported as the entry
+
+
+def test_federal_register_documents_keep_their_official_ids_and_dates(app: App, server: LocalServer) -> None:
+    doc = json.loads((DATA / "federal-register-documents.json").read_text())
+    server.route("/api/v1/documents.json", lambda _s: _json(doc))
+    add(app, "fr-1271", server.url("/api/v1/documents.json"), kind="federal-register")
+    check_sources(app, ["fr-1271"])
+    added = [e for e in events_of(app, "fr-1271") if e.type == v.REGISTER_ENTRY_ADDED]
+    assert [(e.payload["entry_id"], e.valid_from) for e in added] == [("2024-12345", "2024-07-01"), ("2024-20001", "2024-09-10")]
+    assert added[0].payload["fields"]["citation"] == "89 FR 35000"
+    assert added[1].payload["fields"]["comments_close_on"] == "2024-11-12"
+    # A correction edits a title: not an addition, so the listing change itself is reported.
+    doc["results"][1]["title"] = "Considerations for the Use of Human- and Animal-Derived Materials; Correction"
+    report = check_sources(app, ["fr-1271"]).by_source()["fr-1271"]
+    assert (report.outcome, report.entries) == ("changed", 0)
+    assert types_of(app, "fr-1271")[-1] == v.SOURCE_CHANGED
+    assert "+2024-20001 | 2024-09-10 | Considerations for the Use of Human- and Animal-Derived Materials; Correction" in events_of(app, "fr-1271")[-1].payload["diff"]
+
+
+def test_an_atom_feed_entry_is_reported_once(app: App, server: LocalServer) -> None:
+    feed = {"xml": (DATA / "pmda-updates.atom").read_text(encoding="utf-8")}
+    server.route("/feed.atom", lambda _s: Reply(200, {"Content-Type": "application/atom+xml"}, feed["xml"].encode()))
+    add(app, "pmda", server.url("/feed.atom"), kind="feed")
+    check_sources(app, ["pmda"])
+    first = _entries(app, "pmda")
+    assert [e["title"] for e in first] == ["再生医療等製品の承認について", "Notice without a date of its own"]
+    assert [e.valid_from for e in events_of(app, "pmda") if e.type == v.REGISTER_ENTRY_ADDED] == ["2024-05-31", "2024-04-01T23:15:00Z"]
+    new_entry = (
+        "<entry><title>再生医療等製品の条件及び期限付承認</title><id>urn:example:pmda-regen:2024-07-01</id>"
+        "<published>2024-07-01</published></entry>"
+    )
+    feed["xml"] = feed["xml"].replace("<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-07-01T00:00:00Z</updated>", 1)
+    feed["xml"] = feed["xml"].replace(" <entry>", new_entry + " <entry>", 1)
+    check_sources(app, ["pmda"])
+    check_sources(app, ["pmda"])
+    titles = [e["title"] for e in _entries(app, "pmda")]
+    assert titles == ["再生医療等製品の承認について", "Notice without a date of its own", "再生医療等製品の条件及び期限付承認"]
+    assert v.SOURCE_CHANGED not in types_of(app, "pmda")
+
+
+def test_a_feed_build_date_alone_is_not_a_change(app: App, server: LocalServer) -> None:
+    feed = {"xml": (DATA / "pmda-updates.atom").read_text(encoding="utf-8")}
+    server.route("/feed.atom", lambda _s: Reply(200, {"Content-Type": "application/atom+xml"}, feed["xml"].encode()))
+    add(app, "pmda", server.url("/feed.atom"), kind="feed")
+    check_sources(app, ["pmda"])
+    feed["xml"] = feed["xml"].replace("<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-08-01T00:00:00Z</updated>", 1)
+    assert check_sources(app, ["pmda"]).by_source()["pmda"].outcome == "unchanged"
+
+
+@pytest.mark.parametrize("kind", ["ecfr", "federal-register", "feed"])
+def test_a_register_that_is_not_of_its_kind_fails_as_undecodable(app: App, server: LocalServer, kind: str) -> None:
+    server.route("/reg", Reply(200, {"Content-Type": "text/html"}, b"<html><body>Maintenance</body></html>"))
+    add(app, "reg", server.url("/reg"), kind=kind)
+    outcome = check_sources(app, ["reg"]).by_source()["reg"]
+    assert (outcome.outcome, outcome.error_class) == ("failed", "undecodable")
+    assert types_of(app, "reg") == [v.SOURCE_REGISTERED]
