@@ -83,6 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule.daily_at", "TRACKER_DAILY_AT", "07:00", "Local time of daily digests."),
     Setting("schedule.weekly_on", "TRACKER_WEEKLY_ON", "mon", "Day of weekly digests (mon..sun)."),
     Setting("log.format", "TRACKER_LOG_FORMAT", "text", "text or json."),
+    Setting("schedule.lease_seconds", "TRACKER_LEASE_SECONDS", 300.0, "Seconds a claim on a due source or a digest run holds before another process may take it over.", _positive_float),
+    Setting("schedule.instance_lease", "TRACKER_INSTANCE_LEASE_SECONDS", 30.0, "Seconds the SQLite single-instance lock and a heartbeat stay valid without renewal.", _positive_float),
+    Setting("schedule.batch", "TRACKER_CLAIM_BATCH", 50, "Due sources claimed and checked per batch within one tick.", _positive_int),
+    Setting("schedule.retention_days", "TRACKER_RETENTION_DAYS", 90, "Days housekeeping keeps heartbeats, finished run records and check-log rows.", _positive_int),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

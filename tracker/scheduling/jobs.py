@@ -1,0 +1,194 @@
+"""What the scheduler runs. Each job takes plain values, calls services, and leaves one log line.
+
+- tick: claim due sources in batches and check them (one job for all sources, however many).
+- digests(cadence): prepare and send the digests of one cadence for the current period, once
+  across all processes and restarts (a completed lease per period records that it ran).
+- outbox: retry digests left prepared or failed (an SMTP server that was down).
+- housekeeping: retention of heartbeats and finished run records.
+
+Jobs stop between batches when the service is stopping; what a job abandons is safe to abandon
+(a claim runs out, a check is one transaction per source, a digest is prepared before it is sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tracker.app import App
+from tracker.core.events import format_time
+from tracker.errors import TrackerError
+from tracker.scheduling.calendar import CADENCES, Schedule, period_key
+from tracker.scheduling.logs import job_line
+from tracker.services import checking, claims, heartbeat
+from tracker.services.heartbeat import ProcessIdentity
+
+_subscriptions = sa.table(
+    "subscriptions", sa.column("id", sa.String), sa.column("cadence", sa.String), sa.column("status", sa.String)
+)
+_outbox = sa.table(
+    "digest_outbox", sa.column("subscription_id", sa.String), sa.column("status", sa.String),
+    sa.column("created_at", sa.String),
+)
+
+
+class Jobs:
+    """The jobs of one `tracker serve` process, bound to its app, identity and stop flag."""
+
+    def __init__(self, app: App, schedule: Schedule, me: ProcessIdentity, stopping: threading.Event,
+                 logger: logging.Logger) -> None:
+        self.app = app
+        self.schedule = schedule
+        self.me = me
+        self.stopping = stopping
+        self.log = logger
+
+    @property
+    def holder(self) -> str:
+        return self.me.process_id
+
+    def run(self, name: str, job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run one job and log its line; a failure is logged, never raised into the scheduler."""
+        started = time.monotonic()
+        try:
+            counts = job()
+        except TrackerError as exc:
+            job_line(self.log, name, started, {}, status="failed", error=str(exc))
+            return {"failed": 1}
+        except Exception as exc:  # the scheduler must outlive one bad run; the traceback is logged
+            self.log.debug("job %s crashed", name, exc_info=True)
+            job_line(self.log, name, started, {}, status="failed", error=f"{type(exc).__name__}: {exc}")
+            return {"failed": 1}
+        status = str(counts.pop("status", "ok"))
+        job_line(self.log, name, started, counts, status=status)
+        return counts
+
+    # -- sources -------------------------------------------------------------------------------
+    def tick(self) -> dict[str, Any]:
+        """Claim due sources batch by batch and check them, until none is due or we are stopping."""
+        app, db = self.app, self.app.db
+        app.projector.catch_up(only=["sources"])  # sources registered since the last tick are due at once
+        counts: Counter[str] = Counter()
+        seen: set[str] = set()
+        while not self.stopping.is_set():
+            claimed = claims.claim_due_sources(
+                db, self.holder, app.clock(), self.schedule.lease_seconds, self.schedule.batch
+            )
+            fresh = [source_id for source_id in claimed if source_id not in seen]
+            again = [source_id for source_id in claimed if source_id in seen]
+            if again:  # checked in this tick already and still due: leave it to the next tick
+                claims.release_sources(db, self.holder, again)
+            if not fresh:
+                break
+            seen.update(fresh)
+            counts["claimed"] += len(fresh)
+            # On an error the claims stay until they run out: a back-off for whatever failed.
+            report = checking.check_sources(app, fresh)
+            claims.release_sources(db, self.holder, fresh)
+            counts.update(_report_counts(report))
+        summary = dict(sorted(counts.items()))
+        heartbeat.record_tick(db, self.me, app.clock(), summary)
+        return summary
+
+    # -- digests -------------------------------------------------------------------------------
+    def digests(self, cadence: str) -> dict[str, Any]:
+        """The digests of `cadence` for the period now falls in, unless that period already ran."""
+        now = self.app.clock()
+        start = self.schedule.period_start(cadence, now)
+        name = period_key(cadence, start)
+        if not claims.acquire(self.app.db, name, self.holder, now, self.schedule.lease_seconds):
+            return {"status": "skipped", "cadence": cadence, "period": format_time(start), "reason": "done or held"}
+        try:
+            from tracker.services import digesting  # TEMP until issue 5 lands
+
+            prepared = 0
+            due = self._subscriptions_due(cadence, start)
+            for subscription_id in due:
+                if self.stopping.is_set():
+                    break
+                prepared += len(digesting.prepare_digests(self.app, subscription_id=subscription_id, now=now))
+            if self.stopping.is_set():
+                claims.release(self.app.db, name, self.holder)  # not finished: the next start redoes it
+                return {"status": "abandoned", "cadence": cadence, "prepared": prepared}
+            counts = {"cadence": cadence, "period": format_time(start), "subscriptions": len(due), "prepared": prepared}
+            counts.update(self._send())
+            claims.complete(self.app.db, name, self.holder, self.app.clock(), note=f"prepared {prepared}")
+            return counts
+        except BaseException:
+            claims.release(self.app.db, name, self.holder)
+            raise
+
+    def catch_up_digests(self) -> dict[str, Any]:
+        """At start: run each cadence's current period if it has not run (a missed digest runs once).
+
+        A database no `tracker serve` ever ran on has missed nothing: its first digests come at
+        their next scheduled time.
+        """
+        if not heartbeat.has_history(self.app.db, self.me):
+            return {"status": "skipped", "reason": "first start"}
+        result: dict[str, Any] = {}
+        for cadence in CADENCES:
+            result[cadence] = self.digests(cadence).get("status", "ok")
+        return result
+
+    def _subscriptions_due(self, cadence: str, start: datetime) -> list[str]:
+        """Active subscriptions of `cadence` with nothing prepared since the period began."""
+        since = format_time(start)
+        with self.app.db.read() as conn:
+            done = sa.select(_outbox.c.subscription_id).where(_outbox.c.created_at >= since)
+            rows = conn.execute(
+                sa.select(_subscriptions.c.id)
+                .where(_subscriptions.c.cadence == cadence, _subscriptions.c.status == "active")
+                .where(_subscriptions.c.id.not_in(done))
+                .order_by(_subscriptions.c.id)
+            ).scalars().all()
+        return [str(row) for row in rows]
+
+    # -- outbox --------------------------------------------------------------------------------
+    def outbox(self) -> dict[str, Any]:
+        with self.app.db.read() as conn:
+            waiting = conn.execute(
+                sa.select(sa.func.count()).select_from(_outbox).where(_outbox.c.status.in_(("prepared", "failed")))
+            ).scalar_one()
+        if not waiting:
+            return {"status": "skipped", "waiting": 0}
+        return self._send()
+
+    def _send(self) -> dict[str, Any]:
+        """Send what the outbox holds, by one process at a time across all of them."""
+        db, now = self.app.db, self.app.clock()
+        if not claims.acquire(db, claims.OUTBOX_LEASE, self.holder, now, self.schedule.lease_seconds):
+            return {"send": "held elsewhere"}
+        try:
+            from tracker.services import digesting  # TEMP until issue 5 lands
+
+            report = digesting.send_pending(self.app)
+        finally:
+            claims.release(db, claims.OUTBOX_LEASE, self.holder)
+        return _report_counts(report, prefix="mail_")
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def housekeeping(self) -> dict[str, Any]:
+        before = self.app.clock() - timedelta(days=self.schedule.retention_days)
+        return {
+            "heartbeats_pruned": heartbeat.prune(self.app.db, before),
+            "leases_pruned": claims.prune(self.app.db, before),
+        }
+
+
+def _report_counts(report: Any, prefix: str = "") -> dict[str, int]:
+    """The counts of a service report (a `counts` mapping, or int fields), as flat log fields."""
+    counts = getattr(report, "counts", None)
+    if callable(counts):
+        counts = counts()
+    if isinstance(counts, dict):
+        return {f"{prefix}{key}": int(value) for key, value in counts.items()}
+    fields = getattr(report, "__dataclass_fields__", {})
+    return {f"{prefix}{key}": int(getattr(report, key)) for key in fields if isinstance(getattr(report, key), int)}
