@@ -1,7 +1,154 @@
-"""Commands of this area arrive with their issue."""
+"""Subscriptions, digests, changelogs and witnesses: thin commands over the digest services."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
+from tracker.cli.context import AppContext, pass_ctx
+from tracker.services import changelog, digesting, subscribing
+
+
+@click.command()
+@click.argument("email")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable).")
+@click.option("--kind", "kinds", multiple=True, metavar="K", help="law, regulation, directive, guidance, program, product, agency, fact (repeatable).")
+@click.option("--tag", "tags", multiple=True, metavar="T", help="Item topic or source tag, e.g. car-t (repeatable).")
+@click.option("--item", "items", multiple=True, metavar="ID", help="An item or source id (repeatable).")
+@click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
+@click.option("--name", help="A name for this subscription (shown in the subject).")
+@pass_ctx
+def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds: tuple[str, ...],
+              tags: tuple[str, ...], items: tuple[str, ...], cadence: str, name: str | None) -> None:
+    """Subscribe an address to digests of matching changes.
+
+    Filters: every option given must match (any of its values); none means everything.
+
+    Example:
+
+        tracker subscribe qa@example.org --jurisdiction CN --kind guidance --cadence daily --name "CN guidances"
+    """
+    info = subscribing.subscribe(ctx.app, email, jurisdictions=jurisdictions, kinds=kinds, tags=tags,
+                                 items=items, cadence=cadence, name=name)
+    click.echo(f"subscribed: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"")
+
+
+@click.command()
+@click.argument("ref", metavar="EMAIL|ID")
+@pass_ctx
+def unsubscribe(ctx: AppContext, ref: str) -> None:
+    """Cancel one subscription (by id or unsubscribe token) or all of an address.
+
+    Example:
+
+        tracker unsubscribe sub-1a2b3c4d5e6f
+        tracker unsubscribe qa@example.org
+    """
+    ids = subscribing.unsubscribe(ctx.app, ref)
+    click.echo(f"cancelled: {', '.join(ids)}" if ids else "nothing to cancel (already cancelled)")
+
+
+@click.group("subscriptions")
+def subscriptions_group() -> None:
+    """Inspect subscriptions.
+
+    Example:
+
+        tracker subscriptions list
+    """
+
+
+@subscriptions_group.command("list")
+@click.option("--active", is_flag=True, help="Only active subscriptions.")
+@pass_ctx
+def list_cmd(ctx: AppContext, active: bool) -> None:
+    """List subscriptions: id, status, cadence, address, filters, name.
+
+    Example:
+
+        tracker subscriptions list --active
+    """
+    for info in subscribing.list_subscriptions(ctx.app, include_cancelled=not active):
+        address = info.address or "(forgotten)"
+        click.echo(f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}")
+
+
+@click.command()
+@click.argument("email")
+@pass_ctx
+def forget(ctx: AppContext, email: str) -> None:
+    """Erase an address for good; the log keeps only its opaque id and still verifies.
+
+    Example:
+
+        tracker forget qa@example.org
+    """
+    subscriber = subscribing.forget(ctx.app, email)
+    click.echo(f"forgotten: the address of {subscriber} is erased; its subscriptions are cancelled")
+
+
+@click.command()
+@click.option("--send", "mode", flag_value="send", help="Prepare and deliver (SMTP, or .eml files in <home>/outbox).")
+@click.option("--preview", "mode", flag_value="preview", default=True, help="Show what would be sent; record nothing (default).")
+@click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription.")
+@pass_ctx
+def digest(ctx: AppContext, mode: str, subscription_id: str | None) -> None:
+    """Prepare and send digests, or preview them.
+
+    Example:
+
+        tracker digest --preview
+        tracker digest --send --subscription sub-1a2b3c4d5e6f
+    """
+    app = ctx.app
+    if mode == "preview":
+        rendered, _ = digesting.render_digests(app, subscription_id=subscription_id)
+        for r in rendered:
+            click.echo(f"=== {r.subscription_id}: {r.subject} (positions {r.positions[0]}-{r.positions[1]})")
+            click.echo(r.text)
+        if not rendered:
+            click.echo("nothing to send: no subscription has matching changes")
+        return
+    run = digesting.run_digests(app, send=True, subscription_id=subscription_id)
+    for p in run.prepared:
+        click.echo(f"prepared {p.message_id} for {p.subscription_id}: {p.count} changes, positions {p.positions[0]}-{p.positions[1]}")
+    report = run.report
+    assert report is not None
+    for message_id, sub, where in report.sent:
+        click.echo(f"sent {message_id} for {sub} via {report.transport}: {where}")
+    for message_id, sub, error, attempts in report.failed:
+        click.echo(f"queued {message_id} for {sub} (attempt {attempts} failed: {error}); retried on the next run")
+    for message_id in report.cancelled:
+        click.echo(f"dropped {message_id}: its subscription was cancelled or forgotten")
+    if not run.prepared and not report.sent and not report.failed:
+        click.echo("nothing to send")
+
+
+@click.command("changelog")
+@click.option("--format", "fmt", type=click.Choice(["md", "atom", "html"]), help="One format (default: all three).")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable).")
+@click.option("--since", metavar="DATE", help="Only entries dated on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--output", type=click.Path(), help="File (with --format) or folder (default: <home>/changelog/).")
+@pass_ctx
+def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ...], since: str | None,
+                  output: str | None) -> None:
+    """Write the changelog: Markdown, Atom feed, and a self-contained HTML timeline.
+
+    Example:
+
+        tracker changelog
+        tracker changelog --format atom --jurisdiction CN --since 2025-01-01 --output cn.atom
+    """
+    app = ctx.app
+    paths = changelog.write_changelogs(
+        app, Path(output) if output and not fmt else None, formats=(fmt,) if fmt else None,
+        jurisdictions=jurisdictions, since=since, output_file=Path(output) if output and fmt else None,
+    )
+    for path in paths:
+        click.echo(f"wrote {path}")
+
 
 def register(group: click.Group) -> None:
-    pass
+    for command in (subscribe, unsubscribe, subscriptions_group, forget, digest, changelog_cmd):
+        group.add_command(command)

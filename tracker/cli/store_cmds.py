@@ -104,15 +104,23 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 
 @click.command()
 @click.option("--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database.")
+@click.option("--witness", "witness_file", type=click.Path(dir_okay=False), help="Check the log still holds the head an .eml digest, Atom feed or changelog states.")
 @pass_ctx
-def verify(ctx: AppContext, export_file: str | None) -> None:
+def verify(ctx: AppContext, export_file: str | None, witness_file: str | None) -> None:
     """Recompute the whole hash chain; exit 1 naming the first bad position.
 
     Example:
 
         tracker verify
         tracker verify --file var/export.jsonl
+        tracker verify --witness digest.eml
     """
+    if witness_file:
+        from tracker.services import witness
+
+        found = witness.verify_witness(ctx.app.store, Path(witness_file))
+        click.echo(f"ok: the log still holds position {found.position} hash {found.hash} stated by {witness_file}")
+        return
     if export_file:
         report = auditing.verify_export(Path(export_file))
         where = export_file

@@ -12,4 +12,6 @@ def all_projections() -> list[Projection]:
     projections.append(RecordProjection())
     from tracker.projections.sources import SourcesProjection  # issue 4: monitored sources
     projections.append(SourcesProjection())
+    from tracker.projections.subscriptions import digest_projections  # issue 5: subscriptions, digest index
+    projections.extend(digest_projections())
     return projections

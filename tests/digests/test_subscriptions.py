@@ -1,0 +1,109 @@
+"""Subscriptions are events; addresses are not, and `forget` erases them while the chain verifies."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.digests.conftest import record_changes, register_record
+from tracker.app import App
+from tracker.domain.subscriptions import Filters, Target, validate_address
+from tracker.errors import DeliveryError, NotFoundError
+from tracker.projections.subscriptions import subscribers
+from tracker.services import auditing, digesting, subscribing
+from tracker.services.witness import verify_witness
+
+INJECTIONS = [
+    "victim@example.org\r\nBcc: everyone@example.org",
+    "victim@example.org\nSubject: spam",
+    "victim@example.org\r",
+    "victim@example.org%0d%0aBcc:x@example.org",
+    "a@example.org, b@example.org",
+    "Name <a@example.org>",
+    "a@example.org\x00",
+    "a b@example.org",
+    "@example.org",
+    "a@",
+    "a@localhost",
+    "a@@example.org",
+    "a@exa mple.org",
+    '"quoted"@example.org',
+    "",
+]
+
+
+@pytest.mark.parametrize("address", INJECTIONS)
+def test_malformed_and_header_injection_addresses_are_refused_and_nothing_is_written(app: App, address: str) -> None:
+    before = app.store.count()
+    with pytest.raises(DeliveryError, match="refused"):
+        subscribing.subscribe(app, address)
+    assert app.store.count() == before
+    with app.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(subscribers)).scalar() == 0
+
+
+def test_line_breaks_are_named_as_header_injection() -> None:
+    with pytest.raises(DeliveryError, match="header injection"):
+        validate_address("a@example.org\r\nBcc: b@example.org")
+    assert validate_address(" Ops.Team+cgt@Example.ORG ") == "Ops.Team+cgt@example.org"
+    assert validate_address("qa@例え.jp") == "qa@xn--r8jz45g.jp"
+
+
+def test_filters_and_across_dimensions_or_within() -> None:
+    cn_guidance = Target("CN", frozenset({"guidance"}), frozenset({"cell-therapy"}), frozenset({"cn-a"}))
+    assert Filters().matches(cn_guidance)
+    assert Filters.build(["cn", "JP"]).matches(cn_guidance)
+    assert not Filters.build(["US"]).matches(cn_guidance)
+    assert not Filters.build(["CN"], ["law"]).matches(cn_guidance)
+    assert Filters.build(tags=["car-t", "cell-therapy"]).matches(cn_guidance)
+    assert not Filters.build(items=["cn-b"]).matches(cn_guidance)
+    with pytest.raises(DeliveryError, match="unknown jurisdiction"):
+        Filters.build(["XX"])
+    with pytest.raises(DeliveryError, match="unknown kind"):
+        Filters.build(kinds=["memo"])
+
+
+def test_subscribe_list_unsubscribe_are_events_with_an_opaque_subscriber(app: App) -> None:
+    a = subscribing.subscribe(app, "qa@example.org", jurisdictions=["CN"], kinds=["guidance"], cadence="daily",
+                              name="中国指南")
+    b = subscribing.subscribe(app, "QA@EXAMPLE.org".replace("QA", "qa"), tags=["car-t"])
+    assert a.subscriber_id == b.subscriber_id and a.id != b.id
+    events = [e for e in app.store.read() if e.type.startswith("Subscription")]
+    assert [e.type for e in events] == ["SubscriptionCreated", "SubscriptionCreated"]
+    assert events[0].payload == {"id": a.id, "subscriber": a.subscriber_id, "cadence": "daily", "name": "中国指南",
+                                 "filters": {"jurisdictions": ["CN"], "kinds": ["guidance"], "tags": [], "items": []}}
+    assert "qa@example.org" not in repr([e.as_dict() for e in app.store.read()])
+    assert [s.id for s in subscribing.list_subscriptions(app)] == [a.id, b.id]
+
+    assert subscribing.unsubscribe(app, a.id) == [a.id]
+    assert subscribing.unsubscribe(app, a.id) == []  # already cancelled: nothing written
+    assert [s.status for s in subscribing.list_subscriptions(app)] == ["cancelled", "active"]
+    assert subscribing.unsubscribe(app, "qa@example.org") == [b.id]
+    with pytest.raises(NotFoundError):
+        subscribing.unsubscribe(app, "sub-000000000000")
+
+
+def test_forget_erases_the_address_everywhere_and_the_chain_still_verifies(app: App) -> None:
+    register_record(app)
+    info = subscribing.subscribe(app, "forget-me@example.org")
+    record_changes(app)
+    run = digesting.run_digests(app)  # no SMTP configured: the digest goes to <home>/outbox as .eml
+    (where,) = [w for _, _, w in run.report.sent]  # type: ignore[union-attr]
+    eml = open(where, "rb").read()
+    assert b"forget-me@example.org" in eml
+    witness_copy = app.settings.home / "kept-by-recipient.eml"
+    witness_copy.write_bytes(eml)
+
+    assert subscribing.forget(app, "forget-me@example.org") == info.subscriber_id
+    forgotten = list(app.store.read(types=["SubscriberForgotten"]))
+    assert [e.payload for e in forgotten] == [{"subscriber": info.subscriber_id}]
+    with app.db.read() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            rows = conn.execute(sa.text(f"SELECT * FROM {table}")).all()
+            assert "forget-me@example.org" not in repr(rows), table
+    assert not any(app.settings.home.joinpath("outbox").glob("*.eml"))
+    assert [s.status for s in subscribing.list_subscriptions(app)] == ["cancelled"]
+    assert auditing.verify_store(app.store).count == app.store.count()
+    assert verify_witness(app.store, witness_copy).position == run.prepared[0].positions[1]
+    with pytest.raises(NotFoundError):
+        subscribing.forget(app, "forget-me@example.org")

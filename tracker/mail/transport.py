@@ -1,0 +1,115 @@
+"""Transports: the outbox folder (.eml files) and SMTP (smtp:// with STARTTLS when offered, smtps://).
+
+smtplib and socket errors are translated here into DeliveryError, whose text never carries the
+password. The transport is injected into the digest service, so tests choose a local server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from tracker.errors import ConfigError, DeliveryError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, message: bytes, *, sender: str, recipient: str, message_id: str) -> str:
+        """Deliver one message; return where it went. Raise DeliveryError on failure."""
+        ...
+
+
+def eml_name(message_id: str) -> str:
+    """The outbox file name of a Message-ID: stable, so a resend overwrites the same file."""
+    return _UNSAFE.sub("_", message_id.strip("<>")) + ".eml"
+
+
+class OutboxTransport:
+    """Writes each message as <folder>/<message-id>.eml; counts as delivered."""
+
+    name = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: bytes, *, sender: str, recipient: str, message_id: str) -> str:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / eml_name(message_id)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(message)
+            os.replace(partial, target)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc.strerror}") from None
+        return str(target)
+
+
+class SmtpTransport:
+    """One connection per send: digests are few, and a fresh connection recovers from any state."""
+
+    name = "smtp"
+
+    def __init__(self, url: str, *, username: str = "", password: str = "", timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError("bad value for smtp.url: use smtp://host:port or smtps://host:port")
+        self.ssl = parts.scheme == "smtps"
+        self.host = parts.hostname
+        try:
+            self.port = parts.port or (465 if self.ssl else 25)
+        except ValueError:
+            raise ConfigError("bad value for smtp.url: the port is not a number") from None
+        self.username = username or unquote(parts.username or "")
+        self._password = password or unquote(parts.password or "")
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SmtpTransport({'smtps' if self.ssl else 'smtp'}://{self.host}:{self.port})"
+
+    def send(self, message: bytes, *, sender: str, recipient: str, message_id: str) -> str:
+        where = f"{'smtps' if self.ssl else 'smtp'}://{self.host}:{self.port}"
+        try:
+            client: smtplib.SMTP
+            if self.ssl:
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                client.ehlo()
+                if not self.ssl and client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if self.username:
+                    client.login(self.username, self._password)
+                refused = client.sendmail(sender, [recipient], message)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"{where}: authentication as {self.username!r} refused ({exc.smtp_code})") from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"{where}: server answered {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryError(f"{where}: the recipient was refused") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
+        if refused:
+            raise DeliveryError(f"{where}: the recipient was refused")
+        return where
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def transport_from_settings(url: str, username: str, password: str, timeout: float, outbox: Path) -> Transport:
+    """SMTP when smtp.url is set, else the outbox folder."""
+    if url:
+        return SmtpTransport(url, username=username, password=password, timeout=timeout)
+    return OutboxTransport(outbox)

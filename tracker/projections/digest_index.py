@@ -1,0 +1,183 @@
+"""The digest index: what a digest needs to know about an item or a source, from the log alone.
+
+Step events carry only an item id, so a digest resolves the jurisdiction, kind, topics and titles
+here. Built from the registration events themselves (not from the record or monitoring read
+models), so digests and changelogs depend on the vocabulary only. Sources also keep their state
+(ok | unreachable) from SourceUnreachable / SourceRecovered, and dated InstrumentEffective steps
+are kept for "takes effect in the next 90 days".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.core import RecordedEvent
+from tracker.domain import vocabulary as v
+
+metadata = sa.MetaData()
+
+digest_index = sa.Table(
+    "digest_index", metadata,
+    sa.Column("ref", sa.String(220), primary_key=True),  # "item:<id>" or "source:<id>"
+    sa.Column("entry", sa.String(10), nullable=False),
+    sa.Column("id", sa.String(200), nullable=False),
+    sa.Column("jurisdiction", sa.String(10), nullable=True),
+    sa.Column("kind", sa.String(30), nullable=True),
+    sa.Column("title_zh", sa.Text, nullable=False),
+    sa.Column("title_en", sa.Text, nullable=False),
+    sa.Column("topics", sa.Text, nullable=False),  # JSON list: item topics, source tags
+    sa.Column("items", sa.Text, nullable=False),   # JSON list: a source's item ids
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("state_since", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+digest_effective = sa.Table(
+    "digest_effective", metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("date", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+ITEM_REGISTRATIONS = frozenset({
+    v.INSTRUMENT_REGISTERED, v.PROGRAM_ESTABLISHED, v.PRODUCT_APPROVED, v.AGENCY_REGISTERED, v.FACT_REPORTED,
+})
+_CORRECTABLE = ("jurisdiction", "kind", "title_zh", "title_en", "topics", "urls")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    entry: str  # "item" or "source"
+    id: str
+    jurisdiction: str | None
+    kind: str | None
+    title_zh: str
+    title_en: str
+    topics: tuple[str, ...]
+    items: tuple[str, ...]
+    url: str | None
+    state: str
+    state_since: str | None
+    last_error: str | None
+
+
+def _first_url(urls: Any) -> str | None:
+    if isinstance(urls, str):
+        return urls
+    if isinstance(urls, list) and urls and isinstance(urls[0], str):
+        return urls[0]
+    return None
+
+
+class DigestIndexProjection:
+    name = "digest_index"
+    types: frozenset[str] | None = ITEM_REGISTRATIONS | frozenset({
+        v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.INSTRUMENT_EFFECTIVE,
+        v.SOURCE_REGISTERED, v.SOURCE_REMOVED, v.SOURCE_UNREACHABLE, v.SOURCE_RECOVERED,
+    })
+
+    def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
+        refs = {self._ref(e) for e in batch}
+        rows: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(refs)):
+            for row in conn.execute(sa.select(digest_index).where(digest_index.c.ref.in_(chunk))):
+                rows[row.ref] = dict(row._mapping)
+        touched: set[str] = set()
+        effective: list[dict[str, Any]] = []
+        for event in batch:
+            ref = self._ref(event)
+            if self._apply_one(rows, ref, event, effective):
+                touched.add(ref)
+        for chunk in _chunks(sorted(touched)):
+            conn.execute(digest_index.delete().where(digest_index.c.ref.in_(chunk)))
+        fresh = [rows[ref] for ref in sorted(touched) if ref in rows]
+        if fresh:
+            conn.execute(digest_index.insert(), fresh)
+        if effective:
+            conn.execute(digest_effective.insert(), effective)
+
+    def clear(self, conn: Connection) -> None:
+        conn.execute(digest_index.delete())
+        conn.execute(digest_effective.delete())
+
+    @staticmethod
+    def _ref(event: RecordedEvent) -> str:
+        prefix = "source" if event.stream.startswith("source/") else "item"
+        return f"{prefix}:{event.payload.get('id', '')}"
+
+    def _apply_one(
+        self, rows: dict[str, dict[str, Any]], ref: str, event: RecordedEvent, effective: list[dict[str, Any]],
+    ) -> bool:
+        p = event.payload
+        row = rows.get(ref)
+        if event.type in ITEM_REGISTRATIONS or event.type == v.SOURCE_REGISTERED:
+            is_source = event.type == v.SOURCE_REGISTERED
+            rows[ref] = {
+                "ref": ref, "entry": "source" if is_source else "item", "id": p.get("id", ""),
+                "jurisdiction": p.get("jurisdiction"),
+                "kind": p.get("kind"),
+                "title_zh": p.get("title_zh") or "",
+                "title_en": (p.get("title") if is_source else p.get("title_en")) or "",
+                "topics": json.dumps(p.get("tags" if is_source else "topics") or [], ensure_ascii=False),
+                "items": json.dumps(p.get("items") or [], ensure_ascii=False),
+                "url": p.get("url") if is_source else _first_url(p.get("urls")),
+                "state": row["state"] if row else ("new" if is_source else "active"),
+                "state_since": row["state_since"] if row else None,
+                "last_error": row["last_error"] if row else None,
+            }
+            return True
+        if event.type == v.INSTRUMENT_EFFECTIVE and event.valid_from:
+            effective.append({"position": event.position, "item_id": p.get("id", ""),
+                              "date": event.valid_from, "note": p.get("note")})
+            return False
+        if row is None:
+            return False  # a step of an item registered before this index existed cannot be placed
+        if event.type in (v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED):
+            row["title_zh"] = p.get("title_zh") or row["title_zh"]
+            row["title_en"] = p.get("title_en") or row["title_en"]
+        elif event.type == v.ITEM_CORRECTED:
+            for name, change in (p.get("changes") or {}).items():
+                if name in _CORRECTABLE and isinstance(change, dict):
+                    new = change.get("new")
+                    if name == "topics":
+                        row["topics"] = json.dumps(new or [], ensure_ascii=False)
+                    elif name == "urls":
+                        row["url"] = _first_url(new)
+                    else:
+                        row[name] = new or ""
+        elif event.type == v.SOURCE_REMOVED:
+            row.update(state="removed", state_since=event.recorded_at)
+        elif event.type == v.SOURCE_UNREACHABLE:
+            if row["state"] != "unreachable":
+                row["state_since"] = event.recorded_at
+            row.update(state="unreachable",
+                       last_error=f"{p.get('error_class', 'error')}: {p.get('error', '')}".strip())
+        elif event.type == v.SOURCE_RECOVERED:
+            row.update(state="ok", state_since=event.recorded_at, last_error=None)
+        else:
+            return False
+        return True
+
+
+def load_index(conn: Connection) -> dict[str, IndexEntry]:
+    """Every indexed item and source, by ref ("item:<id>", "source:<id>")."""
+    found: dict[str, IndexEntry] = {}
+    for row in conn.execute(sa.select(digest_index)):
+        found[row.ref] = IndexEntry(
+            row.entry, row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
+            tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
+            row.state, row.state_since, row.last_error,
+        )
+    return found
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,57 @@
+"""The one Jinja2 environment: templates from the top-level digests/ folder, StrictUndefined.
+
+Autoescaping is on for every HTML, XML and Atom template (and for templates built from strings).
+Plain-text (.txt) and Markdown (.md) templates are not HTML: there the `md` filter escapes what
+Markdown would read as markup or raw HTML, and the text part needs no escaping at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "digests"
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def md_escape(value: object) -> str:
+    """Markdown-safe text: HTML made inert (&lt;), Markdown punctuation backslash-escaped, one line."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = " ".join(text.split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_url(value: object) -> str:
+    """A URL safe inside a Markdown autolink <...>: no spaces, angle brackets or quotes."""
+    text = str(value)
+    for char, code in ((" ", "%20"), ("<", "%3C"), (">", "%3E"), ('"', "%22"), ("`", "%60")):
+        text = text.replace(char, code)
+    return text
+
+
+def one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "htm", "xml", "atom"), default_for_string=True, default=True,
+            disabled_extensions=("txt", "md"),
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters["md"] = md_escape
+    env.filters["md_url"] = md_url
+    env.filters["one_line"] = one_line
+    return env

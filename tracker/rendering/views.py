@@ -1,0 +1,137 @@
+"""View dataclasses: everything a template sees, and nothing else.
+
+Text here is plain text (titles, notes, fetched diff lines); the templates escape it for their
+format (HTML and Atom by Jinja2's autoescape, Markdown by the `md` filter), so fetched text can
+never inject markup. Control characters that XML forbids are stripped when a view is built.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def clean(text: str | None) -> str:
+    """Text safe for every output format: no control characters XML 1.0 forbids."""
+    return _FORBIDDEN.sub("", text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class HeadView:
+    position: int
+    hash: str
+
+    @property
+    def line(self) -> str:
+        """The witness line every digest and changelog carries (parsed by `tracker verify --witness`)."""
+        return f"Log head: position {self.position}, hash {self.hash}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """One event as a reader sees it: a step of a regulatory item or a change of a monitored page."""
+
+    position: int
+    event_hash: str
+    section: str  # "item" or "page"
+    ref_id: str
+    jurisdiction: str
+    kind: str
+    title_zh: str
+    title_en: str
+    label: str  # "published", "takes effect", "page changed", ...
+    category: str  # Keep a Changelog: Added, Changed, Deprecated, Removed, Fixed
+    date: str  # the real-world date with its precision, else the day it was recorded
+    recorded_at: str
+    note: str
+    url: str
+    excerpt: tuple[str, ...] = ()
+    excerpt_truncated: bool = False
+    dated: bool = True  # False: no real-world date, `date` is the day it was recorded
+
+    @property
+    def year(self) -> str:
+        return self.date[:4]
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionGroup:
+    code: str
+    name: str
+    rows: tuple[ChangeRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingRow:
+    date: str
+    item_id: str
+    jurisdiction: str
+    kind: str
+    title_zh: str
+    title_en: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailingRow:
+    source_id: str
+    title: str
+    url: str
+    jurisdiction: str
+    state: str
+    error: str
+    since: str
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    subscription_id: str
+    subscription_name: str
+    filters: str
+    cadence: str
+    period_start: str
+    period_end: str
+    generated_at: str
+    head: HeadView
+    count: int
+    groups: tuple[JurisdictionGroup, ...]
+    pages: tuple[ChangeRow, ...]
+    upcoming: tuple[UpcomingRow, ...]
+    failing: tuple[FailingRow, ...]
+    unsubscribe_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateGroup:
+    """Changelog: one date, then its entries by jurisdiction."""
+
+    date: str
+    groups: tuple[JurisdictionGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class YearGroup:
+    """Timeline: one year, then its entries by jurisdiction."""
+
+    year: str
+    groups: tuple[JurisdictionGroup, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogView:
+    title: str
+    generated_at: str
+    head: HeadView
+    jurisdictions: tuple[str, ...]
+    kinds: tuple[str, ...]
+    since: str | None
+    count: int
+    dates: tuple[DateGroup, ...] = ()
+    years: tuple[YearGroup, ...] = ()
+    entries: tuple[ChangeRow, ...] = ()  # Atom: newest first
+    feed_id: str = ""
+    link: str = ""

@@ -1,0 +1,177 @@
+"""Changelogs of the record: Markdown (Keep a Changelog), an Atom feed, a self-contained HTML timeline.
+
+Entries are the events readers are told about (tracker.services.entries), dated by their real-world
+date (valid_from, with its precision) or else the day they were recorded. Atom entry ids are
+urn:sha256:<event hash>, so regenerating a feed never shows a reader an entry twice. Every output
+states the log head it was made from, which `tracker verify --witness` checks later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.core.events import format_time
+from tracker.domain import vocabulary as v
+from tracker.errors import ConfigError, ExportFileError
+from tracker.projections.digest_index import load_index
+from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
+from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
+from tracker.services.subscribing import OWN_PROJECTIONS
+
+if TYPE_CHECKING:
+    from tracker.app import App
+
+FORMATS = ("md", "atom", "html")
+FILE_NAMES = {"md": "changelog.md", "atom": "changelog.atom", "html": "changelog.html"}
+ATOM_LIMIT = 500  # newest entries in the feed; readers keep what they saw, ids never change
+TIMELINE_START = 1993
+EXCERPT_IN_TIMELINE = 3
+_SINCE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _latest_day(date: str) -> str:
+    """The last day a date of any precision may mean: 2025 -> 2025-12-31, 2025-09 -> 2025-09-31."""
+    return (date[:10] + "-12-31"[len(date[:10]) - 4:]) if len(date[:10]) < 10 else date[:10]
+
+
+def collect_rows(
+    app: App, *, jurisdictions: Iterable[str] = (), since: str | None = None,
+) -> tuple[list[ChangeRow], HeadView, str | None]:
+    """Every reported event as a row, position order, filtered; with the head it was read up to."""
+    if since is not None and not _SINCE_RE.match(since):
+        raise ConfigError(f"--since {since!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    wanted = {j.strip().upper() for j in jurisdictions}
+    unknown = sorted(wanted - set(v.JURISDICTIONS))
+    if unknown:
+        raise ConfigError(f"unknown jurisdiction(s) {', '.join(unknown)} (known: {', '.join(v.JURISDICTIONS)})")
+    store = app.store
+    head = store.head()
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.read() as conn:
+        index = load_index(conn)
+    rows: list[ChangeRow] = []
+    for event in store.read(until=head.position, types=REPORTED_TYPES):
+        entry = to_entry(event, index)
+        if entry is None:
+            continue
+        row = entry.row
+        if wanted and row.jurisdiction not in wanted:
+            continue
+        if since is not None and _latest_day(row.date) < since:
+            continue
+        rows.append(row)
+    return rows, HeadView(head.position, head.hash), head.recorded_at
+
+
+def build_view(
+    rows: Sequence[ChangeRow], head: HeadView, head_time: str | None, fmt: str, *,
+    jurisdictions: Iterable[str] = (), since: str | None = None, now: datetime,
+) -> ChangelogView:
+    wanted = tuple(sorted({j.upper() for j in jurisdictions}))
+    title = "CGT regulatory changelog" + (f" ({', '.join(wanted)})" if wanted else "")
+    base = dict(
+        title=title, generated_at=format_time(now), head=head, jurisdictions=wanted or tuple(v.JURISDICTIONS),
+        kinds=tuple(sorted({r.kind for r in rows if r.kind})), since=since, count=len(rows),
+        feed_id="urn:tracker:changelog" + (":" + "-".join(wanted).lower() if wanted else ""),
+        link="",
+    )
+    if fmt == "md":
+        by_date: dict[str, list[ChangeRow]] = {}
+        for row in rows:
+            by_date.setdefault(row.date, []).append(row)
+        dates = tuple(DateGroup(d, group_by_jurisdiction(by_date[d])) for d in sorted(by_date, reverse=True))
+        return ChangelogView(**base, dates=dates)  # type: ignore[arg-type]
+    if fmt == "atom":
+        newest = tuple(reversed(rows[-ATOM_LIMIT:]))
+        return ChangelogView(**{**base, "generated_at": head_time or format_time(now)}, entries=newest)  # type: ignore[arg-type]
+    return ChangelogView(**base, years=timeline_years(rows, now.year))  # type: ignore[arg-type]
+
+
+def timeline_years(rows: Sequence[ChangeRow], this_year: int) -> tuple[YearGroup, ...]:
+    """Years from 1993 to this year (earlier dates under "before 1993"), newest first.
+
+    Steps of the record are listed one by one; the changes of one monitored page in one year are
+    folded into one line (how many, first and last date, the latest diff excerpt) so the page
+    stays small however busy monitoring is.
+    """
+    by_year: dict[str, list[ChangeRow]] = {str(y): [] for y in range(TIMELINE_START, this_year + 1)}
+    pages: dict[tuple[str, str], list[ChangeRow]] = {}
+    for row in rows:
+        if not row.dated:
+            continue  # known only by when it was recorded: not a step of the real-world timeline
+        year = row.year if row.year >= str(TIMELINE_START) else "before 1993"
+        if row.section == "page":
+            pages.setdefault((year, row.ref_id), []).append(row)
+        else:
+            by_year.setdefault(year, []).append(row)
+    for (year, _), changes in pages.items():
+        by_year.setdefault(year, []).append(_fold(changes))
+    result = []
+    for year in sorted(by_year, key=lambda y: "0" if y == "before 1993" else y, reverse=True):
+        year_rows = sorted(by_year[year], key=lambda r: (r.date, r.position))
+        result.append(YearGroup(year, group_by_jurisdiction(year_rows), len(year_rows)))
+    return tuple(result)
+
+
+def _fold(changes: list[ChangeRow]) -> ChangeRow:
+    last = changes[-1]
+    dates = sorted(c.date for c in changes)
+    label = last.label if len(changes) == 1 else f"{last.label} ×{len(changes)}"
+    note = dates[0] if len(changes) == 1 else f"{dates[0]} to {dates[-1]}"
+    return ChangeRow(
+        position=last.position, event_hash=last.event_hash, section="page", ref_id=last.ref_id,
+        jurisdiction=last.jurisdiction, kind=last.kind, title_zh=last.title_zh, title_en=last.title_en,
+        label=label, category=last.category, date=dates[-1], recorded_at=last.recorded_at, note=note,
+        url=last.url, excerpt=last.excerpt[:EXCERPT_IN_TIMELINE],
+        excerpt_truncated=last.excerpt_truncated or len(last.excerpt) > EXCERPT_IN_TIMELINE,
+    )
+
+
+def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str | None = None,
+           now: datetime | None = None) -> str:
+    """One changelog as text."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
+    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since)
+    view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock())
+    return render_changelog(view, fmt)
+
+
+def write_changelogs(
+    app: App, folder: Path | None = None, *, formats: Sequence[str] | None = None,
+    jurisdictions: Iterable[str] = (), since: str | None = None, output_file: Path | None = None,
+    now: datetime | None = None,
+) -> list[Path]:
+    """Write changelog.md, changelog.atom and changelog.html (or the formats asked) into a folder.
+
+    The default folder is <home>/changelog/. With output_file, the one format asked goes there.
+    Files are written under a temporary name and renamed, so a reader never sees half a file.
+    """
+    formats = tuple(formats or FORMATS)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown changelog format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
+    if output_file is not None and len(formats) != 1:
+        raise ConfigError("an output file takes exactly one format")
+    jurisdictions = tuple(jurisdictions)
+    now = now or app.clock()
+    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since)
+    target_folder = folder if folder is not None else Path(app.settings.home) / "changelog"
+    written: list[Path] = []
+    for fmt in formats:
+        view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now)
+        text = render_changelog(view, fmt)
+        target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(target)
+        except OSError as exc:
+            raise ExportFileError(f"{target}: cannot write: {exc.strerror}") from None
+        written.append(target)
+    return written

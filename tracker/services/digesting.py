@@ -1,0 +1,276 @@
+"""Digests through an outbox: prepare (render + record), then send, each step one transaction.
+
+prepare: the rendered message is stored in `digest_outbox` and DigestPrepared (the positions it
+covers, its Message-ID) is appended in the SAME transaction, before any sending. A subscription
+with a digest still pending gets no new one until that one is sent, so ranges never overlap.
+
+send: each pending message goes to the transport; on success DigestSent is appended, the outbox
+row marked sent and the subscription's cursor moved to the digest's `to` position, in one
+transaction. A crash in between resends the same bytes with the same Message-ID; a failed send
+leaves the row queued (status failed, attempts and the error kept) for the next run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from tracker.core import NewEvent
+from tracker.core.events import format_time
+from tracker.core.store import Head
+from tracker.domain.vocabulary import DIGEST_PREPARED, DIGEST_SENT, subscription_stream
+from tracker.errors import DeliveryError, NotFoundError
+from tracker.mail import (
+    Transport, build_digest_message, message_domain, sender_address, transport_from_settings, with_recipient,
+)
+from tracker.projections.digest_index import load_index
+from tracker.projections.subscriptions import (
+    PENDING, digest_cursors, digest_outbox, subscribers, subscriptions,
+)
+from tracker.rendering import DigestView, HeadView, render_digest
+from tracker.services import digest_selection as selection
+from tracker.services.entries import group_by_jurisdiction
+from tracker.services.subscribing import OWN_PROJECTIONS
+
+if TYPE_CHECKING:
+    from tracker.app import App
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    subscription_id: str
+    message_id: str
+    positions: tuple[int, int]
+    count: int
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A digest rendered but not recorded: what --preview shows and prepare stores."""
+
+    subscription_id: str
+    subject: str
+    text: str
+    html: str
+    count: int
+    positions: tuple[int, int]
+    message_id: str
+    message: bytes
+    head_hash: str
+
+
+@dataclass
+class DeliveryReport:
+    transport: str
+    sent: list[tuple[str, str, str]] = field(default_factory=list)      # message_id, subscription, where
+    failed: list[tuple[str, str, str, int]] = field(default_factory=list)  # message_id, subscription, error, attempts
+    cancelled: list[str] = field(default_factory=list)                  # message_ids never to be sent
+
+
+@dataclass
+class DigestRun:
+    prepared: list[Prepared]
+    report: DeliveryReport | None
+    skipped_pending: list[str] = field(default_factory=list)
+
+
+def _metadata(actor: str) -> dict[str, str]:
+    correlation = str(uuid.uuid4())
+    return {"actor": actor, "cause": "cli:digest", "correlation_id": correlation, "causation_id": correlation}
+
+
+def render_digests(
+    app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
+    include_pending: bool = True,
+) -> tuple[list[Rendered], list[str]]:
+    """Render the next digest of each active subscription, writing nothing but projection catch-up.
+
+    Returns the rendered digests and the ids of subscriptions skipped because a digest is pending.
+    """
+    now = now or app.clock()
+    store = app.store
+    head = store.head()
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.read() as conn:
+        subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
+        if subscription_id is not None and not subs:
+            raise NotFoundError(f"no active subscription {subscription_id!r}")
+        index = load_index(conn)
+        upcoming = selection.upcoming(conn, index, now)
+        failing = selection.failing(conn, index)
+    skipped = [s.id for s in subs if s.pending and not include_pending]
+    subs = [s for s in subs if include_pending or not s.pending]
+    selection.collect(store, subs, head.position, index)
+    send_empty = bool(app.settings["mail.send_empty"])
+    rendered: list[Rendered] = []
+    for sub in subs:
+        if not sub.entries and not send_empty:
+            continue
+        rendered.append(_render(app, sub, head, now, upcoming, failing))
+    return rendered, skipped
+
+
+def _render(
+    app: App, sub: selection.Candidate, head: Head, now: datetime,
+    upcoming: list[tuple[selection.UpcomingRow, selection.Target]],
+    failing: list[tuple[selection.FailingRow, selection.Target]],
+) -> Rendered:
+    items = [e.row for e in sub.entries if e.row.section == "item"]
+    pages = [e.row for e in sub.entries if e.row.section == "page"]
+    start = sub.entries[0].row.recorded_at[:10] if sub.entries else (head.recorded_at or format_time(now))[:10]
+    end = (head.recorded_at or format_time(now))[:10]
+    base = str(app.settings["mail.unsubscribe_base"]).rstrip("/")
+    view = DigestView(
+        subscription_id=sub.id, subscription_name=sub.name, filters=sub.filters.describe(), cadence=sub.cadence,
+        period_start=start, period_end=end, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+        head=HeadView(head.position, head.hash), count=len(sub.entries),
+        groups=group_by_jurisdiction(items), pages=tuple(pages),
+        upcoming=tuple(row for row, target in upcoming if sub.filters.matches(target)),
+        failing=tuple(row for row, target in failing if sub.filters.matches(target)),
+        unsubscribe_url=f"{base}/{sub.token}",
+    )
+    html, text = render_digest(view)
+    count = len(sub.entries)
+    subject = f"{sub.name}: {count} change{'' if count == 1 else 's'}, {start} to {end}"
+    positions = (sub.cursor + 1, head.position)
+    sender = str(app.settings["mail.from"])
+    message_id = f"<digest.{sub.id}.{positions[0]}-{positions[1]}.{head.hash[:12]}@{message_domain(sender)}>"
+    message = build_digest_message(
+        sender=sender, subject=subject, text=text, html=html, message_id=message_id, date=now,
+        unsubscribe_url=view.unsubscribe_url, unsubscribe_token=sub.token, head=(head.position, head.hash),
+        extra={"X-Tracker-Subscription": sub.id},
+    )
+    return Rendered(sub.id, subject, text, html, count, positions, message_id, message, head.hash)
+
+
+def prepare_digests(
+    app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
+    actor: str = "cli",
+) -> list[Prepared]:
+    """Render and record the next digest of each subscription (or one), ready to send.
+
+    An empty period prepares nothing (unless mail.send_empty). A subscription whose previous
+    digest is still pending is skipped until that one is sent.
+    """
+    now = now or app.clock()
+    rendered, _ = render_digests(app, subscription_id=subscription_id, now=now, cadence=cadence,
+                                 include_pending=False)
+    prepared: list[Prepared] = []
+    created = format_time(now)
+    for r in rendered:
+        try:
+            with app.db.write() as conn:
+                pending = conn.execute(sa.select(sa.func.count()).select_from(digest_outbox).where(
+                    digest_outbox.c.subscription_id == r.subscription_id, digest_outbox.c.status.in_(PENDING),
+                )).scalar()
+                if pending:
+                    continue  # another process prepared one meanwhile
+                conn.execute(digest_outbox.insert().values(
+                    message_id=r.message_id, subscription_id=r.subscription_id, status="prepared",
+                    position_from=r.positions[0], position_to=r.positions[1], head_hash=r.head_hash,
+                    item_count=r.count, subject=r.subject, message=r.message, attempts=0,
+                    created_at=created,
+                ))
+                app.store.append([NewEvent(
+                    stream=subscription_stream(r.subscription_id), type=DIGEST_PREPARED,
+                    payload={"subscription": r.subscription_id, "message_id": r.message_id,
+                             "positions": list(r.positions), "count": r.count,
+                             "head": {"position": r.positions[1], "hash": r.head_hash}},
+                    metadata=_metadata(actor), idempotency_key=f"digest-prepared:{r.message_id}",
+                )], conn=conn)
+        except SAIntegrityError:
+            continue  # the same range was prepared concurrently: that one stands
+        prepared.append(Prepared(r.subscription_id, r.message_id, r.positions, r.count, r.subject))
+    return prepared
+
+
+def default_transport(app: App) -> Transport:
+    s = app.settings
+    return transport_from_settings(
+        str(s["smtp.url"]), str(s["smtp.username"]), str(s["smtp.password"]), float(s["smtp.timeout"]),
+        Path(s.home) / "outbox",
+    )
+
+
+def send_pending(app: App, transport: Transport | None = None, *, actor: str = "cli") -> DeliveryReport:
+    """Send every prepared or failed digest; record DigestSent and move the cursor for each success."""
+    transport = transport or default_transport(app)
+    app.store  # noqa: B018 - refuses an uninitialised or outdated database
+    report = DeliveryReport(transport.name)
+    sender = str(app.settings["mail.from"])
+    envelope_from = sender_address(sender)[1]
+    with app.db.read() as conn:
+        rows = conn.execute(
+            sa.select(digest_outbox.c.message_id, digest_outbox.c.subscription_id, digest_outbox.c.attempts,
+                      digest_outbox.c.position_from, digest_outbox.c.position_to,
+                      subscriptions.c.status.label("sub_status"), subscribers.c.address)
+            .select_from(
+                digest_outbox
+                .outerjoin(subscriptions, subscriptions.c.id == digest_outbox.c.subscription_id)
+                .outerjoin(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+            )
+            .where(digest_outbox.c.status.in_(PENDING))
+            .order_by(digest_outbox.c.created_at, digest_outbox.c.message_id)
+        ).all()
+    for row in rows:
+        if row.address is None or row.sub_status != "active":
+            with app.db.write() as conn:
+                conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id)
+                             .values(status="cancelled"))
+            report.cancelled.append(row.message_id)
+            continue
+        with app.db.read() as conn:
+            message = conn.execute(sa.select(digest_outbox.c.message).where(
+                digest_outbox.c.message_id == row.message_id)).scalar_one()
+        attempts = int(row.attempts) + 1
+        try:
+            where = transport.send(with_recipient(bytes(message), row.address), sender=envelope_from,
+                                   recipient=row.address, message_id=row.message_id)
+        except DeliveryError as exc:
+            with app.db.write() as conn:
+                conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id)
+                             .values(status="failed", attempts=attempts, last_error=str(exc)[:1000]))
+            report.failed.append((row.message_id, row.subscription_id, str(exc), attempts))
+            continue
+        _record_sent(app, row, attempts, transport.name, actor)
+        report.sent.append((row.message_id, row.subscription_id, where))
+    return report
+
+
+def _record_sent(app: App, row: sa.Row, attempts: int, transport: str, actor: str) -> None:  # type: ignore[type-arg]
+    now = format_time(app.clock())
+    with app.db.write() as conn:
+        app.store.append([NewEvent(
+            stream=subscription_stream(row.subscription_id), type=DIGEST_SENT,
+            payload={"subscription": row.subscription_id, "message_id": row.message_id,
+                     "positions": [int(row.position_from), int(row.position_to)], "transport": transport},
+            metadata=_metadata(actor), idempotency_key=f"digest-sent:{row.message_id}",
+        )], conn=conn)
+        conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id).values(
+            status="sent", attempts=attempts, last_error=None, transport=transport, sent_at=now))
+        current = conn.execute(sa.select(digest_cursors.c.position).where(
+            digest_cursors.c.subscription_id == row.subscription_id)).scalar()
+        if current is None:
+            conn.execute(digest_cursors.insert().values(
+                subscription_id=row.subscription_id, position=int(row.position_to),
+                message_id=row.message_id, updated_at=now))
+        elif int(current) < int(row.position_to):
+            conn.execute(digest_cursors.update().where(digest_cursors.c.subscription_id == row.subscription_id)
+                         .values(position=int(row.position_to), message_id=row.message_id, updated_at=now))
+
+
+def run_digests(
+    app: App, send: bool = True, *, transport: Transport | None = None, subscription_id: str | None = None,
+    cadence: str | None = None, now: datetime | None = None,
+) -> DigestRun:
+    """What the scheduler and `tracker digest --send` call: prepare, then send everything pending."""
+    prepared = prepare_digests(app, subscription_id=subscription_id, now=now, cadence=cadence)
+    report = send_pending(app, transport) if send else None
+    return DigestRun(prepared, report)

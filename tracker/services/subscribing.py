@@ -1,0 +1,191 @@
+"""Subscribe, unsubscribe, forget: subscriptions are events, addresses are not.
+
+Events name a subscriber by an opaque id; the address lives in the `subscribers` table outside
+the hash chain. `forget` deletes that row (and the subscriber's .eml copies in the outbox folder)
+and records SubscriberForgotten with only the opaque id, so the log still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.core import EventStore, NewEvent
+from tracker.core.events import format_time
+from tracker.domain import subscriptions as domain
+from tracker.domain.vocabulary import (
+    SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, subscription_stream,
+)
+from tracker.errors import NotFoundError
+from tracker.mail import eml_name
+from tracker.projections.subscriptions import (
+    PENDING, digest_outbox, subscribers, subscription_tokens, subscriptions,
+)
+
+if TYPE_CHECKING:
+    from tracker.app import App
+
+OWN_PROJECTIONS = ("subscriptions", "digest_index")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionInfo:
+    id: str
+    subscriber_id: str
+    address: str | None  # None once forgotten
+    name: str
+    cadence: str
+    filters: domain.Filters
+    status: str
+    created_at: str
+
+
+def _metadata(command: str, actor: str) -> dict[str, str]:
+    correlation = str(uuid.uuid4())
+    return {"actor": actor, "cause": f"cli:{command}", "correlation_id": correlation, "causation_id": correlation}
+
+
+def subscribe(
+    app: App,
+    address: str,
+    *,
+    jurisdictions: Iterable[str] = (),
+    kinds: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    items: Iterable[str] = (),
+    cadence: str = "weekly",
+    name: str | None = None,
+    actor: str = "cli",
+) -> SubscriptionInfo:
+    """Record a new subscription; refuses a malformed address before writing anything."""
+    canonical = domain.validate_address(address)
+    filters = domain.Filters.build(jurisdictions, kinds, tags, items)
+    domain.validate_cadence(cadence)
+    label = domain.validate_name(name, f"CGT digest ({filters.describe()})")
+    subscription_id = domain.new_subscription_id()
+    now = format_time(app.clock())
+    store = app.store
+    with app.db.write() as conn:
+        subscriber_id = conn.execute(
+            sa.select(subscribers.c.id).where(subscribers.c.address == canonical)
+        ).scalar()
+        if subscriber_id is None:
+            subscriber_id = domain.new_subscriber_id()
+            conn.execute(subscribers.insert().values(id=subscriber_id, address=canonical, created_at=now))
+        conn.execute(subscription_tokens.insert().values(
+            subscription_id=subscription_id, token=domain.new_unsubscribe_token()))
+        store.append([NewEvent(
+            stream=subscription_stream(subscription_id), type=SUBSCRIPTION_CREATED,
+            payload={"id": subscription_id, "subscriber": subscriber_id, "filters": filters.as_payload(),
+                     "cadence": cadence, "name": label},
+            metadata=_metadata("subscribe", actor),
+        )], expect={subscription_stream(subscription_id): 0}, conn=conn)
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    return get_subscription(app, subscription_id)
+
+
+def list_subscriptions(app: App, *, include_cancelled: bool = True) -> list[SubscriptionInfo]:
+    app.store  # noqa: B018 - refuses an uninitialised database with a clear error
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.read() as conn:
+        return _infos(conn, None if include_cancelled else subscriptions.c.status == "active")
+
+
+def get_subscription(app: App, subscription_id: str) -> SubscriptionInfo:
+    with app.db.read() as conn:
+        found = _infos(conn, subscriptions.c.id == subscription_id)
+    if not found:
+        raise NotFoundError(f"no subscription {subscription_id!r}")
+    return found[0]
+
+
+def _infos(conn: Connection, condition: sa.ColumnElement[bool] | None) -> list[SubscriptionInfo]:
+    query = (
+        sa.select(subscriptions, subscribers.c.address)
+        .select_from(subscriptions.outerjoin(subscribers, subscribers.c.id == subscriptions.c.subscriber_id))
+        .order_by(subscriptions.c.created_position)
+    )
+    if condition is not None:
+        query = query.where(condition)
+    return [
+        SubscriptionInfo(row.id, row.subscriber_id, row.address, row.name, row.cadence,
+                         domain.Filters.from_payload(json.loads(row.filters)), row.status, row.created_at)
+        for row in conn.execute(query)
+    ]
+
+
+def unsubscribe(app: App, ref: str, *, actor: str = "cli") -> list[str]:
+    """Cancel a subscription by id or unsubscribe token, or every subscription of an address."""
+    store = app.store
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.write() as conn:
+        if "@" in ref:
+            canonical = domain.validate_address(ref)
+            subscriber_id = conn.execute(
+                sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+            if subscriber_id is None:
+                raise NotFoundError("no subscriber with that address")
+            ids = list(conn.execute(sa.select(subscriptions.c.id).where(
+                subscriptions.c.subscriber_id == subscriber_id, subscriptions.c.status == "active")).scalars())
+        else:
+            by_token = conn.execute(sa.select(subscription_tokens.c.subscription_id).where(
+                subscription_tokens.c.token == ref)).scalar()
+            target = by_token or ref
+            status = conn.execute(sa.select(subscriptions.c.status).where(subscriptions.c.id == target)).scalar()
+            if status is None:
+                raise NotFoundError(f"no subscription {ref!r}")
+            ids = [target] if status == "active" else []
+        _cancel(conn, store, ids, actor, "unsubscribe")
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    return ids
+
+
+def forget(app: App, address: str, *, actor: str = "cli") -> str:
+    """Erase an address for good; returns the opaque subscriber id that remains in the log."""
+    canonical = domain.validate_address(address)
+    store = app.store
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.write() as conn:
+        subscriber_id = conn.execute(
+            sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+        if subscriber_id is None:
+            raise NotFoundError("no subscriber with that address (already forgotten, or never subscribed)")
+        sub_ids = list(conn.execute(sa.select(subscriptions.c.id).where(
+            subscriptions.c.subscriber_id == subscriber_id)).scalars())
+        active = list(conn.execute(sa.select(subscriptions.c.id).where(
+            subscriptions.c.subscriber_id == subscriber_id, subscriptions.c.status == "active")).scalars())
+        _cancel(conn, store, active, actor, "forget")
+        store.append([NewEvent(
+            stream=f"subscriber/{subscriber_id}", type=SUBSCRIBER_FORGOTTEN,
+            payload={"subscriber": subscriber_id}, metadata=_metadata("forget", actor),
+        )], conn=conn)
+        message_ids = list(conn.execute(sa.select(digest_outbox.c.message_id).where(
+            digest_outbox.c.subscription_id.in_(sub_ids or [""]))).scalars())
+        conn.execute(subscribers.delete().where(subscribers.c.id == subscriber_id))
+        conn.execute(subscription_tokens.delete().where(subscription_tokens.c.subscription_id.in_(sub_ids or [""])))
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    # The delivered copies in the outbox folder carry the address in their To header.
+    outbox = Path(app.settings.home) / "outbox"
+    for message_id in message_ids:
+        (outbox / eml_name(message_id)).unlink(missing_ok=True)
+    return subscriber_id
+
+
+def _cancel(conn: Connection, store: EventStore, ids: list[str], actor: str, command: str) -> None:
+    if not ids:
+        return
+    store.append([
+        NewEvent(stream=subscription_stream(i), type=SUBSCRIPTION_CANCELLED, payload={"id": i},
+                 metadata=_metadata(command, actor))
+        for i in ids
+    ], conn=conn)
+    conn.execute(digest_outbox.update().where(
+        digest_outbox.c.subscription_id.in_(ids), digest_outbox.c.status.in_(PENDING),
+    ).values(status="cancelled"))

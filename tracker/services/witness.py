@@ -1,0 +1,72 @@
+"""Witness check: does today's log still hold the head an old digest or changelog was made from?
+
+Every digest (.eml: the X-Tracker-Head header and a footer line in both parts), Atom feed and
+changelog (Markdown or HTML: a "Log head: position N, hash H" line) states the (position, hash) it
+was made from. The check recomputes the whole chain (so no row was edited) and then requires the
+event at that position to carry exactly that hash: history rewritten after the file went out fails.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.core import GENESIS_HASH, EventStore
+from tracker.errors import ExportFileError, IntegrityError
+from tracker.mail import witness_texts
+from tracker.services.auditing import verify_store
+
+_LINE_RE = re.compile(r"Log head: position (\d+), hash ([0-9a-f]{64})")
+_HEADER_RE = re.compile(r"^\s*(\d+)\s+([0-9a-f]{64})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessReport:
+    path: Path
+    position: int
+    hash: str
+    log_head_position: int
+
+
+def read_witness(path: Path) -> tuple[int, str]:
+    """The (position, hash) a file states; ExportFileError if it states none or several."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExportFileError(f"{path}: cannot read: {exc.strerror}") from None
+    found: set[tuple[int, str]] = set()
+    if path.suffix.lower() == ".eml" or data[:4096].lower().find(b"x-tracker-head:") >= 0:
+        for text in witness_texts(data):
+            header = _HEADER_RE.match(text)
+            if header:
+                found.add((int(header.group(1)), header.group(2)))
+            found.update((int(p), h) for p, h in _LINE_RE.findall(text))
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ExportFileError(f"{path}: not UTF-8 text: {exc.reason}") from None
+        found.update((int(p), h) for p, h in _LINE_RE.findall(text))
+    if not found:
+        raise ExportFileError(f"{path}: states no log head (expected an .eml digest, an Atom feed or a changelog)")
+    if len(found) > 1:
+        heads = ", ".join(f"{p} {h[:12]}" for p, h in sorted(found))
+        raise ExportFileError(f"{path}: states more than one log head ({heads})")
+    return found.pop()
+
+
+def verify_witness(store: EventStore, path: Path) -> WitnessReport:
+    """Verify the chain, then that the stated head is still in it; IntegrityError names the position."""
+    position, digest = read_witness(path)
+    report = verify_store(store)
+    if position > report.head_position:
+        raise IntegrityError(position, f"the witness {path.name} names position {position}, "
+                                       f"but the log ends at {report.head_position}: history was cut")
+    stored = GENESIS_HASH if position == 0 else None
+    for event in store.read(after=position - 1, until=position):
+        stored = event.hash
+    if stored != digest:
+        raise IntegrityError(position, f"the witness {path.name} holds hash {digest}, the log now has {stored}: "
+                                       "history was rewritten after it was made")
+    return WitnessReport(path, position, digest, report.head_position)
