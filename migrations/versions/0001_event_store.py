@@ -49,8 +49,6 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.UniqueConstraint("stream", "version", name="uq_events_stream_version"),
     )
-    op.create_index("ix_events_recorded_at", "events", ["recorded_at"])
-    op.create_index("ix_events_type", "events", ["type"])
     op.create_table(
         "projection_checkpoints",
         sa.Column("name", sa.String(100), primary_key=True),
@@ -67,6 +65,4 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS events_no_update_delete ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
     op.drop_table("projection_checkpoints")
-    op.drop_index("ix_events_type", table_name="events")
-    op.drop_index("ix_events_recorded_at", table_name="events")
     op.drop_table("events")

@@ -17,7 +17,6 @@ import json
 from typing import Any
 
 GENESIS_HASH = "0" * 64
-DOMAIN_TAG = b"15:tracker-event/1,"
 
 
 def _ns(text: str) -> bytes:
@@ -38,23 +37,27 @@ def event_hash(
     payload: str,
     metadata: str,
 ) -> str:
-    parts = [
-        DOMAIN_TAG,
-        _ns(prev_hash),
-        _ns(str(position)),
-        _ns(stream),
-        _ns(str(version)),
-        _ns(type),
-        _ns(str(schema_version)),
-        _ns(recorded_at),
-        _ns(valid_from or ""),
-        _ns(idempotency_key or ""),
-        _ns(payload),
-        _ns(metadata),
-    ]
-    return hashlib.sha256(b"".join(parts)).hexdigest()
+    p, v, sv = str(position), str(version), str(schema_version)
+    vf, key = valid_from or "", idempotency_key or ""
+    payload_bytes, metadata_bytes = payload.encode("utf-8"), metadata.encode("utf-8")
+    if (prev_hash + stream + type + recorded_at + vf + key).isascii():  # the usual case: one f-string
+        head = (
+            f"15:tracker-event/1,{len(prev_hash)}:{prev_hash},{len(p)}:{p},{len(stream)}:{stream},"
+            f"{len(v)}:{v},{len(type)}:{type},{len(sv)}:{sv},{len(recorded_at)}:{recorded_at},"
+            f"{len(vf)}:{vf},{len(key)}:{key},"
+        ).encode("ascii")
+    else:
+        head = b"15:tracker-event/1," + b"".join(
+            _ns(x) for x in (prev_hash, p, stream, v, type, sv, recorded_at, vf, key)
+        )
+    return hashlib.sha256(b"".join((
+        head, b"%d:" % len(payload_bytes), payload_bytes, b",%d:" % len(metadata_bytes), metadata_bytes, b",",
+    ))).hexdigest()
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def canonical_json(value: Any) -> str:
     """The stored form of payload and metadata: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)

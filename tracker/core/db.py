@@ -55,8 +55,10 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-            # Connections are cheap on SQLite; a pool would keep files open across forks.
-            kwargs["poolclass"] = NullPool
+            if parsed.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = NullPool
+            # File databases keep a small pool: closing SQLite's last connection checkpoints the
+            # WAL, which would otherwise cost milliseconds per transaction.
         else:
             kwargs["pool_pre_ping"] = True
         try:
@@ -110,7 +112,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL: an event acknowledged to the caller survives a power cut (NORMAL may lose it).
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

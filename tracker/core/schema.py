@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -25,8 +25,8 @@ events = Table(
     Column("hash", String(64), nullable=False),
     UniqueConstraint("stream", "version", name="uq_events_stream_version"),
 )
-Index("ix_events_recorded_at", events.c.recorded_at)
-Index("ix_events_type", events.c.type)
+# No index on recorded_at or type: transaction time grows with position (store.position_at
+# searches positions), and catch-up scans by position anyway; every index costs each append.
 
 # A projection's position, written in the same transaction as its read model.
 projection_checkpoints = Table(

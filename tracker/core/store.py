@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, Inv
 ANY_VERSION = -1
 APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL appends queue on
 PAGE_SIZE = 2000
+_MICROSECOND = timedelta(microseconds=1)
 _IN_CHUNK = 500  # bound on IN (...) lists
 
 
@@ -59,6 +60,9 @@ class EventStore:
         self.db = db
         self.clock = clock
         self.upcaster = upcaster or Upcaster()
+        self._mark = "?" if db.is_sqlite else "%s"
+        marks = ", ".join([self._mark] * len(EVENT_COLUMNS))
+        self._insert_sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -113,35 +117,37 @@ class EventStore:
         recorded_at = format_time(self.clock())
         if head.recorded_at is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # transaction time never runs backwards along the chain
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         recorded: list[RecordedEvent] = []
         prev_hash, position = head.hash, head.position
+        last_metadata: object = None
+        metadata_text = ""
         for e in fresh:
             position += 1
             version = versions.get(e.stream, 0) + 1
             versions[e.stream] = version
             try:
                 payload_text = canonical_json(e.payload)
-                metadata_text = canonical_json(e.metadata)
+                if e.metadata != last_metadata:  # a batch usually repeats one metadata dict
+                    metadata_text, last_metadata = canonical_json(e.metadata), e.metadata
             except (TypeError, ValueError) as exc:
                 raise InvalidEventError(f"{e.type} on {e.stream}: payload is not JSON: {exc}") from None
             digest = event_hash(
                 prev_hash, position, e.stream, version, e.type, e.schema_version,
                 recorded_at, e.valid_from, e.idempotency_key, payload_text, metadata_text,
             )
-            rows.append({
-                "position": position, "stream": e.stream, "version": version, "type": e.type,
-                "schema_version": e.schema_version, "payload": payload_text, "metadata": metadata_text,
-                "recorded_at": recorded_at, "valid_from": e.valid_from,
-                "idempotency_key": e.idempotency_key, "prev_hash": prev_hash, "hash": digest,
-            })
+            rows.append((
+                position, e.stream, version, e.type, e.schema_version, payload_text, metadata_text,
+                recorded_at, e.valid_from, e.idempotency_key, prev_hash, digest,
+            ))
             recorded.append(RecordedEvent(
                 position, e.stream, version, e.type, e.schema_version, dict(e.payload), dict(e.metadata),
                 recorded_at, e.valid_from, e.idempotency_key, prev_hash, digest,
             ))
             prev_hash = digest
         if rows:
-            conn.execute(events.insert(), rows)
+            # Straight to the driver's executemany: the rows are already exactly what is stored.
+            conn.exec_driver_sql(self._insert_sql, rows)
 
         # Walk the batch again as it was filtered above: stored keys give the stored event.
         result: list[RecordedEvent] = []
@@ -170,19 +176,16 @@ class EventStore:
     def _stream_versions(self, conn: Connection, streams: set[str]) -> dict[str, int]:
         versions: dict[str, int] = {}
         for chunk in _chunks(sorted(streams), _IN_CHUNK):
-            query = (
-                sa.select(events.c.stream, sa.func.max(events.c.version))
-                .where(events.c.stream.in_(chunk))
-                .group_by(events.c.stream)
+            marks = ", ".join([self._mark] * len(chunk))
+            result = conn.exec_driver_sql(
+                f"SELECT stream, max(version) FROM events WHERE stream IN ({marks}) GROUP BY stream", tuple(chunk)
             )
-            versions.update({stream: int(version) for stream, version in conn.execute(query)})
+            versions.update({stream: int(version) for stream, version in result.all()})
         return versions
 
     def _head(self, conn: Connection) -> Head:
-        row = conn.execute(
-            sa.select(events.c.position, events.c.hash, events.c.recorded_at)
-            .order_by(events.c.position.desc())
-            .limit(1)
+        row = conn.exec_driver_sql(
+            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         ).first()
         return Head(int(row[0]), row[1], row[2]) if row else EMPTY_HEAD
 
@@ -197,12 +200,24 @@ class EventStore:
             return self._stream_versions(conn, {stream}).get(stream, 0)
 
     def position_at(self, moment: datetime) -> int:
-        """The last position recorded at or before ``moment`` (0 if none): what was known then."""
+        """The last position recorded at or before ``moment`` (0 if none): what was known then.
+
+        Transaction time never decreases along the chain, so a binary search over positions
+        answers this without an index on recorded_at (one index less on every append).
+        """
+        stamp = format_time(moment)
         with self.db.read() as conn:
-            value = conn.execute(
-                sa.select(sa.func.max(events.c.position)).where(events.c.recorded_at <= format_time(moment))
-            ).scalar()
-        return int(value or 0)
+            low, high = 0, self._head(conn).position
+            while low < high:
+                middle = (low + high + 1) // 2
+                recorded_at = conn.exec_driver_sql(
+                    f"SELECT recorded_at FROM events WHERE position = {self._mark}", (middle,)
+                ).scalar_one()
+                if recorded_at <= stamp:
+                    low = middle
+                else:
+                    high = middle - 1
+        return low
 
     def read(
         self,
@@ -237,6 +252,11 @@ class EventStore:
         page_size: int = PAGE_SIZE,
     ) -> Iterator[sa.Row[Any]]:
         """Stored rows exactly as written (for export and verification), in position order."""
+        if since is not None:
+            after = max(after, self.position_at(since - _MICROSECOND))
+        if until_time is not None:
+            bound = self.position_at(until_time)
+            until = bound if until is None else min(until, bound)
         conditions: list[Any] = []
         if until is not None:
             conditions.append(events.c.position <= until)
@@ -244,10 +264,6 @@ class EventStore:
             conditions.append(events.c.stream == stream)
         if types is not None:
             conditions.append(events.c.type.in_(list(types)))
-        if since is not None:
-            conditions.append(events.c.recorded_at >= format_time(since))
-        if until_time is not None:
-            conditions.append(events.c.recorded_at <= format_time(until_time))
         base = _SELECT_ALL.where(*conditions).order_by(events.c.position).limit(page_size)
         cursor = after
         try:

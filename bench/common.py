@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmarks: timing, peak memory of a child process, ratio lines."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def best_of(runs: int, fn: Callable[[], T]) -> tuple[float, T]:
+    """Shortest of several runs: the machine is shared, the minimum is the least noisy."""
+    best: tuple[float, T] | None = None
+    for _ in range(runs):
+        measured = timed(fn)
+        if best is None or measured[0] < best[0]:
+            best = measured
+    assert best is not None
+    return best
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ratio_line(name: str, ours: float, floor: float, target: float, *, unit: str = "s") -> str:
+    """Throughput ratio = floor time / our time (1.0 = as fast as the floor)."""
+    ratio = floor / ours if ours else float("inf")
+    verdict = "OK" if ratio >= target else "BELOW TARGET"
+    return f"{name:<38} ours {ours:8.3f}{unit}  floor {floor:8.3f}{unit}  ratio {ratio:5.2f}x  (target >= {target}x) {verdict}"
