@@ -37,6 +37,15 @@ def _positive_float(value: Any) -> float:
     return number
 
 
+def _non_negative_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return number
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {value!r}")
@@ -73,9 +82,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch.host_delay", "TRACKER_FETCH_HOST_DELAY", 1.0, "Seconds between two requests to one host.", _positive_float),
     Setting("fetch.connect_timeout", "TRACKER_FETCH_CONNECT_TIMEOUT", 10.0, "Connect timeout, seconds.", _positive_float),
     Setting("fetch.read_timeout", "TRACKER_FETCH_READ_TIMEOUT", 30.0, "Read timeout, seconds.", _positive_float),
-    Setting("fetch.retries", "TRACKER_FETCH_RETRIES", 2, "Retries after a transient failure.", int),
+    Setting("fetch.retries", "TRACKER_FETCH_RETRIES", 2, "Retries after a transient failure.", _non_negative_int),
+    Setting("fetch.backoff_base", "TRACKER_FETCH_BACKOFF_BASE", 1.0, "First retry delay, seconds (doubles each retry, with full jitter).", _positive_float),
+    Setting("fetch.max_retry_after", "TRACKER_FETCH_MAX_RETRY_AFTER", 120.0, "Longest Retry-After honoured, seconds.", _positive_float),
+    Setting("fetch.attempt_timeout", "TRACKER_FETCH_ATTEMPT_TIMEOUT", 120.0, "Deadline of one whole attempt, so a trickling server cannot hold a fetch.", _positive_float),
     Setting("fetch.max_bytes", "TRACKER_FETCH_MAX_BYTES", 20 * 1024 * 1024, "Largest body accepted, bytes.", _positive_int),
-    Setting("fetch.max_redirects", "TRACKER_FETCH_MAX_REDIRECTS", 5, "Redirects followed at most.", int),
+    Setting("fetch.max_redirects", "TRACKER_FETCH_MAX_REDIRECTS", 5, "Redirects followed at most.", _non_negative_int),
     Setting("fetch.failure_threshold", "TRACKER_FAILURE_THRESHOLD", 3, "Consecutive failures before SourceUnreachable.", _positive_int),
     Setting("fetch.default_every", "TRACKER_CHECK_EVERY", "1d", "Default check interval of a source (e.g. 30m, 6h, 1d)."),
     Setting("schedule.timezone", "TRACKER_TIMEZONE", "UTC", "Time zone of digest cron times."),

@@ -48,4 +48,7 @@ class FetchConfig:
             retries=max(0, int(settings["fetch.retries"])),
             max_redirects=max(0, int(settings["fetch.max_redirects"])),
             max_bytes=int(settings["fetch.max_bytes"]),
+            backoff_base=float(settings["fetch.backoff_base"]),
+            max_retry_after=float(settings["fetch.max_retry_after"]),
+            attempt_timeout=float(settings["fetch.attempt_timeout"]),
         )
