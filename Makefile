@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tracker run
+	$(BIN)/tracker run --subscribe compliance-team@example.org
 
 # PostgreSQL tests run when a server answers on 127.0.0.1:5432 (or TRACKER_TEST_POSTGRES_URL is set).
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -1,7 +1,99 @@
-"""Commands of this area arrive with their issue."""
+"""`tracker run`: the main job, once, with a plain account of what happened and where it went."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
 
 import click
 
+from tracker.cli.context import AppContext, pass_ctx
+from tracker.services import main_job
+from tracker.services.recording import SourceOutcome
+
+
+@click.command()
+@click.option("--seeds", "seed_paths", multiple=True, type=click.Path(exists=True), help="Seed files or folders (default: seeds/).")
+@click.option("--subscribe", "addresses", multiple=True, metavar="EMAIL", help="Make sure EMAIL has a subscription to everything (repeatable).")
+@click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True, help="Cadence of subscriptions made by --subscribe.")
+@click.option("--no-check", is_flag=True, help="Skip fetching the sources.")
+@pass_ctx
+def run(ctx: AppContext, seed_paths: tuple[str, ...], addresses: tuple[str, ...], cadence: str, no_check: bool) -> None:
+    """Initialise, seed the review's record, check every source once, write digests and changelogs.
+
+    Digests go to the SMTP server of TRACKER_SMTP_URL, or as .eml files to the outbox folder when
+    none is configured. Sources that cannot be reached are recorded as failures and reported.
+
+    Example:
+
+        tracker run --subscribe compliance@example.org
+    """
+    from pathlib import Path
+
+    app = ctx.app
+    click.echo(f"database: {app.db.display_url}")
+    bar: Any = None
+
+    def on_start(total: int) -> None:
+        nonlocal bar
+        click.echo(f"checking {total} sources once (concurrency {app.settings['fetch.concurrency']}, "
+                   f"{app.settings['fetch.per_host']} per host)...", err=True)
+        if sys.stderr.isatty() and total:
+            bar = click.progressbar(length=total, label="checking", file=sys.stderr)
+            bar.__enter__()
+
+    def progress(outcome: SourceOutcome) -> None:
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        report = main_job.run_once(
+            app, seed_paths=[Path(p) for p in seed_paths] or None, subscribe=addresses, cadence=cadence,
+            check=not no_check, progress=progress, on_start=on_start,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for line in describe(report, app.settings.home):
+        click.echo(line)
+
+
+def describe(report: main_job.RunReport, home: Any) -> list[str]:
+    before, after = report.migration
+    lines = [f"schema: {'created at' if before is None else 'upgraded from ' + before + ' to' if before != after else 'already at'} migration {after}"]
+    if report.seeded is not None:
+        lines.append(f"seeded: {report.seeded.written} new events from {len(report.seeded.files)} seed files")
+        lines.extend(f"  {f.summary()}" for f in report.seeded.files if f.written or f.removed)
+    lines.extend(f"subscribed: {s}" for s in report.subscribed)
+    if report.check is not None:
+        lines.append(report.check.summary())
+        failures = report.failures_by_class()
+        if failures:
+            classes = ", ".join(f"{n} {name}" for name, n in failures.most_common())
+            lines.append(f"  unreachable this time: {sum(failures.values())} sources ({classes}); "
+                         "see `tracker sources list --state failing`")
+        changed = [o.source_id for o in report.check.outcomes if o.outcome == "changed"]
+        if changed:
+            lines.append(f"  changed: {', '.join(changed)}")
+    if report.digests is not None:
+        prepared = report.digests.prepared
+        delivery = report.digests.report
+        if not prepared and not (delivery and (delivery.sent or delivery.failed)):
+            lines.append("digests: nothing new for any subscription since its last digest "
+                         "(add one with `tracker subscribe EMAIL` or `tracker run --subscribe EMAIL`)")
+        else:
+            lines.append(f"digests: {len(prepared)} prepared")
+        if delivery is not None:
+            lines.extend(f"  sent {message_id} ({subscription}) -> {where}" for message_id, subscription, where in delivery.sent)
+            lines.extend(f"  NOT sent {message_id} ({subscription}): {error} (attempt {attempts}; queued for the next run)"
+                         for message_id, subscription, error, attempts in delivery.failed)
+    for path in report.changelogs:
+        lines.append(f"changelog: {path}")
+    if report.verified is not None:
+        lines.append(f"verified: {report.verified.count} events, head position {report.verified.head_position} "
+                     f"hash {report.verified.head_hash}")
+    return lines
+
 
 def register(group: click.Group) -> None:
-    pass
+    group.add_command(run)

@@ -1,0 +1,75 @@
+"""The main job: everything once, in the order data flows.
+
+init -> seed the review's record -> check every source once -> digests -> changelogs -> verify.
+Each step's outcome is kept in a RunReport, so the CLI can say what happened and where it went.
+A source that cannot be reached is a recorded failure, not a reason to stop.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.core import VerifyReport
+from tracker.services import auditing, changelog, checking, digesting, seeding, subscribing
+from tracker.services.checking import CheckReport
+from tracker.services.digesting import DigestRun
+from tracker.services.recording import SourceOutcome
+
+if TYPE_CHECKING:
+    from tracker.app import App
+
+
+@dataclass
+class RunReport:
+    database: str
+    migration: tuple[str | None, str] = (None, "")
+    seeded: seeding.SeedReport | None = None
+    subscribed: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
+    digests: DigestRun | None = None
+    changelogs: list[Path] = field(default_factory=list)
+    verified: VerifyReport | None = None
+
+    def failures_by_class(self) -> Counter[str]:
+        if self.check is None:
+            return Counter()
+        return Counter(o.error_class or "unknown" for o in self.check.outcomes if o.error_class)
+
+
+def ensure_subscribed(app: App, addresses: Sequence[str], cadence: str) -> list[str]:
+    """Subscribe each address to everything unless it already has an active subscription."""
+    active = {s.address for s in subscribing.list_subscriptions(app, include_cancelled=False)}
+    created = []
+    for address in addresses:
+        if address.strip().lower() not in {a.lower() for a in active if a}:
+            created.append(subscribing.subscribe(app, address, cadence=cadence, actor="run").id)
+    return created
+
+
+def run_once(
+    app: App,
+    *,
+    seed_paths: Sequence[Path] | None = None,
+    subscribe: Sequence[str] = (),
+    cadence: str = "weekly",
+    check: bool = True,
+    progress: Callable[[SourceOutcome], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> RunReport:
+    report = RunReport(database=app.db.display_url)
+    report.migration = app.init()
+    # Subscribing before seeding lets a first run's digest cover the whole seeded record.
+    report.subscribed = ensure_subscribed(app, subscribe, cadence)
+    report.seeded = seeding.seed(app.store, list(seed_paths or [seeding.default_seed_dir()]), actor="run")
+    app.projector.catch_up()
+    if check:
+        report.check = checking.check_sources(app, all=True, progress=progress, on_start=on_start)
+    app.projector.catch_up()
+    report.digests = digesting.run_digests(app, send=True)
+    report.changelogs = changelog.write_changelogs(app)
+    report.verified = auditing.verify_store(app.store)
+    return report
