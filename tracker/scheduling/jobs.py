@@ -27,7 +27,8 @@ from tracker.core.events import format_time
 from tracker.errors import TrackerError
 from tracker.scheduling.calendar import CADENCES, Schedule, period_key
 from tracker.scheduling.logs import job_line
-from tracker.services import checking, claims, heartbeat
+from tracker.services import checking, claims, digesting, heartbeat
+from tracker.services.subscribing import OWN_PROJECTIONS
 from tracker.services.heartbeat import ProcessIdentity
 
 _subscriptions = sa.table(
@@ -37,6 +38,9 @@ _outbox = sa.table(
     "digest_outbox", sa.column("subscription_id", sa.String), sa.column("status", sa.String),
     sa.column("created_at", sa.String),
 )
+
+
+ACTOR = "scheduler"
 
 
 class Jobs:
@@ -92,7 +96,7 @@ class Jobs:
             # On an error the claims stay until they run out: a back-off for whatever failed.
             report = checking.check_sources(app, fresh)
             claims.release_sources(db, self.holder, fresh)
-            counts.update(_report_counts(report))
+            counts.update(_check_counts(report))
         summary = dict(sorted(counts.items()))
         heartbeat.record_tick(db, self.me, app.clock(), summary)
         return summary
@@ -106,14 +110,17 @@ class Jobs:
         if not claims.acquire(self.app.db, name, self.holder, now, self.schedule.lease_seconds):
             return {"status": "skipped", "cadence": cadence, "period": format_time(start), "reason": "done or held"}
         try:
-            from tracker.services import digesting  # TEMP until issue 5 lands
-
+            self.app.projector.catch_up(only=OWN_PROJECTIONS)
             prepared = 0
-            due = self._subscriptions_due(cadence, start)
-            for subscription_id in due:
-                if self.stopping.is_set():
-                    break
-                prepared += len(digesting.prepare_digests(self.app, subscription_id=subscription_id, now=now))
+            due, every = self._subscriptions_due(cadence, start)
+            if due and due == every:   # the usual case: one pass over the log for all of them
+                prepared = len(digesting.prepare_digests(self.app, cadence=cadence, now=now, actor=ACTOR))
+            else:
+                for subscription_id in due:
+                    if self.stopping.is_set():
+                        break
+                    prepared += len(digesting.prepare_digests(
+                        self.app, subscription_id=subscription_id, now=now, actor=ACTOR))
             if self.stopping.is_set():
                 claims.release(self.app.db, name, self.holder)  # not finished: the next start redoes it
                 return {"status": "abandoned", "cadence": cadence, "prepared": prepared}
@@ -138,18 +145,20 @@ class Jobs:
             result[cadence] = self.digests(cadence).get("status", "ok")
         return result
 
-    def _subscriptions_due(self, cadence: str, start: datetime) -> list[str]:
-        """Active subscriptions of `cadence` with nothing prepared since the period began."""
+    def _subscriptions_due(self, cadence: str, start: datetime) -> tuple[list[str], list[str]]:
+        """(due, all): active subscriptions of `cadence` with no digest prepared since the period
+        began (a manual `tracker digest --send` counts), and all active ones of that cadence."""
         since = format_time(start)
         with self.app.db.read() as conn:
-            done = sa.select(_outbox.c.subscription_id).where(_outbox.c.created_at >= since)
-            rows = conn.execute(
+            every = [str(row) for row in conn.execute(
                 sa.select(_subscriptions.c.id)
                 .where(_subscriptions.c.cadence == cadence, _subscriptions.c.status == "active")
-                .where(_subscriptions.c.id.not_in(done))
                 .order_by(_subscriptions.c.id)
-            ).scalars().all()
-        return [str(row) for row in rows]
+            ).scalars()]
+            done = {str(row) for row in conn.execute(
+                sa.select(_outbox.c.subscription_id).where(_outbox.c.created_at >= since).distinct()
+            ).scalars()}
+        return [sub for sub in every if sub not in done], every
 
     # -- outbox --------------------------------------------------------------------------------
     def outbox(self) -> dict[str, Any]:
@@ -167,12 +176,11 @@ class Jobs:
         if not claims.acquire(db, claims.OUTBOX_LEASE, self.holder, now, self.schedule.lease_seconds):
             return {"send": "held elsewhere"}
         try:
-            from tracker.services import digesting  # TEMP until issue 5 lands
-
-            report = digesting.send_pending(self.app)
+            report = digesting.send_pending(self.app, actor=ACTOR)
         finally:
             claims.release(db, claims.OUTBOX_LEASE, self.holder)
-        return _report_counts(report, prefix="mail_")
+        return {"mail_transport": report.transport, "mail_sent": len(report.sent),
+                "mail_failed": len(report.failed), "mail_cancelled": len(report.cancelled)}
 
     # -- housekeeping --------------------------------------------------------------------------
     def housekeeping(self) -> dict[str, Any]:
@@ -183,12 +191,6 @@ class Jobs:
         }
 
 
-def _report_counts(report: Any, prefix: str = "") -> dict[str, int]:
-    """The counts of a service report (a `counts` mapping, or int fields), as flat log fields."""
-    counts = getattr(report, "counts", None)
-    if callable(counts):
-        counts = counts()
-    if isinstance(counts, dict):
-        return {f"{prefix}{key}": int(value) for key, value in counts.items()}
-    fields = getattr(report, "__dataclass_fields__", {})
-    return {f"{prefix}{key}": int(getattr(report, key)) for key in fields if isinstance(getattr(report, key), int)}
+def _check_counts(report: checking.CheckReport) -> dict[str, int]:
+    """The outcomes of a check (baselined, changed, unchanged, failed, ...), without the zeros."""
+    return {name: count for name, count in report.counts.items() if count}

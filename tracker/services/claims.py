@@ -72,12 +72,14 @@ def acquire(db: Database, name: str, holder: str, now: datetime, seconds: float,
         ).rowcount
         if taken:
             return True
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
         inserted = conn.execute(
             _insert(db)(table)
             .values(name=name, holder=holder, acquired_at=stamp, expires_at=expires, note=note)
             .on_conflict_do_nothing()
-        ).rowcount
-        return bool(inserted)
+            .returning(table.c.name)
+        ).first()
+        return inserted is not None
 
 
 def take_over(db: Database, name: str, old_holder: str, holder: str, now: datetime, seconds: float) -> bool:

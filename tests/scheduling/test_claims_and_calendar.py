@@ -1,0 +1,86 @@
+"""Claims and leases on each backend, and digest periods (pure date arithmetic, table-driven)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.scheduling.conftest import Pages, make_app
+from tests.scheduling.helpers import register_sources
+from tracker.scheduling.calendar import Schedule, period_key
+from tracker.services import claims
+from tracker.settings import load_settings
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+def test_due_sources_are_split_between_holders_and_a_lapsed_claim_is_free_again(
+    ready_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    ids = register_sources(app, pages, 10)
+    a = claims.claim_due_sources(app.db, "host:1:a", T0, 60, 6)
+    b = claims.claim_due_sources(app.db, "host:2:b", T0, 60, 6)
+    assert len(a) == 6 and len(b) == 4 and not set(a) & set(b) and sorted(a + b) == ids
+    assert claims.claim_due_sources(app.db, "host:3:c", T0 + timedelta(seconds=30), 60, 100) == []
+    assert claims.release_sources(app.db, "host:2:b", b[:2]) == 2
+    assert sorted(claims.claim_due_sources(app.db, "host:3:c", T0, 60, 100)) == sorted(b[:2])
+    # every claim lapses after 60 s (its holder died): anyone may take them all
+    assert claims.claim_due_sources(app.db, "host:4:d", T0 + timedelta(seconds=59), 60, 100) == []
+    later = claims.claim_due_sources(app.db, "host:4:d", T0 + timedelta(seconds=61), 60, 100)
+    assert sorted(later) == ids
+    assert claims.release_all_sources(app.db) == 10
+    app.close()
+
+
+def test_a_lease_has_one_holder_until_it_lapses_and_a_completed_one_is_never_taken(ready_url: str, tmp_path: Path) -> None:
+    app = make_app(ready_url, tmp_path)
+    db, name = app.db, "digest:daily:2026-11-24T07:00:00.000000Z"
+    assert claims.acquire(db, name, "p1", T0, 30)
+    assert not claims.acquire(db, name, "p2", T0 + timedelta(seconds=10), 30)
+    assert claims.acquire(db, name, "p1", T0 + timedelta(seconds=10), 30)         # renewal by its holder
+    assert claims.acquire(db, name, "p2", T0 + timedelta(seconds=41), 30)         # lapsed: taken over
+    assert not claims.complete(db, name, "p1", T0)                                 # p1 lost it
+    assert claims.complete(db, name, "p2", T0 + timedelta(seconds=42), note="prepared 3")
+    assert not claims.acquire(db, name, "p3", T0 + timedelta(days=1), 30)
+    lease = claims.get(db, name)
+    assert lease is not None and lease.holder == "p2" and lease.completed_at and lease.note == "prepared 3"
+    claims.acquire(db, "outbox:send", "p1", T0, 30)
+    claims.release(db, "outbox:send", "p1")
+    assert claims.acquire(db, "outbox:send", "p2", T0, 30)
+    assert claims.take_over(db, "outbox:send", "p2", "p3", T0, 30)
+    assert claims.prune(db, T0 + timedelta(days=2)) == 2
+    app.close()
+
+
+def schedule(**settings: str) -> Schedule:
+    base = {"schedule__daily_at": "07:00", "schedule__weekly_on": "mon", "schedule__timezone": "UTC"}
+    base.update({f"schedule__{k}": v for k, v in settings.items()})
+    return Schedule.from_settings(load_settings(environ={}).with_overrides(**base))
+
+
+@pytest.mark.parametrize(
+    ("settings", "cadence", "now", "start"),
+    [
+        ({}, "daily", "2026-11-24T12:00:00+00:00", "2026-11-24T07:00:00+00:00"),
+        ({}, "daily", "2026-11-24T06:59:59+00:00", "2026-11-23T07:00:00+00:00"),
+        ({}, "daily", "2026-11-24T07:00:00+00:00", "2026-11-24T07:00:00+00:00"),
+        # 07:00 in Shanghai is 23:00 UTC the day before
+        ({"timezone": "Asia/Shanghai"}, "daily", "2026-11-24T00:30:00+00:00", "2026-11-23T23:00:00+00:00"),
+        ({"timezone": "Asia/Tokyo", "daily_at": "09:30"}, "daily", "2026-11-24T00:29:00+00:00", "2026-11-23T00:30:00+00:00"),
+        # 2026-11-24 is a Tuesday
+        ({}, "weekly", "2026-11-24T12:00:00+00:00", "2026-11-23T07:00:00+00:00"),
+        ({}, "weekly", "2026-11-23T06:00:00+00:00", "2026-11-16T07:00:00+00:00"),
+        ({"weekly_on": "tuesday"}, "weekly", "2026-11-24T12:00:00+00:00", "2026-11-24T07:00:00+00:00"),
+        # across the spring-forward night in Berlin (2026-03-29 02:00 -> 03:00)
+        ({"timezone": "Europe/Berlin", "daily_at": "02:30"}, "daily", "2026-03-29T12:00:00+00:00", "2026-03-29T01:30:00+00:00"),
+    ],
+)
+def test_period_start(settings: dict[str, str], cadence: str, now: str, start: str) -> None:
+    assert schedule(**settings).period_start(cadence, datetime.fromisoformat(now)) == datetime.fromisoformat(start)
+
+
+def test_period_key_is_the_lease_name() -> None:
+    assert period_key("weekly", datetime(2026, 11, 23, 7, tzinfo=timezone.utc)) == "digest:weekly:2026-11-23T07:00:00.000000Z"

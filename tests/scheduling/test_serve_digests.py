@@ -1,0 +1,83 @@
+"""End to end: `tracker serve` checks a page on a local HTTP server, sees it change, and mails the
+digest to a local SMTP server at its cron time; a missed digest runs once after a restart."""
+
+from __future__ import annotations
+
+import signal
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from pathlib import Path
+from typing import Callable
+
+from tests.scheduling.conftest import Mailbox, Pages, Served, make_app, run_cli, serve_env, wait_for
+from tests.scheduling.helpers import checked, event_types, make_due, register_sources
+from tracker.domain import vocabulary as v
+from tracker.scheduling.calendar import Schedule, period_key
+from tracker.services import claims
+from tracker.services.subscribing import subscribe
+
+CHANGE = "新的指导原则 2026年第12号"
+
+
+def bodies(message: Message) -> str:
+    parts = message.walk() if message.is_multipart() else [message]
+    return "\n".join(
+        part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+        for part in parts if part.get_content_maintype() == "text"
+    )
+
+
+def test_serve_checks_detects_a_change_and_sends_the_digest(
+    ready_url: str, tmp_path: Path, pages: Pages, mailbox: Mailbox, serve: Callable[..., Served]
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    [source_id] = register_sources(app, pages, 1)
+    subscribe(app, "reader@example.org", cadence="daily", name="CGT daily")
+    fire = datetime.now(timezone.utc) + timedelta(seconds=8)
+    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT=fire.strftime("%H:%M:%S"))
+    served = serve(env, "--log-format", "json")
+    wait_for(lambda: checked(app) == 1, 20, "the baseline check")
+    pages.set(f"/{source_id}", f"<html><body><main><h1>Page 0</h1><p>细胞治疗 0</p><p>{CHANGE}</p></main></body></html>")
+    make_due(app, [source_id])
+    wait_for(lambda: event_types(app)[(v.SOURCE_CHANGED, v.source_stream(source_id))] == 1, 20, "the change")
+    assert datetime.now(timezone.utc) < fire, "the change came after the digest time: raise the 8 s margin"
+    wait_for(lambda: mailbox.messages, 30, "the daily digest at its cron time")
+    wait_for(lambda: '"mail_sent": 1' in served.log(), 10, "the digest job's line")
+    served.signal(signal.SIGTERM)
+    assert served.wait(10) == 0, served.log()
+    [message] = mailbox.messages
+    assert message["To"] == "reader@example.org" and message["Message-ID"]
+    assert CHANGE in bodies(message)
+    counts = event_types(app)
+    assert sum(n for (t, _), n in counts.items() if t == v.DIGEST_PREPARED) == 1
+    assert sum(n for (t, _), n in counts.items() if t == v.DIGEST_SENT) == 1
+    schedule = Schedule.from_settings(app.settings.with_overrides(schedule__daily_at=fire.strftime("%H:%M:%S")))
+    lease = claims.get(app.db, period_key("daily", schedule.period_start("daily", fire + timedelta(seconds=1))))
+    assert lease is not None and lease.completed_at is not None
+    assert run_cli(env, "verify").returncode == 0
+    app.close()
+
+
+def test_a_missed_digest_runs_once_after_a_restart(
+    ready_url: str, tmp_path: Path, pages: Pages, mailbox: Mailbox
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    [source_id] = register_sources(app, pages, 1)
+    subscribe(app, "reader@example.org", cadence="daily", name="CGT daily")
+    # Today's 00:00:00 UTC digest time has passed while no process ran.
+    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00")
+    first = run_cli(env, "serve", "--once", cwd=tmp_path)       # a first start has missed nothing
+    assert first.returncode == 0, first.stderr
+    assert "first start" in first.stderr and mailbox.messages == []
+    pages.set(f"/{source_id}", f"<html><body><main><p>{CHANGE}</p></main></body></html>")
+    make_due(app, [source_id])
+    second = run_cli(env, "serve", "--once", cwd=tmp_path)      # a restart: the missed digest runs
+    assert second.returncode == 0, second.stderr
+    wait_for(lambda: len(mailbox.messages) == 1, 10, "the missed digest")
+    assert CHANGE in bodies(mailbox.messages[0])
+    for _ in range(2):                                          # and only once
+        again = run_cli(env, "serve", "--once", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+    assert len(mailbox.messages) == 1
+    assert sum(n for (t, _), n in event_types(app).items() if t == v.DIGEST_SENT) == 1
+    app.close()
