@@ -79,7 +79,6 @@ def test_config_show_masks_secrets_and_names_sources(tmp_path: Path) -> None:
         ('[schedule]\ntimezone = "Mars/Olympus_Mons"\n', {}, "schedule.timezone"),
         ('[schedule]\ndaily_at = "25:00"\n', {}, "schedule.daily_at"),
         ('[schedule]\nweekly_on = "someday"\n', {}, "schedule.weekly_on"),
-        ('[schedule]\nbogus = 1\n', {}, "schedule.bogus"),
     ],
 )
 def test_a_bad_configuration_is_refused_at_start_naming_the_key(

@@ -71,9 +71,9 @@ def test_sigkill_mid_cycle_then_restart_loses_and_duplicates_nothing(
     slow = Pages(delay=0.25)
     try:
         app = make_app(ready_url, tmp_path)
-        ids = register_sources(app, slow, 24)
+        ids = register_sources(app, slow, 12)
         env = serve_env(ready_url, tmp_path, TRACKER_FETCH_PER_HOST="2", TRACKER_FETCH_CONCURRENCY="2",
-                        TRACKER_LEASE_SECONDS="2", TRACKER_CLAIM_BATCH="8")
+                        TRACKER_LEASE_SECONDS="2", TRACKER_CLAIM_BATCH="4")
         first = serve(env)
         wait_for(lambda: 0 < checked(app) < len(ids), 20, "a cycle half done", interval=0.05)
         first.signal(signal.SIGKILL)
@@ -144,7 +144,7 @@ def test_three_processes_on_postgres_check_every_due_source_exactly_once(
     env = serve_env(ready_url, tmp_path, TRACKER_CLAIM_BATCH="10", TRACKER_FETCH_PER_HOST="4")
     processes = [serve(env, "--log-format", "json") for _ in range(3)]
     wait_for(lambda: checked(app) == len(ids), 40, "all 200 sources checked")
-    time.sleep(2.5)  # two more ticks each: nothing is due, nothing may be checked again
+    time.sleep(1.5)  # another tick each: nothing is due, nothing may be checked again
     for process in processes:
         process.signal(signal.SIGTERM)
     assert [process.wait(10) for process in processes] == [0, 0, 0]

@@ -44,7 +44,7 @@ from tracker.scheduling.jobs import Jobs
 from tracker.services import claims, heartbeat
 from tracker.services.heartbeat import ProcessIdentity
 
-GRACE_SECONDS = 7.0        # for running jobs after a stop signal; the rest of 10 s is for cleanup
+GRACE_SECONDS = 5.0        # for running jobs after a stop signal; the rest of 10 s is for cleanup
 CLEANUP_SECONDS = 1.5      # for releasing claims when abandoning (a busy SQLite file must not hold us)
 OUTBOX_RETRY_SECONDS = 300.0
 
