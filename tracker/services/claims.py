@@ -185,10 +185,12 @@ def claim_due_sources(db: Database, holder: str, now: datetime, seconds: float, 
     claimed_until has passed is free again: that is what recovers a killed process's work.
     """
     stamp = format_time(now)
+    # Driven from source_state's next_due_at index, with the source's row looked up per due row
+    # (EXISTS): a join let SQLite scan all sources, 10,000 of them to find 100 due.
+    active = sa.exists().where(_sources.c.id == _state.c.source_id, _sources.c.active.is_(True))
     query = (
         sa.select(_state.c.source_id)
-        .join(_sources, _sources.c.id == _state.c.source_id)
-        .where(_sources.c.active.is_(True))
+        .where(active)
         .where(sa.or_(_state.c.next_due_at.is_(None), _state.c.next_due_at <= stamp))
         .where(sa.or_(_state.c.claimed_until.is_(None), _state.c.claimed_until < stamp))
         .order_by(_state.c.next_due_at.asc().nulls_first(), _state.c.source_id)
@@ -197,7 +199,7 @@ def claim_due_sources(db: Database, holder: str, now: datetime, seconds: float, 
     if not db.is_sqlite:
         # Rows another process is claiming right now are skipped, not waited for; rows it has
         # just claimed fail the claimed_until test when PostgreSQL re-checks them after the lock.
-        query = query.with_for_update(of=_state, skip_locked=True)
+        query = query.with_for_update(skip_locked=True)
     with db.write() as conn:
         ids = [str(row[0]) for row in conn.execute(query)]
         if ids:
