@@ -9,7 +9,8 @@ Tables:
                         `tracker forget` deletes the row for good
   subscription_tokens   the opaque unsubscribe token of each subscription (List-Unsubscribe links)
   subscriptions         projection of SubscriptionCreated / SubscriptionCancelled / SubscriberForgotten
-  digest_outbox         rendered digests (without the To header), prepared -> sent | failed | cancelled
+  digest_outbox         rendered digests (compressed drafts without the To header: tracker.mail),
+                        prepared -> sent | failed | cancelled
   digest_cursors        per subscription, the last position a sent digest covered (moved with DigestSent)
   digest_index          projection: item and source attributes (jurisdiction, kind, topics, titles, state)
   digest_effective      projection: dated InstrumentEffective steps, for "takes effect in the next 90 days"

@@ -1,12 +1,19 @@
 """Digest messages: multipart/alternative, UTF-8 throughout, the headers RFC 8058 asks for.
 
-The stored message has no To header: the address is personal data and lives only in the
-`subscribers` table, so it is added at send time (`with_recipient`). Both parts are base64 so that
-Chinese and Japanese text survives any relay, whatever its line-length or 8-bit rules.
+A digest is rendered once into a *draft*: its headers (Message-ID, Date, boundary and all) and both
+parts, zlib-compressed; that is what the outbox row keeps. `message_bytes(draft, recipient)` turns
+it into the RFC 5322 message, byte for byte the same on every attempt, with the To header added
+then: the address is personal data and lives only in the `subscribers` table. Both parts are base64
+so that Chinese and Japanese text survives any relay, whatever its line-length or 8-bit rules.
+(Encoding a large digest in base64 costs half as much as rendering it, and the encoded form is four
+times larger to store, so it is done at send time, not when the digest is prepared.)
 """
 
 from __future__ import annotations
 
+import base64
+import secrets
+import zlib
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.headerregistry import Address
@@ -19,6 +26,7 @@ from tracker.errors import ConfigError, DeliveryError
 # Fold only beyond RFC 5322's hard limit: folding a long List-Unsubscribe or X-Tracker-Head value at
 # 78 columns would turn it into RFC 2047 encoded words, which mail clients do not read as URLs.
 SMTP_POLICY = policy.SMTP.clone(max_line_length=998)
+_DRAFT_MAGIC = b"tracker-digest-draft/1"
 
 
 def sender_address(from_setting: str) -> tuple[str, str]:
@@ -48,9 +56,16 @@ def build_digest_message(
     head: tuple[int, str],
     extra: dict[str, str] | None = None,
 ) -> bytes:
-    """The digest as bytes (CRLF line ends), ready for an outbox row."""
+    """The digest's draft (see the module docstring), ready for an outbox row.
+
+    The email package writes the headers (RFC 2047 for a Chinese or Japanese subject); the
+    multipart body is assembled by `message_bytes`, because the generic generator spends more time
+    on a large digest than rendering it does. The boundary holds "_", which base64 never produces,
+    so it cannot occur inside a part.
+    """
     name, address = sender_address(sender)
     local, _, domain = address.rpartition("@")
+    boundary = f"=_tracker_{secrets.token_hex(12)}"
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = Address(display_name=name, username=local, domain=domain)
     msg["Subject"] = subject
@@ -62,9 +77,53 @@ def build_digest_message(
     msg["X-Tracker-Head"] = f"{head[0]} {head[1]}"
     for key, value in (extra or {}).items():
         msg[key] = value
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
-    return msg.as_bytes(policy=SMTP_POLICY)
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    headers = msg.as_bytes(policy=SMTP_POLICY).split(b"\r\n\r\n", 1)[0]
+    frames = [_DRAFT_MAGIC, boundary.encode("ascii"), headers, text.encode("utf-8"), html.encode("utf-8")]
+    return zlib.compress(b"".join(b"%d:%s" % (len(f), f) for f in frames), 1)
+
+
+def _frames(draft: bytes) -> list[bytes]:
+    try:
+        data = zlib.decompress(draft)
+    except zlib.error:
+        raise DeliveryError("the stored digest is not a tracker draft (cannot decompress)") from None
+    frames: list[bytes] = []
+    at = 0
+    while at < len(data):
+        colon = data.index(b":", at)
+        size = int(data[at:colon])
+        frames.append(data[colon + 1:colon + 1 + size])
+        at = colon + 1 + size
+    if len(frames) != 5 or frames[0] != _DRAFT_MAGIC:
+        raise DeliveryError("the stored digest is not a tracker draft")
+    return frames
+
+
+def message_bytes(draft: bytes, recipient: str | None = None) -> bytes:
+    """The message a draft stands for, with a To header when a recipient is given."""
+    _, boundary, headers, text, html = _frames(draft)
+    delimiter = b"--" + boundary + b"\r\n"
+    message = b"".join([
+        headers, b"\r\n\r\n",
+        delimiter, _base64_part("plain", text),
+        delimiter, _base64_part("html", html),
+        b"--" + boundary + b"--\r\n",
+    ])
+    return message if recipient is None else with_recipient(message, recipient)
+
+
+def draft_parts(draft: bytes) -> tuple[str, str]:
+    """The plain-text and HTML parts of a draft (for previews and tests)."""
+    _, _, _, text, html = _frames(draft)
+    return text.decode("utf-8"), html.decode("utf-8")
+
+
+def _base64_part(subtype: str, content: bytes) -> bytes:
+    body = base64.encodebytes(content).replace(b"\n", b"\r\n")
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + body
 
 
 def with_recipient(message: bytes, recipient: str) -> bytes:

@@ -135,15 +135,15 @@ def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[Failin
     if sa.inspect(conn).has_table("source_state") and conn.execute(sa.text("SELECT COUNT(*) FROM source_state")).scalar():
         query = sa.text(
             "SELECT source_id, state, consecutive_failures, last_error_class, last_error, last_checked_at "
-            "FROM source_state WHERE state IN ('failing', 'unreachable') ORDER BY source_id"
+            "FROM source_state WHERE state IN ('failing', 'unreachable', 'blocked') ORDER BY source_id"
         )
         for r in conn.execute(query):
             error = ": ".join(part for part in (r.last_error_class, r.last_error) if part)
             rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or ""))
     else:
-        for info in index.values():
-            if info.entry == "source" and info.state == "unreachable":
-                rows.append((info.id, info.state, 0, info.last_error or "", info.state_since or ""))
+        for entry in index.values():
+            if entry.entry == "source" and entry.state == "unreachable":
+                rows.append((entry.id, entry.state, 0, entry.last_error or "", entry.state_since or ""))
         rows.sort()
     result: list[tuple[FailingRow, Target]] = []
     for source_id, state, failures, error, since in rows:

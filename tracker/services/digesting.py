@@ -13,6 +13,7 @@ leaves the row queued (status failed, attempts and the error kept) for the next 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,13 +28,14 @@ from tracker.core.store import Head
 from tracker.domain.vocabulary import DIGEST_PREPARED, DIGEST_SENT, subscription_stream
 from tracker.errors import DeliveryError, NotFoundError
 from tracker.mail import (
-    Transport, build_digest_message, message_domain, sender_address, transport_from_settings, with_recipient,
+    Transport, build_digest_message, message_bytes, message_domain, sender_address, transport_from_settings,
 )
 from tracker.projections.digest_index import load_index
 from tracker.projections.subscriptions import (
     PENDING, digest_cursors, digest_outbox, subscribers, subscriptions,
 )
-from tracker.rendering import DigestView, HeadView, render_digest
+from tracker.domain.subscriptions import Target
+from tracker.rendering import DigestView, FailingRow, HeadView, UpcomingRow, render_digest
 from tracker.services import digest_selection as selection
 from tracker.services.entries import group_by_jurisdiction
 from tracker.services.subscribing import OWN_PROJECTIONS
@@ -62,7 +64,7 @@ class Rendered:
     count: int
     positions: tuple[int, int]
     message_id: str
-    message: bytes
+    message: bytes  # the draft: headers and both parts, compressed (tracker.mail.message_bytes)
     head_hash: str
 
 
@@ -86,14 +88,23 @@ def _metadata(actor: str) -> dict[str, str]:
     return {"actor": actor, "cause": "cli:digest", "correlation_id": correlation, "causation_id": correlation}
 
 
-def render_digests(
+@dataclass
+class Selection:
+    """Everything the next digests are made from, read once for all subscriptions."""
+
+    head: Head
+    now: datetime
+    subs: list[selection.Candidate]
+    upcoming: list[tuple[UpcomingRow, Target]]
+    failing: list[tuple[FailingRow, Target]]
+    skipped_pending: list[str]
+
+
+def select(
     app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
     include_pending: bool = True,
-) -> tuple[list[Rendered], list[str]]:
-    """Render the next digest of each active subscription, writing nothing but projection catch-up.
-
-    Returns the rendered digests and the ids of subscriptions skipped because a digest is pending.
-    """
+) -> Selection:
+    """Read the log once and sort its events into each active subscription's next digest."""
     now = now or app.clock()
     store = app.store
     head = store.head()
@@ -108,46 +119,57 @@ def render_digests(
     skipped = [s.id for s in subs if s.pending and not include_pending]
     subs = [s for s in subs if include_pending or not s.pending]
     selection.collect(store, subs, head.position, index)
+    return Selection(head, now, subs, upcoming, failing, skipped)
+
+
+def iter_rendered(app: App, chosen: Selection) -> Iterator[Rendered]:
+    """Render one digest at a time (a large digest is never held twice), skipping empty periods."""
     send_empty = bool(app.settings["mail.send_empty"])
-    rendered: list[Rendered] = []
-    for sub in subs:
-        if not sub.entries and not send_empty:
-            continue
-        rendered.append(_render(app, sub, head, now, upcoming, failing))
-    return rendered, skipped
+    for sub in chosen.subs:
+        if sub.entries or send_empty:
+            yield render_one(app, sub, digest_view(app, sub, chosen), chosen)
 
 
-def _render(
-    app: App, sub: selection.Candidate, head: Head, now: datetime,
-    upcoming: list[tuple[selection.UpcomingRow, selection.Target]],
-    failing: list[tuple[selection.FailingRow, selection.Target]],
-) -> Rendered:
+def render_digests(
+    app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
+) -> tuple[list[Rendered], list[str]]:
+    """Render the next digest of each active subscription (for --preview), recording nothing."""
+    chosen = select(app, subscription_id=subscription_id, now=now, cadence=cadence)
+    return list(iter_rendered(app, chosen)), chosen.skipped_pending
+
+
+def digest_view(app: App, sub: selection.Candidate, chosen: Selection) -> DigestView:
+    """What the templates see for one subscription's digest."""
+    head, now = chosen.head, chosen.now
     items = [e.row for e in sub.entries if e.row.section == "item"]
-    pages = [e.row for e in sub.entries if e.row.section == "page"]
-    start = sub.entries[0].row.recorded_at[:10] if sub.entries else (head.recorded_at or format_time(now))[:10]
+    pages = tuple(e.row for e in sub.entries if e.row.section == "page")
     end = (head.recorded_at or format_time(now))[:10]
+    start = sub.entries[0].row.recorded_at[:10] if sub.entries else end
     base = str(app.settings["mail.unsubscribe_base"]).rstrip("/")
-    view = DigestView(
+    return DigestView(
         subscription_id=sub.id, subscription_name=sub.name, filters=sub.filters.describe(), cadence=sub.cadence,
         period_start=start, period_end=end, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
         head=HeadView(head.position, head.hash), count=len(sub.entries),
-        groups=group_by_jurisdiction(items), pages=tuple(pages),
-        upcoming=tuple(row for row, target in upcoming if sub.filters.matches(target)),
-        failing=tuple(row for row, target in failing if sub.filters.matches(target)),
+        groups=group_by_jurisdiction(items), pages=pages,
+        upcoming=tuple(row for row, target in chosen.upcoming if sub.filters.matches(target)),
+        failing=tuple(row for row, target in chosen.failing if sub.filters.matches(target)),
         unsubscribe_url=f"{base}/{sub.token}",
     )
+
+
+def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Selection) -> Rendered:
     html, text = render_digest(view)
-    count = len(sub.entries)
-    subject = f"{sub.name}: {count} change{'' if count == 1 else 's'}, {start} to {end}"
+    head = chosen.head
+    subject = f"{sub.name}: {view.count} change{'' if view.count == 1 else 's'}, {view.period_start} to {view.period_end}"
     positions = (sub.cursor + 1, head.position)
     sender = str(app.settings["mail.from"])
     message_id = f"<digest.{sub.id}.{positions[0]}-{positions[1]}.{head.hash[:12]}@{message_domain(sender)}>"
     message = build_digest_message(
-        sender=sender, subject=subject, text=text, html=html, message_id=message_id, date=now,
+        sender=sender, subject=subject, text=text, html=html, message_id=message_id, date=chosen.now,
         unsubscribe_url=view.unsubscribe_url, unsubscribe_token=sub.token, head=(head.position, head.hash),
         extra={"X-Tracker-Subscription": sub.id},
     )
-    return Rendered(sub.id, subject, text, html, count, positions, message_id, message, head.hash)
+    return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash)
 
 
 def prepare_digests(
@@ -159,12 +181,10 @@ def prepare_digests(
     An empty period prepares nothing (unless mail.send_empty). A subscription whose previous
     digest is still pending is skipped until that one is sent.
     """
-    now = now or app.clock()
-    rendered, _ = render_digests(app, subscription_id=subscription_id, now=now, cadence=cadence,
-                                 include_pending=False)
+    chosen = select(app, subscription_id=subscription_id, now=now, cadence=cadence, include_pending=False)
     prepared: list[Prepared] = []
-    created = format_time(now)
-    for r in rendered:
+    created = format_time(chosen.now)
+    for r in iter_rendered(app, chosen):
         try:
             with app.db.write() as conn:
                 pending = conn.execute(sa.select(sa.func.count()).select_from(digest_outbox).where(
@@ -231,7 +251,7 @@ def send_pending(app: App, transport: Transport | None = None, *, actor: str = "
                 digest_outbox.c.message_id == row.message_id)).scalar_one()
         attempts = int(row.attempts) + 1
         try:
-            where = transport.send(with_recipient(bytes(message), row.address), sender=envelope_from,
+            where = transport.send(message_bytes(bytes(message), row.address), sender=envelope_from,
                                    recipient=row.address, message_id=row.message_id)
         except DeliveryError as exc:
             with app.db.write() as conn:

@@ -175,7 +175,7 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
     outbox = Path(app.settings.home) / "outbox"
     for message_id in message_ids:
         (outbox / eml_name(message_id)).unlink(missing_ok=True)
-    return subscriber_id
+    return str(subscriber_id)
 
 
 def _cancel(conn: Connection, store: EventStore, ids: list[str], actor: str, command: str) -> None:
