@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from tests.digests.conftest import record_changes, register_record
 from tracker.app import App
+from tracker.core import NewEvent
 from tracker.domain.subscriptions import Filters, Target, validate_address
 from tracker.errors import DeliveryError, NotFoundError
 from tracker.projections.subscriptions import subscribers
@@ -107,3 +108,24 @@ def test_forget_erases_the_address_everywhere_and_the_chain_still_verifies(app: 
     assert verify_witness(app.store, witness_copy).position == run.prepared[0].positions[1]
     with pytest.raises(NotFoundError):
         subscribing.forget(app, "forget-me@example.org")
+
+
+def test_digest_projections_rebuilt_from_zero_equal_the_incremental_result(app: App) -> None:
+    register_record(app)
+    subscribing.subscribe(app, "qa@example.org", jurisdictions=["CN"])
+    record_changes(app)
+    app.store.append([NewEvent("source/src-cn-nmpa", "SourceUnreachable",
+                               {"id": "src-cn-nmpa", "error_class": "timeout", "error": "read timed out", "failures": 3})])
+    subscribing.unsubscribe(app, "qa@example.org")
+    names = ["subscriptions", "digest_index"]
+    app.projector.catch_up(only=names)
+
+    def snapshot() -> dict[str, list[tuple[object, ...]]]:
+        with app.db.read() as conn:
+            return {t: sorted(tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+                    for t in ("subscriptions", "digest_index", "digest_effective")}
+
+    before = snapshot()
+    assert before["subscriptions"] and any("unreachable" in row for row in before["digest_index"])
+    app.projector.rebuild(only=names)
+    assert snapshot() == before
