@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100          # results recorded per transaction, at most
 BATCH_SECONDS = 0.5       # and at least this often while results come in
+ASSESS_WINDOW = 16        # bodies being normalised in worker threads at once, at most
 
 Progress = Callable[[SourceOutcome], None]
 
@@ -137,25 +138,33 @@ def _request(known: _Known) -> FetchRequest:
     )
 
 
-def _assess(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
-    """Hash, normalise and compress one result (runs in a worker thread)."""
+def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work | None:
+    """The cheap cases, done on the event loop: a failure, a 304, or the very bytes we hold."""
     work = Work(known.source, result, fetched_at, every_seconds)
     if not result.ok:
         return work
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
-    same_body = state is not None and state.last_snapshot == work.body_hash
-    if same_body and state.content_hash and state.rules_hash == source.rules.hash:
+    if state is not None and state.last_snapshot == work.body_hash and state.content_hash \
+            and state.rules_hash == source.rules.hash:
         # The same bytes under the same rules give the same text: no need to normalise again.
         work.content_hash = state.content_hash
         return work
+    return None
+
+
+def _assess(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
+    """Normalise, hash and compress a new body (runs in a worker thread)."""
+    work = Work(known.source, result, fetched_at, every_seconds)
+    source, state = known.source, known.state
+    work.body_hash = changes.body_hash(result.body)
     try:
         work.content = derive(source.rules, result.body, result.headers, result.final_url or source.url)
     except FetchError as exc:
         work.error_class, work.error = exc.error_class, exc.message
         return work
     work.content_hash = changes.content_hash(work.content.text)
-    if not same_body:
+    if state is None or state.last_snapshot != work.body_hash:
         work.compressed = snapshots.compress(result.body)
     return work
 
@@ -190,11 +199,11 @@ async def check_sources_async(
     by_id = {k.source.id: k for k in known}
     every = {k.source.id: k.source.every_seconds(default_every) for k in known}
     pending: list[Work] = []
+    assessing: set[asyncio.Task[Work]] = set()
+    recording: asyncio.Task[None] | None = None
     last_flush = time.monotonic()
 
-    async def flush() -> None:
-        nonlocal pending, last_flush
-        batch, pending, last_flush = pending, [], time.monotonic()
+    async def record(batch: list[Work]) -> None:
         outcomes = await asyncio.to_thread(
             record_batch, app.store, batch, threshold=threshold, correlation_id=report.correlation_id
         )
@@ -203,18 +212,45 @@ async def check_sources_async(
             if progress is not None:
                 progress(outcome)
 
+    async def flush() -> None:
+        # One batch records while the next is fetched; batches commit one after the other.
+        nonlocal pending, last_flush, recording
+        batch, pending, last_flush = pending, [], time.monotonic()
+        if recording is not None:
+            await recording
+        recording = asyncio.ensure_future(record(batch)) if batch else None
+
+    def harvest() -> None:
+        for task in [t for t in assessing if t.done()]:
+            assessing.discard(task)
+            pending.append(task.result())
+
     try:
         async with Fetcher(FetchConfig.from_settings(settings), transport=transport) as fetcher:
             async for result in fetcher.fetch_many(_request(k) for k in known):
                 item = by_id[result.source_id]
                 fetched_at = now or app.clock()
-                pending.append(await asyncio.to_thread(_assess, item, result, fetched_at, every[item.source.id]))
+                every_seconds = every[item.source.id]
+                quick = _quick(item, result, fetched_at, every_seconds)
+                if quick is not None:
+                    pending.append(quick)
+                else:
+                    assessing.add(asyncio.ensure_future(
+                        asyncio.to_thread(_assess, item, result, fetched_at, every_seconds)))
+                    if len(assessing) >= ASSESS_WINDOW:
+                        await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
+                harvest()
                 if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
                     await flush()
     finally:
-        # Whatever was assessed is recorded even if the cycle is failing: the next picks up after it.
-        if pending:
-            await flush()
+        # Whatever was fetched is assessed and recorded even if the cycle is failing:
+        # the next cycle picks up after it.
+        if assessing:
+            await asyncio.wait(assessing)
+            harvest()
+        await flush()
+        if recording is not None:
+            await recording
     report.seconds = time.monotonic() - started
     return report
 

@@ -11,7 +11,7 @@ idempotency keys. The decisions themselves are tracker.domain.changes'.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,17 +101,40 @@ def _stream_version(conn: Connection, stream: str) -> int:
     return int(value or 0)
 
 
+def _version_reader(conn: Connection, stream: str) -> Callable[[], int]:
+    """The stream version, read on first use only: most checks write no event and need none.
+    Every use comes before anything is appended for the source, so all see the same number."""
+    cached: list[int] = []
+
+    def read() -> int:
+        if not cached:
+            cached.append(_stream_version(conn, stream))
+        return cached[0]
+
+    return read
+
+
 def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
-    insert = dialect_insert(conn)
-    for source_id in ids:
-        conn.execute(
-            insert(source_state).values(source_id=source_id, state="new", consecutive_failures=0)
-            .on_conflict_do_nothing(index_elements=[source_state.c.source_id])
-        )
     query = sa.select(source_state).where(source_state.c.source_id.in_(list(ids)))
     if conn.dialect.name != "sqlite":
         query = query.with_for_update()    # SQLite already holds the write lock (BEGIN IMMEDIATE)
-    return {row.source_id: row for row in conn.execute(query)}
+    found = {row.source_id: row for row in conn.execute(query)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        conn.execute(
+            dialect_insert(conn)(source_state)
+            .values([{"source_id": i, "state": "new", "consecutive_failures": 0} for i in missing])
+            .on_conflict_do_nothing(index_elements=[source_state.c.source_id])
+        )
+        found.update({row.source_id: row for row in conn.execute(query.where(source_state.c.source_id.in_(missing)))})
+    return found
+
+
+# Every column a check writes: one executemany per batch updates them all.
+_STATE_COLUMNS = (
+    "state", "consecutive_failures", "last_status", "last_error_class", "last_error", "last_success_at",
+    "etag", "last_modified", "content_hash", "rules_hash", "last_snapshot",
+)
 
 
 def _previous_content(conn: Connection, work: Work, state: Any) -> Content | None:
@@ -135,7 +158,7 @@ def _entry_event(source: Source, entry: Entry, meta: dict[str, Any]) -> NewEvent
     )
 
 
-def _plan_failure(work: Work, state: Any, threshold: int, version: int, meta: dict[str, Any]) -> _Plan:
+def _plan_failure(work: Work, state: Any, threshold: int, version: Callable[[], int], meta: dict[str, Any]) -> _Plan:
     error_class = work.error_class or work.result.error_class or "unknown"
     error = work.error or work.result.error or ""
     step = changes.after_failure(int(state.consecutive_failures), error_class, threshold)
@@ -148,12 +171,14 @@ def _plan_failure(work: Work, state: Any, threshold: int, version: int, meta: di
         plan.events.append(NewEvent(
             v.source_stream(work.source.id), v.SOURCE_UNREACHABLE,
             {"id": work.source.id, "error_class": error_class, "error": error, "failures": step.failures},
-            meta, idempotency_key=changes.unreachable_key(work.source.id, version),
+            meta, idempotency_key=changes.unreachable_key(work.source.id, version()),
         ))
     return plan
 
 
-def _plan_success(conn: Connection, work: Work, state: Any, threshold: int, version: int, meta: dict[str, Any]) -> _Plan:
+def _plan_success(
+    conn: Connection, work: Work, state: Any, threshold: int, version: Callable[[], int], meta: dict[str, Any]
+) -> _Plan:
     source, result = work.source, work.result
     stream = v.source_stream(source.id)
     plan = _Plan()
@@ -162,7 +187,7 @@ def _plan_success(conn: Connection, work: Work, state: Any, threshold: int, vers
         plan.recovered = True
         plan.events.append(NewEvent(
             stream, v.SOURCE_RECOVERED, {"id": source.id, "after_failures": failures},
-            meta, idempotency_key=changes.recovered_key(source.id, version),
+            meta, idempotency_key=changes.recovered_key(source.id, version()),
         ))
     plan.state = {
         "state": "ok", "consecutive_failures": 0, "last_status": result.status,
@@ -231,7 +256,7 @@ def _plan_success(conn: Connection, work: Work, state: Any, threshold: int, vers
             stream, v.SOURCE_CHANGED,
             {"id": source.id, "url": source.url, "old_hash": old_hash, "new_hash": work.content_hash,
              "diff": diff.text, "diff_truncated": diff.truncated, "snapshot": snapshot, "http": _http(result)},
-            meta, idempotency_key=changes.change_key(source.id, old_hash, work.content_hash, version),
+            meta, idempotency_key=changes.change_key(source.id, old_hash, work.content_hash, version()),
         ))
     return plan
 
@@ -243,13 +268,15 @@ def record_batch(
     if not works:
         return []
     outcomes: list[SourceOutcome] = []
+    updates: list[dict[str, Any]] = []
     with store.db.write() as conn:
         states = _lock_states(conn, [w.source.id for w in works])
         for work in works:
             source = work.source
             state = states[source.id]
             meta = _metadata(source.id, correlation_id)
-            version = _stream_version(conn, v.source_stream(source.id))
+            stream = v.source_stream(source.id)
+            version = _version_reader(conn, stream)
             failed = work.result.outcome == "failed" or work.error_class is not None
             plan = (_plan_failure(work, state, threshold, version, meta) if failed
                     else _plan_success(conn, work, state, threshold, version, meta))
@@ -261,15 +288,18 @@ def record_batch(
                                         work.result.headers, fetched)
                 position = next((e.position for e in recorded if e.type != v.SOURCE_RECOVERED), None)
                 snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched)
-            due = format_time(work.fetched_at + timedelta(seconds=work.every_seconds))
-            conn.execute(source_state.update().where(source_state.c.source_id == source.id).values(
-                last_checked_at=fetched, next_due_at=due, claimed_by=None, claimed_until=None, **plan.state,
-            ))
+            row = {name: plan.state.get(name, getattr(state, name)) for name in _STATE_COLUMNS}
+            row.update(
+                key_id=source.id, last_checked_at=fetched, claimed_by=None, claimed_until=None,
+                next_due_at=format_time(work.fetched_at + timedelta(seconds=work.every_seconds)),
+            )
+            updates.append(row)
             outcomes.append(SourceOutcome(
                 source.id, plan.outcome,
                 error_class=plan.state.get("last_error_class"), error=plan.state.get("last_error"),
                 status=work.result.status, events=tuple(e.type for e in recorded), entries=plan.entries,
                 recovered=plan.recovered,
             ))
+        # One executemany; the SET clause comes from the keys of the rows (key_id is the WHERE).
+        conn.execute(source_state.update().where(source_state.c.source_id == sa.bindparam("key_id")), updates)
     return outcomes
-
