@@ -80,8 +80,14 @@ def build_digest_message(
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
     headers = msg.as_bytes(policy=SMTP_POLICY).split(b"\r\n\r\n", 1)[0]
-    frames = [_DRAFT_MAGIC, boundary.encode("ascii"), headers, text.encode("utf-8"), html.encode("utf-8")]
-    return zlib.compress(b"".join(b"%d:%s" % (len(f), f) for f in frames), 1)
+    # Fed piece by piece: a large digest is never copied into one joined buffer before compression.
+    packer = zlib.compressobj(1)
+    packed: list[bytes] = []
+    for frame in (_DRAFT_MAGIC, boundary.encode("ascii"), headers, text.encode("utf-8"), html.encode("utf-8")):
+        packed.append(packer.compress(b"%d:" % len(frame)))
+        packed.append(packer.compress(frame))
+    packed.append(packer.flush())
+    return b"".join(packed)
 
 
 def _frames(draft: bytes) -> list[bytes]:
