@@ -45,7 +45,6 @@ def upgrade() -> None:
         sa.Column("date", sa.String(40), nullable=True),
         sa.Column("note", sa.Text, nullable=True),
     )
-    op.create_index("ix_record_steps_date", "record_steps", ["date"])
     op.create_table(
         "record_relations",
         sa.Column("item_id", sa.String(200), primary_key=True),
@@ -59,7 +58,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_record_relations_target", table_name="record_relations")
     op.drop_table("record_relations")
-    op.drop_index("ix_record_steps_date", table_name="record_steps")
     op.drop_table("record_steps")
     op.drop_index("ix_record_items_jurisdiction_kind", table_name="record_items")
     op.drop_table("record_items")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -57,6 +58,7 @@ def parse_partial(text: str) -> PartialDate:
     return PartialDate(start, precision, text)
 
 
+@lru_cache(maxsize=65536)  # a record holds few distinct dates; projections ask for each many times
 def start_of(text: str | None) -> date | None:
     """The first day a (partial) date counts from, or None for no date. Datetimes keep their day."""
     if not text:

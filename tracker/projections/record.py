@@ -62,7 +62,6 @@ record_steps = Table(
     Column("date", String(40), nullable=True),
     Column("note", Text, nullable=True),
 )
-Index("ix_record_steps_date", record_steps.c.date)
 
 record_relations = Table(
     "record_relations", metadata,
@@ -85,21 +84,54 @@ def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]
         yield values[start:start + size]
 
 
+_ITEM_COLUMNS = tuple(c.name for c in record_items.columns)
+_STEP_COLUMNS = tuple(c.name for c in record_steps.columns)
+# What a step event reads and changes; everything else waits until an event needs it.
+_LIGHT_COLUMNS = ("id", "kind", "title_zh", "title_en", "status", "status_date", "updated_position")
+_STEP_CHANGES = ("status", "status_date", "updated_position")
+
+
+def _placeholder(conn: Connection) -> str:
+    # Bulk statements go to the driver directly: SQLAlchemy's per-row parameter handling would
+    # cost more than the projection itself (see bench/bench_projections.py).
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 class _Batch:
     """The rows one batch touches, changed in memory and written back at the end."""
 
     def __init__(self, conn: Connection, ids: Iterable[str]) -> None:
+        self.conn = conn
+        self.mark = _placeholder(conn)
+        # Only what a step needs; the whole row is read for the few events that change more.
         self.rows: dict[str, dict[str, Any]] = {}
-        self.attributes: dict[str, dict[str, Any]] = {}
+        select = f"SELECT {', '.join(_LIGHT_COLUMNS)} FROM record_items WHERE id IN "
         for chunk in _chunks(sorted(ids)):
-            for row in conn.execute(sa.select(record_items).where(record_items.c.id.in_(chunk))).mappings():
-                self.rows[row["id"]] = dict(row)
-                self.attributes[row["id"]] = json.loads(row["attributes"])
+            for row in conn.exec_driver_sql(select + f"({', '.join([self.mark] * len(chunk))})", tuple(chunk)):
+                self.rows[row[0]] = dict(zip(_LIGHT_COLUMNS, row))
+        self.existing = set(self.rows)
+        self.full: set[str] = set()  # rows read (or registered) whole: written back whole
+        self.attributes: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
-        self.steps: list[dict[str, Any]] = []
+        self.steps: list[tuple[Any, ...]] = []
         self.step_notes: list[tuple[str, str, str, str | None]] = []  # item, step, date, note
         self.folded_steps: list[tuple[str, int, str | None, str | None]] = []  # item, position, date, note
         self.relations: dict[str, list[dict[str, Any]]] = {}
+
+    def whole(self, item_id: str) -> dict[str, Any]:
+        """The complete row (read on first need), with its attributes parsed."""
+        row = self.rows[item_id]
+        if item_id not in self.full:
+            stored = self.conn.exec_driver_sql(
+                f"SELECT {', '.join(_ITEM_COLUMNS)} FROM record_items WHERE id = {self.mark}", (item_id,)).one()
+            row.update({c: v for c, v in zip(_ITEM_COLUMNS, stored) if c not in _LIGHT_COLUMNS})
+            self.attributes[item_id] = json.loads(row["attributes"])
+            self.full.add(item_id)
+        return row
+
+    def attrs(self, item_id: str) -> dict[str, Any]:
+        self.whole(item_id)
+        return self.attributes[item_id]
 
     def register(self, event: RecordedEvent) -> None:
         p = event.payload
@@ -113,9 +145,9 @@ class _Batch:
             "attributes": "", "registered_position": event.position, "updated_position": event.position,
         }
         self.attributes[item_id] = item_attributes(p)
+        self.full.add(item_id)
         if folded is not None:
-            self.steps.append({"item_id": item_id, "position": event.position, "step": folded["step"],
-                               "event_type": event.type, "date": folded["date"], "note": folded.get("note")})
+            self.steps.append((item_id, event.position, folded["step"], event.type, folded["date"], folded.get("note")))
         self.relations[item_id] = list(p.get("relations") or [])
         self.dirty.add(item_id)
 
@@ -125,22 +157,21 @@ class _Batch:
         if row is None:
             return  # a step of an item never registered: nothing to show it on
         step, date = str(p["step"]), p.get("date")
-        self.steps.append({"item_id": row["id"], "position": event.position, "step": step,
-                           "event_type": event.type, "date": date, "note": p.get("note")})
+        self.steps.append((row["id"], event.position, step, event.type, date, p.get("note")))
         status = step_status(row["kind"], step)
         if status is not None and wins(date, row["status_date"]):
             row["status"], row["status_date"] = status, date
         if step == "renamed" and p.get("title_zh"):
-            attributes = self.attributes[row["id"]]
-            attributes.setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
+            row = self.whole(row["id"])
+            self.attrs(row["id"]).setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
             row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or row["title_en"]
         self._touch(row, event)
 
     def correct(self, event: RecordedEvent) -> None:
-        row = self.rows.get(str(event.payload.get("id")))
-        if row is None:
+        if str(event.payload.get("id")) not in self.rows:
             return
-        attributes = self.attributes[row["id"]]
+        row = self.whole(str(event.payload["id"]))
+        attributes = self.attrs(row["id"])
         for name, change in (event.payload.get("changes") or {}).items():
             new = change.get("new")
             if name in _COLUMNS:
@@ -179,19 +210,33 @@ class _Batch:
         row["updated_position"] = event.position
         self.dirty.add(row["id"])
 
+    def _row(self, item_id: str) -> dict[str, Any]:
+        row = self.rows[item_id]
+        row["attributes"] = canonical_json(self.attributes[item_id])
+        return row
+
     def write(self, conn: Connection) -> None:
-        dirty = sorted(self.dirty)
-        for chunk in _chunks(dirty):
-            conn.execute(record_items.delete().where(record_items.c.id.in_(chunk)))
-        if dirty:
-            rows = []
-            for item_id in dirty:
-                row = dict(self.rows[item_id])
-                row["attributes"] = canonical_json(self.attributes[item_id])
-                rows.append(row)
-            conn.execute(record_items.insert(), rows)
+        mark = self.mark
+        inserted = sorted(self.dirty - self.existing)
+        changed = self.dirty & self.existing
+        whole_rows = [self._row(i) for i in sorted(changed & self.full)]
+        light_rows = [self.rows[i] for i in sorted(changed - self.full)]
+        for rows, columns in ((whole_rows, _ITEM_COLUMNS[1:]), (light_rows, _STEP_CHANGES)):
+            if rows:
+                conn.exec_driver_sql(
+                    f"UPDATE record_items SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}",
+                    [tuple(row[c] for c in columns) + (row["id"],) for row in rows],
+                )
+        if inserted:
+            conn.exec_driver_sql(
+                f"INSERT INTO record_items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))})",
+                [tuple(row[c] for c in _ITEM_COLUMNS) for row in map(self._row, inserted)],
+            )
         if self.steps:
-            conn.execute(record_steps.insert(), self.steps)
+            conn.exec_driver_sql(
+                f"INSERT INTO record_steps ({', '.join(_STEP_COLUMNS)}) VALUES ({', '.join([mark] * len(_STEP_COLUMNS))})",
+                self.steps,
+            )
         for item_id, position, date, note in self.folded_steps:
             conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.position == position)
                          .values(date=date, note=note))

@@ -1,0 +1,150 @@
+"""Record projection benchmark (issue 3): rebuild and replay against a raw sqlite3 scan, same run.
+
+    python -m bench.bench_projections [--events 1000000] [--quick]
+
+A synthetic log of N events over 10,000 instruments (a registration each, then dated steps) is
+appended through the store, in batches, to a fresh SQLite file. Then, each in a fresh child
+process so that its peak memory is its own:
+  * the floor: a raw sqlite3 scan of the events table with json.loads of every payload;
+  * EventStore.read of the whole log (the core's own cost, which every projection pays);
+  * `tracker projections rebuild` (Projector.rebuild of the record projection);
+  * `tracker replay --as-of <mid-point position>`.
+Targets: rebuild >= 0.3x the floor's rows/s, peak memory < 300 MB, replay at the mid-point no
+slower than the rebuild it implies (the rebuild of the whole log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tracker import migrate
+from tracker.core import Database, EventStore, NewEvent
+
+INSTRUMENTS = 10_000
+BATCH = 10_000
+STEPS = ("drafted", "published", "effective", "amended", "amended", "superseded")
+STEP_TYPES = {
+    "drafted": "InstrumentDrafted", "published": "InstrumentPublished", "effective": "InstrumentEffective",
+    "amended": "InstrumentAmended", "superseded": "InstrumentSuperseded",
+}
+META = {"actor": "bench", "cause": "seed:bench.toml", "correlation_id": "bench", "causation_id": None}
+
+
+def make_event(i: int) -> NewEvent:
+    """Event i: the first 10,000 register the instruments, the rest are their dated steps."""
+    item = i % INSTRUMENTS
+    item_id = f"cn-bench-{item:05d}"
+    if i < INSTRUMENTS:
+        return NewEvent(
+            stream=f"instrument/{item_id}", type="InstrumentRegistered", metadata=META,
+            payload={
+                "id": item_id, "jurisdiction": "CN", "kind": "guidance", "title_zh": "基因治疗产品非临床研究技术指导原则",
+                "title_en": f"Guideline {item} on non-clinical studies of gene therapy products", "issuer": "国家药品监督管理局药品审评中心",
+                "topics": ["gene-therapy"], "discipline": "non-clinical", "urls": [], "citation": {"ref": [], "quote": "指导原则"},
+                "notes": None, "relations": [{"type": "based-on", "target": f"cn-bench-{(item + 1) % INSTRUMENTS:05d}", "note": None}],
+                "attributes": {}, "seed_file": "bench.toml",
+            },
+        )
+    round_ = i // INSTRUMENTS
+    step = STEPS[round_ % len(STEPS)]
+    year = 1990 + round_ // 3
+    date = f"{year}" if round_ % 3 == 0 else f"{year}-{(round_ % 12) + 1:02d}" if round_ % 3 == 1 else f"{year}-{(round_ % 12) + 1:02d}-15"
+    return NewEvent(
+        stream=f"instrument/{item_id}", type=STEP_TYPES[step], metadata=META, valid_from=date,
+        payload={"id": item_id, "step": step, "date": date, "note": "国务院正式公布", "by": None, "citation": None},
+    )
+
+
+def build_log(path: Path, n: int) -> float:
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    store = EventStore(db)
+    start = time.perf_counter()
+    for first in range(0, n, BATCH):
+        store.append([make_event(i) for i in range(first, min(n, first + BATCH))])
+    db.dispose()
+    return time.perf_counter() - start
+
+
+# Each measurement runs in a child process: prints {"seconds": .., "rows": .., "peak_mb": ..}.
+CHILD = r'''
+import json, resource, sqlite3, sys, time
+from datetime import date
+mode, path, arg = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = time.perf_counter()
+if mode == "read":
+    from tracker.core import Database, EventStore
+    from tracker.domain.upcasters import build_upcaster
+    store = EventStore(Database("sqlite:///" + path), upcaster=build_upcaster())
+    start = time.perf_counter()
+    rows = sum(1 for _ in store.read(page_size=5000))
+elif mode == "floor":
+    conn = sqlite3.connect(path)
+    rows = 0
+    for position, stream, type_, payload, metadata, valid_from in conn.execute(
+            "SELECT position, stream, type, payload, metadata, valid_from FROM events ORDER BY position"):
+        json.loads(payload)
+        rows += 1
+else:
+    from tracker.core import Database, EventStore, Projector
+    from tracker.domain.upcasters import build_upcaster
+    from tracker.projections.record import RecordProjection
+    store = EventStore(Database("sqlite:///" + path), upcaster=build_upcaster())
+    start = time.perf_counter()
+    if mode == "rebuild":
+        rows = Projector(store, [RecordProjection()]).rebuild()["record"]
+    else:
+        from tracker.services.replay import replay
+        rows = len(replay(store, as_of=arg, valid_at=date(2026, 5, 1)))
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+
+def measure(mode: str, path: Path, arg: int = 0) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(arg)],
+                            capture_output=True, text=True, timeout=3600, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{mode} failed: {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_projections", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the synthetic log (default 1,000,000)")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: 50,000 events")
+    args = parser.parse_args(argv)
+    n = 50_000 if args.quick else args.events
+    if n < INSTRUMENTS:
+        raise SystemExit(f"--events must be at least {INSTRUMENTS} (one registration per instrument)")
+    with tempfile.TemporaryDirectory(prefix="bench-projections-") as tmp:
+        path = Path(tmp) / "log.db"
+        append_s = build_log(path, n)
+        print(f"log: {n:,} events over {INSTRUMENTS:,} instruments appended in {append_s:.1f}s ({n / append_s:,.0f} events/s)")
+        floor = measure("floor", path)
+        read = measure("read", path)
+        rebuild = measure("rebuild", path)
+        mid = measure("replay", path, n // 2)
+    floor_rate = floor["rows"] / floor["seconds"]
+    rebuild_rate = rebuild["rows"] / rebuild["seconds"]
+    ratio = rebuild_rate / floor_rate
+    print(f"floor   raw sqlite3 scan + json.loads : {floor['seconds']:7.2f}s  {floor_rate:12,.0f} rows/s  peak {floor['peak_mb']:6.0f} MB")
+    read_rate = read["rows"] / read["seconds"]
+    print(f"read    EventStore.read (the core)    : {read['seconds']:7.2f}s  {read_rate:12,.0f} rows/s  peak {read['peak_mb']:6.0f} MB"
+          f"  ({read_rate / floor_rate:.2f}x the floor: the ceiling of any projection)")
+    print(f"rebuild Projector.rebuild (record)    : {rebuild['seconds']:7.2f}s  {rebuild_rate:12,.0f} rows/s  peak {rebuild['peak_mb']:6.0f} MB")
+    print(f"replay  --as-of {n // 2:,} (mid-point)     : {mid['seconds']:7.2f}s  {mid['rows']:12,.0f} items   peak {mid['peak_mb']:6.0f} MB")
+    print(f"ratio rebuild/floor rows/s   {ratio:5.2f}x  (target >= 0.3x) {'OK' if ratio >= 0.3 else 'BELOW TARGET'}")
+    print(f"peak memory of the rebuild   {rebuild['peak_mb']:5.0f} MB (target < 300 MB) {'OK' if rebuild['peak_mb'] < 300 else 'ABOVE TARGET'}")
+    cost = mid["seconds"] / rebuild["seconds"]
+    print(f"replay mid-point / rebuild   {cost:5.2f}x  (target <= 1.0x) {'OK' if cost <= 1.0 else 'ABOVE TARGET'}")
+
+
+if __name__ == "__main__":
+    main()
