@@ -105,9 +105,12 @@ def bench_digest(events: int, subs: int, runs: int) -> None:
         base.mkdir()
         app = make_app(base)
         register(app, items=400, sources=50)
-        filters = [{}, {"jurisdictions": JURISDICTIONS}, {"kinds": KINDS}, {"tags": ["cgt"]}]
+        filters: list[dict[str, tuple[str, ...]]] = [{}, {"jurisdictions": JURISDICTIONS}, {"kinds": KINDS}, {"tags": ("cgt",)}]
         for s in range(subs):
-            subscribing.subscribe(app, f"reader{s}@example.org", name=f"Weekly 周报 {s}", **filters[s % 4])
+            shape = filters[s % 4]
+            subscribing.subscribe(app, f"reader{s}@example.org", name=f"Weekly 周报 {s}",
+                                  jurisdictions=shape.get("jurisdictions", ()), kinds=shape.get("kinds", ()),
+                                  tags=shape.get("tags", ()))
         changes(app, events, items=400, sources=50, page_share=0.2)
         app.close()
         now = datetime.now(timezone.utc)

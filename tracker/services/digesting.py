@@ -1,6 +1,6 @@
 """Digests through an outbox: prepare (render + record), then send, each step one transaction.
 
-prepare: the rendered message is stored in `digest_outbox` and DigestPrepared (the positions it
+prepare: the rendered message (a compressed draft, tracker.mail) is stored in `digest_outbox` and DigestPrepared (the positions it
 covers, its Message-ID) is appended in the SAME transaction, before any sending. A subscription
 with a digest still pending gets no new one until that one is sent, so ranges never overlap.
 
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
+from tracker.domain.subscriptions import Target
 from tracker.domain.vocabulary import DIGEST_PREPARED, DIGEST_SENT, subscription_stream
 from tracker.errors import DeliveryError, NotFoundError
 from tracker.mail import (
@@ -34,7 +35,6 @@ from tracker.projections.digest_index import load_index
 from tracker.projections.subscriptions import (
     PENDING, digest_cursors, digest_outbox, subscribers, subscriptions,
 )
-from tracker.domain.subscriptions import Target
 from tracker.rendering import DigestView, FailingRow, HeadView, UpcomingRow, render_digest
 from tracker.services import digest_selection as selection
 from tracker.services.entries import group_by_jurisdiction
