@@ -18,9 +18,12 @@ def test_status_json_after_a_serve_once(ready_url: str, tmp_path: Path, pages: P
     app = make_app(ready_url, tmp_path)
     ids = register_sources(app, pages, 4)
     del pages.bodies[f"/{ids[3]}"]         # a 404: a failing source
-    env = serve_env(ready_url, tmp_path)
+    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_PASSWORD="hunter2-secret")
     once = run_cli(env, "serve", "--once", "--log-format", "json", cwd=tmp_path)
     assert once.returncode == 0, once.stderr
+    lines = [json.loads(line) for line in once.stderr.splitlines()]       # every line one JSON object
+    assert {line["job"] for line in lines if "job" in line} == {"tick", "digest-catch-up", "outbox"}
+    assert "hunter2-secret" not in once.stderr
     make_due(app, [ids[0]])
     result = run_cli(env, "status", "--json")
     assert result.returncode == 0, result.stderr

@@ -6,13 +6,17 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.scheduling.conftest import Pages, Served, make_app, run_cli, serve_env, wait_for
+from tests.scheduling.conftest import Mailbox, Pages, Served, make_app, run_cli, serve_env, wait_for
 from tests.scheduling.helpers import checked, event_types, json_lines, register_sources, tick_claims
 from tracker.domain import vocabulary as v
+from tracker.services import heartbeat
+from tracker.services.heartbeat import ProcessIdentity
+from tracker.services.subscribing import subscribe
 
 
 def test_ticks_check_due_sources_and_sigterm_exits_zero(ready_url: str, tmp_path: Path, pages: Pages,
@@ -134,16 +138,23 @@ def test_a_killed_sqlite_holder_is_replaced_at_once(
 
 
 @pytest.mark.postgres
-def test_three_processes_on_postgres_check_every_due_source_exactly_once(
-    ready_url: str, tmp_path: Path, pages: Pages, serve: Callable[..., Served], request: pytest.FixtureRequest
+def test_three_processes_on_postgres_check_every_due_source_and_send_the_digest_exactly_once(
+    ready_url: str, tmp_path: Path, pages: Pages, mailbox: Mailbox, serve: Callable[..., Served],
+    request: pytest.FixtureRequest,
 ) -> None:
     if "postgres" not in request.node.callspec.id:
         pytest.skip("several processes on one database is the PostgreSQL deployment")
     app = make_app(ready_url, tmp_path)
     ids = register_sources(app, pages, 200)
-    env = serve_env(ready_url, tmp_path, TRACKER_CLAIM_BATCH="10", TRACKER_FETCH_PER_HOST="4")
+    subscribe(app, "reader@example.org", cadence="daily")
+    # A process served this database yesterday, so today's 00:00 digest counts as missed: each of
+    # the three runs the catch-up at start, and only one may prepare and send it.
+    heartbeat.beat(app.db, ProcessIdentity("earlier-host", 1, "gone"), app.clock() - timedelta(days=1), "active")
+    env = serve_env(ready_url, tmp_path, TRACKER_CLAIM_BATCH="10", TRACKER_FETCH_PER_HOST="4",
+                    TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00", TRACKER_SEND_EMPTY="true")
     processes = [serve(env, "--log-format", "json") for _ in range(3)]
     wait_for(lambda: checked(app) == len(ids), 40, "all 200 sources checked")
+    wait_for(lambda: mailbox.messages, 10, "the missed daily digest")
     time.sleep(1.5)  # another tick each: nothing is due, nothing may be checked again
     for process in processes:
         process.signal(signal.SIGTERM)
@@ -154,4 +165,7 @@ def test_three_processes_on_postgres_check_every_due_source_exactly_once(
     assert sum(claimed) == 200, claimed
     counts = event_types(app)
     assert sum(n for (t, _), n in counts.items() if t == v.SOURCE_BASELINED) == 200
+    assert len(mailbox.messages) == 1
+    assert sum(n for (t, _), n in counts.items() if t == v.DIGEST_PREPARED) == 1
+    assert sum(n for (t, _), n in counts.items() if t == v.DIGEST_SENT) == 1
     app.close()

@@ -41,6 +41,7 @@ from tracker.core.events import format_time
 from tracker.errors import DatabaseError
 from tracker.scheduling.calendar import Schedule
 from tracker.scheduling.jobs import Jobs
+from tracker.scheduling.logs import masked
 from tracker.services import claims, heartbeat
 from tracker.services.heartbeat import ProcessIdentity
 
@@ -93,16 +94,32 @@ class Service:
         return 0
 
     def _run_once(self) -> None:
-        self._guarded("tick", self.jobs.tick)
-        self._guarded("digest-catch-up", self.jobs.catch_up_digests)
-        self._guarded("outbox", self.jobs.outbox)
+        """Run the due work once in a worker thread, so a stop signal is honoured in time here too."""
+        def sequence() -> None:
+            self._guarded("tick", self.jobs.tick)
+            self._guarded("digest-catch-up", self.jobs.catch_up_digests)
+            self._guarded("outbox", self.jobs.outbox)
+
+        worker = threading.Thread(target=sequence, name="tracker-once", daemon=True)
+        worker.start()
+        renewed = time.monotonic()
+        while worker.is_alive() and not self.stopping.is_set():
+            worker.join(0.05)
+            if time.monotonic() - renewed >= self._beat_every():
+                self._renew()
+                renewed = time.monotonic()
+        if worker.is_alive() and not self._wait_idle(GRACE_SECONDS):
+            self._abandon()
+        worker.join(CLEANUP_SECONDS)
+
+    def _beat_every(self) -> float:
+        return max(0.5, min(5.0, self.schedule.instance_lease / 3))
 
     def _run_scheduler(self) -> None:
         scheduler = self._build_scheduler()
         scheduler.start()
-        beat_every = max(0.5, min(5.0, self.schedule.instance_lease / 3))
         try:
-            while not self.stopping.wait(beat_every):
+            while not self.stopping.wait(self._beat_every()):
                 self._renew()
         finally:
             self.log.info("stopping: no new work", extra={"fields": {"in_flight": self._in_flight}})
@@ -198,15 +215,19 @@ class Service:
         return False
 
     def _renew(self) -> None:
+        """Renew the heartbeat (and the SQLite lease); a database that is briefly away is survived."""
         now = self.app.clock()
-        if self.app.db.is_sqlite and not claims.renew(
-            self.app.db, claims.INSTANCE_LEASE, self.me.process_id, now, self.schedule.instance_lease
-        ):
-            # Another process took the file over (we were stalled past the lease): two must never serve it.
-            self.log.error("lost the single-instance lease; stopping", extra={"fields": {"process": self.me.process_id}})
-            self.stopping.set()
-            return
-        heartbeat.beat(self.app.db, self.me, now, "active")
+        try:
+            if self.app.db.is_sqlite and not claims.renew(
+                self.app.db, claims.INSTANCE_LEASE, self.me.process_id, now, self.schedule.instance_lease
+            ):
+                # Another process took the file over (we were stalled past the lease): two must never serve it.
+                self.log.error("lost the single-instance lease; stopping", extra={"fields": {"process": self.me.process_id}})
+                self.stopping.set()
+                return
+            heartbeat.beat(self.app.db, self.me, now, "once" if self.options.once else "active")
+        except DatabaseError as exc:
+            self.log.warning("heartbeat failed; retrying", extra={"fields": {"error": masked(str(exc))}})
 
     def _leave(self) -> None:
         db = self.app.db
