@@ -148,3 +148,33 @@ def test_send_empty_setting_sends_a_digest_with_nothing_new(db_url: str, tmp_pat
         assert "No new or changed items." in text
     finally:
         app.close()
+
+
+def test_concurrent_prepares_record_one_digest_per_subscription(app: App, db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from tests.digests.conftest import make_app
+
+    register_record(app)
+    subs = [subscribing.subscribe(app, f"reader{n}@example.org") for n in range(3)]
+    record_changes(app)
+    apps = [make_app(db_url, tmp_path / "home") for _ in range(3)]
+    results: list[list[digesting.Prepared]] = []
+    start = threading.Barrier(len(apps))
+
+    def prepare(other: App) -> None:
+        start.wait(timeout=30)
+        results.append(digesting.prepare_digests(other))
+
+    threads = [threading.Thread(target=prepare, args=(other,)) for other in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for other in apps:
+        other.close()
+    assert len(results) == 3
+    made = sorted(p.subscription_id for batch in results for p in batch)
+    assert made == sorted(s.id for s in subs)
+    prepared = [e.payload["subscription"] for e in app.store.read(types=["DigestPrepared"])]
+    assert sorted(prepared) == made

@@ -172,6 +172,9 @@ def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Sel
     return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash)
 
 
+WRITE_BATCH = 25  # digests recorded per transaction: few commits, and the write lock held briefly
+
+
 def prepare_digests(
     app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
     actor: str = "cli",
@@ -179,36 +182,55 @@ def prepare_digests(
     """Render and record the next digest of each subscription (or one), ready to send.
 
     An empty period prepares nothing (unless mail.send_empty). A subscription whose previous
-    digest is still pending is skipped until that one is sent.
+    digest is still pending is skipped until that one is sent. Each digest's outbox row and its
+    DigestPrepared event commit together (several digests may share that transaction).
     """
     chosen = select(app, subscription_id=subscription_id, now=now, cadence=cadence, include_pending=False)
     prepared: list[Prepared] = []
     created = format_time(chosen.now)
-    for r in iter_rendered(app, chosen):
-        try:
-            with app.db.write() as conn:
-                pending = conn.execute(sa.select(sa.func.count()).select_from(digest_outbox).where(
-                    digest_outbox.c.subscription_id == r.subscription_id, digest_outbox.c.status.in_(PENDING),
-                )).scalar()
-                if pending:
-                    continue  # another process prepared one meanwhile
-                conn.execute(digest_outbox.insert().values(
-                    message_id=r.message_id, subscription_id=r.subscription_id, status="prepared",
-                    position_from=r.positions[0], position_to=r.positions[1], head_hash=r.head_hash,
-                    item_count=r.count, subject=r.subject, message=r.message, attempts=0,
-                    created_at=created,
-                ))
-                app.store.append([NewEvent(
-                    stream=subscription_stream(r.subscription_id), type=DIGEST_PREPARED,
-                    payload={"subscription": r.subscription_id, "message_id": r.message_id,
-                             "positions": list(r.positions), "count": r.count,
-                             "head": {"position": r.positions[1], "hash": r.head_hash}},
-                    metadata=_metadata(actor), idempotency_key=f"digest-prepared:{r.message_id}",
-                )], conn=conn)
-        except SAIntegrityError:
-            continue  # the same range was prepared concurrently: that one stands
-        prepared.append(Prepared(r.subscription_id, r.message_id, r.positions, r.count, r.subject))
+    metadata = _metadata(actor)
+    batch: list[Rendered] = []
+    for rendered in iter_rendered(app, chosen):
+        # Only the compressed draft is kept: the rendered parts of a large digest are let go now.
+        batch.append(Rendered(rendered.subscription_id, rendered.subject, "", "", rendered.count,
+                              rendered.positions, rendered.message_id, rendered.message, rendered.head_hash))
+        if len(batch) == WRITE_BATCH:
+            prepared += _record(app, batch, created, metadata)
+            batch = []
+    if batch:
+        prepared += _record(app, batch, created, metadata)
     return prepared
+
+
+def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, str]) -> list[Prepared]:
+    try:
+        with app.db.write() as conn:
+            busy = set(conn.execute(sa.select(digest_outbox.c.subscription_id).where(
+                digest_outbox.c.subscription_id.in_([r.subscription_id for r in batch]),
+                digest_outbox.c.status.in_(PENDING),
+            )).scalars())
+            fresh = [r for r in batch if r.subscription_id not in busy]  # busy: prepared by another process
+            if not fresh:
+                return []
+            conn.execute(digest_outbox.insert(), [{
+                "message_id": r.message_id, "subscription_id": r.subscription_id, "status": "prepared",
+                "position_from": r.positions[0], "position_to": r.positions[1], "head_hash": r.head_hash,
+                "item_count": r.count, "subject": r.subject, "message": r.message, "attempts": 0,
+                "last_error": None, "transport": None, "created_at": created, "sent_at": None,
+            } for r in fresh])
+            app.store.append([NewEvent(
+                stream=subscription_stream(r.subscription_id), type=DIGEST_PREPARED,
+                payload={"subscription": r.subscription_id, "message_id": r.message_id,
+                         "positions": list(r.positions), "count": r.count,
+                         "head": {"position": r.positions[1], "hash": r.head_hash}},
+                metadata=metadata, idempotency_key=f"digest-prepared:{r.message_id}",
+            ) for r in fresh], conn=conn)
+    except SAIntegrityError:
+        # A concurrent prepare recorded one of these ranges first: that one stands; retry one by one.
+        if len(batch) == 1:
+            return []
+        return [p for r in batch for p in _record(app, [r], created, metadata)]
+    return [Prepared(r.subscription_id, r.message_id, r.positions, r.count, r.subject) for r in fresh]
 
 
 def default_transport(app: App) -> Transport:
