@@ -31,6 +31,11 @@ def test_due_sources_are_split_between_holders_and_a_lapsed_claim_is_free_again(
     assert claims.claim_due_sources(app.db, "host:4:d", T0 + timedelta(seconds=59), 60, 100) == []
     later = claims.claim_due_sources(app.db, "host:4:d", T0 + timedelta(seconds=61), 60, 100)
     assert sorted(later) == ids
+    # a slow check keeps its claims by extending them
+    assert claims.extend_sources(app.db, "host:4:d", later[:3], T0 + timedelta(seconds=100), 60) == 3
+    assert claims.extend_sources(app.db, "host:5:e", later[3:], T0 + timedelta(seconds=100), 60) == 0
+    taken = claims.claim_due_sources(app.db, "host:5:e", T0 + timedelta(seconds=150), 60, 100)
+    assert sorted(taken) == sorted(later[3:])
     assert claims.release_all_sources(app.db) == 10
     app.close()
 

@@ -16,7 +16,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,12 +95,36 @@ class Jobs:
             seen.update(fresh)
             counts["claimed"] += len(fresh)
             # On an error the claims stay until they run out: a back-off for whatever failed.
-            report = checking.check_sources(app, fresh)
+            with self._keep_claimed(fresh):
+                report = checking.check_sources(app, fresh)
             claims.release_sources(db, self.holder, fresh)
             counts.update(_check_counts(report))
         summary = dict(sorted(counts.items()))
         heartbeat.record_tick(db, self.me, app.clock(), summary)
         return summary
+
+    @contextmanager
+    def _keep_claimed(self, source_ids: list[str]) -> Iterator[None]:
+        """While a batch is being checked, extend its claims every third of the lease, so a slow
+        batch is never taken over by another process as if this one had died."""
+        done = threading.Event()
+        every = self.schedule.lease_seconds / 3
+
+        def keep() -> None:
+            while not done.wait(every):
+                try:
+                    claims.extend_sources(self.app.db, self.holder, source_ids, self.app.clock(),
+                                          self.schedule.lease_seconds)
+                except TrackerError as exc:  # the claim then simply runs out; say so
+                    self.log.warning("could not extend claims", extra={"fields": {"error": str(exc)}})
+
+        keeper = threading.Thread(target=keep, name="tracker-claims", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join(5)
 
     # -- digests -------------------------------------------------------------------------------
     def digests(self, cadence: str) -> dict[str, Any]:

@@ -206,8 +206,8 @@ class Service:
                     f"another `tracker serve` is running on {db.display_url}: {who}; stop it, or start this one "
                     f"with --standby to take over when it stops"
                 )
+            heartbeat.beat(db, self.me, self.app.clock(), "standby")   # seen alive while waiting
             if not announced:
-                heartbeat.beat(db, self.me, self.app.clock(), "standby")
                 self.log.info("standby: waiting for the active process", extra={"fields": {
                     "holder": holder.holder if holder else None}})
                 announced = True

@@ -222,6 +222,20 @@ def release_sources(db: Database, holder: str, source_ids: list[str] | None = No
         return int(conn.execute(query.values(claimed_by=None, claimed_until=None)).rowcount)
 
 
+def extend_sources(db: Database, holder: str, source_ids: list[str], now: datetime, seconds: float) -> int:
+    """Push back the end of this holder's claims on these sources (a long check keeps them)."""
+    if not source_ids:
+        return 0
+    with db.write() as conn:
+        return int(
+            conn.execute(
+                _state.update()
+                .where(_state.c.claimed_by == holder, _state.c.source_id.in_(source_ids))
+                .values(claimed_until=format_time(now + timedelta(seconds=seconds)))
+            ).rowcount
+        )
+
+
 def release_all_sources(db: Database) -> int:
     """Drop every claim. Only for a process that knows it is alone (the SQLite instance holder)."""
     with db.write() as conn:
@@ -239,6 +253,7 @@ __all__ = [
     "acquire",
     "claim_due_sources",
     "complete",
+    "extend_sources",
     "get",
     "leases",
     "prune",
