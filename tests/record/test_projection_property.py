@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tracker.core import EventStore, NewEvent, Projector
 from tracker.domain import seed_events as se
+from tracker.domain.record import FOLDED_STEP
 from tracker.domain.seeds import SeedItem
 from tracker.projections.record import RecordProjection, dump
 from tracker.services.replay import replay
@@ -35,6 +36,7 @@ ops = st.lists(
         st.tuples(st.just("step"), st.integers(0, 3), st.integers(0, 8), dates),
         st.tuples(st.just("correct"), st.integers(0, 3), st.sampled_from(["title_en", "topics", "notes", "relations", "issuer"]), st.text("治疗abc ", min_size=1, max_size=6)),
         st.tuples(st.just("note"), st.integers(0, 3), st.integers(0, 8), st.text("施行xyz", max_size=5)),
+        st.tuples(st.just("redate"), st.integers(0, 3), st.integers(0, 1), dates),
     ),
     max_size=25,
 )
@@ -78,6 +80,18 @@ def build_events(prefix: str, kinds: list[str], operations: list[tuple[Any, ...]
             elif op[2] == "relations":
                 value = [{"type": "based-on", "target": f"{prefix}-{t}", "note": op[3]} for t in sorted(items) if t != index]
             new = {**old, op[2]: value}
+            changes = se.diff(old, new)
+            if changes:
+                corrections[index] = corrections.get(index, 0) + 1
+                events.append(se.correction_event(seed_item, corrections[index], changes, meta))
+                items[index] = SeedItem("property.toml", new, [])
+        elif op[0] == "redate":
+            # The date a program, product or agency registration carries is corrected (or removed).
+            if seed_item.kind not in FOLDED_STEP:
+                continue
+            old = se.registration_payload(seed_item) | dict(seed_item.record)
+            folded = {"step": FOLDED_STEP[seed_item.kind], "date": op[3], "note": None, "by": None, "citation": None} if op[2] else None
+            new = {**old, "step_folded": folded, "date": folded["date"] if folded else None}
             changes = se.diff(old, new)
             if changes:
                 corrections[index] = corrections.get(index, 0) + 1

@@ -141,3 +141,21 @@ def test_relations_may_point_at_items_already_recorded(cstore: EventStore, seeds
     assert report.written == 1
     # Seeding one file never reports the items of other files as removed.
     assert report.file("extra.toml").removed == []
+
+
+def test_correcting_a_dated_registration_moves_its_step(cstore: EventStore, seeds: Path, projector: Projector) -> None:
+    from datetime import date
+    from tracker.services.replay import replay
+    seed(cstore, [seeds])
+    record = seeds / "record.toml"
+    record.write_text(record.read_text(encoding="utf-8").replace('type = "approved"\ndate = "2021-06"', 'type = "approved"\ndate = "2021-07"'), encoding="utf-8")
+    head = cstore.head().position
+    seed(cstore, [seeds])
+    [correction] = list(cstore.read(after=head))
+    assert set(correction.payload["changes"]) == {"date", "step_folded"}
+    projector.catch_up()
+    view = record_queries.show(cstore, "cn-product")
+    assert (view.item["status"], view.item["status_date"]) == ("approved", "2021-07")
+    assert [(s["step"], s["date"]) for s in view.steps] == [("approved", "2021-07")]
+    assert "cn-product" not in {s.id for s in replay(cstore, valid_at=date(2021, 6, 15))}
+    assert {s.id: s.status_date for s in replay(cstore, valid_at=date(2021, 7, 1))}["cn-product"] == "2021-07"

@@ -271,7 +271,11 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: _Problems)
         if not URL_RE.match(url):
             check.bad(f"urls[{number}]", f"{url!r} is not an http(s) URL")
     topics = check.texts(raw, "topics")
-    citation = check.citation(raw["citation"], "citation") if "citation" in raw else check.bad("citation", "is required")
+    citation = None
+    if "citation" in raw:
+        citation = check.citation(raw["citation"], "citation")
+    else:
+        check.bad("citation", "is required")
     attributes = _kind_attributes(kind, raw, check)
     steps = _parse_steps(raw.get("steps", []), check)
     relations = _parse_relations(raw.get("relations", []), check)

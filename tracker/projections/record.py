@@ -23,6 +23,7 @@ from tracker.core.canonical import canonical_json
 from tracker.domain import vocabulary as v
 from tracker.domain.record import (
     REGISTRATION_STATUS,
+    REGISTRATION_TYPE,
     RECORD_TYPES,
     is_record_stream,
     is_registration,
@@ -115,7 +116,7 @@ class _Batch:
         self.dirty: set[str] = set()
         self.steps: list[tuple[Any, ...]] = []
         self.step_notes: list[tuple[str, str, str, str | None]] = []  # item, step, date, note
-        self.folded_steps: list[tuple[str, int, str | None, str | None]] = []  # item, position, date, note
+        self.folded_steps: list[tuple[str, int, str, dict[str, Any] | None]] = []  # item, position, type, step
         self.relations: dict[str, list[dict[str, Any]]] = {}
 
     def whole(self, item_id: str) -> dict[str, Any]:
@@ -200,11 +201,12 @@ class _Batch:
         self._touch(row, event)
 
     def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:
+        """The date (or note) the registration carries was corrected: its step row follows."""
         old_date = (old or {}).get("date")
-        new_date = (new or {}).get("date")
-        self.folded_steps.append((row["id"], int(row["registered_position"]), new_date, (new or {}).get("note")))
+        folded = registration_step({"step_folded": new})
+        self.folded_steps.append((row["id"], int(row["registered_position"]), REGISTRATION_TYPE[row["kind"]], folded))
         if row["status_date"] == old_date:
-            row["status_date"] = new_date
+            row["status_date"] = folded["date"] if folded else None
 
     def _touch(self, row: dict[str, Any], event: RecordedEvent) -> None:
         row["updated_position"] = event.position
@@ -237,9 +239,11 @@ class _Batch:
                 f"INSERT INTO record_steps ({', '.join(_STEP_COLUMNS)}) VALUES ({', '.join([mark] * len(_STEP_COLUMNS))})",
                 self.steps,
             )
-        for item_id, position, date, note in self.folded_steps:
-            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.position == position)
-                         .values(date=date, note=note))
+        for item_id, position, event_type, folded in self.folded_steps:
+            conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
+            if folded is not None:
+                conn.execute(record_steps.insert().values(item_id=item_id, position=position, step=folded["step"],
+                                                          event_type=event_type, date=folded["date"], note=folded.get("note")))
         for item_id, step, date, note in self.step_notes:
             conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.step == step,
                                                      record_steps.c.date == date).values(note=note))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+import datetime as dt
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,7 +144,7 @@ class Upcoming:
     title_en: str
     step: str
     date: str
-    starts: date
+    starts: dt.date
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.item_id, "kind": self.kind, "jurisdiction": self.jurisdiction, "title_zh": self.title_zh,
@@ -155,7 +156,7 @@ def upcoming(
     *,
     days: int = 90,
     jurisdiction: str | None = None,
-    today: date | None = None,
+    today: dt.date | None = None,
 ) -> list[Upcoming]:
     """Every dated step that starts after today and within ``days`` days (dates count from the first
     day of their period), soonest first: mostly instruments taking effect."""

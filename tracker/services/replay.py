@@ -70,14 +70,15 @@ class ItemState:
 class _Fold:
     """The state of one item on the valid-at day, updated event by event."""
 
-    __slots__ = ("record", "position", "recorded_at", "first_start", "status", "status_date",
+    __slots__ = ("record", "position", "recorded_at", "folded_start", "steps_start", "status", "status_date",
                  "status_start", "title", "title_start")
 
     def __init__(self, event: RecordedEvent, valid_at: date) -> None:
         self.record = dict(event.payload)
         self.position = event.position
         self.recorded_at = event.recorded_at
-        self.first_start: date | None = None
+        self.folded_start: date | None = None  # the date the registration itself carries
+        self.steps_start: date | None = None  # the earliest of the other dated steps
         self.status: str | None = REGISTRATION_STATUS.get(self.record["kind"])
         self.status_date: str | None = None
         self.status_start: date | None = None
@@ -86,7 +87,7 @@ class _Fold:
         folded = registration_step(event.payload)
         if folded is not None:
             start = start_of(folded["date"])
-            self.first_start = start
+            self.folded_start = start
             if start is not None and start <= valid_at:
                 self.status_date, self.status_start = folded["date"], start
 
@@ -94,8 +95,8 @@ class _Fold:
         start = start_of(payload.get("date"))
         if start is None:
             return
-        if self.first_start is None or start < self.first_start:
-            self.first_start = start
+        if self.steps_start is None or start < self.steps_start:
+            self.steps_start = start
         if start > valid_at:
             return
         status = step_status(self.record["kind"], str(payload.get("step")))
@@ -108,12 +109,21 @@ class _Fold:
     def correct(self, changes: dict[str, Any], valid_at: date) -> None:
         self.record = apply_correction(self.record, changes)
         if "step_folded" in changes:
+            old = registration_step({"step_folded": changes["step_folded"].get("old")})
             new = registration_step({"step_folded": changes["step_folded"].get("new")})
             start = start_of(new["date"]) if new else None
-            if start is not None:
-                self.first_start = min(start, self.first_start or start)
-                if self.status_start is None or start <= valid_at:
-                    self.status_date, self.status_start = (new["date"], start) if start <= valid_at else (None, None)
+            self.folded_start = start
+            # The status the registration gave moves with its corrected date.
+            if self.status_date == (old["date"] if old else None):
+                if new is not None and start is not None and start <= valid_at:
+                    self.status_date, self.status_start = new["date"], start
+                else:
+                    self.status_date, self.status_start = None, None
+
+    @property
+    def first_start(self) -> date | None:
+        starts = [s for s in (self.folded_start, self.steps_start) if s is not None]
+        return min(starts) if starts else None
 
     def state(self) -> ItemState:
         r = self.record

@@ -125,16 +125,16 @@ def seed(store: EventStore, paths: Sequence[Path], *, actor: str = "cli") -> See
         for reference in seed_file.references:
             planned.extend((seed_file.name, e) for e in _reference_events(reference, stored, reports[seed_file.name], meta(seed_file.name)))
     for file, payload in se.source_payloads(seeds):
-        event = _source_event(payload, stored, meta(file))
-        if event is not None:
+        source = _source_event(payload, stored, meta(file))
+        if source is not None:
             reports[file].sources += 1
-            planned.append((file, event))
+            planned.append((file, source))
     _report_removed(seeds, stored, reports)
 
     head = store.head().position
     recorded = store.append([event for _, event in planned]) if planned else []
-    for (file, _), event in zip(planned, recorded):
-        if event.position > head:  # another seed may have written the same keys meanwhile
+    for (file, _), written in zip(planned, recorded):
+        if written.position > head:  # another seed may have written the same keys meanwhile
             reports[file].written += 1
     return SeedReport(list(reports.values()))
 
