@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +14,8 @@ import pytest
 from tests.scheduling.conftest import Pages, make_app
 from tests.scheduling.helpers import register_sources
 from tracker.scheduling.calendar import Schedule, period_key
-from tracker.services import claims
+from tracker.services import claims, heartbeat
+from tracker.services.heartbeat import ProcessIdentity
 from tracker.settings import load_settings
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -89,3 +94,32 @@ def test_period_start(settings: dict[str, str], cadence: str, now: str, start: s
 
 def test_period_key_is_the_lease_name() -> None:
     assert period_key("weekly", datetime(2026, 11, 23, 7, tzinfo=timezone.utc)) == "digest:weekly:2026-11-23T07:00:00.000000Z"
+
+
+def test_heartbeats_record_ticks_stops_and_are_pruned(ready_url: str, tmp_path: Path) -> None:
+    app = make_app(ready_url, tmp_path)
+    me, other = ProcessIdentity("host-a", 11, "t1"), ProcessIdentity("host-b", 22, "t2")
+    assert not heartbeat.has_history(app.db, me)
+    heartbeat.beat(app.db, me, T0, "active")
+    heartbeat.record_tick(app.db, me, T0 + timedelta(seconds=5), {"claimed": 3, "changed": 1})
+    heartbeat.beat(app.db, other, T0 - timedelta(days=100), "standby")
+    heartbeat.mark_stopped(app.db, other, T0 - timedelta(days=100))
+    assert heartbeat.has_history(app.db, me)
+    [newest, oldest] = heartbeat.recent(app.db)
+    assert newest["process_id"] == "host-a:11:t1" and newest["last_tick"] == {"changed": 1, "claimed": 3}
+    assert newest["seen_at"] == newest["last_tick_at"] == "2026-11-24T12:00:05.000000Z"
+    assert oldest["role"] == "standby" and oldest["stopped_at"]
+    assert heartbeat.prune(app.db, T0 - timedelta(days=90)) == 1
+    assert [row["process_id"] for row in heartbeat.recent(app.db)] == ["host-a:11:t1"]
+    app.close()
+
+
+def test_a_process_is_judged_dead_only_on_this_host_and_only_when_its_pid_is_gone() -> None:
+    dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_pid.wait(10)   # reaped: no process has this pid now (pids are not reused this soon)
+    here = socket.gethostname()
+    assert heartbeat.is_dead_here(f"{here}:{dead_pid.pid}:abcd")
+    assert not heartbeat.is_dead_here(f"{here}:{os.getpid()}:abcd")
+    assert not heartbeat.is_dead_here(f"elsewhere.example:{dead_pid.pid}:abcd")
+    assert not heartbeat.is_dead_here("not a process id")
+    assert heartbeat.parse_process_id(f"{here}:42:tok") == (here, 42)
