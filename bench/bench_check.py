@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import os
 import random
 import shutil
@@ -207,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         register(app, base, args.pages)
         total_kb = sum(len(render(i, 0)) for i in range(args.pages)) / 1024
         print(f"{args.pages} pages, {total_kb / args.pages:.1f} KB on average ({total_kb / 1024:.1f} MB), "
-              f"concurrency {c}, SQLite, {os.cpu_count()} CPUs")
+              f"concurrency {c}, SQLite, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        if importlib.util.find_spec("sniffio") is None:
+            print("note: sniffio is not installed, so httpcore retries `import sniffio` on every request; "
+                  "that slows the floor and the tracker alike (the floor about 2.5x here)")
 
         floor = floor_seconds(urls, c)
         baseline, outcomes = timed_cycle(app)

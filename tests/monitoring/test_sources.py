@@ -82,3 +82,16 @@ def test_a_rebuild_equals_the_incremental_result(app: App) -> None:
         after = conn.execute(query).all()
     assert before == after and len(after) == 2
     assert after[0].select_css == "main" and after[1].active is False
+
+
+def test_a_registered_source_this_code_cannot_use_is_reported_not_skipped(app: App, server) -> None:  # type: ignore[no-untyped-def]
+    from tests.monitoring.conftest import html
+
+    server.route("/ok", html("<p>fine</p>"))
+    add(app, "fine", server.url("/ok"))
+    odd = dict(SEED_PAYLOAD, id="odd", kind="rss", select=None)
+    app.store.append([NewEvent(v.source_stream("odd"), v.SOURCE_REGISTERED, odd, {"actor": "seed"})])
+    report = check_sources(app, all=True).by_source()
+    assert report["fine"].outcome == "baselined"
+    assert (report["odd"].outcome, report["odd"].error_class) == ("failed", "config")
+    assert "kind 'rss'" in (report["odd"].error or "")

@@ -72,7 +72,7 @@ class _Known:
     state: Any     # a source_state row, or None
 
 
-def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> list[_Known]:
+def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> tuple[list[_Known], list[SourceOutcome]]:
     app.projector.catch_up(only=["sources"])
     with app.db.read() as conn:
         query = sa.select(sources, source_state).select_from(
@@ -94,15 +94,18 @@ def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> li
         if removed:
             raise NotFoundError(f"source {', '.join(repr(r) for r in removed)} was removed")
         rows = [found[i] for i in dict.fromkeys(ids)]
-    known = []
+    known: list[_Known] = []
+    unusable: list[SourceOutcome] = []
     for row in rows:
         try:
             source = row_to_source(row)
         except ConfigError as exc:
+            # Registered with fields this code cannot use: reported in every cycle, never skipped silently.
             log.error("source %s cannot be checked: %s", row.id, exc)
+            unusable.append(SourceOutcome(row.id, "failed", error_class="config", error=str(exc)))
             continue
         known.append(_Known(source, row if row.source_id is not None else None))
-    return known
+    return known, unusable
 
 
 def _due_clause(now_text: str) -> Any:
@@ -188,7 +191,8 @@ async def check_sources_async(
     started = time.monotonic()
     report = CheckReport(correlation_id=f"check-{uuid.uuid4().hex[:12]}")
     cycle_now = now or app.clock()
-    known = _load(app, list(source_ids) if source_ids else None, all, cycle_now)
+    known, unusable = _load(app, list(source_ids) if source_ids else None, all, cycle_now)
+    report.outcomes.extend(unusable)
     if on_start is not None:
         on_start(len(known))
     if not known:

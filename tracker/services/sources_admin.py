@@ -101,7 +101,8 @@ def add_source(
         raise ConfigError(f"source {source.id!r} already exists (for {existing.url}); choose another --id")
     stream = v.source_stream(source.id)
     app.store.append(
-        [NewEvent(stream, v.SOURCE_REGISTERED, source.to_payload(), _cli_metadata("sources add"))],
+        [NewEvent(stream, v.SOURCE_REGISTERED, source.to_payload(), _cli_metadata("sources add"),
+                  schema_version=app.store.upcaster.current_version(v.SOURCE_REGISTERED))],
         expect={stream: app.store.stream_version(stream)},
     )
     app.projector.catch_up(only=["sources"])
