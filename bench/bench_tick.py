@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,6 +172,12 @@ def run(backend: str, url: str, total: int, due: int, rounds: int, batch: int) -
             print(f"[{backend}] round {number} ({kind}): claim {claim_s * 1000:7.1f} ms   check {check_s * 1000:8.1f} ms"
                   f"   claim/check {share:5.2f}%  (target < 5%) {'OK' if share < 5 else 'ABOVE TARGET'}")
             results.append((claim_s, check_s))
+        started = time.perf_counter()
+        for n in range(due):   # context, not the target: what the server alone costs for these pages
+            with urllib.request.urlopen(server.url(n)) as response:
+                response.read()
+        raw = time.perf_counter() - started
+        print(f"[{backend}] context: a bare sequential download of the same {due} pages takes {raw * 1000:.1f} ms")
         worst = max(c / k for c, k in results) * 100
         median = statistics.median(c / k for c, k in results) * 100
         print(f"[{backend}] claim/check over {rounds} rounds: median {median:.2f}%, worst {worst:.2f}%")
