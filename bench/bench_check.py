@@ -7,7 +7,7 @@ so the server is not the bottleneck; it sends no validators, so every cycle down
 normalises every page). Measured here:
 
   floor      a bare httpx.AsyncClient fetching and SHA-256-hashing every page at the same
-             concurrency (best of 3)
+             concurrency (the best of 3 runs before the cycles and 2 after)
   baseline   the first cycle: SourceBaselined for every page, every body stored
   no change  a cycle where nothing changed (best of 2)
   5% change  a cycle where 5% of the pages changed (best of 2, a different 5% each time);
@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             reported = sorted(int(s.split("-")[1]) for s, o in outcomes.items() if o == "changed")
             exact = exact and reported == picked and len(outcomes) == args.pages
             changed = min(changed, seconds)
-        floor_again = floor_seconds(urls, c, runs=1)
+        floor_again = floor_seconds(urls, c, runs=2)
+        # The machine may be shared: the fastest floor seen in the run is the fair (strict) one.
+        floor = min(floor, floor_again)
         peak = peak_rss_mb()
         watch = None if args.no_urlwatch else run_urlwatch(base, args.pages, workdir)
 
@@ -241,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             goal = "" if target is None else f" (target <= {target}x)"
             return f"{name:<26} {seconds:8.3f}s  {args.pages / seconds:8.0f} pages/s  {ratio:5.2f}x floor{goal}{verdict}"
 
-        print(f"{'floor (httpx + sha256)':<26} {floor:8.3f}s  {args.pages / floor:8.0f} pages/s  (again at the end: {floor_again:.3f}s)")
+        print(f"{'floor (httpx + sha256)':<26} {floor:8.3f}s  {args.pages / floor:8.0f} pages/s  (best of 3 before and 2 after the cycles)")
         print(line("baseline cycle", baseline))
         print(line("no-change cycle", no_change, 1.5))
         print(line("5%-change cycle", changed, 1.5))

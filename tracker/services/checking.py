@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.app import App
+from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain.sources import Source
@@ -156,8 +157,12 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
     return None
 
 
-def _assess(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
-    """Normalise, hash and compress a new body (runs in a worker thread)."""
+def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
+    """Normalise, hash and compress a new body (runs in a worker thread).
+
+    When the text differs from the last one recorded, the previous version's text is derived
+    here too, so the write transaction only compares and appends.
+    """
     work = Work(known.source, result, fetched_at, every_seconds)
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
@@ -169,6 +174,15 @@ def _assess(known: _Known, result: FetchResult, fetched_at: datetime, every_seco
     work.content_hash = changes.content_hash(work.content.text)
     if state is None or state.last_snapshot != work.body_hash:
         work.compressed = snapshots.compress(result.body)
+    if state is not None and state.last_snapshot and state.content_hash \
+            and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash:
+        try:
+            with db.read() as conn:
+                snap = snapshots.load_snapshot(conn, state.last_snapshot)
+            work.previous = derive(source.rules, snap.body, snap.headers, source.url)
+            work.previous_snapshot = state.last_snapshot
+        except (FetchError, NotFoundError):
+            pass    # the write transaction tries again and logs why
     return work
 
 
@@ -240,7 +254,7 @@ async def check_sources_async(
                     pending.append(quick)
                 else:
                     assessing.add(asyncio.ensure_future(
-                        asyncio.to_thread(_assess, item, result, fetched_at, every_seconds)))
+                        asyncio.to_thread(_assess, app.db, item, result, fetched_at, every_seconds)))
                     if len(assessing) >= ASSESS_WINDOW:
                         await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                 harvest()

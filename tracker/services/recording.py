@@ -48,6 +48,9 @@ class Work:
     compressed: bytes | None = None
     error_class: str | None = None       # the body could not be normalised
     error: str | None = None
+    # The previous version's content, derived ahead (off the write transaction) from this snapshot.
+    previous: Content | None = None
+    previous_snapshot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,8 @@ def _plan_success(
         return plan
 
     plan.outcome = "changed"
+    if old_content is None and work.previous is not None and work.previous_snapshot == state.last_snapshot:
+        old_content = work.previous      # derived ahead under the same rules from the same bytes
     if old_content is None:
         old_content = _previous_content(conn, work, state)
     old_text = old_content.text if old_content is not None else ""
