@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.domain.dates import parse_partial
+from tracker.domain.seed_checks import ItemChecker, Problems
 from tracker.domain.vocabulary import ITEM_KINDS, JURISDICTIONS, STEP_EVENTS
 from tracker.errors import SeedError
 
@@ -117,27 +118,13 @@ def seed_paths(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, file: str, where: str, problem: str) -> None:
-        self.messages.append(f"{file}: {where}: {problem}")
-
-    def raise_if_any(self) -> None:
-        if self.messages:
-            more = len(self.messages) - 1
-            suffix = f" (and {more} more problem{'s' if more > 1 else ''}; nothing was written)" if more else " (nothing was written)"
-            raise SeedError(self.messages[0] + suffix)
-
-
 def load_seeds(paths: Sequence[Path], known_ids: Iterable[str] = ()) -> SeedSet:
     """Read and validate every seed file; raise SeedError on the first problem (nothing to write).
 
     ``known_ids`` are item ids already recorded: relations may point at them as well as at ids in
     the files given.
     """
-    problems = _Problems()
+    problems = Problems()
     files: list[SeedFile] = []
     for path in seed_paths(paths):
         data = _read_toml(path, problems)
@@ -149,7 +136,7 @@ def load_seeds(paths: Sequence[Path], known_ids: Iterable[str] = ()) -> SeedSet:
     return SeedSet(files)
 
 
-def _read_toml(path: Path, problems: _Problems) -> dict[str, Any] | None:
+def _read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -161,7 +148,7 @@ def _read_toml(path: Path, problems: _Problems) -> dict[str, Any] | None:
     return None
 
 
-def _parse_file(path: Path, data: dict[str, Any], problems: _Problems) -> SeedFile:
+def _parse_file(path: Path, data: dict[str, Any], problems: Problems) -> SeedFile:
     name = path.name
     seed_file = SeedFile(path, name)
     for key in data:
@@ -182,64 +169,14 @@ def _parse_file(path: Path, data: dict[str, Any], problems: _Problems) -> SeedFi
     return seed_file
 
 
-def _table_list(value: Any, file: str, key: str, problems: _Problems) -> list[dict[str, Any]]:
+def _table_list(value: Any, file: str, key: str, problems: Problems) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         problems.add(file, "file", f"{key!r} must be an array of tables ([[{key}]])")
         return []
     return value
 
 
-class _ItemChecker:
-    """Field checks for one table, each problem naming file, item and field."""
-
-    def __init__(self, file: str, where: str, problems: _Problems) -> None:
-        self.file, self.where, self.problems = file, where, problems
-        self.ok = True
-
-    def bad(self, field_name: str, problem: str) -> None:
-        self.ok = False
-        self.problems.add(self.file, f"{self.where}: field {field_name!r}", problem)
-
-    def text(self, raw: Mapping[str, Any], key: str, *, required: bool = False, prefix: str = "") -> str | None:
-        value = raw.get(key)
-        if value is None:
-            if required:
-                self.bad(prefix + key, "is required")
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.bad(prefix + key, f"must be a non-empty string, not {value!r}")
-            return None
-        return value
-
-    def texts(self, raw: Mapping[str, Any], key: str, prefix: str = "") -> list[str]:
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.bad(prefix + key, f"must be a list of strings, not {value!r}")
-            return []
-        return list(value)
-
-    def unknown(self, raw: Mapping[str, Any], allowed: frozenset[str], prefix: str = "") -> None:
-        for key in raw:
-            if key not in allowed:
-                self.bad(prefix + key, "unknown field")
-
-    def citation(self, value: Any, key: str) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.bad(key, "must be a table { ref = [..], quote = \"..\" }")
-            return None
-        for name in value:
-            if name not in {"ref", "quote"}:
-                self.bad(f"{key}.{name}", "unknown field")
-        refs = value.get("ref", [])
-        if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in refs):
-            self.bad(f"{key}.ref", f"must be a list of reference numbers, not {refs!r}")
-        quote = value.get("quote")
-        if not isinstance(quote, str) or not quote.strip():
-            self.bad(f"{key}.quote", "is required: a short quote from the review")
-        return {"ref": refs, "quote": quote}
-
-
-def _parse_item(file: str, index: int, raw: dict[str, Any], problems: _Problems) -> SeedItem | None:
+def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) -> SeedItem | None:
     item_id = raw.get("id")
     if not isinstance(item_id, str) or not ID_RE.match(item_id):
         where = f"item #{index + 1}"
@@ -248,7 +185,7 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: _Problems)
         else:
             problems.add(file, f"{where}: field 'id'", f"{item_id!r} must be lower-case [a-z0-9-]")
         return None
-    check = _ItemChecker(file, f"item {item_id!r}", problems)
+    check = ItemChecker(file, f"item {item_id!r}", problems)
     kind = raw.get("kind")
     if kind not in ITEM_KINDS:
         check.bad("kind", f"{kind!r} is not one of {', '.join(ITEM_KINDS)}")
@@ -290,7 +227,7 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: _Problems)
     return SeedItem(file, record, steps)
 
 
-def _kind_attributes(kind: str, raw: Mapping[str, Any], check: _ItemChecker) -> dict[str, Any]:
+def _kind_attributes(kind: str, raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
     if kind == "product":
         attributes: dict[str, Any] = {name: check.text(raw, name) for name in ("generic_name", "brand_name", "holder", "indication", "product_type", "target")}
         attributes["expedited"] = check.texts(raw, "expedited")
@@ -303,7 +240,7 @@ def _kind_attributes(kind: str, raw: Mapping[str, Any], check: _ItemChecker) -> 
     return {}
 
 
-def _parse_steps(value: Any, check: _ItemChecker) -> list[dict[str, Any]]:
+def _parse_steps(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         check.bad("steps", "must be an array of tables ([[items.steps]])")
         return []
@@ -342,7 +279,7 @@ def _parse_steps(value: Any, check: _ItemChecker) -> list[dict[str, Any]]:
     return steps
 
 
-def _parse_relations(value: Any, check: _ItemChecker) -> list[dict[str, Any]]:
+def _parse_relations(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         check.bad("relations", "must be an array of tables ([[items.relations]])")
         return []
@@ -365,9 +302,9 @@ def _parse_relations(value: Any, check: _ItemChecker) -> list[dict[str, Any]]:
     return relations
 
 
-def _parse_reference(file: str, index: int, raw: dict[str, Any], problems: _Problems) -> SeedReference | None:
+def _parse_reference(file: str, index: int, raw: dict[str, Any], problems: Problems) -> SeedReference | None:
     number = raw.get("number")
-    check = _ItemChecker(file, f"reference {number if number is not None else '#' + str(index + 1)}", problems)
+    check = ItemChecker(file, f"reference {number if number is not None else '#' + str(index + 1)}", problems)
     check.unknown(raw, REFERENCE_FIELDS)
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         check.bad("number", f"must be a positive integer, not {number!r}")
@@ -380,12 +317,12 @@ def _parse_reference(file: str, index: int, raw: dict[str, Any], problems: _Prob
     return SeedReference(file, int(number), str(text), url)  # type: ignore[arg-type]
 
 
-def _parse_source(file: str, index: int, raw: dict[str, Any], problems: _Problems) -> SeedSource | None:
+def _parse_source(file: str, index: int, raw: dict[str, Any], problems: Problems) -> SeedSource | None:
     source_id = raw.get("id")
     if not isinstance(source_id, str) or not SOURCE_ID_RE.match(source_id):
         problems.add(file, f"source #{index + 1}: field 'id'", f"{source_id!r} must be 'src-' + lower-case [a-z0-9-]")
         return None
-    check = _ItemChecker(file, f"source {source_id!r}", problems)
+    check = ItemChecker(file, f"source {source_id!r}", problems)
     check.unknown(raw, SOURCE_FIELDS)
     url = check.text(raw, "url", required=True)
     if url is not None and not URL_RE.match(url):
@@ -409,7 +346,7 @@ def _parse_source(file: str, index: int, raw: dict[str, Any], problems: _Problem
     return SeedSource(file, source_id, str(url), str(jurisdiction), str(title), str(kind), items, tags, select, ignore)
 
 
-def _check_across(files: list[SeedFile], known_ids: set[str], problems: _Problems) -> None:
+def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems) -> None:
     """Ids unique across all files; every id an item, step, source or product names exists."""
     where_defined: dict[str, str] = {}
     for seed_file in files:
