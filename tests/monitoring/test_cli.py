@@ -75,3 +75,17 @@ def test_sources_check_diff_try_remove(db_url: str, server: LocalServer) -> None
     ok(tracker(db_url, "sources", "remove", "nmpa", "--reason", "manual checks only"))
     assert "nmpa" not in ok(tracker(db_url, "sources", "list"))
     assert "verify" in ok(tracker(db_url, "verify"))
+
+
+def test_fetched_text_cannot_drive_the_terminal(db_url: str, server: LocalServer) -> None:
+    filler = b"Section text of the notice, unchanged between the versions.\n" * 10
+    doc = {"text": filler + b"Notice 1\n"}
+    server.route("/notice.txt", lambda _s: Reply(200, {"Content-Type": "text/plain; charset=utf-8"}, doc["text"]))
+    ok(tracker(db_url, "init"))
+    ok(tracker(db_url, "sources", "add", server.url("/notice.txt"), "--id", "notice", "--kind", "text"))
+    ok(tracker(db_url, "check"))
+    doc["text"] = filler + b"Notice 2 \x1b]0;owned\x07\x1b[2J\n"
+    assert "1 changed" in ok(tracker(db_url, "check", "--all"))
+    shown = ok(tracker(db_url, "diff", "notice"))
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "+Notice 2 \\x1b]0;owned\\x07\\x1b[2J" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -12,6 +13,14 @@ from tracker.cli.context import AppContext, pass_ctx
 from tracker.domain.sources import KINDS, STATES, format_duration
 from tracker.services import checking, history, sources_admin
 from tracker.services.recording import SourceOutcome
+
+
+# Fetched text is data: control characters (terminal escape sequences among them) are shown, not obeyed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @click.group("sources")
@@ -76,7 +85,7 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
         every = format_duration(view.every_seconds) if view.every_seconds else "default"
         line = f"{view.id:<40} {view.state:<11} {view.kind:<16} every {every:<7} {view.url}"
         if view.consecutive_failures:
-            line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {view.last_error}]"
+            line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
         if view.needs_manual_check:
             line += "  NEEDS A MANUAL CHECK (bot challenge)"
         click.echo(line)
@@ -125,7 +134,7 @@ def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select
         where = f" position {step.new.position}" if step.new.position else ""
         click.echo(f"  {step.new.fetched_at}{where}: {verdict}")
         if step.would_report and step.diff:
-            click.echo("    " + step.diff.replace("\n", "\n    "))
+            click.echo("    " + _safe(step.diff).replace("\n", "\n    "))
     click.echo(f"{len(report.suppressed)} past change(s) suppressed, {len(report.still_reported)} reported under these rules")
     if adopt:
         sources_admin.adopt_rules(ctx.app, source_id, report.rules.select, report.rules.ignore, reason)
@@ -178,7 +187,7 @@ def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...]) -> None
 def _outcome_line(outcome: SourceOutcome) -> str:
     text = f"{outcome.source_id}: {outcome.outcome}"
     if outcome.error_class:
-        text += f" ({outcome.error_class}: {outcome.error})"
+        text += f" ({outcome.error_class}: {_safe(outcome.error or '')})"
     if outcome.entries:
         text += f", {outcome.entries} new entr{'y' if outcome.entries == 1 else 'ies'}"
     if outcome.recovered and outcome.outcome != "recovered":
@@ -199,7 +208,7 @@ def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | No
         tracker diff fda-cgt --from 2026-01-01 --to 2026-06-30
     """
     result = history.diff_versions(ctx.app, source_id, from_ref, to_ref)
-    click.echo(result.diff or f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}")
+    click.echo(_safe(result.diff) if result.diff else f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}")
 
 
 def register(group: click.Group) -> None:
