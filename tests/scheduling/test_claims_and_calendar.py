@@ -99,12 +99,12 @@ def test_period_key_is_the_lease_name() -> None:
 def test_heartbeats_record_ticks_stops_and_are_pruned(ready_url: str, tmp_path: Path) -> None:
     app = make_app(ready_url, tmp_path)
     me, other = ProcessIdentity("host-a", 11, "t1"), ProcessIdentity("host-b", 22, "t2")
-    assert not heartbeat.has_history(app.db, me)
+    assert heartbeat.served_since(app.db) is None
     heartbeat.beat(app.db, me, T0, "active")
     heartbeat.record_tick(app.db, me, T0 + timedelta(seconds=5), {"claimed": 3, "changed": 1})
     heartbeat.beat(app.db, other, T0 - timedelta(days=100), "standby")
     heartbeat.mark_stopped(app.db, other, T0 - timedelta(days=100))
-    assert heartbeat.has_history(app.db, me)
+    assert heartbeat.served_since(app.db) == "2026-08-16T12:00:00.000000Z"   # the earliest start on record
     [newest, oldest] = heartbeat.recent(app.db)
     assert newest["process_id"] == "host-a:11:t1" and newest["last_tick"] == {"changed": 1, "claimed": 3}
     assert newest["seen_at"] == newest["last_tick_at"] == "2026-11-24T12:00:05.000000Z"

@@ -4,6 +4,9 @@ digest to a local SMTP server at its cron time; a missed digest runs once after 
 from __future__ import annotations
 
 import signal
+import socket
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
@@ -13,7 +16,9 @@ from tests.scheduling.conftest import Mailbox, Pages, Served, make_app, run_cli,
 from tests.scheduling.helpers import checked, event_types, json_lines, make_due, register_sources
 from tracker.domain import vocabulary as v
 from tracker.scheduling.calendar import Schedule, period_key
-from tracker.services import claims
+from tracker.services import claims, heartbeat
+from tracker.services.checking import check_sources
+from tracker.services.heartbeat import ProcessIdentity
 from tracker.services.subscribing import subscribe
 
 CHANGE = "新的指导原则 2026年第12号"
@@ -64,21 +69,50 @@ def test_a_missed_digest_runs_once_after_a_restart(
     app = make_app(ready_url, tmp_path)
     [source_id] = register_sources(app, pages, 1)
     subscribe(app, "reader@example.org", cadence="daily", name="CGT daily")
-    # Today's 00:00:00 UTC digest time has passed while no process ran.
-    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00")
-    first = run_cli(env, "serve", "--once", cwd=tmp_path)       # a first start has missed nothing
-    assert first.returncode == 0, first.stderr
-    assert "first start" in first.stderr and mailbox.messages == []
+    check_sources(app, [source_id])                               # the baseline, by `tracker check`
     pages.set(f"/{source_id}", f"<html><body><main><p>{CHANGE}</p></main></body></html>")
     make_due(app, [source_id])
-    second = run_cli(env, "serve", "--once", cwd=tmp_path)      # a restart: the missed digest runs
-    assert second.returncode == 0, second.stderr
+    # A process served this database yesterday; today's 00:00:00 UTC digest time passed while none ran.
+    heartbeat.beat(app.db, ProcessIdentity("earlier-host", 1, "gone"), datetime.now(timezone.utc) - timedelta(days=1),
+                   "active")
+    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00")
+    restart = run_cli(env, "serve", "--once", cwd=tmp_path)
+    assert restart.returncode == 0, restart.stderr
     wait_for(lambda: len(mailbox.messages) == 1, 10, "the missed digest")
     assert CHANGE in bodies(mailbox.messages[0])
     again = run_cli(env, "serve", "--once", "--log-format", "json", cwd=tmp_path)   # and only once
     assert again.returncode == 0, again.stderr
     [catch_up] = [line for line in json_lines(again.stderr) if line.get("job") == "digest-catch-up"]
-    assert catch_up["daily"] == "skipped"
+    assert catch_up["daily"] == "done"
     assert len(mailbox.messages) == 1
     assert sum(n for (t, _), n in event_types(app).items() if t == v.DIGEST_SENT) == 1
+    app.close()
+
+
+def test_a_digest_left_unfinished_by_a_killed_process_runs_once_on_the_next_start(
+    ready_url: str, tmp_path: Path, pages: Pages, mailbox: Mailbox
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    [source_id] = register_sources(app, pages, 1)
+    subscribe(app, "reader@example.org", cadence="daily", name="CGT daily")
+    check_sources(app, [source_id])
+    pages.set(f"/{source_id}", f"<html><body><main><p>{CHANGE}</p></main></body></html>")
+    check_sources(app, [source_id])                               # a change to report
+    now = datetime.now(timezone.utc)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(10)
+    killed = ProcessIdentity(socket.gethostname(), dead.pid, "killed")
+    heartbeat.beat(app.db, killed, now - timedelta(days=1), "active")
+    # It had claimed today's daily digest (its lease has minutes left) when it was killed.
+    schedule = Schedule.from_settings(app.settings.with_overrides(schedule__daily_at="00:00:00"))
+    period = period_key("daily", schedule.period_start("daily", now))
+    assert claims.acquire(app.db, period, killed.process_id, now, 600)
+    env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00")
+    restart = run_cli(env, "serve", "--once", cwd=tmp_path)
+    assert restart.returncode == 0, restart.stderr
+    wait_for(lambda: len(mailbox.messages) == 1, 10, "the abandoned digest")
+    assert CHANGE in bodies(mailbox.messages[0])
+    lease = claims.get(app.db, period)
+    assert lease is not None and lease.completed_at is not None and lease.holder != killed.process_id
+    assert run_cli(env, "verify").returncode == 0
     app.close()

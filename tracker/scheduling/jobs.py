@@ -54,6 +54,10 @@ class Jobs:
         self.me = me
         self.stopping = stopping
         self.log = logger
+        # Leases keep processes apart; these keep this process's own jobs apart (the cron digest and
+        # the catch-up, or two senders, share one holder name and would each "renew" the lease).
+        self._digest_lock = threading.Lock()
+        self._send_lock = threading.Lock()
 
     @property
     def holder(self) -> str:
@@ -129,6 +133,10 @@ class Jobs:
     # -- digests -------------------------------------------------------------------------------
     def digests(self, cadence: str) -> dict[str, Any]:
         """The digests of `cadence` for the period now falls in, unless that period already ran."""
+        with self._digest_lock:
+            return self._digests(cadence)
+
+    def _digests(self, cadence: str) -> dict[str, Any]:
         now = self.app.clock()
         start = self.schedule.period_start(cadence, now)
         name = period_key(cadence, start)
@@ -158,16 +166,35 @@ class Jobs:
             raise
 
     def catch_up_digests(self) -> dict[str, Any]:
-        """At start: run each cadence's current period if it has not run (a missed digest runs once).
+        """Run each cadence's current period if it is owed and nobody ran or is running it.
 
-        A database no `tracker serve` ever ran on has missed nothing: its first digests come at
-        their next scheduled time.
+        Runs at start and every few minutes: a digest missed while no process ran, or left
+        unfinished by a killed one (its lease runs out, or its holder is seen dead on this host),
+        runs once. A period that began before any `tracker serve` ran on this database is owed
+        nothing: a new installation's first digests come at their next scheduled time.
         """
-        if not heartbeat.has_history(self.app.db, self.me):
-            return {"status": "skipped", "reason": "first start"}
+        since = heartbeat.served_since(self.app.db)
+        now = self.app.clock()
         result: dict[str, Any] = {}
         for cadence in CADENCES:
-            result[cadence] = self.digests(cadence).get("status", "ok")
+            start = self.schedule.period_start(cadence, now)
+            name = period_key(cadence, start)
+            lease = claims.get(self.app.db, name)
+            if since is None or format_time(start) < since:
+                result[cadence] = "not owed"
+            elif lease is not None and lease.completed_at is not None:
+                result[cadence] = "done"
+            elif lease is not None and lease.expires_at >= format_time(now) and lease.holder != self.holder:
+                if heartbeat.is_dead_here(lease.holder) and claims.take_over(
+                    self.app.db, name, lease.holder, self.holder, now, self.schedule.lease_seconds
+                ):
+                    result[cadence] = self.digests(cadence).get("status", "ok")
+                else:
+                    result[cadence] = "running elsewhere"
+            else:
+                result[cadence] = self.digests(cadence).get("status", "ok")
+        if all(value in ("not owed", "done") for value in result.values()):
+            result["status"] = "skipped"
         return result
 
     def _subscriptions_due(self, cadence: str, start: datetime) -> tuple[list[str], list[str]]:
@@ -197,6 +224,10 @@ class Jobs:
 
     def _send(self) -> dict[str, Any]:
         """Send what the outbox holds, by one process at a time across all of them."""
+        with self._send_lock:
+            return self._send_locked()
+
+    def _send_locked(self) -> dict[str, Any]:
         db, now = self.app.db, self.app.clock()
         if not claims.acquire(db, claims.OUTBOX_LEASE, self.holder, now, self.schedule.lease_seconds):
             return {"send": "held elsewhere"}

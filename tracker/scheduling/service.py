@@ -6,8 +6,9 @@ Jobs (coalesced, never overlapping themselves):
   digest-weekly  cron on schedule.weekly_on at schedule.daily_at
   outbox         every few minutes: retry digests an SMTP outage left queued
   housekeeping   daily: retention
-At start, each cadence's current period runs once if it has not (a restart after downtime runs a
-missed digest once, whatever APScheduler remembers, since it remembers nothing).
+  digest-catch-up  at start, then every five minutes: each cadence's current period runs if it
+                 is owed and has not run (a restart after downtime runs a missed digest once, and a
+                 digest a killed process left unfinished runs once; APScheduler remembers nothing)
 
 The main thread renews this process's heartbeat (and on SQLite the single-instance lease) and
 waits for SIGTERM or SIGINT. Then it stops taking work and gives running jobs a grace period; what
@@ -33,7 +34,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.app import App
@@ -48,6 +48,7 @@ from tracker.services.heartbeat import ProcessIdentity
 GRACE_SECONDS = 5.0        # for running jobs after a stop signal; the rest of 10 s is for cleanup
 CLEANUP_SECONDS = 1.5      # for releasing claims when abandoning (a busy SQLite file must not hold us)
 OUTBOX_RETRY_SECONDS = 300.0
+CATCH_UP_SECONDS = 300.0     # as long as a lease: an abandoned digest is picked up soon after it lapses
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ class Service:
         day = 6 * 3600                       # a digest up to six hours late still goes out today
         # The first tick runs now, not one interval from now.
         add("tick", IntervalTrigger(seconds=tick, timezone=tz), tick_grace, self.jobs.tick, next_run_time=now)
-        add("digest-catch-up", DateTrigger(run_date=now, timezone=tz), day, self.jobs.catch_up_digests)
+        # At start, then every few minutes: a missed or abandoned period runs once (see Jobs).
+        add("digest-catch-up", IntervalTrigger(seconds=max(CATCH_UP_SECONDS, tick), timezone=tz), day,
+            self.jobs.catch_up_digests, next_run_time=now)
         add("digest-daily", CronTrigger(hour=at.hour, minute=at.minute, second=at.second, timezone=tz), day,
             self.jobs.digests, "daily")
         add("digest-weekly", CronTrigger(day_of_week=self.schedule.weekly_on, hour=at.hour, minute=at.minute,
@@ -190,14 +193,13 @@ class Service:
         announced = False
         while not self.stopping.is_set():
             if claims.acquire(db, name, self.me.process_id, self.app.clock(), seconds):
-                # Alone on this file now: claims left by a killed predecessor are free at once.
-                claims.release_all_sources(db)
+                self._alone()
                 return True
             holder = claims.get(db, name)
             if holder and heartbeat.is_dead_here(holder.holder):
                 if claims.take_over(db, name, holder.holder, self.me.process_id, self.app.clock(), seconds):
                     self.log.info("took over from a dead process", extra={"fields": {"previous": holder.holder}})
-                    claims.release_all_sources(db)
+                    self._alone()
                     return True
                 continue
             if not self.options.standby:
@@ -213,6 +215,11 @@ class Service:
                 announced = True
             self.stopping.wait(max(0.2, min(2.0, seconds / 5)))
         return False
+
+    def _alone(self) -> None:
+        """Alone on this SQLite file now: what a killed predecessor claimed is free at once."""
+        claims.release_all_sources(self.app.db)
+        claims.release_unfinished(self.app.db, keep=claims.INSTANCE_LEASE)
 
     def _renew(self) -> None:
         """Renew the heartbeat (and the SQLite lease); a database that is briefly away is survived."""

@@ -133,6 +133,16 @@ def complete(db: Database, name: str, holder: str, now: datetime, note: str | No
         )
 
 
+def release_unfinished(db: Database, *, keep: str) -> int:
+    """Drop every unfinished lease but `keep`. Only for a process that knows it is alone (the
+    SQLite instance holder): what a killed predecessor held is then free at once."""
+    table = service_leases
+    with db.write() as conn:
+        return int(
+            conn.execute(table.delete().where(table.c.completed_at.is_(None), table.c.name != keep)).rowcount
+        )
+
+
 def get(db: Database, name: str) -> Lease | None:
     with db.read() as conn:
         row = conn.execute(sa.select(service_leases).where(service_leases.c.name == name)).first()
@@ -259,6 +269,7 @@ __all__ = [
     "prune",
     "release",
     "release_all_sources",
+    "release_unfinished",
     "release_sources",
     "renew",
     "service_leases",

@@ -119,15 +119,11 @@ def mark_stopped(db: Database, me: ProcessIdentity, now: datetime) -> None:
         )
 
 
-def has_history(db: Database, me: ProcessIdentity) -> bool:
-    """Has any other `tracker serve` ever run on this database?"""
+def served_since(db: Database) -> str | None:
+    """When the earliest process still on record started: scheduled work owed from then on."""
     with db.read() as conn:
-        other = conn.execute(
-            sa.select(scheduler_heartbeats.c.process_id)
-            .where(scheduler_heartbeats.c.process_id != me.process_id)
-            .limit(1)
-        ).first()
-    return other is not None
+        value = conn.execute(sa.select(sa.func.min(scheduler_heartbeats.c.started_at))).scalar()
+    return str(value) if value is not None else None
 
 
 def prune(db: Database, before: datetime) -> int:
