@@ -127,3 +127,37 @@ def test_a_process_killed_mid_cycle_then_a_rerun(db_url: str, clock: Clock, serv
     assert 0 < len(rerun.outcomes) < len(ids)
     assert_consistent(app, ids)
     app.close()
+
+
+def test_two_checkers_at_once_report_each_change_once(db_url: str, clock: Clock, server: LocalServer) -> None:
+    import threading
+
+    apps = [App(make_settings(db_url), clock=clock) for _ in range(2)]
+    migrate.upgrade(apps[0].db)
+    ids = [f"c{n}" for n in range(8)]
+    edition = {"n": 1}
+    for source_id in ids:
+        server.route(f"/{source_id}", lambda _s, sid=source_id: html(f"<p>{sid} edition {edition['n']}</p>"))
+        add(apps[0], source_id, server.url(f"/{source_id}"))
+    check_sources(apps[0], all=True)
+    edition["n"] = 2
+    errors: list[BaseException] = []
+
+    def run(app: App) -> None:
+        try:
+            check_sources(app, all=True)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    events = list(apps[0].store.read())
+    changed = Counter(e.payload["id"] for e in events if e.type == v.SOURCE_CHANGED)
+    assert changed == Counter(ids)
+    assert_consistent(apps[0], ids)
+    for app in apps:
+        app.close()
