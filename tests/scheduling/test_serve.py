@@ -77,7 +77,7 @@ def test_sigkill_mid_cycle_then_restart_loses_and_duplicates_nothing(
         app = make_app(ready_url, tmp_path)
         ids = register_sources(app, slow, 12)
         env = serve_env(ready_url, tmp_path, TRACKER_FETCH_PER_HOST="2", TRACKER_FETCH_CONCURRENCY="2",
-                        TRACKER_LEASE_SECONDS="2", TRACKER_CLAIM_BATCH="4")
+                        TRACKER_CLAIM_BATCH="4")  # default 300 s leases: a dead holder is seen, not waited out
         first = serve(env)
         wait_for(lambda: 0 < checked(app) < len(ids), 20, "a cycle half done", interval=0.05)
         first.signal(signal.SIGKILL)

@@ -80,6 +80,8 @@ class Service:
             self.log.info("stopped while waiting as a standby", extra={"fields": {"process": self.me.process_id}})
             return 0
         heartbeat.beat(self.app.db, self.me, self.app.clock(), role)
+        if not self.app.db.is_sqlite:
+            self._release_dead_neighbours()
         self.log.info("serving", extra={"fields": {
             "process": self.me.process_id, "database": self.app.db.display_url, "role": role,
             "tick_s": self.schedule.tick_seconds, "timezone": str(self.schedule.tz),
@@ -220,6 +222,14 @@ class Service:
         """Alone on this SQLite file now: what a killed predecessor claimed is free at once."""
         claims.release_all_sources(self.app.db)
         claims.release_unfinished(self.app.db, keep=claims.INSTANCE_LEASE)
+
+    def _release_dead_neighbours(self) -> None:
+        """Free at once the source claims of processes that died on this host (say, a killed
+        `tracker serve` restarted by systemd); those of other hosts run out with their lease."""
+        for holder in claims.source_claim_holders(self.app.db):
+            if heartbeat.is_dead_here(holder):
+                freed = claims.release_sources(self.app.db, holder)
+                self.log.info("freed the claims of a dead process", extra={"fields": {"previous": holder, "sources": freed}})
 
     def _renew(self) -> None:
         """Renew the heartbeat (and the SQLite lease); a database that is briefly away is survived."""

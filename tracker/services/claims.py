@@ -246,6 +246,14 @@ def extend_sources(db: Database, holder: str, source_ids: list[str], now: dateti
         )
 
 
+def source_claim_holders(db: Database) -> list[str]:
+    """The processes holding claims on sources now (to find those that died)."""
+    with db.read() as conn:
+        return [str(row) for row in conn.execute(
+            sa.select(_state.c.claimed_by).where(_state.c.claimed_by.is_not(None)).distinct()
+        ).scalars()]
+
+
 def release_all_sources(db: Database) -> int:
     """Drop every claim. Only for a process that knows it is alone (the SQLite instance holder)."""
     with db.write() as conn:
@@ -273,5 +281,6 @@ __all__ = [
     "release_sources",
     "renew",
     "service_leases",
+    "source_claim_holders",
     "take_over",
 ]
