@@ -195,3 +195,19 @@ def test_an_undecodable_body_is_a_failure_not_a_change(app: App, server: LocalSe
     outcome = check_sources(app, ["api"]).by_source()["api"]
     assert (outcome.outcome, outcome.error_class) == ("failed", "undecodable")
     assert types_of(app, "api") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
+
+
+def test_a_slow_but_steady_page_is_read_whole(app: App, server: LocalServer) -> None:
+    parts = [b"<html><body><main>", b"<p>Part one.</p>", b"<p>Part two.</p>", b"</main></body></html>"]
+
+    def trickle(_seen: Seen) -> Reply:
+        def chunks() -> Iterator[bytes]:
+            for part in parts:
+                server.sleep(0.15)     # each gap under the read timeout (1 s in these tests)
+                yield part
+        return Reply(200, {"Content-Type": "text/html"}, chunks())
+
+    server.route("/slow", trickle)
+    add(app, "slow", server.url("/slow"))
+    assert check_sources(app, ["slow"]).by_source()["slow"].outcome == "baselined"
+    assert check_sources(app, ["slow"]).by_source()["slow"].outcome == "unchanged"
