@@ -91,7 +91,11 @@ def test_a_registered_source_this_code_cannot_use_is_reported_not_skipped(app: A
     add(app, "fine", server.url("/ok"))
     odd = dict(SEED_PAYLOAD, id="odd", kind="rss", select=None)
     app.store.append([NewEvent(v.source_stream("odd"), v.SOURCE_REGISTERED, odd, {"actor": "seed"})])
+    bad_css = dict(SEED_PAYLOAD, id="bad-css", url=server.url("/ok"), select="div[[")
+    app.store.append([NewEvent(v.source_stream("bad-css"), v.SOURCE_REGISTERED, bad_css, {"actor": "seed"})])
     report = check_sources(app, all=True).by_source()
     assert report["fine"].outcome == "baselined"
     assert (report["odd"].outcome, report["odd"].error_class) == ("failed", "config")
     assert "kind 'rss'" in (report["odd"].error or "")
+    assert (report["bad-css"].outcome, report["bad-css"].error_class) == ("failed", "config")
+    assert "CSS selector" in (report["bad-css"].error or "")

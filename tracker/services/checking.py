@@ -34,7 +34,7 @@ from tracker.errors import ConfigError, FetchError, NotFoundError
 from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult, next_page_url
 from tracker.projections.sources import row_to_source, source_state, sources
 from tracker.services import snapshots
-from tracker.services.content import derive
+from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> tu
     for row in rows:
         try:
             source = row_to_source(row)
+            validate_rules(source.rules)
         except ConfigError as exc:
             # Registered with fields this code cannot use: reported in every cycle, never skipped silently.
             log.error("source %s cannot be checked: %s", row.id, exc)
