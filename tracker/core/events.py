@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from tracker.errors import InvalidEventError
 
@@ -80,8 +80,9 @@ class NewEvent:
         object.__setattr__(self, "valid_from", normalise_valid_from(self.valid_from))
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
+    """An event as stored. Immutable; a tuple underneath because reads build millions of them."""
+
     position: int
     stream: str
     version: int
@@ -100,7 +101,7 @@ class RecordedEvent:
         return parse_time(self.recorded_at)
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return self._asdict()
 
 
 UpcastFn = Callable[[dict[str, Any]], dict[str, Any]]
@@ -121,6 +122,8 @@ class Upcaster:
         return self._current.get(type, 1)
 
     def upcast(self, type: str, version: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if type not in self._current:
+            return version, payload
         while (step := self._steps.get((type, version))) is not None:
             payload = step(payload)
             version += 1

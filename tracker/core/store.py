@@ -31,6 +31,7 @@ APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL 
 PAGE_SIZE = 2000
 _MICROSECOND = timedelta(microseconds=1)
 _IN_CHUNK = 500  # bound on IN (...) lists
+_decode = json.JSONDecoder().decode  # json.loads minus its per-call argument checks
 
 
 def utc_now() -> datetime:
@@ -60,6 +61,7 @@ class EventStore:
         self.db = db
         self.clock = clock
         self.upcaster = upcaster or Upcaster()
+        self._last_metadata: tuple[str, dict[str, Any]] = ("", {})
         self._mark = "?" if db.is_sqlite else "%s"
         marks = ", ".join([self._mark] * len(EVENT_COLUMNS))
         self._insert_sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
@@ -287,9 +289,14 @@ class EventStore:
     def _to_event(self, row: Sequence[Any]) -> RecordedEvent:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, prev_hash, digest) = row
-        schema_version, upcast = self.upcaster.upcast(type_, schema_version, json.loads(payload))
+        schema_version, upcast = self.upcaster.upcast(type_, schema_version, _decode(payload))
+        # Consecutive events usually share their metadata (a flat map): decode it once. The pair is
+        # read once into a local, so threads sharing this store never mix two pairs.
+        cached = self._last_metadata
+        if metadata != cached[0]:
+            cached = self._last_metadata = (metadata, _decode(metadata))
         return RecordedEvent(
-            position, stream, version, type_, schema_version, upcast, json.loads(metadata),
+            position, stream, version, type_, schema_version, upcast, dict(cached[1]),
             recorded_at, valid_from, key, prev_hash, digest,
         )
 
