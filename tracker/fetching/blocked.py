@@ -55,15 +55,13 @@ def challenge_reason(status: int, headers: Mapping[str, str], body: bytes) -> st
         return f"HTTP {status}: Cloudflare challenge (cf-mitigated)"
     if len(body) > SMALL_PAGE or not _looks_html(headers, body):
         return None
-    visible = _visible_chars(body)
     lowered = body.lower()
+    marker = next((m for m in MARKERS if m.encode() in lowered), None)
     # On an error status a marker is enough; a 200 must also look like a challenge, with
     # almost no visible text, so a real page that mentions a marker is still content.
-    if status != 200 or visible < 1000:
-        for marker in MARKERS:
-            if marker.encode() in lowered:
-                return f"HTTP {status}: challenge page (marker {marker!r})"
-    script_only = bool(_HAS_SCRIPT.search(body)) and visible < 200
-    if status == 202 and script_only:
+    # Visible text is counted only when it can decide something: most pages have no marker.
+    if marker is not None and (status != 200 or _visible_chars(body) < 1000):
+        return f"HTTP {status}: challenge page (marker {marker!r})"
+    if status == 202 and _HAS_SCRIPT.search(body) and _visible_chars(body) < 200:
         return "HTTP 202 with a script-only page: a JavaScript challenge"
     return None
