@@ -11,6 +11,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from tests.fetching.localserver import LocalServer
+from tests.support.smtp import Mailbox
 from tracker import migrate
 from tracker.core import Database, EventStore
 from tracker.domain.upcasters import build_upcaster
@@ -56,6 +58,24 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def store(db: Database) -> EventStore:
     return EventStore(db, upcaster=build_upcaster())
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    """A real HTTP server on 127.0.0.1 driven by a route table."""
+    local = LocalServer().start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1."""
+    box = Mailbox()
+    yield box
+    box.stop()
 
 
 def cli_env(db_url: str, **extra: str) -> dict[str, str]:

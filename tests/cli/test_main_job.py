@@ -6,24 +6,13 @@ import email
 import email.policy
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import cli_env
 from tests.fetching.localserver import LocalServer, Reply
 
 PAGE = "<html><body><main><h1>细胞治疗产品指导原则</h1><p>版本 {n}</p></main></body></html>"
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    local = LocalServer().start()
-    try:
-        yield local
-    finally:
-        local.stop()
 
 
 def write_seeds(folder: Path, server: LocalServer) -> None:

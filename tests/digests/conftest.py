@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,47 +21,7 @@ DIFF = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what arrives, envelope and all."""
-
-    def __init__(self, port: int | None = None) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-        self.port = port or free_port()
-        self._lock = threading.Lock()
-        box = self
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                with box._lock:
-                    box.recipients.append(list(envelope.rcpt_tos))
-                    box.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    yield box
-    box.stop()
 
 
 def make_app(db_url: str, home: Path, **env: str) -> App:

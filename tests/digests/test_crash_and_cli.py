@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cli_env
-from tests.digests.conftest import CN_TITLE, Mailbox, record_changes, register_record
+from tests.digests.conftest import CN_TITLE, record_changes, register_record
+from tests.support.smtp import Mailbox
 from tracker.app import App
 from tracker.cli.main import main
 

@@ -8,7 +8,8 @@ from email.utils import parsedate_to_datetime
 
 import sqlalchemy as sa
 
-from tests.digests.conftest import CN_TITLE, JP_TITLE, SCRIPT, Mailbox, free_port, record_changes, register_record
+from tests.digests.conftest import CN_TITLE, JP_TITLE, SCRIPT, record_changes, register_record
+from tests.support.smtp import Mailbox, free_port
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.mail import SmtpTransport

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fetching.localserver import LocalServer, Reply
+from tests.fetching.localserver import Reply
 from tracker import migrate
 from tracker.app import App
 from tracker.core import NewEvent, RecordedEvent
@@ -54,15 +54,6 @@ def app(db_url: str, clock: Clock) -> Iterator[App]:
     migrate.upgrade(application.db)
     yield application
     application.close()
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    local = LocalServer().start()
-    try:
-        yield local
-    finally:
-        local.stop()
 
 
 def html(body: str, charset: str = "utf-8") -> Reply:

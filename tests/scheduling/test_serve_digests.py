@@ -12,7 +12,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Callable
 
-from tests.scheduling.conftest import Mailbox, Pages, Served, make_app, run_cli, serve_env, wait_for
+from tests.scheduling.conftest import Pages, Served, make_app, run_cli, serve_env, wait_for
+from tests.support.smtp import Mailbox
 from tests.scheduling.helpers import checked, event_types, json_lines, make_due, register_sources
 from tracker.domain import vocabulary as v
 from tracker.scheduling.calendar import Schedule, period_key

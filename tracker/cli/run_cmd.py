@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from pathlib import Path
 
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
+from tracker.cli.progress import CheckProgress
 from tracker.services import main_job
-from tracker.services.recording import SourceOutcome
 
 
 @click.command()
@@ -28,39 +27,30 @@ def run(ctx: AppContext, seed_paths: tuple[str, ...], addresses: tuple[str, ...]
 
         tracker run --subscribe compliance@example.org
     """
-    from pathlib import Path
-
     app = ctx.app
     click.echo(f"database: {app.db.display_url}")
-    bar: Any = None
 
-    def on_start(total: int) -> None:
-        nonlocal bar
-        click.echo(f"checking {total} sources once (concurrency {app.settings['fetch.concurrency']}, "
-                   f"{app.settings['fetch.per_host']} per host)...", err=True)
-        if sys.stderr.isatty() and total:
-            bar = click.progressbar(length=total, label="checking", file=sys.stderr)
-            bar.__enter__()
+    def announce(total: int) -> str:
+        return (f"checking {total} sources once (concurrency {app.settings['fetch.concurrency']}, "
+                f"{app.settings['fetch.per_host']} per host)...")
 
-    def progress(outcome: SourceOutcome) -> None:
-        if bar is not None:
-            bar.update(1)
-
-    try:
+    with CheckProgress(announce=announce) as shown:
         report = main_job.run_once(
             app, seed_paths=[Path(p) for p in seed_paths] or None, subscribe=addresses, cadence=cadence,
-            check=not no_check, progress=progress, on_start=on_start,
+            check=not no_check, progress=shown.progress, on_start=shown.on_start,
         )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    for line in describe(report, app.settings.home):
+    for line in describe(report):
         click.echo(line)
 
 
-def describe(report: main_job.RunReport, home: Any) -> list[str]:
+def describe(report: main_job.RunReport) -> list[str]:
     before, after = report.migration
-    lines = [f"schema: {'created at' if before is None else 'upgraded from ' + before + ' to' if before != after else 'already at'} migration {after}"]
+    if before is None:
+        lines = [f"schema: created at migration {after}"]
+    elif before != after:
+        lines = [f"schema: upgraded from migration {before} to {after}"]
+    else:
+        lines = [f"schema: already at migration {after}"]
     if report.seeded is not None:
         lines.append(f"seeded: {report.seeded.written} new events from {len(report.seeded.files)} seed files")
         lines.extend(f"  {f.summary()}" for f in report.seeded.files if f.written or f.removed)

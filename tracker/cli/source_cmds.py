@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from typing import Any
 
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
+from tracker.cli.progress import CheckProgress
 from tracker.domain.sources import KINDS, STATES, format_duration
 from tracker.services import checking, history, sources_admin
 from tracker.services.recording import SourceOutcome
@@ -157,27 +156,11 @@ def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...]) -> None
     """
     if check_all and source_ids:
         raise click.UsageError("use --all or --source, not both")
-    bar: Any = None
-    tty = sys.stderr.isatty()
-
-    def on_start(total: int) -> None:
-        nonlocal bar
-        if tty and total:
-            bar = click.progressbar(length=total, label="checking", file=sys.stderr)
-            bar.__enter__()
-
-    def progress(outcome: SourceOutcome) -> None:
-        if bar is not None:
-            bar.update(1)
-        else:
-            click.echo(_outcome_line(outcome), err=True)
-
-    try:
-        report = checking.check_sources(ctx.app, list(source_ids) or None, all=check_all, progress=progress, on_start=on_start)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    if bar is not None:
+    with CheckProgress(line=_outcome_line) as shown:
+        report = checking.check_sources(
+            ctx.app, list(source_ids) or None, all=check_all, progress=shown.progress, on_start=shown.on_start,
+        )
+    if shown.had_bar:  # the bar said nothing about each source: list what was not routine
         for outcome in report.outcomes:
             if outcome.outcome not in ("unchanged", "not_modified"):
                 click.echo(_outcome_line(outcome))
