@@ -44,6 +44,9 @@ def test_remove_keeps_history_and_stops_checks(app: App, clock: Clock) -> None:
     assert due_sources(app, clock.now) == []
     with pytest.raises(NotFoundError, match="was removed"):
         check_sources(app, ["fda"])
+    # A scheduler batch claimed before the removal skips it instead of failing the whole batch.
+    assert check_sources(app, ["fda", "never-existed"], skip_removed=True).outcomes == []
+    assert [e.type for e in app.store.read(stream="source/fda")] == [v.SOURCE_REGISTERED, v.SOURCE_REMOVED]
     with pytest.raises(NotFoundError, match="was removed"):
         sources_admin.remove_source(app, "fda")
     add(app, "fda", "https://www.fda.gov/cgt-new")      # the id may be used again

@@ -100,7 +100,7 @@ class Jobs:
             counts["claimed"] += len(fresh)
             # On an error the claims stay until they run out: a back-off for whatever failed.
             with self._keep_claimed(fresh):
-                report = checking.check_sources(app, fresh)
+                report = checking.check_sources(app, fresh, skip_removed=True)
             claims.release_sources(db, self.holder, fresh)
             counts.update(_check_counts(report))
         summary = dict(sorted(counts.items()))

@@ -73,7 +73,9 @@ class _Known:
     state: Any     # a source_state row, or None
 
 
-def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> tuple[list[_Known], list[SourceOutcome]]:
+def _load(
+    app: App, ids: Sequence[str] | None, every: bool, now: datetime, skip_removed: bool = False,
+) -> tuple[list[_Known], list[SourceOutcome]]:
     app.projector.catch_up(only=["sources"])
     with app.db.read() as conn:
         query = sa.select(sources, source_state).select_from(
@@ -88,6 +90,8 @@ def _load(app: App, ids: Sequence[str] | None, every: bool, now: datetime) -> tu
         rows = conn.execute(query.order_by(sources.c.id)).all()
     if ids is not None:
         found = {row.id: row for row in rows}
+        if skip_removed:  # a claimed source removed since the claim is simply not checked
+            ids = [i for i in ids if i in found and found[i].active]
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFoundError(f"no source {', '.join(repr(m) for m in missing)} (see `tracker sources list`)")
@@ -200,9 +204,12 @@ async def check_sources_async(
     now: datetime | None = None,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    skip_removed: bool = False,
 ) -> CheckReport:
     """Check the given sources (or all active ones, or those due) and record what they show.
 
+    Unknown or removed ids are an error, unless ``skip_removed`` (the scheduler's claimed batches:
+    a source removed after its claim is skipped, not a reason to fail the whole batch).
     ``transport`` is an httpx transport handed to the fetcher (tests); ``now`` fixes the clock;
     ``progress`` is called with each source's outcome as it is recorded; ``on_start`` with the
     number of sources about to be checked.
@@ -210,7 +217,7 @@ async def check_sources_async(
     started = time.monotonic()
     report = CheckReport(correlation_id=f"check-{uuid.uuid4().hex[:12]}")
     cycle_now = now or app.clock()
-    known, unusable = _load(app, list(source_ids) if source_ids else None, all, cycle_now)
+    known, unusable = _load(app, list(source_ids) if source_ids else None, all, cycle_now, skip_removed)
     report.outcomes.extend(unusable)
     if on_start is not None:
         on_start(len(known))
@@ -287,8 +294,10 @@ def check_sources(
     now: datetime | None = None,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    skip_removed: bool = False,
 ) -> CheckReport:
     """Synchronous wrapper of ``check_sources_async`` (runs its own event loop)."""
     return asyncio.run(check_sources_async(
         app, source_ids, all=all, transport=transport, now=now, progress=progress, on_start=on_start,
+        skip_removed=skip_removed,
     ))
