@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from tracker.core import Projection
+from tracker.projections.record import RecordProjection
+from tracker.projections.sources import SourcesProjection
+from tracker.projections.subscriptions import digest_projections
 
 
 def all_projections() -> list[Projection]:
     """Every projection the application keeps up to date, in catch-up order."""
-    projections: list[Projection] = []
-    from tracker.projections.record import RecordProjection  # issue 3: the regulatory record
-    projections.append(RecordProjection())
-    from tracker.projections.sources import SourcesProjection  # issue 4: monitored sources
-    projections.append(SourcesProjection())
-    from tracker.projections.subscriptions import digest_projections  # issue 5: subscriptions, digest index
-    projections.extend(digest_projections())
-    return projections
+    return [
+        RecordProjection(),      # the regulatory record: items, steps, relations
+        SourcesProjection(),     # monitored sources (and their operational state rows)
+        *digest_projections(),   # subscriptions and the digest index
+    ]
