@@ -37,21 +37,23 @@ def event_hash(
     payload: str,
     metadata: str,
 ) -> str:
+    payload_bytes, metadata_bytes = payload.encode("utf-8"), metadata.encode("utf-8")
     p, v, sv = str(position), str(version), str(schema_version)
     vf, key = valid_from or "", idempotency_key or ""
-    payload_bytes, metadata_bytes = payload.encode("utf-8"), metadata.encode("utf-8")
-    if (prev_hash + stream + type + recorded_at + vf + key).isascii():  # the usual case: one f-string
-        head = (
-            f"15:tracker-event/1,{len(prev_hash)}:{prev_hash},{len(p)}:{p},{len(stream)}:{stream},"
-            f"{len(v)}:{v},{len(type)}:{type},{len(sv)}:{sv},{len(recorded_at)}:{recorded_at},"
-            f"{len(vf)}:{vf},{len(key)}:{key},"
-        ).encode("ascii")
-    else:
-        head = b"15:tracker-event/1," + b"".join(
-            _ns(x) for x in (prev_hash, p, stream, v, type, sv, recorded_at, vf, key)
-        )
+    # Every netstring up to the payload's, in one f-string. len() counts characters, which are
+    # the UTF-8 bytes only when the text is ASCII: the usual case, checked on the result.
+    head = (
+        f"15:tracker-event/1,{len(prev_hash)}:{prev_hash},{len(p)}:{p},{len(stream)}:{stream},"
+        f"{len(v)}:{v},{len(type)}:{type},{len(sv)}:{sv},{len(recorded_at)}:{recorded_at},"
+        f"{len(vf)}:{vf},{len(key)}:{key},{len(payload_bytes)}:"
+    )
+    if head.isascii():
+        head_bytes = head.encode("ascii")
+    else:  # a non-ASCII stream or key: the general netstrings
+        fields = (prev_hash, p, stream, v, type, sv, recorded_at, vf, key)
+        head_bytes = b"15:tracker-event/1," + b"".join(map(_ns, fields)) + b"%d:" % len(payload_bytes)
     return hashlib.sha256(b"".join((
-        head, b"%d:" % len(payload_bytes), payload_bytes, b",%d:" % len(metadata_bytes), metadata_bytes, b",",
+        head_bytes, payload_bytes, b",%d:" % len(metadata_bytes), metadata_bytes, b",",
     ))).hexdigest()
 
 
