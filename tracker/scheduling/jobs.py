@@ -101,8 +101,13 @@ class Jobs:
             # On an error the claims stay until they run out: a back-off for whatever failed.
             with self._keep_claimed(fresh):
                 report = checking.check_sources(app, fresh, skip_removed=True)
-            claims.release_sources(db, self.holder, fresh)
+            # Recording a source's check clears its claim; release only what was not recorded.
+            unrecorded = set(fresh) - {outcome.source_id for outcome in report.outcomes}
+            if unrecorded:
+                claims.release_sources(db, self.holder, sorted(unrecorded))
             counts.update(_check_counts(report))
+            if len(claimed) < self.schedule.batch:
+                break  # a short batch took every source claimable now: no need to ask again
         summary = dict(sorted(counts.items()))
         heartbeat.record_tick(db, self.me, app.clock(), summary)
         return summary
