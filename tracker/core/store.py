@@ -31,7 +31,20 @@ APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL 
 PAGE_SIZE = 2000
 _MICROSECOND = timedelta(microseconds=1)
 _IN_CHUNK = 500  # bound on IN (...) lists
-_decode = json.JSONDecoder().decode  # json.loads minus its per-call argument checks
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _decode(text: str) -> Any:
+    """json.loads for the stored text, which is canonical: no whitespace around the value.
+
+    raw_decode skips the two whitespace scans of json.loads; anything it does not consume
+    whole goes to json.loads, which decodes it or raises exactly as before.
+    """
+    try:
+        value, end = _raw_decode(text)
+    except json.JSONDecodeError:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def utc_now() -> datetime:
