@@ -18,6 +18,8 @@ from tracker.core.schema import projection_checkpoints
 from tracker.core.store import EventStore
 from tracker.errors import NotFoundError
 
+READ_PAGE_SIZE = 5000
+
 
 class Projection(Protocol):
     """A read model that owns its tables and is rebuilt from the log alone."""
@@ -32,16 +34,34 @@ class Projection(Protocol):
 
 
 class Projector:
-    def __init__(self, store: EventStore, projections: Sequence[Projection], batch_size: int = 5000) -> None:
+    """Catches projections up in batches of ``batch_size`` events, one transaction each.
+
+    A rebuild replays the whole log, so it takes larger batches (``rebuild_batch_size``): each
+    batch reads and writes back the rows it touches once, and commits once, so fewer batches
+    mean fewer of both. The events of one batch are held in memory, which bounds the size: the
+    record projection's rebuild peaks near 185 MB at 30,000 (290 MB at 50,000, 120 MB at 5,000).
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        projections: Sequence[Projection],
+        batch_size: int = 5000,
+        rebuild_batch_size: int = 30_000,
+    ) -> None:
         self.store = store
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.rebuild_batch_size = max(batch_size, rebuild_batch_size)
 
     def catch_up(self, only: Sequence[str] | None = None) -> dict[str, int]:
         """Bring each projection up to the head; returns events applied per projection."""
+        return self._catch_up(only, self.batch_size)
+
+    def _catch_up(self, only: Sequence[str] | None, batch_size: int) -> dict[str, int]:
         applied: dict[str, int] = {}
         for projection in self._select(only):
-            applied[projection.name] = self._catch_up_one(projection)
+            applied[projection.name] = self._catch_up_one(projection, batch_size)
         return applied
 
     def rebuild(self, only: Sequence[str] | None = None) -> dict[str, int]:
@@ -51,7 +71,7 @@ class Projector:
                 self._lock_checkpoint(conn, projection.name)
                 projection.clear(conn)
                 self._set_checkpoint(conn, projection.name, 0)
-        return self.catch_up(only)
+        return self._catch_up(only, self.rebuild_batch_size)
 
     def checkpoint(self, name: str) -> int:
         with self.store.db.read() as conn:
@@ -69,7 +89,7 @@ class Projector:
             raise NotFoundError(f"unknown projection(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
         return [p for p in self.projections if p.name in set(only)]
 
-    def _catch_up_one(self, projection: Projection) -> int:
+    def _catch_up_one(self, projection: Projection, batch_size: int) -> int:
         total = 0
         target = self.store.head().position
         while True:
@@ -77,19 +97,21 @@ class Projector:
                 position = self._lock_checkpoint(conn, projection.name)
                 if position >= target:
                     return total
-                batch = self._page(position, target, projection.types)
+                batch = self._page(position, target, projection.types, batch_size)
                 if batch:
                     projection.apply(conn, batch)
                     total += len(batch)
                 # A short page means nothing of interest is left up to the target.
-                end = batch[-1].position if len(batch) == self.batch_size else target
+                end = batch[-1].position if len(batch) == batch_size else target
                 self._set_checkpoint(conn, projection.name, end)
 
-    def _page(self, after: int, until: int, types: frozenset[str] | None) -> list[RecordedEvent]:
+    def _page(self, after: int, until: int, types: frozenset[str] | None, batch_size: int) -> list[RecordedEvent]:
         page: list[RecordedEvent] = []
-        for event in self.store.read(after=after, until=until, types=types, page_size=self.batch_size):
+        # The query pages stay small whatever the batch: the rows of one page are alive at once.
+        page_size = min(batch_size, READ_PAGE_SIZE)
+        for event in self.store.read(after=after, until=until, types=types, page_size=page_size):
             page.append(event)
-            if len(page) == self.batch_size:
+            if len(page) == batch_size:
                 break
         return page
 

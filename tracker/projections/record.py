@@ -75,6 +75,7 @@ Index("ix_record_relations_target", record_relations.c.target_id)
 
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
+_CORRECTED = v.ITEM_CORRECTED
 # Plain columns an ItemCorrected may change directly.
 _COLUMNS = {"jurisdiction", "issuer", "discipline"}
 _ATTRIBUTE_FIELDS = {"urls", "citation", "notes", "seed_file"}
@@ -118,6 +119,7 @@ class _Batch:
         self.step_notes: list[tuple[str, str, str, str | None]] = []  # item, step, date, note
         self.folded_steps: list[tuple[str, int, str, dict[str, Any] | None]] = []  # item, position, type, step
         self.relations: dict[str, list[dict[str, Any]]] = {}
+        self.statuses: dict[tuple[str, str], str | None] = {}
 
     def whole(self, item_id: str) -> dict[str, Any]:
         """The complete row (read on first need), with its attributes parsed."""
@@ -157,16 +159,24 @@ class _Batch:
         row = self.rows.get(str(p.get("id")))
         if row is None:
             return  # a step of an item never registered: nothing to show it on
-        step, date = str(p["step"]), p.get("date")
-        self.steps.append((row["id"], event.position, step, event.type, date, p.get("note")))
-        status = step_status(row["kind"], step)
+        item_id, step, date = row["id"], str(p["step"]), p.get("date")
+        self.steps.append((item_id, event.position, step, event.type, date, p.get("note")))
+        status = self._status(row["kind"], step)
         if status is not None and wins(date, row["status_date"]):
             row["status"], row["status_date"] = status, date
         if step == "renamed" and p.get("title_zh"):
-            row = self.whole(row["id"])
-            self.attrs(row["id"]).setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
+            row = self.whole(item_id)
+            self.attrs(item_id).setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
             row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or row["title_en"]
-        self._touch(row, event)
+        row["updated_position"] = event.position  # as _touch, inline: this runs for most events
+        self.dirty.add(item_id)
+
+    def _status(self, kind: str, step: str) -> str | None:
+        """step_status, remembered: a batch sees few (kind, step) pairs many times."""
+        key = (kind, step)
+        if key not in self.statuses:
+            self.statuses[key] = step_status(kind, step)
+        return self.statuses[key]
 
     def correct(self, event: RecordedEvent) -> None:
         if str(event.payload.get("id")) not in self.rows:
@@ -269,13 +279,14 @@ class RecordProjection:
         if not events:
             return
         work = _Batch(conn, {str(e.payload["id"]) for e in events})
+        register, correct, step = work.register, work.correct, work.step
         for event in events:
-            if is_registration(event):
-                work.register(event)
-            elif event.type == v.ITEM_CORRECTED:
-                work.correct(event)
+            if event.type == _CORRECTED:
+                correct(event)
+            elif is_registration(event):
+                register(event)
             elif "step" in event.payload:
-                work.step(event)
+                step(event)
         work.write(conn)
 
     def clear(self, conn: Connection) -> None:
