@@ -9,6 +9,7 @@ process so that its peak memory is its own:
   * EventStore.read of the whole log (the core's own cost, which every projection pays);
   * `tracker projections rebuild` (Projector.rebuild of the record projection);
   * `tracker replay --as-of <mid-point position>`.
+Floor, read and rebuild are each the fastest of --runs children (rebuilds on fresh copies of the log).
 Targets: rebuild >= 0.3x the floor's rows/s, peak memory < 300 MB, replay at the mid-point no
 slower than the rebuild it implies (the rebuild of the whole log).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,10 +117,30 @@ def measure(mode: str, path: Path, arg: int = 0) -> dict[str, float]:
     return json.loads(result.stdout)
 
 
+def best(runs: int, mode: str, path: Path, arg: int = 0) -> dict[str, float]:
+    """The fastest of ``runs`` children (the machine is shared), with the highest peak seen.
+
+    A rebuild writes its tables, so each rebuild runs on a fresh copy of the log: a second
+    rebuild on the same file would also pay for deleting the first one's rows.
+    """
+    results = []
+    for run in range(runs):
+        target = path
+        if mode == "rebuild":
+            target = path.with_name(f"rebuild-{run}.db")
+            shutil.copyfile(path, target)
+        results.append(measure(mode, target, arg))
+        if target != path:
+            target.unlink()
+    fastest = min(results, key=lambda r: r["seconds"])
+    return {**fastest, "peak_mb": max(r["peak_mb"] for r in results)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_projections", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the synthetic log (default 1,000,000)")
     parser.add_argument("--quick", action="store_true", help="smoke mode: 50,000 events")
+    parser.add_argument("--runs", type=int, default=3, help="children per measurement; the fastest counts (default 3)")
     args = parser.parse_args(argv)
     n = 50_000 if args.quick else args.events
     if n < INSTRUMENTS:
@@ -126,10 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-projections-") as tmp:
         path = Path(tmp) / "log.db"
         append_s = build_log(path, n)
-        print(f"log: {n:,} events over {INSTRUMENTS:,} instruments appended in {append_s:.1f}s ({n / append_s:,.0f} events/s)")
-        floor = measure("floor", path)
-        read = measure("read", path)
-        rebuild = measure("rebuild", path)
+        print(f"log: {n:,} events over {INSTRUMENTS:,} instruments appended in {append_s:.1f}s ({n / append_s:,.0f} events/s);"
+              f" floor, read and rebuild: best of {args.runs}")
+        floor = best(args.runs, "floor", path)
+        read = best(args.runs, "read", path)
+        rebuild = best(args.runs, "rebuild", path)
         mid = measure("replay", path, n // 2)
     floor_rate = floor["rows"] / floor["seconds"]
     rebuild_rate = rebuild["rows"] / rebuild["seconds"]
