@@ -114,7 +114,8 @@ def measure(mode: str, path: Path, arg: int = 0) -> dict[str, float]:
                             capture_output=True, text=True, timeout=3600, check=False)
     if result.returncode != 0:
         raise SystemExit(f"{mode} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout)
+    measured: dict[str, float] = json.loads(result.stdout)
+    return measured
 
 
 def best(runs: int, mode: str, path: Path, arg: int = 0) -> dict[str, float]:
