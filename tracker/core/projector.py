@@ -6,7 +6,9 @@ position 0 goes through exactly the same code as the incremental path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -56,12 +58,12 @@ class Projector:
 
     def catch_up(self, only: Sequence[str] | None = None) -> dict[str, int]:
         """Bring each projection up to the head; returns events applied per projection."""
-        return self._catch_up(only, self.batch_size)
+        return self._catch_up(only, self.batch_size, rebuilding=False)
 
-    def _catch_up(self, only: Sequence[str] | None, batch_size: int) -> dict[str, int]:
+    def _catch_up(self, only: Sequence[str] | None, batch_size: int, *, rebuilding: bool) -> dict[str, int]:
         applied: dict[str, int] = {}
         for projection in self._select(only):
-            applied[projection.name] = self._catch_up_one(projection, batch_size)
+            applied[projection.name] = self._catch_up_one(projection, batch_size, rebuilding)
         return applied
 
     def rebuild(self, only: Sequence[str] | None = None) -> dict[str, int]:
@@ -71,7 +73,7 @@ class Projector:
                 self._lock_checkpoint(conn, projection.name)
                 projection.clear(conn)
                 self._set_checkpoint(conn, projection.name, 0)
-        return self._catch_up(only, self.rebuild_batch_size)
+        return self._catch_up(only, self.rebuild_batch_size, rebuilding=True)
 
     def checkpoint(self, name: str) -> int:
         with self.store.db.read() as conn:
@@ -89,11 +91,13 @@ class Projector:
             raise NotFoundError(f"unknown projection(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
         return [p for p in self.projections if p.name in set(only)]
 
-    def _catch_up_one(self, projection: Projection, batch_size: int) -> int:
+    def _catch_up_one(self, projection: Projection, batch_size: int, rebuilding: bool) -> int:
         total = 0
         target = self.store.head().position
         while True:
-            with self.store.db.write() as conn:
+            # A rebuild is a command of its own (tracker projections rebuild), never a service thread.
+            paused = _collector_paused() if rebuilding else nullcontext()
+            with paused, self.store.db.write() as conn:
                 position = self._lock_checkpoint(conn, projection.name)
                 if position >= target:
                     return total
@@ -127,3 +131,22 @@ class Projector:
         conn.execute(
             projection_checkpoints.update().where(projection_checkpoints.c.name == name).values(position=position)
         )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one rebuild batch.
+
+    A rebuild batch holds tens of thousands of RecordedEvents, tuples the collector tracks though
+    they hold no reference cycles; as they pile up it walks all of them again and again (a quarter
+    of a rebuild's time, measured). Reference counting still frees everything as usual; only
+    cycles wait, until the batch ends. A collector the application turned off stays off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
