@@ -134,10 +134,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"event store benchmark: {args.events} events, batches of {args.batch}; {args.single} single appends;"
               f" best of {args.runs} for every side")
         ours, floor, one_transaction = bench_append(tmp, args.events, args.batch, args.runs)
-        print(ratio_line("append, batches of 1,000", ours, floor, 0.6))
-        print(f"{'':<38} {args.events / ours:,.0f} events/s (floor {args.events / floor:,.0f} rows/s, committing"
-              f" every {args.batch:,} rows as the appends do; in one transaction {args.events / one_transaction:,.0f}"
-              f" rows/s, ratio {one_transaction / ours:.2f}x)")
+        # The floor: executemany of every row in one transaction. A floor that commits
+        # every 1,000 rows, as the appends must, is printed beside it as context.
+        print(ratio_line("append, batches of 1,000", ours, one_transaction, 0.6))
+        print(f"{'':<38} {args.events / ours:,.0f} events/s (floor {args.events / one_transaction:,.0f} rows/s in one"
+              f" transaction; committing every {args.batch:,} rows as the appends do {args.events / floor:,.0f}"
+              f" rows/s, ratio {floor / ours:.2f}x)")
         ours, floor, _ = bench_append(tmp, args.single, 1, args.runs)
         print(ratio_line("append, one per transaction", ours, floor, 0.6))
 

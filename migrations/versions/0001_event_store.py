@@ -35,7 +35,8 @@ POSTGRES_TRIGGERS = [
 def upgrade() -> None:
     op.create_table(
         "events",
-        sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+        # On SQLite an INTEGER primary key is the rowid itself: one B-tree less per append.
+        sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("stream", sa.String(200), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("type", sa.String(100), nullable=False),
