@@ -105,7 +105,8 @@ else:
         from tracker.services.replay import replay
         rows = len(replay(store, as_of=arg, valid_at=date(2026, 5, 1)))
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+from bench.common import peak_rss_mb  # VmHWM: ru_maxrss would carry the parent's size across exec
+print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak_rss_mb()}))
 '''
 
 

@@ -28,6 +28,19 @@ def best_of(runs: int, fn: Callable[[], T]) -> tuple[float, T]:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB.
+
+    VmHWM belongs to the process's own address space, which exec starts afresh; ru_maxrss does
+    not: Linux carries it across fork and exec, so a child started by a large parent would report
+    the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
