@@ -193,3 +193,19 @@ def test_unreachable_database_is_one_clear_error(tmp_path) -> None:  # type: ign
     db = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
     with pytest.raises(DatabaseError, match="cannot connect"):
         EventStore(db).head()
+
+
+def test_stream_versions_stay_exact_across_stores_and_rollbacks(db) -> None:  # type: ignore[no-untyped-def]
+    """A store remembers stream versions between its appends; others' appends and rollbacks must not fool it."""
+    first, second = EventStore(db), EventStore(db)
+    first.append([ev("instrument/a")])
+    second.append([ev("instrument/a")])  # the head moved behind first's back
+    assert first.append([ev("instrument/a")])[0].version == 3
+    with pytest.raises(RuntimeError):
+        with db.write() as conn:
+            first.append([ev("instrument/a"), ev("instrument/b")], conn=conn)
+            raise RuntimeError("the caller's wider transaction fails after the append")
+    assert [e.version for e in first.append([ev("instrument/a"), ev("instrument/b")])] == [4, 1]
+    with pytest.raises(ConcurrencyError):
+        first.append([ev("instrument/a")], expect={"instrument/a": 3})
+    assert auditing.verify_store(first).count == 5

@@ -31,6 +31,7 @@ APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL 
 PAGE_SIZE = 2000
 _MICROSECOND = timedelta(microseconds=1)
 _IN_CHUNK = 500  # bound on IN (...) lists
+_KNOWN_VERSIONS_MAX = 100_000  # streams whose version a store remembers between appends
 _raw_decode = json.JSONDecoder().raw_decode
 
 
@@ -75,6 +76,9 @@ class EventStore:
         self.clock = clock
         self.upcaster = upcaster or Upcaster()
         self._last_metadata: tuple[str, dict[str, Any]] = ("", {})
+        # Stream versions as of the head this store last appended (see _versions_for).
+        self._known_versions: dict[str, int] = {}
+        self._known_head: str | None = None
         self._mark = "?" if db.is_sqlite else "%s"
         marks = ", ".join([self._mark] * len(EVENT_COLUMNS))
         self._insert_sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
@@ -123,12 +127,12 @@ class EventStore:
         if not fresh and batch:
             return [stored[e.idempotency_key] for e in batch if e.idempotency_key]
 
-        versions = self._stream_versions(conn, {e.stream for e in fresh} | set(expect))
+        head = self._head(conn)
+        versions = self._versions_for(conn, head, {e.stream for e in fresh} | set(expect))
         for stream, expected in expect.items():
             if expected != ANY_VERSION and versions.get(stream, 0) != expected:
                 raise ConcurrencyError(stream, expected, versions.get(stream, 0))
 
-        head = self._head(conn)
         recorded_at = format_time(self.clock())
         if head.recorded_at is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # transaction time never runs backwards along the chain
@@ -136,6 +140,7 @@ class EventStore:
         if rows:
             # Straight to the driver's executemany: the rows are already exactly what is stored.
             conn.exec_driver_sql(self._insert_sql, rows)
+            self._remember(versions, recorded[-1].hash)
         if not stored and not seen_keys:
             return recorded  # no idempotency key in the batch: every event is new, in order
         return _in_batch_order(batch, stored, recorded)
@@ -148,6 +153,29 @@ class EventStore:
                 event = self._to_event(row)
                 found[event.idempotency_key] = event  # type: ignore[index]
         return found
+
+    def _versions_for(self, conn: Connection, head: Head, streams: set[str]) -> dict[str, int]:
+        """Current versions of ``streams`` (0 for a new one), asking the database only when needed.
+
+        What this store learnt at its last append stays exact for as long as the head is the
+        event it appended then: any other append (another process, another store) or a rollback
+        of that append moves the head, and the cache is dropped. Called under the append lock.
+        """
+        if head.hash != self._known_head:
+            self._known_versions.clear()
+        known = self._known_versions
+        versions = {stream: known[stream] for stream in streams if stream in known}
+        missing = streams - versions.keys()
+        if missing:
+            found = self._stream_versions(conn, missing)
+            versions.update({stream: found.get(stream, 0) for stream in missing})
+        return versions
+
+    def _remember(self, versions: dict[str, int], head_hash: str) -> None:
+        if len(self._known_versions) + len(versions) > _KNOWN_VERSIONS_MAX:
+            self._known_versions.clear()
+        self._known_versions.update(versions)
+        self._known_head = head_hash
 
     def _stream_versions(self, conn: Connection, streams: set[str]) -> dict[str, int]:
         """The current version of each stream that has events.
