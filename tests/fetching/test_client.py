@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import socket
 import time
 import zlib
@@ -12,8 +13,20 @@ import httpx
 
 from tests.fetching.localserver import Drop, LocalServer, Reply, Seen, config, run
 from tracker.fetching import (
-    BLOCKED, DNS, HTTP_STATUS, REDIRECT, TLS, TIMEOUT, TOO_LARGE, TRUNCATED, UNSUPPORTED_SCHEME,
-    FetchConfig, Fetcher, FetchRequest, FetchResult, normalise,
+    BLOCKED,
+    DNS,
+    HTTP_STATUS,
+    REDIRECT,
+    TIMEOUT,
+    TLS,
+    TOO_LARGE,
+    TRUNCATED,
+    UNSUPPORTED_SCHEME,
+    FetchConfig,
+    Fetcher,
+    FetchRequest,
+    FetchResult,
+    normalise,
 )
 
 HTML = "text/html; charset=utf-8"
@@ -267,6 +280,15 @@ def test_200_waf_challenge_page_is_blocked_not_content(server: LocalServer) -> N
     server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
     result = fetch(server, "/waf")
     assert (result.error_class, result.body) == (BLOCKED, b"")
+
+
+def test_a_body_already_accepted_as_content_is_not_scanned_again(server: LocalServer) -> None:
+    page = b"<html><head><title>Just a moment...</title></head><body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>"
+    server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
+    assert fetch(server, "/waf", known_content=hashlib.sha256(page).hexdigest()).outcome == "ok"
+    assert fetch(server, "/waf", known_content=hashlib.sha256(b"other").hexdigest()).error_class == BLOCKED
+    server.route("/412", Reply(412, {"Content-Type": "text/html"}, page))  # a status is judged whatever the body
+    assert fetch(server, "/412", known_content=hashlib.sha256(page).hexdigest()).error_class == BLOCKED
 
 
 def test_fetch_many_yields_every_result(server: LocalServer) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import random
 import socket
 import ssl
@@ -35,8 +36,18 @@ from tracker.fetching.body import ACCEPT_ENCODING, read_body
 from tracker.fetching.config import FetchConfig
 from tracker.fetching.policy import Resolver, UrlPolicy
 from tracker.fetching.result import (
-    BLOCKED, CONNECT, DNS, HTTP_STATUS, REDIRECT, TIMEOUT, TLS, TOO_LARGE, TRUNCATED,
-    UNSUPPORTED_SCHEME, FetchRequest, FetchResult,
+    BLOCKED,
+    CONNECT,
+    DNS,
+    HTTP_STATUS,
+    REDIRECT,
+    TIMEOUT,
+    TLS,
+    TOO_LARGE,
+    TRUNCATED,
+    UNSUPPORTED_SCHEME,
+    FetchRequest,
+    FetchResult,
 )
 from tracker.fetching.robots import RobotsCache
 from tracker.fetching.transport import guarded_transport
@@ -304,7 +315,9 @@ class Fetcher:
             return failed(exc.error_class, exc.message)
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             return failed(TRUNCATED, _one_line(f"connection dropped during the body: {exc}"))
-        reason = challenge_reason(status, headers, body)
+        known = (request.known_content is not None and len(body) <= SMALL_PAGE
+                 and hashlib.sha256(body).hexdigest() == request.known_content)
+        reason = challenge_reason(status, headers, b"" if known else body)
         if reason:
             return failed(BLOCKED, reason)
         return FetchResult(request.source_id, request.url, url, "ok", status, headers, body)

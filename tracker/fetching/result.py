@@ -41,6 +41,9 @@ class FetchRequest:
     etag: str | None = None
     last_modified: str | None = None
     respect_robots: bool = True
+    # SHA-256 of the body last accepted as this source's content: the very same bytes are not
+    # scanned for a bot challenge again (status and headers still are).
+    known_content: str | None = None
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,7 @@ def _request(known: _Known) -> FetchRequest:
         etag=state.etag if conditional else None,
         last_modified=state.last_modified if conditional else None,
         respect_robots=known.source.respect_robots,
+        known_content=state.last_snapshot if state is not None else None,
     )
 
 
