@@ -88,3 +88,16 @@ def test_main_job_seeds_checks_digests_and_says_where_everything_went(tmp_path: 
     assert "seeded: 0 new events" in second.stdout
     assert "1 changed" in second.stdout and "changed: src-local-guidance" in second.stdout
     assert len(list(outbox.glob("*.eml"))) == 2
+
+
+def test_subscribe_option_is_idempotent_in_canonical_form(tmp_path: Path, server: LocalServer) -> None:
+    server.route("/guidance", Reply(200, {"Content-Type": "text/html; charset=utf-8"}, PAGE.format(n=1).encode()))
+    server.route("/gone", Reply(500, {}, b"oops"))
+    seeds = tmp_path / "seeds"
+    write_seeds(seeds, server)
+    first = run(tmp_path, seeds, "--no-check", "--subscribe", "Team@Example.ORG", "--subscribe", "Team@example.org")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("subscribed: ") == 1  # one address, named twice
+    again = run(tmp_path, seeds, "--no-check", "--subscribe", " Team@EXAMPLE.org ")
+    assert again.returncode == 0, again.stderr
+    assert "subscribed: " not in again.stdout

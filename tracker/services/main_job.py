@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.core import VerifyReport
+from tracker.domain.subscriptions import validate_address
 from tracker.services import auditing, changelog, checking, digesting, seeding, subscribing
 from tracker.services.checking import CheckReport
 from tracker.services.digesting import DigestRun
@@ -42,11 +43,14 @@ class RunReport:
 
 def ensure_subscribed(app: App, addresses: Sequence[str], cadence: str) -> list[str]:
     """Subscribe each address to everything unless it already has an active subscription."""
-    active = {s.address for s in subscribing.list_subscriptions(app, include_cancelled=False)}
+    # Compared in the canonical form the subscribers table keeps (validate_address).
+    active = {s.address for s in subscribing.list_subscriptions(app, include_cancelled=False) if s.address}
     created = []
     for address in addresses:
-        if address.strip().lower() not in {a.lower() for a in active if a}:
-            created.append(subscribing.subscribe(app, address, cadence=cadence, actor="run").id)
+        canonical = validate_address(address)
+        if canonical not in active:
+            created.append(subscribing.subscribe(app, canonical, cadence=cadence, actor="run").id)
+            active.add(canonical)
     return created
 
 
