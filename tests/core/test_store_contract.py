@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tracker.core import GENESIS_HASH, EventStore, NewEvent
 from tracker.core.schema import events
-from tracker.errors import ConcurrencyError, DatabaseError, InvalidEventError, IntegrityError
+from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, IntegrityError, InvalidEventError
 from tracker.services import auditing
 
 CN_TITLE = "生物医学新技术临床研究和临床转化应用管理条例"
@@ -25,8 +25,8 @@ def ev(stream: str = "instrument/x", type: str = "InstrumentRegistered", **kw) -
 def test_positions_versions_and_chain(store: EventStore) -> None:
     first = store.append([ev("instrument/a"), ev("instrument/b")])
     second = store.append([ev("instrument/a", "InstrumentPublished", valid_from="2025-09-28")])
-    assert [e.position for e in first + second] == [1, 2, 3]
-    assert [e.version for e in first + second] == [1, 1, 2]
+    assert [e.position for e in [*first, *second]] == [1, 2, 3]
+    assert [e.version for e in [*first, *second]] == [1, 1, 2]
     assert first[0].prev_hash == GENESIS_HASH
     assert first[1].prev_hash == first[0].hash and second[0].prev_hash == first[1].hash
     assert store.head().position == 3 and store.head().hash == second[0].hash
@@ -209,3 +209,57 @@ def test_stream_versions_stay_exact_across_stores_and_rollbacks(db) -> None:  # 
     with pytest.raises(ConcurrencyError):
         first.append([ev("instrument/a")], expect={"instrument/a": 3})
     assert auditing.verify_store(first).count == 5
+
+
+def test_appended_events_are_what_reading_gives(store: EventStore) -> None:
+    payload = {"title_zh": CN_TITLE, "steps": ("draft", "final"), "n": 1.5}
+    appended = store.append([ev("instrument/a", payload=payload), ev("instrument/b")] * 1)
+    payload["title_zh"] = "changed by the caller afterwards"
+    assert list(appended) == list(store.read()) and appended[-1] == appended[-1:][0]
+    assert appended[0].payload == {"title_zh": CN_TITLE, "steps": ["draft", "final"], "n": 1.5}
+
+
+def test_circular_payload_is_refused_as_invalid(store: EventStore) -> None:
+    circular: dict[str, object] = {}
+    circular["self"] = circular
+    with pytest.raises(InvalidEventError, match="not JSON"):
+        store.append([ev("instrument/a", payload=circular)])
+    assert store.count() == 0
+
+
+def test_appends_from_many_threads_share_the_write_path(store: EventStore) -> None:
+    """On SQLite one kept connection serves every thread's appends, one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(thread: int) -> None:
+        for i in range(25):
+            store.append([ev(f"instrument/t{thread}", payload={"i": i})])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(work, range(6)))
+    report = auditing.verify_store(store)
+    assert report.ok and report.count == 150
+    assert {store.stream_version(f"instrument/t{t}") for t in range(6)} == {25}
+
+
+def test_a_refused_append_writes_nothing_and_the_next_one_works(db, store: EventStore) -> None:  # type: ignore[no-untyped-def]
+    """The database refusing an insert rolls the append back whole; the write path carries on."""
+    with db.write() as conn:  # a stand-in for any refusal: a full disk, a constraint, a revoked grant
+        if db.is_sqlite:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.stream = 'instrument/refused'"
+                " BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF NEW.stream = 'instrument/refused' THEN RAISE EXCEPTION 'refused by test'; END IF;"
+                " RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()")
+    store.append([ev("instrument/a")])
+    with pytest.raises((EventStoreError, DatabaseError), match="refused by test"):
+        store.append([ev("instrument/b"), ev("instrument/refused")])
+    assert store.count() == 1
+    assert [e.position for e in store.append([ev("instrument/b")])] == [2]
+    assert auditing.verify_store(store).ok

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.core.canonical import GENESIS_HASH, event_hash
+from tracker.core.canonical import GENESIS_HASH, ChainHasher
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ def verify_rows(rows: Iterable[Sequence[Any]]) -> VerifyReport:
     """Rows are tuples in schema.EVENT_COLUMNS order."""
     prev_hash, prev_position, count = GENESIS_HASH, 0, 0
     stream_versions: dict[str, int] = {}
+    event_hash = ChainHasher().hash  # event_hash, with the netstrings neighbours share built once
     for row in rows:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, stored_prev, stored_hash) = row

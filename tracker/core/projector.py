@@ -6,15 +6,15 @@ position 0 goes through exactly the same code as the incremental path.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from tracker.core.collector import collector_paused
 from tracker.core.events import RecordedEvent
 from tracker.core.schema import projection_checkpoints
 from tracker.core.store import EventStore
@@ -96,7 +96,7 @@ class Projector:
         target = self.store.head().position
         while True:
             # A rebuild is a command of its own (tracker projections rebuild), never a service thread.
-            paused = _collector_paused() if rebuilding else nullcontext()
+            paused = collector_paused() if rebuilding else nullcontext()
             with paused, self.store.db.write() as conn:
                 position = self._lock_checkpoint(conn, projection.name)
                 if position >= target:
@@ -131,22 +131,3 @@ class Projector:
         conn.execute(
             projection_checkpoints.update().where(projection_checkpoints.c.name == name).values(position=position)
         )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one rebuild batch.
-
-    A rebuild batch holds tens of thousands of RecordedEvents, tuples the collector tracks though
-    they hold no reference cycles; as they pile up it walks all of them again and again (a quarter
-    of a rebuild's time, measured). Reference counting still frees everything as usual; only
-    cycles wait, until the batch ends. A collector the application turned off stays off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
 
 metadata = MetaData()
 
@@ -21,10 +21,15 @@ events = Table(
     Column("metadata", Text, nullable=False),
     Column("recorded_at", String(32), nullable=False),
     Column("valid_from", String(40), nullable=True),
-    Column("idempotency_key", String(300), nullable=True, unique=True),
+    Column("idempotency_key", String(300), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("stream", "version", name="uq_events_stream_version"),
+    # Unique where present: most events have no key and need no index entry (migration 0006).
+    Index(
+        "uq_events_idempotency_key", "idempotency_key", unique=True,
+        sqlite_where=text("idempotency_key IS NOT NULL"), postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
 )
 # No index on recorded_at or type: transaction time grows with position (store.position_at
 # searches positions), and catch-up scans by position anyway; every index costs each append.

@@ -285,7 +285,7 @@ def record_batch(
             failed = work.result.outcome == "failed" or work.error_class is not None
             plan = (_plan_failure(work, state, threshold, version, meta) if failed
                     else _plan_success(conn, work, state, threshold, version, meta))
-            recorded: list[RecordedEvent] = store.append(plan.events, conn=conn) if plan.events else []
+            recorded: Sequence[RecordedEvent] = store.append(plan.events, conn=conn) if plan.events else []
             fetched = format_time(work.fetched_at)
             if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
                 compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
