@@ -8,7 +8,7 @@ the current one as events are read, so the log itself is never rewritten.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, KeysView, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
@@ -117,6 +117,11 @@ class Upcaster:
     def register(self, type: str, from_version: int, fn: UpcastFn) -> None:
         self._steps[(type, from_version)] = fn
         self._current[type] = max(self._current.get(type, 1), from_version + 1)
+
+    @property
+    def types(self) -> KeysView[str]:
+        """The event types with upcasts registered (a live view)."""
+        return self._current.keys()
 
     def current_version(self, type: str) -> int:
         return self._current.get(type, 1)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from itertools import chain
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, overload
 
@@ -22,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.core.canonical import GENESIS_HASH, ChainHasher, canonical_json
 from tracker.core.collector import collector_paused
-from tracker.core.db import Database, one_line
+from tracker.core.db import BulkInsert, Database, one_line
 from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
 from tracker.core.schema import EVENT_COLUMNS, events
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
@@ -33,7 +32,6 @@ PAGE_SIZE = 2000
 _MICROSECOND = timedelta(microseconds=1)
 _IN_CHUNK = 500  # bound on IN (...) lists
 _KNOWN_VERSIONS_MAX = 100_000  # streams whose version a store remembers between appends
-_ROWS_PER_INSERT = 80  # 960 parameters: under SQLite's oldest limit of 999
 _BULK = 100  # events in one append from which the cyclic collector waits for the batch (collector.py)
 _raw_decode = json.JSONDecoder().raw_decode
 
@@ -63,7 +61,6 @@ class Head(NamedTuple):
 
 EMPTY_HEAD = Head(0, GENESIS_HASH, None)
 
-_SELECT_ALL = sa.select(*(events.c[name] for name in EVENT_COLUMNS))
 
 
 class EventStore:
@@ -77,15 +74,14 @@ class EventStore:
         self.db = db
         self.clock = clock
         self.upcaster = upcaster or Upcaster()
+        self._upcast_types = self.upcaster.types  # live view: types registered later count too
         self._last_metadata: tuple[str, dict[str, Any]] = ("", {})
         # Stream versions as of the head this store last appended (see _versions_for).
         self._known_versions: dict[str, int] = {}
         self._known_head: str | None = None
         self._mark = "?" if db.is_sqlite else "%s"
         self._driver_errors = db.driver_errors
-        marks = ", ".join([self._mark] * len(EVENT_COLUMNS))
-        self._insert_sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
-        self._multi_insert_sql = self._insert_sql + f", ({marks})" * (_ROWS_PER_INSERT - 1)
+        self._insert = BulkInsert("events", EVENT_COLUMNS, sqlite=db.is_sqlite)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -159,26 +155,11 @@ class EventStore:
             rows = _chain(fresh, versions, head, recorded_at)
         recorded = _Appended(rows, self._to_event)
         if rows:
-            self._insert(cursor, rows)
+            self._insert(cursor, rows)  # many rows per statement on SQLite
             self._remember(versions, rows[-1][11])
         if not stored and not seen_keys:
             return recorded  # no idempotency key in the batch: every event is new, in order
         return _in_batch_order(batch, stored, recorded)
-
-    def _insert(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        """INSERT the rows: on SQLite many rows per statement, since each statement executed
-        costs the driver a bind-step-reset round of its own (8% of a large append, measured);
-        psycopg's executemany already pipelines."""
-        if not self.db.is_sqlite or len(rows) < _ROWS_PER_INSERT:
-            cursor.executemany(self._insert_sql, rows)
-            return
-        full = len(rows) - len(rows) % _ROWS_PER_INSERT
-        cursor.executemany(self._multi_insert_sql, [
-            tuple(chain.from_iterable(rows[start:start + _ROWS_PER_INSERT]))
-            for start in range(0, full, _ROWS_PER_INSERT)
-        ])
-        if full < len(rows):
-            cursor.executemany(self._insert_sql, rows[full:])
 
     def _stored_by_key(self, cursor: Any, keys: list[str]) -> dict[str, RecordedEvent]:
         found: dict[str, RecordedEvent] = {}
@@ -291,11 +272,8 @@ class EventStore:
         page_size: int = PAGE_SIZE,
     ) -> Iterator[RecordedEvent]:
         """Events in position order, filtered; pages through the log in constant memory."""
-        for row in self.rows(
-            after=after, until=until, stream=stream, types=types,
-            since=since, until_time=until_time, page_size=page_size,
-        ):
-            yield self._to_event(row)
+        for page in self._pages(after, until, stream, types, since, until_time, page_size):
+            yield from map(self._to_event, page)
 
     def read_stream(self, stream: str) -> Iterator[RecordedEvent]:
         return self.read(stream=stream)
@@ -310,34 +288,62 @@ class EventStore:
         since: datetime | None = None,
         until_time: datetime | None = None,
         page_size: int = PAGE_SIZE,
-    ) -> Iterator[sa.Row[Any]]:
+    ) -> Iterator[tuple[Any, ...]]:
         """Stored rows exactly as written (for export and verification), in position order."""
+        for page in self._pages(after, until, stream, types, since, until_time, page_size):
+            yield from page
+
+    def _pages(
+        self,
+        after: int,
+        until: int | None,
+        stream: str | None,
+        types: Iterable[str] | None,
+        since: datetime | None,
+        until_time: datetime | None,
+        page_size: int,
+    ) -> Iterator[list[tuple[Any, ...]]]:
         if since is not None:
             after = max(after, self.position_at(since - _MICROSECOND))
         if until_time is not None:
             bound = self.position_at(until_time)
             until = bound if until is None else min(until, bound)
-        conditions: list[Any] = []
+        mark = self._mark
+        conditions: list[str] = [f"position > {mark}"]
+        params: list[Any] = []
         if until is not None:
-            conditions.append(events.c.position <= until)
+            conditions.append(f"position <= {mark}")
+            params.append(until)
         if stream is not None:
-            conditions.append(events.c.stream == stream)
+            conditions.append(f"stream = {mark}")
+            params.append(stream)
         if types is not None:
-            conditions.append(events.c.type.in_(list(types)))
-        base = _SELECT_ALL.where(*conditions).order_by(events.c.position).limit(page_size)
-        cursor = after
+            wanted = sorted(set(types))
+            if not wanted:
+                return
+            conditions.append(f"type IN ({', '.join([mark] * len(wanted))})")
+            params.extend(wanted)
+        # Plain SQL on the driver's cursor: its rows are tuples as they come, where SQLAlchemy's
+        # result processing cost a third of a full read.
+        query = (f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {' AND '.join(conditions)}"
+                 f" ORDER BY position LIMIT {int(page_size)}")
+        position = after
+        errors = self._driver_errors
         try:
             with self.db.connect() as conn:
                 while True:
-                    with conn.begin():
-                        page = conn.execute(base.where(events.c.position > cursor)).all()
+                    with conn.begin():  # one short transaction per page: a slow consumer holds none open
+                        cursor = _driver_cursor(conn)
+                        cursor.execute(query, (position, *params))
+                        page: list[tuple[Any, ...]] = cursor.fetchall()
+                        cursor.close()
                     if not page:
                         return
-                    yield from page
+                    yield page
                     if len(page) < page_size:
                         return
-                    cursor = page[-1][0]
-        except SQLAlchemyError as exc:
+                    position = page[-1][0]
+        except (SQLAlchemyError, errors.Error) as exc:
             raise DatabaseError(f"reading events failed: {one_line(exc)}") from None
 
     def count(self) -> int:
@@ -347,7 +353,9 @@ class EventStore:
     def _to_event(self, row: Sequence[Any]) -> RecordedEvent:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, prev_hash, digest) = row
-        schema_version, upcast = self.upcaster.upcast(type_, schema_version, _decode(payload))
+        upcast = _decode(payload)
+        if type_ in self._upcast_types:
+            schema_version, upcast = self.upcaster.upcast(type_, schema_version, upcast)
         # Consecutive events usually share their metadata (a flat map): decode it once. The pair is
         # read once into a local, so threads sharing this store never mix two pairs.
         cached = self._last_metadata

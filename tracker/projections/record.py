@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.core.canonical import canonical_json
+from tracker.core.db import BulkInsert
 from tracker.domain import vocabulary as v
 from tracker.domain.record import (
     REGISTRATION_STATUS,
@@ -32,6 +33,7 @@ from tracker.domain.record import (
     step_status,
     wins,
 )
+from tracker.domain.dates import start_of
 
 metadata = MetaData()
 
@@ -154,22 +156,50 @@ class _Batch:
         self.relations[item_id] = list(p.get("relations") or [])
         self.dirty.add(item_id)
 
-    def step(self, event: RecordedEvent) -> None:
-        p = event.payload
-        row = self.rows.get(str(p.get("id")))
-        if row is None:
-            return  # a step of an item never registered: nothing to show it on
-        item_id, step, date = row["id"], str(p["step"]), p.get("date")
-        self.steps.append((item_id, event.position, step, event.type, date, p.get("note")))
-        status = self._status(row["kind"], step)
-        if status is not None and wins(date, row["status_date"]):
-            row["status"], row["status_date"] = status, date
-        if step == "renamed" and p.get("title_zh"):
-            row = self.whole(item_id)
-            self.attrs(item_id).setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
-            row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or row["title_en"]
-        row["updated_position"] = event.position  # as _touch, inline: this runs for most events
-        self.dirty.add(item_id)
+    def fold(self, events: Iterable[RecordedEvent]) -> None:
+        """Fold a batch of the log, in order, into the rows in memory.
+
+        Step events are nearly all of the log: they are folded here inline, with the batch's
+        state in locals, rather than through a method call each (a third of a rebuild's time).
+        """
+        rows_get, steps_append, dirty_add, status_of = self.rows.get, self.steps.append, self.dirty.add, self._status
+        for event in events:
+            p = event.payload
+            if "id" not in p or not is_record_stream(event.stream):
+                continue
+            if event.type == _CORRECTED:
+                self.correct(event)
+                continue
+            if is_registration(event):
+                self.register(event)
+                continue
+            if "step" not in p:
+                continue
+            row = rows_get(str(p["id"]))
+            if row is None:
+                continue  # a step of an item never registered: nothing to show it on
+            item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
+            steps_append((item_id, position, step, event.type, date, p.get("note")))
+            status = status_of(row["kind"], step)
+            if status is not None and wins(date, row["status_date"]):
+                row["status"], row["status_date"] = status, date
+            if step == "renamed":
+                self._rename(row, p, date)
+            row["updated_position"] = position  # as _touch, inline
+            dirty_add(item_id)
+
+    def _rename(self, row: dict[str, Any], p: dict[str, Any], date: str | None) -> None:
+        if not p.get("title_zh") or start_of(date) is None:
+            return
+        item_id = row["id"]
+        row = self.whole(item_id)
+        attributes = self.attrs(item_id)
+        # The latest-dated rename names the item, as in a replay: a rename recorded late with an
+        # earlier date (a backfill) joins the history but does not take the name back.
+        if wins(date, attributes.get("renamed_on")):
+            original = attributes.setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
+            attributes["renamed_on"] = date
+            row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or original["title_en"]
 
     def _status(self, kind: str, step: str) -> str | None:
         """step_status, remembered: a batch sees few (kind, step) pairs many times."""
@@ -228,6 +258,29 @@ class _Batch:
         return row
 
     def write(self, conn: Connection) -> None:
+        self.write_steps(conn)
+        self.write_items(conn)
+
+    def write_steps(self, conn: Connection) -> None:
+        """The step rows of the events folded so far, then the corrections to them, in that order."""
+        mark = self.mark
+        if self.steps:
+            self.steps.sort()  # in index order: each index page is visited once per batch
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            BulkInsert("record_steps", _STEP_COLUMNS, sqlite=mark == "?")(cursor, self.steps)
+            cursor.close()
+        for item_id, position, event_type, folded in self.folded_steps:
+            conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
+            if folded is not None:
+                conn.execute(record_steps.insert().values(item_id=item_id, position=position, step=folded["step"],
+                                                          event_type=event_type, date=folded["date"], note=folded.get("note")))
+        for item_id, step, date, note in self.step_notes:
+            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.step == step,
+                                                     record_steps.c.date == date).values(note=note))
+        self.steps, self.folded_steps, self.step_notes = [], [], []
+
+    def write_items(self, conn: Connection) -> None:
+        """The items and relations as they stand: only their end state is stored."""
         mark = self.mark
         inserted = sorted(self.dirty - self.existing)
         changed = self.dirty & self.existing
@@ -244,22 +297,10 @@ class _Batch:
                 f"INSERT INTO record_items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))})",
                 [tuple(row[c] for c in _ITEM_COLUMNS) for row in map(self._row, inserted)],
             )
-        if self.steps:
-            conn.exec_driver_sql(
-                f"INSERT INTO record_steps ({', '.join(_STEP_COLUMNS)}) VALUES ({', '.join([mark] * len(_STEP_COLUMNS))})",
-                self.steps,
-            )
-        for item_id, position, event_type, folded in self.folded_steps:
-            conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
-            if folded is not None:
-                conn.execute(record_steps.insert().values(item_id=item_id, position=position, step=folded["step"],
-                                                          event_type=event_type, date=folded["date"], note=folded.get("note")))
-        for item_id, step, date, note in self.step_notes:
-            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.step == step,
-                                                     record_steps.c.date == date).values(note=note))
         replaced = sorted(self.relations)
-        for chunk in _chunks(replaced):
-            conn.execute(record_relations.delete().where(record_relations.c.item_id.in_(chunk)))
+        if self.existing:  # freshly cleared tables hold no relations to replace
+            for chunk in _chunks(replaced):
+                conn.execute(record_relations.delete().where(record_relations.c.item_id.in_(chunk)))
         relation_rows = [
             {"item_id": item_id, "relation": r["type"], "target_id": r["target"], "note": r.get("note")}
             for item_id in replaced for r in self.relations[item_id]
@@ -275,19 +316,24 @@ class RecordProjection:
     types: frozenset[str] | None = RECORD_TYPES
 
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
-        events = [e for e in batch if is_record_stream(e.stream) and "id" in e.payload]
-        if not events:
-            return
-        work = _Batch(conn, {str(e.payload["id"]) for e in events})
-        register, correct, step = work.register, work.correct, work.step
-        for event in events:
-            if event.type == _CORRECTED:
-                correct(event)
-            elif is_registration(event):
-                register(event)
-            elif "step" in event.payload:
-                step(event)
-        work.write(conn)
+        ids = {str(e.payload["id"]) for e in batch if "id" in e.payload and is_record_stream(e.stream)}
+        if ids:
+            work = _Batch(conn, ids)
+            work.fold(batch)
+            work.write(conn)
+
+    def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
+        """Every batch of the log into the freshly cleared tables, in one transaction.
+
+        The items stay in memory from the first batch to the last (ten thousand items take some
+        tens of MB) and are written once at the end, where batch by batch each was read and
+        rewritten every time a batch touched it; steps are written batch by batch, as apply does.
+        """
+        work = _Batch(conn, ())  # cleared: nothing stored to read
+        for batch in batches:
+            work.fold(batch)
+            work.write_steps(conn)
+        work.write_items(conn)
 
     def clear(self, conn: Connection) -> None:
         for table in reversed(TABLES):
