@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -59,6 +60,10 @@ def event_hash(
     ))).hexdigest()
 
 
+# Types, schema versions and valid-from dates repeat across appends, recorded_at and keys never do.
+_ns_kept = lru_cache(maxsize=4096)(_ns)
+
+
 class ChainHasher:
     """event_hash for a run of consecutive events, as the store appends and the verifier checks them.
 
@@ -92,9 +97,10 @@ class ChainHasher:
     ) -> str:
         shared_key = (type, schema_version, recorded_at, valid_from, idempotency_key)
         if shared_key != self._shared_key:  # type .. idempotency_key: contiguous in the hashed form
-            self._shared = b"".join(map(_ns, (
-                type, str(schema_version), recorded_at, valid_from or "", idempotency_key or "",
-            )))
+            self._shared = b"".join((
+                _ns_kept(type), _ns_kept(str(schema_version)), _ns(recorded_at),
+                _ns_kept(valid_from or ""), _ns(idempotency_key or ""),
+            ))
             self._shared_key = shared_key
         if metadata != self._metadata:
             metadata_bytes = metadata.encode("utf-8")

@@ -25,11 +25,10 @@ from sqlalchemy.pool import NullPool
 from tracker.errors import DatabaseError, DatabaseUnreachableError, TrackerError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-# 8 KiB pages: a batch of appends rewrites fewer, fuller B-tree pages than with 4 KiB (0.53x -> 0.60x
-# of the bench floor), while one append per transaction still commits small (16 KiB pages: 0.57x).
-SQLITE_PAGE_SIZE = 8192
-SQLITE_CACHE_SIZE = -2000  # SQLite's default: 2,000 KiB
-SQLITE_BULK_CACHE_KIB = 65_536
+# 16 KiB pages: an append of many events rewrites fewer, fuller B-tree pages than with SQLite's
+# 4 KiB (the store's batched appends: 0.53x -> 0.62x of the bench floor), while one event per
+# transaction commits a little more (0.65x -> 0.62x, interleaved runs). A new database only.
+SQLITE_PAGE_SIZE = 16384
 
 
 def one_line(exc: BaseException) -> str:
@@ -112,23 +111,6 @@ class Database:
             conn.execution_options(tracker_write=True)
             with conn.begin():
                 yield conn
-
-    @contextmanager
-    def bulk_write(self) -> Iterator[Connection]:
-        """A write transaction for bulk work (a projection rebuild): on SQLite with a page cache
-        of SQLITE_BULK_CACHE_KIB, so that the indexes being filled stay in memory instead of
-        spilling to the WAL again and again; the connection gets its usual cache back after."""
-        with self.connect() as conn:
-            driver = conn.connection.driver_connection
-            if self.is_sqlite:
-                driver.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")  # type: ignore[union-attr]
-            try:
-                conn.execution_options(tracker_write=True)
-                with conn.begin():
-                    yield conn
-            finally:
-                if self.is_sqlite:
-                    driver.execute(f"PRAGMA cache_size = {SQLITE_CACHE_SIZE}")  # type: ignore[union-attr]
 
     @contextmanager
     def driver_write(self) -> Iterator[Any]:

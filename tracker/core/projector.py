@@ -7,6 +7,7 @@ position 0 goes through exactly the same code as the incremental path.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
@@ -88,7 +89,7 @@ class Projector:
         applied: dict[str, int] = {}
         for projection in self._select(only):
             # A rebuild is a command of its own (tracker projections rebuild), never a service thread.
-            with collector_paused(), self.store.db.bulk_write() as conn:
+            with collector_paused(), self.store.db.write() as conn:
                 self._lock_checkpoint(conn, projection.name)
                 target = self.store.head().position  # appends wait on SQLite; later ones catch up
                 projection.clear(conn)
@@ -103,13 +104,8 @@ class Projector:
         return applied
 
     def _batches(self, until: int, types: frozenset[str] | None, size: int) -> Iterator[list[RecordedEvent]]:
-        batch: list[RecordedEvent] = []
-        for event in self.store.read(until=until, types=types, page_size=min(size, READ_PAGE_SIZE)):
-            batch.append(event)
-            if len(batch) == size:
-                yield batch
-                batch = []
-        if batch:
+        events = self.store.read(until=until, types=types, page_size=min(size, READ_PAGE_SIZE))
+        while batch := list(islice(events, size)):
             yield batch
 
     def checkpoint(self, name: str) -> int:

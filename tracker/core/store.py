@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, overload
 
@@ -34,6 +33,7 @@ _IN_CHUNK = 500  # bound on IN (...) lists
 _KNOWN_VERSIONS_MAX = 100_000  # streams whose version a store remembers between appends
 _BULK = 100  # events in one append from which the cyclic collector waits for the batch (collector.py)
 _raw_decode = json.JSONDecoder().raw_decode
+_new_tuple = tuple.__new__
 
 
 def _decode(text: str) -> Any:
@@ -151,7 +151,10 @@ class EventStore:
         recorded_at = format_time(self.clock())
         if head.recorded_at is not None and recorded_at < head.recorded_at:
             recorded_at = head.recorded_at  # transaction time never runs backwards along the chain
-        with collector_paused() if len(fresh) >= _BULK else nullcontext():
+        if len(fresh) >= _BULK:
+            with collector_paused():
+                rows = _chain(fresh, versions, head, recorded_at)
+        else:
             rows = _chain(fresh, versions, head, recorded_at)
         recorded = _Appended(rows, self._to_event)
         if rows:
@@ -353,7 +356,12 @@ class EventStore:
     def _to_event(self, row: Sequence[Any]) -> RecordedEvent:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, prev_hash, digest) = row
-        upcast = _decode(payload)
+        try:  # _decode, inline: this runs once per event read
+            upcast, end = _raw_decode(payload)
+            if end != len(payload):
+                upcast = json.loads(payload)
+        except json.JSONDecodeError:
+            upcast = json.loads(payload)
         if type_ in self._upcast_types:
             schema_version, upcast = self.upcaster.upcast(type_, schema_version, upcast)
         # Consecutive events usually share their metadata (a flat map): decode it once. The pair is
@@ -361,10 +369,11 @@ class EventStore:
         cached = self._last_metadata
         if metadata != cached[0]:
             cached = self._last_metadata = (metadata, _decode(metadata))
-        return RecordedEvent(
+        # tuple.__new__ directly: the NamedTuple's own __new__ is a Python call of its own.
+        return _new_tuple(RecordedEvent, (
             position, stream, version, type_, schema_version, upcast, dict(cached[1]),
             recorded_at, valid_from, key, prev_hash, digest,
-        )
+        ))
 
 
 def _driver_cursor(conn: Connection) -> Any:

@@ -26,6 +26,7 @@ from tracker.domain.record import (
     REGISTRATION_STATUS,
     REGISTRATION_TYPE,
     RECORD_TYPES,
+    STREAM_CATEGORIES,
     is_record_stream,
     is_registration,
     item_attributes,
@@ -77,6 +78,8 @@ Index("ix_record_relations_target", record_relations.c.target_id)
 
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
+_UNKNOWN = object()
+_REGISTRATION_TYPES = frozenset(REGISTRATION_TYPE.values())
 _CORRECTED = v.ITEM_CORRECTED
 # Plain columns an ItemCorrected may change directly.
 _COLUMNS = {"jurisdiction", "issuer", "discipline"}
@@ -163,14 +166,16 @@ class _Batch:
         state in locals, rather than through a method call each (a third of a rebuild's time).
         """
         rows_get, steps_append, dirty_add, status_of = self.rows.get, self.steps.append, self.dirty.add, self._status
+        statuses: dict[tuple[str, str], Any] = self.statuses
         for event in events:
             p = event.payload
-            if "id" not in p or not is_record_stream(event.stream):
+            if "id" not in p or event.stream.partition("/")[0] not in STREAM_CATEGORIES:  # is_record_stream
                 continue
-            if event.type == _CORRECTED:
+            type_ = event.type
+            if type_ == _CORRECTED:
                 self.correct(event)
                 continue
-            if is_registration(event):
+            if type_ in _REGISTRATION_TYPES and is_registration(event):
                 self.register(event)
                 continue
             if "step" not in p:
@@ -179,8 +184,10 @@ class _Batch:
             if row is None:
                 continue  # a step of an item never registered: nothing to show it on
             item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
-            steps_append((item_id, position, step, event.type, date, p.get("note")))
-            status = status_of(row["kind"], step)
+            steps_append((item_id, position, step, type_, date, p.get("note")))
+            status = statuses.get((row["kind"], step), _UNKNOWN)
+            if status is _UNKNOWN:
+                status = status_of(row["kind"], step)
             if status is not None and wins(date, row["status_date"]):
                 row["status"], row["status_date"] = status, date
             if step == "renamed":
