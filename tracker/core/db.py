@@ -151,7 +151,10 @@ class Database:
                 with suppress(Exception):  # a broken connection: the original error matters
                     driver.rollback()
                 raise
-            driver.commit()
+            if self.is_sqlite:
+                cursor.execute("COMMIT")  # a cached statement; sqlite3's commit() prepares one each time
+            else:
+                driver.commit()
         finally:
             cursor.close()
 
