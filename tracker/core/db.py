@@ -89,14 +89,20 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        try:
+        with self._connecting():
             conn = self.engine.connect()
+        with conn:
+            yield conn
+
+    @contextmanager
+    def _connecting(self) -> Iterator[None]:
+        """Errors while reaching the database, as the tracker's own."""
+        try:
+            yield
         except OperationalError as exc:
             raise DatabaseUnreachableError(f"cannot connect to {self.display_url}: {one_line(exc)}") from None
         except SQLAlchemyError as exc:
             raise DatabaseError(f"database error on {self.display_url}: {one_line(exc)}") from None
-        with conn:
-            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -160,12 +166,8 @@ class Database:
 
     @contextmanager
     def _checkout(self) -> Iterator[Any]:
-        try:
+        with self._connecting():
             pooled = self.engine.raw_connection()
-        except OperationalError as exc:
-            raise DatabaseUnreachableError(f"cannot connect to {self.display_url}: {one_line(exc)}") from None
-        except SQLAlchemyError as exc:
-            raise DatabaseError(f"database error on {self.display_url}: {one_line(exc)}") from None
         try:
             yield pooled
         finally:
@@ -177,10 +179,8 @@ class Database:
             return self._writer[1]
         if self._writer is not None:  # inherited across fork: the parent's, never to be touched
             self._inherited.append(self._writer[1])
-        try:
+        with self._connecting():
             pooled = self.engine.raw_connection()
-        except SQLAlchemyError as exc:
-            raise DatabaseUnreachableError(f"cannot connect to {self.display_url}: {one_line(exc)}") from None
         self._writer = (os.getpid(), pooled)
         return pooled
 
