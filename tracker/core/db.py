@@ -25,9 +25,9 @@ from sqlalchemy.pool import NullPool
 from tracker.errors import DatabaseError, DatabaseUnreachableError, TrackerError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-# 16 KiB pages: an append of many events rewrites fewer, fuller B-tree pages than with SQLite's
-# 4 KiB (the store's batched appends: 0.53x -> 0.62x of the bench floor), while one event per
-# transaction commits a little more (0.65x -> 0.62x, interleaved runs). A new database only.
+# 16 KiB pages: an append of many events rewrites fewer, fuller B-tree pages (bench_store, batches
+# of 1,000: 0.53x the floor with 4 KiB, 0.59x with 8 KiB, 0.63x with 16 KiB), while one event per
+# transaction writes bigger WAL frames (0.66x with 8 KiB, 0.63x with 16 KiB). New databases only.
 SQLITE_PAGE_SIZE = 16384
 
 
