@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Mapping
 
 from charset_normalizer import from_bytes
 
