@@ -40,24 +40,11 @@ def event_hash(
     payload: str,
     metadata: str,
 ) -> str:
-    payload_bytes, metadata_bytes = payload.encode("utf-8"), metadata.encode("utf-8")
-    p, v, sv = str(position), str(version), str(schema_version)
-    vf, key = valid_from or "", idempotency_key or ""
-    # Every netstring up to the payload's, in one f-string. len() counts characters, which are
-    # the UTF-8 bytes only when the text is ASCII: the usual case, checked on the result.
-    head = (
-        f"15:tracker-event/1,{len(prev_hash)}:{prev_hash},{len(p)}:{p},{len(stream)}:{stream},"
-        f"{len(v)}:{v},{len(type)}:{type},{len(sv)}:{sv},{len(recorded_at)}:{recorded_at},"
-        f"{len(vf)}:{vf},{len(key)}:{key},{len(payload_bytes)}:"
+    """The hash of one event (the module docstring defines it); runs of events use ChainHasher."""
+    return ChainHasher().hash(
+        prev_hash, position, stream, version, type, schema_version,
+        recorded_at, valid_from, idempotency_key, payload, metadata,
     )
-    if head.isascii():
-        head_bytes = head.encode("ascii")
-    else:  # a non-ASCII stream or key: the general netstrings
-        fields = (prev_hash, p, stream, v, type, sv, recorded_at, vf, key)
-        head_bytes = b"15:tracker-event/1," + b"".join(map(_ns, fields)) + b"%d:" % len(payload_bytes)
-    return hashlib.sha256(b"".join((
-        head_bytes, payload_bytes, b",%d:" % len(metadata_bytes), metadata_bytes, b",",
-    ))).hexdigest()
 
 
 # Types, schema versions and valid-from dates repeat across appends, recorded_at and keys never do.
@@ -65,12 +52,12 @@ _ns_kept = lru_cache(maxsize=4096)(_ns)
 
 
 class ChainHasher:
-    """event_hash for a run of consecutive events, as the store appends and the verifier checks them.
+    """The hash of each of a run of consecutive events, as the store appends and the verifier checks them.
 
     Neighbours share most of their fields (one recorded_at per transaction, a few types, one
-    metadata dict per batch): their netstrings are built once and reused while they repeat. The
-    bytes hashed are exactly event_hash's (a property test holds the two together); the saving is
-    the Python work around SHA-256, which was most of an append's cost.
+    metadata dict per batch): their netstrings are built once and reused while they repeat, which
+    was most of an append's cost around SHA-256. A property test holds the bytes hashed to the
+    module docstring's definition, written out independently with the standard library.
     """
 
     __slots__ = ("_shared_key", "_shared", "_metadata", "_metadata_tail")
