@@ -218,11 +218,6 @@ class EventStore:
         every stream, so an append to a long stream would cost more the longer it grows.
         """
         versions: dict[str, int] = {}
-        if len(streams) == 1:  # the common case, in the simplest statement
-            (stream,) = streams
-            cursor.execute(f"SELECT max(version) FROM events WHERE stream = {self._mark}", (stream,))
-            version = cursor.fetchone()[0]
-            return {} if version is None else {stream: int(version)}
         for chunk in _chunks(sorted(streams), _IN_CHUNK):
             marks = ", ".join([f"({self._mark})"] * len(chunk))
             cursor.execute(
@@ -356,12 +351,7 @@ class EventStore:
     def _to_event(self, row: Sequence[Any]) -> RecordedEvent:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, prev_hash, digest) = row
-        try:  # _decode, inline: this runs once per event read
-            upcast, end = _raw_decode(payload)
-            if end != len(payload):
-                upcast = json.loads(payload)
-        except json.JSONDecodeError:
-            upcast = json.loads(payload)
+        upcast = _decode(payload)
         if type_ in self._upcast_types:
             schema_version, upcast = self.upcaster.upcast(type_, schema_version, upcast)
         # Consecutive events usually share their metadata (a flat map): decode it once. The pair is
