@@ -7,7 +7,7 @@ import itertools
 from datetime import date
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tracker.core import EventStore, NewEvent, Projector
@@ -110,6 +110,14 @@ def only(prefix: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, lis
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Cases hypothesis found, kept so that every run checks them:
+# a rename recorded after a later-dated one must not take the name back;
+@example(kinds=["agency"], operations=[("step", 0, 0, "2015"), ("step", 1, 1, "2016"), ("step", 1, 1, "2015")],
+         splits=[1], batch_size=1)
+# a step note reaches only the steps recorded before it, not a registration date corrected after it.
+@example(kinds=["regulation", "regulation", "program"],
+         operations=[("step", 0, 0, "2015"), ("step", 2, 0, "2015"), ("note", 2, 0, ""), ("redate", 2, 1, "2015")],
+         splits=[1], batch_size=1)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
     operations=ops,

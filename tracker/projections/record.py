@@ -26,7 +26,6 @@ from tracker.domain.record import (
     REGISTRATION_STATUS,
     REGISTRATION_TYPE,
     RECORD_TYPES,
-    STREAM_CATEGORIES,
     is_record_stream,
     is_registration,
     item_attributes,
@@ -78,8 +77,6 @@ Index("ix_record_relations_target", record_relations.c.target_id)
 
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
-_UNKNOWN = object()
-_REGISTRATION_TYPES = frozenset(REGISTRATION_TYPE.values())
 _CORRECTED = v.ITEM_CORRECTED
 # Plain columns an ItemCorrected may change directly.
 _COLUMNS = {"jurisdiction", "issuer", "discipline"}
@@ -121,8 +118,6 @@ class _Batch:
         self.attributes: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
         self.steps: list[tuple[Any, ...]] = []
-        self.step_notes: list[tuple[str, str, str, str | None]] = []  # item, step, date, note
-        self.folded_steps: list[tuple[str, int, str, dict[str, Any] | None]] = []  # item, position, type, step
         self.relations: dict[str, list[dict[str, Any]]] = {}
         self.statuses: dict[tuple[str, str], str | None] = {}
 
@@ -166,16 +161,15 @@ class _Batch:
         state in locals, rather than through a method call each (a third of a rebuild's time).
         """
         rows_get, steps_append, dirty_add, status_of = self.rows.get, self.steps.append, self.dirty.add, self._status
-        statuses: dict[tuple[str, str], Any] = self.statuses
         for event in events:
             p = event.payload
-            if "id" not in p or event.stream.partition("/")[0] not in STREAM_CATEGORIES:  # is_record_stream
+            if "id" not in p or not is_record_stream(event.stream):
                 continue
             type_ = event.type
             if type_ == _CORRECTED:
                 self.correct(event)
                 continue
-            if type_ in _REGISTRATION_TYPES and is_registration(event):
+            if is_registration(event):
                 self.register(event)
                 continue
             if "step" not in p:
@@ -185,9 +179,7 @@ class _Batch:
                 continue  # a step of an item never registered: nothing to show it on
             item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
             steps_append((item_id, position, step, type_, date, p.get("note")))
-            status = statuses.get((row["kind"], step), _UNKNOWN)
-            if status is _UNKNOWN:
-                status = status_of(row["kind"], step)
+            status = status_of(row["kind"], step)
             if status is not None and wins(date, row["status_date"]):
                 row["status"], row["status_date"] = status, date
             if step == "renamed":
@@ -244,14 +236,24 @@ class _Batch:
                 self._correct_folded(row, change.get("old"), new)
             elif name.startswith("step:"):
                 _, step, date = name.split(":", 2)
-                self.step_notes.append((row["id"], step, date, (new or {}).get("note")))
+                self.write_steps(self.conn)  # the note reaches the steps recorded before it, no later one
+                self.conn.execute(record_steps.update().where(
+                    record_steps.c.item_id == row["id"], record_steps.c.step == step, record_steps.c.date == date,
+                ).values(note=(new or {}).get("note")))
         self._touch(row, event)
 
     def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:
         """The date (or note) the registration carries was corrected: its step row follows."""
         old_date = (old or {}).get("date")
         folded = registration_step({"step_folded": new})
-        self.folded_steps.append((row["id"], int(row["registered_position"]), REGISTRATION_TYPE[row["kind"]], folded))
+        item_id, position = row["id"], int(row["registered_position"])
+        self.write_steps(self.conn)  # in log order with the steps before it: a later note may reach it
+        self.conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
+        if folded is not None:
+            self.conn.execute(record_steps.insert().values(
+                item_id=item_id, position=position, step=folded["step"], event_type=REGISTRATION_TYPE[row["kind"]],
+                date=folded["date"], note=folded.get("note"),
+            ))
         if row["status_date"] == old_date:
             row["status_date"] = folded["date"] if folded else None
 
@@ -269,22 +271,18 @@ class _Batch:
         self.write_items(conn)
 
     def write_steps(self, conn: Connection) -> None:
-        """The step rows of the events folded so far, then the corrections to them, in that order."""
-        mark = self.mark
+        """The step rows of the events folded since the last write.
+
+        Corrections to step rows (a note, a corrected registration date) write these first and
+        then apply at once, so they reach exactly the steps recorded before them, whatever the
+        batch: a rebuild must equal the incremental catch-up.
+        """
         if self.steps:
             self.steps.sort()  # in index order: each index page is visited once per batch
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            BulkInsert("record_steps", _STEP_COLUMNS, sqlite=mark == "?")(cursor, self.steps)
+            BulkInsert("record_steps", _STEP_COLUMNS, sqlite=self.mark == "?")(cursor, self.steps)
             cursor.close()
-        for item_id, position, event_type, folded in self.folded_steps:
-            conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
-            if folded is not None:
-                conn.execute(record_steps.insert().values(item_id=item_id, position=position, step=folded["step"],
-                                                          event_type=event_type, date=folded["date"], note=folded.get("note")))
-        for item_id, step, date, note in self.step_notes:
-            conn.execute(record_steps.update().where(record_steps.c.item_id == item_id, record_steps.c.step == step,
-                                                     record_steps.c.date == date).values(note=note))
-        self.steps, self.folded_steps, self.step_notes = [], [], []
+            self.steps.clear()  # in place: fold holds the list's append
 
     def write_items(self, conn: Connection) -> None:
         """The items and relations as they stand: only their end state is stored."""
