@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from tracker.core.db import Database
-from tracker.core.schema import metadata as target_metadata
+from tracker.schema import metadata as target_metadata
 from tracker.settings import load_settings
 
 config = context.config

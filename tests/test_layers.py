@@ -10,17 +10,35 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tracker"
 
 # package -> third-party or tracker packages it must never import
+_TRACKER = {"tracker.domain", "tracker.projections", "tracker.services", "tracker.fetching", "tracker.rendering",
+            "tracker.scheduling", "tracker.cli", "tracker.app", "tracker.mail", "tracker.core", "tracker.settings",
+            "tracker.migrate"}
+_ADAPTERS = {"httpx", "jinja2", "apscheduler", "click", "lxml", "alembic"}
 FORBIDDEN = {
+    # The schema catalogue is SQLAlchemy tables and nothing else: every layer may read it.
+    "schema": _TRACKER | _ADAPTERS | {"tracker.errors"},
     "core": {"httpx", "jinja2", "apscheduler", "click", "alembic", "lxml", "tracker.domain", "tracker.projections",
-             "tracker.services", "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app"},
-    "domain": {"httpx", "jinja2", "apscheduler", "click", "tracker.projections", "tracker.services",
-               "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app"},
+             "tracker.services", "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app",
+             "tracker.mail"},
+    "domain": {"httpx", "jinja2", "apscheduler", "click", "sqlalchemy", "tracker.schema", "tracker.projections",
+               "tracker.services", "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli",
+               "tracker.app", "tracker.mail"},
     "projections": {"httpx", "jinja2", "apscheduler", "click", "tracker.services", "tracker.fetching",
-                    "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app"},
+                    "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app", "tracker.mail"},
     "services": {"jinja2", "apscheduler", "click", "httpx", "tracker.cli", "tracker.scheduling"},
     "fetching": {"sqlalchemy", "jinja2", "apscheduler", "click", "tracker.core", "tracker.projections",
-                 "tracker.services", "tracker.rendering", "tracker.scheduling", "tracker.cli"},
-    "rendering": {"httpx", "apscheduler", "click", "sqlalchemy", "tracker.cli", "tracker.scheduling", "tracker.fetching"},
+                 "tracker.services", "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.schema",
+                 "tracker.mail"},
+    "rendering": {"httpx", "apscheduler", "click", "sqlalchemy", "tracker.cli", "tracker.scheduling", "tracker.fetching",
+                  "tracker.schema", "tracker.mail"},
+    # Mail builds and sends messages from plain values: no database, no other adapter.
+    "mail": (_TRACKER - {"tracker.mail"}) | _ADAPTERS | {"sqlalchemy", "tracker.schema"},
+    # The scheduler runs jobs that call services: it reads no table and fetches nothing itself.
+    "scheduling": {"httpx", "jinja2", "click", "sqlalchemy", "lxml", "tracker.cli", "tracker.fetching",
+                   "tracker.rendering", "tracker.projections", "tracker.schema", "tracker.mail"},
+    # Commands are thin: they call services (or start the scheduler) and print.
+    "cli": {"httpx", "jinja2", "apscheduler", "sqlalchemy", "lxml", "tracker.fetching", "tracker.rendering",
+            "tracker.projections", "tracker.schema", "tracker.mail"},
 }
 # Each third-party adapter lives in exactly one package.
 OWNERS = {"httpx": "fetching", "jinja2": "rendering", "apscheduler": "scheduling", "click": "cli"}

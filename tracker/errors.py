@@ -2,6 +2,7 @@
 
     TrackerError
     ├── ConfigError                  a setting is missing or malformed (names the key)
+    ├── ValidationError              input given to a command is malformed (names what and where)
     ├── DatabaseError                the database cannot be used
     │   ├── DatabaseUnreachableError     cannot connect, or the URL is malformed
     │   ├── NotATrackerDatabaseError     tables exist, but not ours
@@ -29,6 +30,10 @@ class TrackerError(Exception):
 
 class ConfigError(TrackerError):
     pass
+
+
+class ValidationError(TrackerError):
+    """Bad input from a user or a file, refused before anything is written."""
 
 
 class DatabaseError(TrackerError):

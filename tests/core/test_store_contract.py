@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.core import GENESIS_HASH, EventStore, NewEvent
-from tracker.core.schema import events
+from tracker.schema.log import events
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, IntegrityError, InvalidEventError
 from tracker.services import auditing
 

@@ -13,7 +13,7 @@ from tests.support.smtp import Mailbox, free_port
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.mail import SmtpTransport
-from tracker.projections.subscriptions import digest_cursors, digest_outbox
+from tracker.schema.operational import digest_cursors, digest_outbox
 from tracker.services import digesting, subscribing
 
 

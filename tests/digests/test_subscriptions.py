@@ -10,7 +10,7 @@ from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain.subscriptions import Filters, Target, validate_address
 from tracker.errors import DeliveryError, NotFoundError
-from tracker.projections.subscriptions import subscribers
+from tracker.schema.operational import subscribers
 from tracker.services import auditing, digesting, subscribing
 from tracker.services.witness import verify_witness
 

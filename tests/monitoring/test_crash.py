@@ -21,7 +21,7 @@ from tests.monitoring.conftest import Clock, add, html, make_settings
 from tracker import migrate
 from tracker.app import App
 from tracker.domain import vocabulary as v
-from tracker.projections.sources import source_state
+from tracker.schema.operational import source_state
 from tracker.services import auditing
 from tracker.services.checking import check_sources
 

@@ -10,7 +10,8 @@ from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain import vocabulary as v
 from tracker.errors import ConfigError, NotFoundError
-from tracker.projections.sources import source_state, sources
+from tracker.schema.operational import source_state
+from tracker.schema.read_models import sources
 from tracker.services import sources_admin
 from tracker.services.checking import check_sources, due_sources
 

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.core import EventStore, Projector
-from tracker.projections.record import RecordProjection, record_items
+from tracker.projections.record import RecordProjection
+from tracker.schema.read_models import record_items
 from tracker.services import auditing
 from tracker.services.replay import ItemState, replay
 from tracker.services.seeding import seed

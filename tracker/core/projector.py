@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core.collector import collector_paused
 from tracker.core.events import RecordedEvent
-from tracker.core.schema import projection_checkpoints
+from tracker.schema.read_models import projection_checkpoints
 from tracker.core.store import EventStore
 from tracker.errors import NotFoundError
 

@@ -22,7 +22,7 @@ from tracker.core.canonical import GENESIS_HASH, ChainHasher, canonical_json
 from tracker.core.collector import collector_paused
 from tracker.core.db import BulkInsert, Database, one_line
 from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
-from tracker.core.schema import EVENT_COLUMNS, events
+from tracker.schema.log import EVENT_COLUMNS, events
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
 
 ANY_VERSION = -1

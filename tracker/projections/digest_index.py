@@ -19,33 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.domain import vocabulary as v
-
-metadata = sa.MetaData()
-
-digest_index = sa.Table(
-    "digest_index", metadata,
-    sa.Column("ref", sa.String(220), primary_key=True),  # "item:<id>" or "source:<id>"
-    sa.Column("entry", sa.String(10), nullable=False),
-    sa.Column("id", sa.String(200), nullable=False),
-    sa.Column("jurisdiction", sa.String(10), nullable=True),
-    sa.Column("kind", sa.String(30), nullable=True),
-    sa.Column("title_zh", sa.Text, nullable=False),
-    sa.Column("title_en", sa.Text, nullable=False),
-    sa.Column("topics", sa.Text, nullable=False),  # JSON list: item topics, source tags
-    sa.Column("items", sa.Text, nullable=False),   # JSON list: a source's item ids
-    sa.Column("url", sa.Text, nullable=True),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("state_since", sa.String(32), nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-)
-
-digest_effective = sa.Table(
-    "digest_effective", metadata,
-    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("item_id", sa.String(200), nullable=False),
-    sa.Column("date", sa.String(40), nullable=False),
-    sa.Column("note", sa.Text, nullable=True),
-)
+from tracker.schema.read_models import digest_effective, digest_index
 
 ITEM_REGISTRATIONS = frozenset({
     v.INSTRUMENT_REGISTERED, v.PROGRAM_ESTABLISHED, v.PRODUCT_APPROVED, v.AGENCY_REGISTERED, v.FACT_REPORTED,

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
@@ -34,46 +33,7 @@ from tracker.domain.record import (
     wins,
 )
 from tracker.domain.dates import start_of
-
-metadata = MetaData()
-
-record_items = Table(
-    "record_items", metadata,
-    Column("id", String(200), primary_key=True),
-    Column("stream", String(200), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("jurisdiction", String(10), nullable=False),
-    Column("title_zh", Text, nullable=False),
-    Column("title_en", Text, nullable=False),
-    Column("issuer", Text, nullable=True),
-    Column("topics", Text, nullable=False),  # JSON list
-    Column("discipline", String(20), nullable=True),
-    Column("status", String(20), nullable=True),
-    Column("status_date", String(40), nullable=True),
-    Column("attributes", Text, nullable=False),  # JSON: kind-specific fields, urls, citation, notes
-    Column("registered_position", BigInteger, nullable=False),
-    Column("updated_position", BigInteger, nullable=False),
-)
-Index("ix_record_items_jurisdiction_kind", record_items.c.jurisdiction, record_items.c.kind)
-
-record_steps = Table(
-    "record_steps", metadata,
-    Column("item_id", String(200), primary_key=True),
-    Column("position", BigInteger, primary_key=True),
-    Column("step", String(20), nullable=False),
-    Column("event_type", String(100), nullable=False),
-    Column("date", String(40), nullable=True),
-    Column("note", Text, nullable=True),
-)
-
-record_relations = Table(
-    "record_relations", metadata,
-    Column("item_id", String(200), primary_key=True),
-    Column("relation", String(40), primary_key=True),
-    Column("target_id", String(200), primary_key=True),
-    Column("note", Text, nullable=True),
-)
-Index("ix_record_relations_target", record_relations.c.target_id)
+from tracker.schema.read_models import record_items, record_relations, record_steps
 
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
@@ -91,8 +51,11 @@ def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]
 _ITEM_COLUMNS = tuple(c.name for c in record_items.columns)
 _STEP_COLUMNS = tuple(c.name for c in record_steps.columns)
 # What a step event reads and changes; everything else waits until an event needs it.
-_LIGHT_COLUMNS = ("id", "kind", "title_zh", "title_en", "status", "status_date", "updated_position")
-_STEP_CHANGES = ("status", "status_date", "updated_position")
+# Looked up in the catalogue, so a renamed column fails at import rather than in a statement.
+_LIGHT_COLUMNS = tuple(record_items.c[name].name for name in (
+    "id", "kind", "title_zh", "title_en", "status", "status_date", "updated_position"))
+_STEP_CHANGES = tuple(record_items.c[name].name for name in ("status", "status_date", "updated_position"))
+_ITEMS = record_items.name
 
 
 def _placeholder(conn: Connection) -> str:
@@ -109,7 +72,7 @@ class _Batch:
         self.mark = _placeholder(conn)
         # Only what a step needs; the whole row is read for the few events that change more.
         self.rows: dict[str, dict[str, Any]] = {}
-        select = f"SELECT {', '.join(_LIGHT_COLUMNS)} FROM record_items WHERE id IN "
+        select = f"SELECT {', '.join(_LIGHT_COLUMNS)} FROM {_ITEMS} WHERE id IN "
         for chunk in _chunks(sorted(ids)):
             for row in conn.exec_driver_sql(select + f"({', '.join([self.mark] * len(chunk))})", tuple(chunk)):
                 self.rows[row[0]] = dict(zip(_LIGHT_COLUMNS, row))
@@ -126,7 +89,7 @@ class _Batch:
         row = self.rows[item_id]
         if item_id not in self.full:
             stored = self.conn.exec_driver_sql(
-                f"SELECT {', '.join(_ITEM_COLUMNS)} FROM record_items WHERE id = {self.mark}", (item_id,)).one()
+                f"SELECT {', '.join(_ITEM_COLUMNS)} FROM {_ITEMS} WHERE id = {self.mark}", (item_id,)).one()
             row.update({c: v for c, v in zip(_ITEM_COLUMNS, stored) if c not in _LIGHT_COLUMNS})
             self.attributes[item_id] = json.loads(row["attributes"])
             self.full.add(item_id)
@@ -294,12 +257,12 @@ class _Batch:
         for rows, columns in ((whole_rows, _ITEM_COLUMNS[1:]), (light_rows, _STEP_CHANGES)):
             if rows:
                 conn.exec_driver_sql(
-                    f"UPDATE record_items SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}",
+                    f"UPDATE {_ITEMS} SET {', '.join(f'{c} = {mark}' for c in columns)} WHERE id = {mark}",
                     [tuple(row[c] for c in columns) + (row["id"],) for row in rows],
                 )
         if inserted:
             conn.exec_driver_sql(
-                f"INSERT INTO record_items ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))})",
+                f"INSERT INTO {_ITEMS} ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))})",
                 [tuple(row[c] for c in _ITEM_COLUMNS) for row in map(self._row, inserted)],
             )
         replaced = sorted(self.relations)

@@ -26,66 +26,8 @@ from tracker.core import RecordedEvent
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source, parse_duration
 from tracker.errors import ConfigError
-
-metadata = sa.MetaData()
-
-sources = sa.Table(
-    "sources", metadata,
-    sa.Column("id", sa.String(120), primary_key=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("jurisdiction", sa.String(20), nullable=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("items", sa.Text, nullable=False),        # JSON list
-    sa.Column("tags", sa.Text, nullable=False),         # JSON list
-    sa.Column("select_css", sa.Text, nullable=True),
-    sa.Column("ignore", sa.Text, nullable=False),       # JSON list
-    sa.Column("every_seconds", sa.Integer, nullable=True),
-    sa.Column("respect_robots", sa.Boolean, nullable=False),
-    sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("origin", sa.String(100), nullable=False),
-    sa.Column("registered_position", sa.BigInteger, nullable=False),
-)
-
-source_state = sa.Table(
-    "source_state", metadata,
-    sa.Column("source_id", sa.String(120), primary_key=True),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("last_checked_at", sa.String(32), nullable=True),
-    sa.Column("last_success_at", sa.String(32), nullable=True),
-    sa.Column("next_due_at", sa.String(32), nullable=True, index=True),
-    sa.Column("consecutive_failures", sa.Integer, nullable=False),
-    sa.Column("last_status", sa.Integer, nullable=True),
-    sa.Column("last_error_class", sa.String(40), nullable=True),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("etag", sa.Text, nullable=True),
-    sa.Column("last_modified", sa.Text, nullable=True),
-    sa.Column("content_hash", sa.String(64), nullable=True),
-    sa.Column("rules_hash", sa.String(64), nullable=True),     # the rules content_hash was computed under
-    sa.Column("last_snapshot", sa.String(64), nullable=True),
-    sa.Column("claimed_by", sa.String(100), nullable=True),
-    sa.Column("claimed_until", sa.String(32), nullable=True),
-)
-
-snapshots = sa.Table(
-    "snapshots", metadata,
-    sa.Column("hash", sa.String(64), primary_key=True),
-    sa.Column("body", sa.LargeBinary, nullable=False),          # zlib
-    sa.Column("headers", sa.Text, nullable=False),              # JSON object, lower-case names
-    sa.Column("size", sa.BigInteger, nullable=False),           # raw size
-    sa.Column("first_seen_at", sa.String(32), nullable=False),
-)
-
-source_versions = sa.Table(
-    "source_versions", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source_id", sa.String(120), nullable=False),
-    sa.Column("position", sa.BigInteger, nullable=True),
-    sa.Column("snapshot", sa.String(64), nullable=False),
-    sa.Column("content_hash", sa.String(64), nullable=False),
-    sa.Column("fetched_at", sa.String(32), nullable=False),
-)
-
+from tracker.schema.operational import source_state
+from tracker.schema.read_models import sources
 
 def dialect_insert(conn: Connection) -> Any:
     """The INSERT of this backend, with on_conflict_do_nothing/do_update."""

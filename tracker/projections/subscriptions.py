@@ -17,60 +17,7 @@ from sqlalchemy.engine import Connection
 from tracker.core import RecordedEvent
 from tracker.projections.digest_index import DigestIndexProjection
 from tracker.domain.vocabulary import SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED
-
-metadata = sa.MetaData()
-
-subscribers = sa.Table(
-    "subscribers", metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("address", sa.String(320), nullable=False, unique=True),
-    sa.Column("created_at", sa.String(32), nullable=False),
-)
-
-subscription_tokens = sa.Table(
-    "subscription_tokens", metadata,
-    sa.Column("subscription_id", sa.String(40), primary_key=True),
-    sa.Column("token", sa.String(64), nullable=False, unique=True),
-)
-
-subscriptions = sa.Table(
-    "subscriptions", metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("subscriber_id", sa.String(40), nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("cadence", sa.String(10), nullable=False),
-    sa.Column("filters", sa.Text, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("created_position", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("cancelled_at", sa.String(32), nullable=True),
-)
-
-digest_outbox = sa.Table(
-    "digest_outbox", metadata,
-    sa.Column("message_id", sa.String(255), primary_key=True),
-    sa.Column("subscription_id", sa.String(40), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),  # prepared | sent | failed | cancelled
-    sa.Column("position_from", sa.BigInteger, nullable=False),
-    sa.Column("position_to", sa.BigInteger, nullable=False),
-    sa.Column("head_hash", sa.String(64), nullable=False),
-    sa.Column("item_count", sa.Integer, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("message", sa.LargeBinary, nullable=False),  # the rendered draft (tracker.mail): headers + both parts, zlib
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("transport", sa.String(20), nullable=True),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("sent_at", sa.String(32), nullable=True),
-)
-
-digest_cursors = sa.Table(
-    "digest_cursors", metadata,
-    sa.Column("subscription_id", sa.String(40), primary_key=True),
-    sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Column("message_id", sa.String(255), nullable=False),
-    sa.Column("updated_at", sa.String(32), nullable=False),
-)
+from tracker.schema.read_models import subscriptions
 
 PENDING = ("prepared", "failed")
 

@@ -21,25 +21,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from tracker.app import App
 from tracker.core.events import format_time
 from tracker.errors import TrackerError
 from tracker.scheduling.calendar import CADENCES, Schedule, period_key
 from tracker.scheduling.logs import job_line
-from tracker.services import checking, claims, digesting, heartbeat
+from tracker.services import checking, claims, digest_queue, digesting, heartbeat
 from tracker.services.subscribing import OWN_PROJECTIONS
 from tracker.services.heartbeat import ProcessIdentity
-
-_subscriptions = sa.table(
-    "subscriptions", sa.column("id", sa.String), sa.column("cadence", sa.String), sa.column("status", sa.String)
-)
-_outbox = sa.table(
-    "digest_outbox", sa.column("subscription_id", sa.String), sa.column("status", sa.String),
-    sa.column("created_at", sa.String),
-)
-
 
 ACTOR = "scheduler"
 
@@ -150,7 +139,7 @@ class Jobs:
         try:
             self.app.projector.catch_up(only=OWN_PROJECTIONS)
             prepared = 0
-            due, every = self._subscriptions_due(cadence, start)
+            due, every = digest_queue.subscriptions_due(self.app.db, cadence, format_time(start))
             if due and due == every:   # the usual case: one pass over the log for all of them
                 prepared = len(digesting.prepare_digests(self.app, cadence=cadence, now=now, actor=ACTOR))
             else:
@@ -202,28 +191,9 @@ class Jobs:
             result["status"] = "skipped"
         return result
 
-    def _subscriptions_due(self, cadence: str, start: datetime) -> tuple[list[str], list[str]]:
-        """(due, all): active subscriptions of `cadence` with no digest prepared since the period
-        began (a manual `tracker digest --send` counts), and all active ones of that cadence."""
-        since = format_time(start)
-        with self.app.db.read() as conn:
-            every = [str(row) for row in conn.execute(
-                sa.select(_subscriptions.c.id)
-                .where(_subscriptions.c.cadence == cadence, _subscriptions.c.status == "active")
-                .order_by(_subscriptions.c.id)
-            ).scalars()]
-            done = {str(row) for row in conn.execute(
-                sa.select(_outbox.c.subscription_id).where(_outbox.c.created_at >= since).distinct()
-            ).scalars()}
-        return [sub for sub in every if sub not in done], every
-
     # -- outbox --------------------------------------------------------------------------------
     def outbox(self) -> dict[str, Any]:
-        with self.app.db.read() as conn:
-            waiting = conn.execute(
-                sa.select(sa.func.count()).select_from(_outbox).where(_outbox.c.status.in_(("prepared", "failed")))
-            ).scalar_one()
-        if not waiting:
+        if not digest_queue.outbox_waiting(self.app.db):
             return {"status": "skipped", "waiting": 0}
         return self._send()
 

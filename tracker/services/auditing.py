@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracker.core import EventStore, VerifyReport, verify_rows
-from tracker.core.schema import EVENT_COLUMNS
+from tracker.schema.log import EVENT_COLUMNS
 from tracker.errors import ExportFileError, IntegrityError
 
 

@@ -32,7 +32,9 @@ from tracker.domain import changes
 from tracker.domain.sources import Source
 from tracker.errors import ConfigError, FetchError, NotFoundError
 from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult, next_page_url
-from tracker.projections.sources import row_to_source, source_state, sources
+from tracker.projections.sources import row_to_source
+from tracker.schema.operational import source_state
+from tracker.schema.read_models import sources
 from tracker.services import snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch

@@ -25,19 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.core import Database
 from tracker.core.events import format_time
-
-metadata = sa.MetaData()
-
-service_leases = sa.Table(
-    "service_leases",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("holder", sa.String(120), nullable=False),
-    sa.Column("acquired_at", sa.String(32), nullable=False),
-    sa.Column("expires_at", sa.String(32), nullable=False),
-    sa.Column("completed_at", sa.String(32), nullable=True),
-    sa.Column("note", sa.Text, nullable=True),
-)
+from tracker.schema.operational import service_leases, source_state as _state
+from tracker.schema.read_models import sources as _sources
 
 INSTANCE_LEASE = "serve:instance"
 OUTBOX_LEASE = "outbox:send"
@@ -179,15 +168,6 @@ def prune(db: Database, before: datetime) -> int:
 
 
 # -- due sources ---------------------------------------------------------------------------
-# The columns of monitoring's tables this module reads and writes (their migration: 0003).
-_state = sa.table(
-    "source_state",
-    sa.column("source_id", sa.String), sa.column("next_due_at", sa.String),
-    sa.column("claimed_by", sa.String), sa.column("claimed_until", sa.String),
-)
-_sources = sa.table("sources", sa.column("id", sa.String), sa.column("active", sa.Boolean))
-
-
 def claim_due_sources(db: Database, holder: str, now: datetime, seconds: float, limit: int) -> list[str]:
     """Claim up to `limit` due, unclaimed sources for `seconds`, most overdue first; their ids.
 

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore
 from tracker.domain.subscriptions import Filters, Target
-from tracker.projections.digest_index import IndexEntry, digest_effective
-from tracker.projections.subscriptions import (
-    PENDING, digest_cursors, digest_outbox, subscription_tokens, subscriptions,
-)
+from tracker.projections.digest_index import IndexEntry
+from tracker.projections.subscriptions import PENDING
+from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
+from tracker.schema.read_models import digest_effective, subscriptions
 from tracker.rendering.views import FailingRow, UpcomingRow, clean
 from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
 
@@ -132,11 +132,11 @@ def upcoming(conn: Connection, index: dict[str, IndexEntry], now: datetime) -> l
 def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[FailingRow, Target]]:
     """Sources failing now: from monitoring's source_state when it has rows, else from the log."""
     rows: list[tuple[str, str, int, str, str]] = []
-    if sa.inspect(conn).has_table("source_state") and conn.execute(sa.text("SELECT COUNT(*) FROM source_state")).scalar():
-        query = sa.text(
-            "SELECT source_id, state, consecutive_failures, last_error_class, last_error, last_checked_at "
-            "FROM source_state WHERE state IN ('failing', 'unreachable', 'blocked') ORDER BY source_id"
-        )
+    c = source_state.c
+    if sa.inspect(conn).has_table("source_state") and conn.execute(sa.select(sa.func.count()).select_from(source_state)).scalar():
+        query = sa.select(
+            c.source_id, c.state, c.consecutive_failures, c.last_error_class, c.last_error, c.last_checked_at,
+        ).where(c.state.in_(("failing", "unreachable", "blocked"))).order_by(c.source_id)
         for r in conn.execute(query):
             error = ": ".join(part for part in (r.last_error_class, r.last_error) if part)
             rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or ""))

@@ -32,9 +32,9 @@ from tracker.mail import (
     Transport, build_digest_message, message_bytes, message_domain, sender_address, transport_from_settings,
 )
 from tracker.projections.digest_index import load_index
-from tracker.projections.subscriptions import (
-    PENDING, digest_cursors, digest_outbox, subscribers, subscriptions,
-)
+from tracker.projections.subscriptions import PENDING
+from tracker.schema.operational import digest_cursors, digest_outbox, subscribers
+from tracker.schema.read_models import subscriptions
 from tracker.rendering import DigestView, FailingRow, HeadView, UpcomingRow, render_digest
 from tracker.services import digest_selection as selection
 from tracker.services.entries import group_by_jurisdiction

@@ -20,22 +20,7 @@ import sqlalchemy as sa
 
 from tracker.core import Database
 from tracker.core.events import format_time
-
-metadata = sa.MetaData()
-
-scheduler_heartbeats = sa.Table(
-    "scheduler_heartbeats",
-    metadata,
-    sa.Column("process_id", sa.String(120), primary_key=True),
-    sa.Column("host", sa.String(255), nullable=False),
-    sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("started_at", sa.String(32), nullable=False),
-    sa.Column("seen_at", sa.String(32), nullable=False),
-    sa.Column("last_tick_at", sa.String(32), nullable=True),
-    sa.Column("last_tick_summary", sa.Text, nullable=True),
-    sa.Column("stopped_at", sa.String(32), nullable=True),
-)
+from tracker.schema.operational import scheduler_heartbeats
 
 ROLES = ("active", "standby", "once")
 

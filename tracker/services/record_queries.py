@@ -19,7 +19,7 @@ from tracker.domain import vocabulary as v
 from tracker.domain.dates import precision_of, start_of
 from tracker.domain.record import STREAM_CATEGORIES, is_registration
 from tracker.errors import NotFoundError
-from tracker.projections.record import record_items, record_relations, record_steps
+from tracker.schema.read_models import record_items, record_relations, record_steps
 
 
 def _not_found(item_id: str) -> NotFoundError:

@@ -21,13 +21,14 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore, NewEvent, RecordedEvent
 from tracker.core.events import format_time, normalise_valid_from
-from tracker.core.schema import events as events_table
 from tracker.domain import changes
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source
 from tracker.errors import FetchError, InvalidEventError, NotFoundError
 from tracker.fetching import Entry, FetchResult
-from tracker.projections.sources import dialect_insert, source_state
+from tracker.projections.sources import dialect_insert
+from tracker.schema.log import events as events_table
+from tracker.schema.operational import source_state
 from tracker.services import snapshots
 from tracker.services.content import Content, derive
 

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.errors import NotFoundError
-from tracker.projections.sources import dialect_insert, snapshots, source_versions
+from tracker.projections.sources import dialect_insert
+from tracker.schema.operational import snapshots, source_versions
 
 COMPRESS_LEVEL = 6
 # Headers worth keeping with a body: they decide how it is decoded and when it was served.

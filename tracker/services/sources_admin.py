@@ -18,7 +18,8 @@ from tracker.core import NewEvent
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import TROUBLE_STATES, Source, id_from_url
 from tracker.errors import ConfigError, NotFoundError
-from tracker.projections.sources import source_state, sources
+from tracker.schema.operational import source_state
+from tracker.schema.read_models import sources
 from tracker.services.content import validate_rules
 
 

@@ -19,30 +19,12 @@ from sqlalchemy.engine import Connection
 
 from tracker.app import App
 from tracker.core.events import format_time
+from tracker.schema.operational import digest_outbox as _outbox, source_state as _state
+from tracker.schema.read_models import sources as _sources, subscriptions as _subscriptions
 from tracker.services import claims, heartbeat
 from tracker.settings import mask_url
 
 STATES = ("ok", "failing", "unreachable", "blocked", "new")
-
-_sources = sa.table("sources", sa.column("id", sa.String), sa.column("url", sa.String), sa.column("active", sa.Boolean))
-_state = sa.table(
-    "source_state",
-    *(sa.column(name, sa.String) for name in (
-        "source_id", "state", "last_checked_at", "next_due_at", "last_error_class", "last_error",
-        "claimed_by", "claimed_until")),
-    sa.column("consecutive_failures", sa.Integer),
-    sa.column("last_status", sa.Integer),
-)
-_subscriptions = sa.table(
-    "subscriptions", sa.column("id", sa.String), sa.column("name", sa.String),
-    sa.column("cadence", sa.String), sa.column("status", sa.String),
-)
-_outbox = sa.table(
-    "digest_outbox", sa.column("message_id", sa.String), sa.column("subscription_id", sa.String),
-    sa.column("status", sa.String), sa.column("created_at", sa.String), sa.column("sent_at", sa.String),
-    sa.column("item_count", sa.Integer), sa.column("attempts", sa.Integer), sa.column("last_error", sa.String),
-)
-
 
 def gather(app: App, now: datetime | None = None, *, worst: int = 5, upcoming: int = 5) -> dict[str, Any]:
     """The status report as a plain dict; reads only."""

@@ -25,9 +25,9 @@ from tracker.domain.vocabulary import (
 )
 from tracker.errors import NotFoundError
 from tracker.mail import eml_name
-from tracker.projections.subscriptions import (
-    PENDING, digest_outbox, subscribers, subscription_tokens, subscriptions,
-)
+from tracker.projections.subscriptions import PENDING
+from tracker.schema.operational import digest_outbox, subscribers, subscription_tokens
+from tracker.schema.read_models import subscriptions
 
 if TYPE_CHECKING:
     from tracker.app import App

@@ -1,10 +1,10 @@
-"""Tables of the event store. Alembic creates them (migrations/); nothing here calls create_all."""
+"""The event log: one row per event, append-only (database triggers refuse UPDATE and DELETE)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint, text
 
-metadata = MetaData()
+from tracker.schema import metadata
 
 # Timestamps are fixed-format UTC text (2026-11-24T21:28:28.123456Z): exact, sortable and hashed
 # identically on every backend. payload and metadata are the canonical JSON text that was hashed.
@@ -34,15 +34,4 @@ events = Table(
 # No index on recorded_at or type: transaction time grows with position (store.position_at
 # searches positions), and catch-up scans by position anyway; every index costs each append.
 
-# A projection's position, written in the same transaction as its read model.
-projection_checkpoints = Table(
-    "projection_checkpoints",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("position", BigInteger, nullable=False),
-)
-
-EVENT_COLUMNS = (
-    "position", "stream", "version", "type", "schema_version", "payload", "metadata",
-    "recorded_at", "valid_from", "idempotency_key", "prev_hash", "hash",
-)
+EVENT_COLUMNS = tuple(c.name for c in events.columns)

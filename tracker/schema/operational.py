@@ -1,0 +1,132 @@
+"""Operational tables: written beside the log by the services, never rebuilt from it.
+
+A rebuild of the read models leaves these alone. Some hold what must stay outside the hash chain
+on purpose (subscriber addresses: `tracker forget` deletes a row and the log still verifies);
+the others are the working state of monitoring, delivery and the scheduler.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tracker.schema import metadata
+
+# -- monitoring (services/recording.py, snapshots.py, claims.py) -------------------------------
+# One row per source: what the last check found and when the next is due. The sources projection
+# inserts a row ("new", due now) when a source is registered, so a scheduler can claim it at once;
+# next_due_at NULL means due now. claimed_by/claimed_until are the scheduler's claims.
+source_state = sa.Table(
+    "source_state", metadata,
+    sa.Column("source_id", sa.String(120), primary_key=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("last_checked_at", sa.String(32), nullable=True),
+    sa.Column("last_success_at", sa.String(32), nullable=True),
+    sa.Column("next_due_at", sa.String(32), nullable=True, index=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error_class", sa.String(40), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=True),
+    sa.Column("rules_hash", sa.String(64), nullable=True),     # the rules content_hash was computed under
+    sa.Column("last_snapshot", sa.String(64), nullable=True),
+    sa.Column("claimed_by", sa.String(100), nullable=True),
+    sa.Column("claimed_until", sa.String(32), nullable=True),
+)
+
+# Raw bodies by SHA-256, zlib-compressed, with their headers (deduplicated).
+snapshots = sa.Table(
+    "snapshots", metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("body", sa.LargeBinary, nullable=False),          # zlib
+    sa.Column("headers", sa.Text, nullable=False),              # JSON object, lower-case names
+    sa.Column("size", sa.BigInteger, nullable=False),           # raw size
+    sa.Column("first_seen_at", sa.String(32), nullable=False),
+)
+
+# Each distinct raw body a source served, in order, and the position of the event it caused
+# (NULL when it changed nothing that counts).
+source_versions = sa.Table(
+    "source_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(120), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=True),
+    sa.Column("snapshot", sa.String(64), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("fetched_at", sa.String(32), nullable=False),
+    sa.Index("ix_source_versions_source", "source_id", "id"),
+)
+
+# -- subscribers and delivery (services/subscribing.py, digesting.py) ---------------------------
+# Opaque subscriber id -> e-mail address: personal data, outside the hash chain.
+subscribers = sa.Table(
+    "subscribers", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("address", sa.String(320), nullable=False, unique=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# The opaque unsubscribe token of each subscription (List-Unsubscribe links).
+subscription_tokens = sa.Table(
+    "subscription_tokens", metadata,
+    sa.Column("subscription_id", sa.String(40), primary_key=True),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+)
+
+# Rendered digests (compressed drafts without the To header: tracker.mail), written in the same
+# transactions as DigestPrepared and DigestSent: prepared -> sent | failed | cancelled.
+digest_outbox = sa.Table(
+    "digest_outbox", metadata,
+    sa.Column("message_id", sa.String(255), primary_key=True),
+    sa.Column("subscription_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),  # prepared | sent | failed | cancelled
+    sa.Column("position_from", sa.BigInteger, nullable=False),
+    sa.Column("position_to", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("message", sa.LargeBinary, nullable=False),  # the rendered draft (tracker.mail): headers + both parts, zlib
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("transport", sa.String(20), nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("sent_at", sa.String(32), nullable=True),
+    sa.UniqueConstraint("subscription_id", "position_from", name="uq_digest_outbox_range"),
+)
+
+# Per subscription, the last position a sent digest covered (moved with DigestSent).
+digest_cursors = sa.Table(
+    "digest_cursors", metadata,
+    sa.Column("subscription_id", sa.String(40), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+# -- the scheduler (services/claims.py, heartbeat.py) -------------------------------------------
+# Named leases with an expiry: the SQLite single-instance lock, one digest period, the outbox
+# sender. A row whose expires_at has passed belongs to nobody; completed_at set means done for good.
+service_leases = sa.Table(
+    "service_leases", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(120), nullable=False),
+    sa.Column("acquired_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=False),
+    sa.Column("completed_at", sa.String(32), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+# One row per `tracker serve` process, renewed while it lives.
+scheduler_heartbeats = sa.Table(
+    "scheduler_heartbeats", metadata,
+    sa.Column("process_id", sa.String(120), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.String(32), nullable=False),
+    sa.Column("seen_at", sa.String(32), nullable=False, index=True),
+    sa.Column("last_tick_at", sa.String(32), nullable=True),
+    sa.Column("last_tick_summary", sa.Text, nullable=True),
+    sa.Column("stopped_at", sa.String(32), nullable=True),
+)

@@ -1,0 +1,117 @@
+"""Read models: projections of the log, each dropped and rebuilt from it at will.
+
+JSON columns hold canonical JSON text (both backends). Each projection owns its tables here and
+writes its checkpoint in ``projection_checkpoints`` in the same transaction as its rows.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tracker.schema import metadata
+
+# A projection's position, written in the same transaction as its read model.
+projection_checkpoints = sa.Table(
+    "projection_checkpoints", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+# -- the record (projections/record.py) ------------------------------------------------------
+record_items = sa.Table(
+    "record_items", metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("stream", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("jurisdiction", sa.String(10), nullable=False),
+    sa.Column("title_zh", sa.Text, nullable=False),
+    sa.Column("title_en", sa.Text, nullable=False),
+    sa.Column("issuer", sa.Text, nullable=True),
+    sa.Column("topics", sa.Text, nullable=False),  # JSON list
+    sa.Column("discipline", sa.String(20), nullable=True),
+    sa.Column("status", sa.String(20), nullable=True),
+    sa.Column("status_date", sa.String(40), nullable=True),
+    sa.Column("attributes", sa.Text, nullable=False),  # JSON: kind-specific fields, urls, citation, notes
+    sa.Column("registered_position", sa.BigInteger, nullable=False),
+    sa.Column("updated_position", sa.BigInteger, nullable=False),
+    sa.Index("ix_record_items_jurisdiction_kind", "jurisdiction", "kind"),
+)
+
+record_steps = sa.Table(
+    "record_steps", metadata,
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("step", sa.String(20), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("date", sa.String(40), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+record_relations = sa.Table(
+    "record_relations", metadata,
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("relation", sa.String(40), primary_key=True),
+    sa.Column("target_id", sa.String(200), primary_key=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_record_relations_target", "target_id"),
+)
+
+# -- monitored sources (projections/sources.py): SourceRegistered, SourceRemoved, SourceRulesAdopted
+sources = sa.Table(
+    "sources", metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("jurisdiction", sa.String(20), nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("items", sa.Text, nullable=False),        # JSON list
+    sa.Column("tags", sa.Text, nullable=False),         # JSON list
+    sa.Column("select_css", sa.Text, nullable=True),
+    sa.Column("ignore", sa.Text, nullable=False),       # JSON list
+    sa.Column("every_seconds", sa.Integer, nullable=True),
+    sa.Column("respect_robots", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("origin", sa.String(100), nullable=False),
+    sa.Column("registered_position", sa.BigInteger, nullable=False),
+)
+
+# -- subscriptions (projections/subscriptions.py): SubscriptionCreated, SubscriptionCancelled,
+# SubscriberForgotten
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("subscriber_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("cadence", sa.String(10), nullable=False),
+    sa.Column("filters", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("created_position", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("cancelled_at", sa.String(32), nullable=True),
+)
+
+# -- the digest index (projections/digest_index.py) --------------------------------------------
+digest_index = sa.Table(
+    "digest_index", metadata,
+    sa.Column("ref", sa.String(220), primary_key=True),  # "item:<id>" or "source:<id>"
+    sa.Column("entry", sa.String(10), nullable=False),
+    sa.Column("id", sa.String(200), nullable=False),
+    sa.Column("jurisdiction", sa.String(10), nullable=True),
+    sa.Column("kind", sa.String(30), nullable=True),
+    sa.Column("title_zh", sa.Text, nullable=False),
+    sa.Column("title_en", sa.Text, nullable=False),
+    sa.Column("topics", sa.Text, nullable=False),  # JSON list: item topics, source tags
+    sa.Column("items", sa.Text, nullable=False),   # JSON list: a source's item ids
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("state_since", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+digest_effective = sa.Table(
+    "digest_effective", metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("date", sa.String(40), nullable=False, index=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
