@@ -12,6 +12,10 @@ The rules, in full:
   * The diff in an event is unified, of the normalised text (so ignored text stays out), and
     bounded (``DIFF_MAX_LINES`` lines, ``DIFF_MAX_BYTES`` bytes); the full text stays derivable
     from the raw snapshot kept for every version.
+  * ``decide_check`` applies all of the above to one check: the previous observation (what is
+    accepted and the failure streak), the current one (a fetch, a 304 or a failure) and the
+    threshold give the events to append and the state to keep. It is pure: recording loads
+    what it needs and writes what it returns.
   * Idempotency keys make a replayed check (after a crash, or two checkers at once) write
     nothing twice: they are built from the source id, the hashes and the stream version the
     decision was taken at.
@@ -21,9 +25,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
+
+from tracker.core.events import normalise_valid_from
+from tracker.domain import vocabulary as v
+from tracker.errors import InvalidEventError
 
 DIFF_MAX_LINES: Final = 200
 DIFF_MAX_BYTES: Final = 16 * 1024
@@ -148,3 +156,185 @@ def new_entries(old_ids: Sequence[str] | None, new_ids: Sequence[str]) -> list[s
         return list(dict.fromkeys(new_ids))
     seen = set(old_ids)
     return [entry for entry in dict.fromkeys(new_ids) if entry not in seen]
+
+
+# -- one check, decided ------------------------------------------------------------------------
+
+
+class EntryLike(Protocol):
+    """An official register entry as the fetching layer parses it."""
+
+    @property
+    def entry_id(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Version:
+    """A version's comparable content under the source's current rules."""
+
+    text: str
+    entries: Sequence[EntryLike] | None = None    # registers only
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the tracker holds about a source before this check."""
+
+    content_hash: str | None = None     # the accepted version's hash under the current rules; None: no baseline
+    content: Version | None = None      # its content, when it differs from the fetched one (None: unreadable)
+    failures: int = 0                   # the current streak of failed checks
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A successful fetch. ``content`` may be None only when the hash equals the accepted one,
+    and for a 304 (``not_modified``), which carries neither hash nor content."""
+
+    content_hash: str | None
+    content: Version | None = None
+    snapshot: str | None = None         # hash of the raw body
+    http: Mapping[str, Any] = field(default_factory=dict)
+    not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class Failed:
+    error_class: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    """An event to append to the source's stream."""
+
+    type: str
+    payload: dict[str, Any]
+    key: str
+    valid_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """The decision: the events to append and the state to keep.
+
+    ``accept``: the fetched version becomes the accepted one (its hash and snapshot are kept).
+    ``outcome`` is one of the recording service's OUTCOMES.
+    """
+
+    outcome: str
+    state: str
+    failures: int
+    events: tuple[Emit, ...] = ()
+    error_class: str | None = None
+    error: str | None = None
+    accept: bool = False
+    entries: int = 0
+    recovered: bool = False
+
+
+def _valid_from(date: str) -> str | None:
+    try:
+        return normalise_valid_from(date) if date else None
+    except InvalidEventError:
+        return None     # an official date we cannot read is kept in the payload, not as valid_from
+
+
+def _entry(source_id: str, entry: EntryLike) -> Emit:
+    return Emit(
+        v.REGISTER_ENTRY_ADDED,
+        {"id": source_id, "entry_id": entry.entry_id, "date": entry.date, "title": entry.title,
+         "url": entry.url, "fields": entry.fields},
+        entry_key(source_id, entry.entry_id), _valid_from(entry.date),
+    )
+
+
+def decide_check(
+    source_id: str,
+    url: str,
+    previous: Previous,
+    current: Fetched | Failed,
+    *,
+    threshold: int,
+    stream_version: Callable[[], int],
+) -> Step:
+    """What one check of a source means. ``stream_version`` is the source stream's version before
+    this check; it is asked for only when an event needs it in its idempotency key."""
+    if isinstance(current, Failed):
+        failed = after_failure(previous.failures, current.error_class, threshold)
+        events: tuple[Emit, ...] = ()
+        if failed.unreachable:
+            events = (Emit(
+                v.SOURCE_UNREACHABLE,
+                {"id": source_id, "error_class": current.error_class, "error": current.error,
+                 "failures": failed.failures},
+                unreachable_key(source_id, stream_version()),
+            ),)
+        return Step("unreachable" if failed.unreachable else "failed", failed.state, failed.failures, events,
+                    current.error_class, current.error)
+
+    emitted: list[Emit] = []
+    recovered = recovers(previous.failures, threshold)
+    if recovered:
+        emitted.append(Emit(v.SOURCE_RECOVERED, {"id": source_id, "after_failures": previous.failures},
+                            recovered_key(source_id, stream_version())))
+
+    def step(outcome: str, *, accept: bool = True, entries: int = 0) -> Step:
+        if recovered and outcome in ("unchanged", "not_modified"):
+            outcome = "recovered"       # nothing new but the recovery
+        return Step(outcome, "ok", 0, tuple(emitted), accept=accept, entries=entries, recovered=recovered)
+
+    if current.not_modified:
+        return step("not_modified", accept=False)
+    assert current.content_hash is not None and current.snapshot is not None
+    decision = decide(previous.content_hash, current.content_hash)
+    if decision == "unchanged":
+        return step("unchanged")
+    content = current.content
+    assert content is not None, "a new version comes with its content"
+    if decision == "baseline":
+        payload: dict[str, Any] = {
+            "id": source_id, "url": url, "content_hash": current.content_hash, "snapshot": current.snapshot,
+            "http": dict(current.http),
+        }
+        entries = list(content.entries or ())
+        if content.entries is not None:
+            payload["entries"] = len(entries)
+        emitted.append(Emit(v.SOURCE_BASELINED, payload, baseline_key(source_id)))
+        # The whole history of a register is what auditors want: every entry, at the baseline too.
+        emitted.extend(_entry(source_id, entry) for entry in entries)
+        return step("baselined", entries=len(entries))
+
+    old_hash = previous.content_hash
+    assert old_hash is not None
+    old = previous.content
+    old_text = old.text if old is not None else ""
+    outcome, added = "changed", 0
+    report_change = True
+    if content.entries is not None:
+        old_ids = [e.entry_id for e in old.entries or ()] if old is not None else None
+        fresh = set(new_entries(old_ids, [e.entry_id for e in content.entries]))
+        new = [e for e in content.entries if e.entry_id in fresh]
+        emitted.extend(_entry(source_id, entry) for entry in new)
+        added = len(new)
+        report_change = old is None or listing_changed_beyond_additions(old_text, content.text)
+        if not report_change and not new:
+            outcome = "unchanged"
+    if report_change:
+        diff = unified_diff(old_text, content.text, old_label=f"{source_id} {old_hash}",
+                            new_label=f"{source_id} {current.content_hash}")
+        emitted.append(Emit(
+            v.SOURCE_CHANGED,
+            {"id": source_id, "url": url, "old_hash": old_hash, "new_hash": current.content_hash,
+             "diff": diff.text, "diff_truncated": diff.truncated, "snapshot": current.snapshot,
+             "http": dict(current.http)},
+            change_key(source_id, old_hash, current.content_hash, stream_version()),
+        ))
+    return step(outcome, entries=added)

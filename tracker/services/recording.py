@@ -5,7 +5,8 @@ every decision against what is stored *now* (not what the cycle read when it sta
 checkers at once cannot both report one change), appends the events, stores new snapshots and
 versions and updates the state rows. A crash before the commit leaves nothing of the batch;
 the next cycle fetches those sources again and decides the same way, under the same
-idempotency keys. The decisions themselves are tracker.domain.changes'.
+idempotency keys. The decision itself is tracker.domain.changes.decide_check, a pure function:
+this module only loads what it compares and writes what it returns.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore, NewEvent, RecordedEvent
-from tracker.core.events import format_time, normalise_valid_from
+from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source
-from tracker.errors import FetchError, InvalidEventError, NotFoundError
-from tracker.fetching import Entry, FetchResult
+from tracker.errors import FetchError, NotFoundError
+from tracker.fetching import FetchResult
 from tracker.projections.sources import dialect_insert
 from tracker.schema.log import events as events_table
 from tracker.schema.operational import source_state
@@ -93,13 +94,6 @@ def _http(result: FetchResult) -> dict[str, Any]:
     }
 
 
-def _valid_from(date: str) -> str | None:
-    try:
-        return normalise_valid_from(date) if date else None
-    except InvalidEventError:
-        return None     # an official date we cannot read is kept in the payload, not as valid_from
-
-
 def _stream_version(conn: Connection, stream: str) -> int:
     value = conn.execute(sa.select(sa.func.max(events_table.c.version)).where(events_table.c.stream == stream)).scalar()
     return int(value or 0)
@@ -153,117 +147,66 @@ def _previous_content(conn: Connection, work: Work, state: Any) -> Content | Non
         return None
 
 
-def _entry_event(source: Source, entry: Entry, meta: dict[str, Any]) -> NewEvent:
-    return NewEvent(
-        v.source_stream(source.id), v.REGISTER_ENTRY_ADDED,
-        {"id": source.id, "entry_id": entry.entry_id, "date": entry.date, "title": entry.title,
-         "url": entry.url, "fields": entry.fields},
-        meta, valid_from=_valid_from(entry.date), idempotency_key=changes.entry_key(source.id, entry.entry_id),
-    )
+def _version(content: Content | None) -> changes.Version | None:
+    return None if content is None else changes.Version(content.text, content.entries)
 
 
-def _plan_failure(work: Work, state: Any, threshold: int, version: Callable[[], int], meta: dict[str, Any]) -> _Plan:
-    error_class = work.error_class or work.result.error_class or "unknown"
-    error = work.error or work.result.error or ""
-    step = changes.after_failure(int(state.consecutive_failures), error_class, threshold)
-    plan = _Plan(outcome="unreachable" if step.unreachable else "failed")
-    plan.state = {
-        "state": step.state, "consecutive_failures": step.failures, "last_status": work.result.status,
-        "last_error_class": error_class, "last_error": error,
-    }
-    if step.unreachable:
-        plan.events.append(NewEvent(
-            v.source_stream(work.source.id), v.SOURCE_UNREACHABLE,
-            {"id": work.source.id, "error_class": error_class, "error": error, "failures": step.failures},
-            meta, idempotency_key=changes.unreachable_key(work.source.id, version()),
-        ))
-    return plan
-
-
-def _plan_success(
-    conn: Connection, work: Work, state: Any, threshold: int, version: Callable[[], int], meta: dict[str, Any]
-) -> _Plan:
+def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous, changes.Fetched | changes.Failed]:
+    """Load what the decision compares: the accepted version (under the current rules) and this fetch."""
     source, result = work.source, work.result
-    stream = v.source_stream(source.id)
-    plan = _Plan()
-    failures = int(state.consecutive_failures)
-    if changes.recovers(failures, threshold):
-        plan.recovered = True
-        plan.events.append(NewEvent(
-            stream, v.SOURCE_RECOVERED, {"id": source.id, "after_failures": failures},
-            meta, idempotency_key=changes.recovered_key(source.id, version()),
-        ))
-    plan.state = {
-        "state": "ok", "consecutive_failures": 0, "last_status": result.status,
-        "last_error_class": None, "last_error": None, "last_success_at": format_time(work.fetched_at),
-    }
+    previous = changes.Previous(state.content_hash, None, int(state.consecutive_failures))
+    if result.outcome == "failed" or work.error_class is not None:
+        failed = changes.Failed(work.error_class or result.error_class or "unknown", work.error or result.error or "")
+        return previous, failed
     if result.outcome == "not_modified":
-        plan.outcome = "recovered" if plan.recovered else "not_modified"
-        for name, header in (("etag", "etag"), ("last_modified", "last-modified")):
-            if result.headers.get(header):
-                plan.state[name] = result.headers[header]
-        return plan
-
-    plan.state.update(etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"))
-    rules_hash = source.rules.hash
-    old_content: Content | None = None
-    old_hash: str | None = state.content_hash
-    if old_hash is not None and state.rules_hash != rules_hash:
-        # The rules changed since the last check: compare like with like.
-        old_content = _previous_content(conn, work, state)
-        old_hash = changes.content_hash(old_content.text) if old_content is not None else old_hash
+        return previous, changes.Fetched(None, not_modified=True)
     assert work.content_hash is not None and work.body_hash is not None
-    decision = changes.decide(old_hash, work.content_hash)
-    plan.state.update(content_hash=work.content_hash, rules_hash=rules_hash, last_snapshot=work.body_hash)
-    plan.snapshot = work.body_hash != state.last_snapshot
-    if decision == "unchanged":
-        plan.outcome = "recovered" if plan.recovered else "unchanged"
-        return plan
+    old_hash: str | None = state.content_hash
+    old_content: Content | None = None
+    loaded = False
+    if old_hash is not None and state.rules_hash != source.rules.hash:
+        # The rules changed since the last check: compare like with like.
+        old_content, loaded = _previous_content(conn, work, state), True
+        old_hash = changes.content_hash(old_content.text) if old_content is not None else old_hash
+    content = work.content
+    if old_hash != work.content_hash:
+        if content is None:
+            content = derive(source.rules, result.body, result.headers, source.url)
+        if old_hash is not None and not loaded:
+            if work.previous is not None and work.previous_snapshot == state.last_snapshot:
+                old_content = work.previous      # derived ahead under the same rules from the same bytes
+            else:
+                old_content = _previous_content(conn, work, state)
+    previous = changes.Previous(old_hash, _version(old_content), previous.failures)
+    return previous, changes.Fetched(work.content_hash, _version(content), work.body_hash, _http(result))
 
-    content = work.content or derive(source.rules, result.body, result.headers, source.url)
-    snapshot = work.body_hash
-    if decision == "baseline":
-        plan.outcome = "baselined"
-        entries = list(content.entries or ())
-        payload: dict[str, Any] = {
-            "id": source.id, "url": source.url, "content_hash": work.content_hash, "snapshot": snapshot,
-            "http": _http(result),
-        }
-        if content.entries is not None:
-            payload["entries"] = len(entries)
-        plan.events.append(NewEvent(stream, v.SOURCE_BASELINED, payload, meta,
-                                    idempotency_key=changes.baseline_key(source.id)))
-        # The whole history of a register is what auditors want: every entry, at the baseline too.
-        plan.events.extend(_entry_event(source, entry, meta) for entry in entries)
-        plan.entries = len(entries)
-        return plan
 
-    plan.outcome = "changed"
-    if old_content is None and work.previous is not None and work.previous_snapshot == state.last_snapshot:
-        old_content = work.previous      # derived ahead under the same rules from the same bytes
-    if old_content is None:
-        old_content = _previous_content(conn, work, state)
-    old_text = old_content.text if old_content is not None else ""
-    report_change = True
-    if content.entries is not None:
-        old_ids = [e.entry_id for e in old_content.entries or ()] if old_content is not None else None
-        fresh = set(changes.new_entries(old_ids, [e.entry_id for e in content.entries]))
-        added = [e for e in content.entries if e.entry_id in fresh]
-        plan.events.extend(_entry_event(source, entry, meta) for entry in added)
-        plan.entries = len(added)
-        report_change = old_content is None or changes.listing_changed_beyond_additions(old_text, content.text)
-        if not report_change:
-            plan.outcome = "changed" if added else ("recovered" if plan.recovered else "unchanged")
-    if report_change:
-        diff = changes.unified_diff(old_text, content.text, old_label=f"{source.id} {old_hash}",
-                                    new_label=f"{source.id} {work.content_hash}")
-        assert old_hash is not None
-        plan.events.append(NewEvent(
-            stream, v.SOURCE_CHANGED,
-            {"id": source.id, "url": source.url, "old_hash": old_hash, "new_hash": work.content_hash,
-             "diff": diff.text, "diff_truncated": diff.truncated, "snapshot": snapshot, "http": _http(result)},
-            meta, idempotency_key=changes.change_key(source.id, old_hash, work.content_hash, version()),
-        ))
+def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Callable[[], int],
+          meta: dict[str, Any]) -> _Plan:
+    previous, current = _observe(conn, work, state)
+    step = changes.decide_check(work.source.id, work.source.url, previous, current,
+                                threshold=threshold, stream_version=version)
+    stream = v.source_stream(work.source.id)
+    plan = _Plan(
+        [NewEvent(stream, e.type, e.payload, meta, valid_from=e.valid_from, idempotency_key=e.key) for e in step.events],
+        {"state": step.state, "consecutive_failures": step.failures, "last_status": work.result.status,
+         "last_error_class": step.error_class, "last_error": step.error},
+        outcome=step.outcome, entries=step.entries, recovered=step.recovered,
+    )
+    if isinstance(current, changes.Failed):
+        return plan
+    plan.state["last_success_at"] = format_time(work.fetched_at)
+    headers = work.result.headers
+    if current.not_modified:
+        for name, header in (("etag", "etag"), ("last_modified", "last-modified")):
+            if headers.get(header):
+                plan.state[name] = headers[header]
+        return plan
+    plan.state.update(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+    if step.accept:
+        plan.state.update(content_hash=work.content_hash, rules_hash=work.source.rules.hash,
+                          last_snapshot=work.body_hash)
+        plan.snapshot = work.body_hash != state.last_snapshot
     return plan
 
 
@@ -283,9 +226,7 @@ def record_batch(
             meta = _metadata(source.id, correlation_id)
             stream = v.source_stream(source.id)
             version = _version_reader(conn, stream)
-            failed = work.result.outcome == "failed" or work.error_class is not None
-            plan = (_plan_failure(work, state, threshold, version, meta) if failed
-                    else _plan_success(conn, work, state, threshold, version, meta))
+            plan = _plan(conn, work, state, threshold, version, meta)
             recorded: Sequence[RecordedEvent] = store.append(plan.events, conn=conn) if plan.events else []
             fetched = format_time(work.fetched_at)
             if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
