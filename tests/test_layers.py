@@ -17,12 +17,14 @@ _ADAPTERS = {"httpx", "jinja2", "apscheduler", "click", "lxml", "alembic"}
 FORBIDDEN = {
     # The schema catalogue is SQLAlchemy tables and nothing else: every layer may read it.
     "schema": _TRACKER | _ADAPTERS | {"tracker.errors"},
-    "core": {"httpx", "jinja2", "apscheduler", "click", "alembic", "lxml", "tracker.domain", "tracker.projections",
+    "core": {"httpx", "jinja2", "apscheduler", "click", "alembic", "lxml", "cryptography", "tracker.domain", "tracker.projections",
              "tracker.services", "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app",
              "tracker.mail"},
     "domain": {"httpx", "jinja2", "apscheduler", "click", "sqlalchemy", "tracker.schema", "tracker.projections",
                "tracker.services", "tracker.fetching", "tracker.rendering", "tracker.scheduling", "tracker.cli",
                "tracker.app", "tracker.mail"},
+    # Signed notes and keys: the cryptography library and plain values, nothing else of the tracker.
+    "signing": _TRACKER | _ADAPTERS | {"sqlalchemy", "tracker.schema"},
     "projections": {"httpx", "jinja2", "apscheduler", "click", "tracker.services", "tracker.fetching",
                     "tracker.rendering", "tracker.scheduling", "tracker.cli", "tracker.app", "tracker.mail"},
     "services": {"jinja2", "apscheduler", "click", "httpx", "tracker.cli", "tracker.scheduling"},
@@ -41,7 +43,8 @@ FORBIDDEN = {
             "tracker.projections", "tracker.schema", "tracker.mail"},
 }
 # Each third-party adapter lives in exactly one package.
-OWNERS = {"httpx": "fetching", "jinja2": "rendering", "apscheduler": "scheduling", "click": "cli"}
+OWNERS = {"httpx": "fetching", "jinja2": "rendering", "apscheduler": "scheduling", "click": "cli",
+          "cryptography": "signing"}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -12,6 +12,7 @@
     │   ├── ConcurrencyError             a stream moved past the expected version; nothing written
     │   └── InvalidEventError            an event that cannot be stored as given
     ├── IntegrityError               the hash chain does not verify (names the first bad position)
+    ├── ProofRejectedError           a proof, event or checkpoint that does not hold (says why)
     ├── ExportFileError              an export or witness file is unreadable or malformed
     ├── SeedError                    a seed file fails validation (names file, item and field)
     ├── NotFoundError                an id that names nothing
@@ -78,6 +79,13 @@ class InvalidEventError(EventStoreError):
 class IntegrityError(TrackerError):
     def __init__(self, position: int, problem: str) -> None:
         super().__init__(f"chain broken at position {position}: {problem}")
+        self.position = position
+        self.problem = problem
+
+
+class ProofRejectedError(TrackerError):
+    def __init__(self, position: int, problem: str) -> None:
+        super().__init__(f"proof rejected: {problem}")
         self.position = position
         self.problem = problem
 

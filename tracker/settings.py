@@ -99,6 +99,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule.instance_lease", "TRACKER_INSTANCE_LEASE_SECONDS", 30.0, "Seconds the SQLite single-instance lock and a heartbeat stay valid without renewal.", _positive_float),
     Setting("schedule.batch", "TRACKER_CLAIM_BATCH", 50, "Due sources claimed and checked per batch within one tick.", _positive_int),
     Setting("schedule.retention_days", "TRACKER_RETENTION_DAYS", 90, "Days housekeeping keeps heartbeats, finished run records and check-log rows.", _positive_int),
+    Setting("signing.key", "TRACKER_SIGNING_KEY", "", "Ed25519 key (PEM) that signs checkpoints; empty means <home>/signing-key.pem. Keep it outside the database.", secret=True),
+    Setting("signing.origin", "TRACKER_LOG_ORIGIN", "tracker.invalid/cgt-regulatory-log", "Origin line of checkpoints and the signing key's name: a schema-less URL naming this log."),
+    Setting("schedule.checkpoint_every", "TRACKER_CHECKPOINT_SECONDS", 3600.0, "Seconds between checkpoints made by tracker serve when the log grew (0: none).", _positive_float),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

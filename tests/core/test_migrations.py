@@ -8,6 +8,9 @@ from alembic import command
 
 from tracker import migrate
 from tracker.core import Database, EventStore, NewEvent
+from tracker.core.events import format_time
+from tracker.schema.log import EVENT_COLUMNS
+from tracker.core.store import EMPTY_HEAD, Head, _chain, utc_now
 from tracker.services import auditing
 
 
@@ -24,11 +27,29 @@ def _rows(db: Database) -> list[tuple[object, ...]]:
 
 
 def _append_some(store: EventStore, start: int) -> None:
-    store.append([
+    """Six events, as a store of the migration the database is at would append them."""
+    events = [
         NewEvent(f"instrument/m{i}", "InstrumentRegistered", {"id": i, "title_zh": "再生医療等製品"},
                  idempotency_key=f"seed:m{i}" if i % 2 else None)
         for i in range(start, start + 6)
-    ])
+    ]
+    with store.db.read() as conn:
+        tables = sa.inspect(conn).get_table_names()
+    if "merkle_nodes" in tables:
+        store.append(events)
+        return
+    # Before migration 0007 there is no tree to extend: the rows the store of then wrote.
+    head = EMPTY_HEAD
+    with store.db.read() as conn:
+        row = conn.exec_driver_sql("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1").first()
+        versions = dict(conn.exec_driver_sql("SELECT stream, max(version) FROM events GROUP BY stream").fetchall())
+    if row is not None:
+        head = Head(*row)
+    rows = _chain(events, versions, head, format_time(utc_now()))
+    with store.db.write() as conn:
+        conn.exec_driver_sql(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['?'] * 12)})"
+                             if store.db.is_sqlite else
+                             f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(['%s'] * 12)})", rows)
 
 
 def test_partial_key_index_migration_keeps_the_log_and_its_guarantees(db_url: str) -> None:
@@ -59,4 +80,34 @@ def test_partial_key_index_migration_keeps_the_log_and_its_guarantees(db_url: st
     _append_some(EventStore(db), 6)
     report = auditing.verify_store(EventStore(db))
     assert report.ok and report.count == 12
+    db.dispose()
+
+
+def test_the_merkle_migration_builds_the_tree_of_an_existing_log(db_url: str) -> None:
+    from tracker.core.merkle import leaf_hash, root_of
+    from tracker.core.proofs import LogProofs
+
+    db = Database(db_url)
+    _to(db, "0006")
+    store = EventStore(db)
+    for start in range(0, 54, 6):  # 54 events: three stored 16-leaf nodes, one 32-leaf node
+        _append_some(store, start)
+    before = _rows(db)
+
+    _to(db, "0007")
+    assert _rows(db) == before
+    leaves = [leaf_hash(bytes.fromhex(row[11])) for row in before]
+    assert LogProofs(db).head().root_hash == root_of(leaves).hex()
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM merkle_nodes").scalar() == 3 + 1
+    with pytest.raises(sa.exc.DBAPIError):  # nodes, like events, are never rewritten
+        with db.write() as conn:
+            conn.exec_driver_sql("UPDATE merkle_nodes SET hash = hash")
+
+    _append_some(EventStore(db), 54)  # the store goes on from the migrated tree
+    leaves = [leaf_hash(bytes.fromhex(row[11])) for row in _rows(db)]
+    assert LogProofs(db).head().root_hash == root_of(leaves).hex()
+    _to(db, "0006", down=True)
+    _to(db, "head")
+    assert LogProofs(db).head().root_hash == root_of(leaves).hex()
     db.dispose()

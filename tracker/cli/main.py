@@ -18,6 +18,7 @@ from tracker.errors import TrackerError
 # One module per area of the product, each with `register(group)`.
 COMMAND_MODULES = (
     "tracker.cli.store_cmds",
+    "tracker.cli.proof_cmds",
     "tracker.cli.record_cmds",
     "tracker.cli.source_cmds",
     "tracker.cli.digest_cmds",

@@ -105,16 +105,32 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 @click.command()
 @click.option("--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database.")
 @click.option("--witness", "witness_file", type=click.Path(dir_okay=False), help="Check the log still holds the head an .eml digest, Atom feed or changelog states.")
+@click.option("--proof", "proof_file", type=click.Path(dir_okay=False), help="Check a proof from `tracker prove --json`, offline.")
+@click.option("--event", "event_file", type=click.Path(dir_okay=False), help="The event an inclusion proof is for (its line of `tracker export`).")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False), help="A signed checkpoint; twice: detect a split view, or the two ends of a consistency proof.")
+@click.option("--public-key", help="Verifier key (vkey) or PEM file that signed the checkpoints (default: this tracker's own key).")
 @pass_ctx
-def verify(ctx: AppContext, export_file: str | None, witness_file: str | None) -> None:
+def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, proof_file: str | None,
+           event_file: str | None, checkpoint_files: tuple[str, ...], public_key: str | None) -> None:
     """Recompute the whole hash chain; exit 1 naming the first bad position.
+
+    With --witness FILE carrying a checkpoint, a consistency proof (O(log n)) replaces the scan.
 
     Example:
 
         tracker verify
         tracker verify --file var/export.jsonl
         tracker verify --witness digest.eml
+        tracker verify --proof proof.json --event event.json --checkpoint checkpoint.txt --public-key KEY
+        tracker verify --checkpoint a.txt --checkpoint b.txt --public-key KEY
     """
+    from tracker.cli import proof_cmds
+
+    if proof_file or checkpoint_files:
+        proof_cmds.verify_proofs(ctx, proof_file, event_file, checkpoint_files, public_key)
+        return
+    if witness_file and proof_cmds.verify_witness_checkpoint(ctx, witness_file, public_key):
+        return
     if witness_file:
         from tracker.services import witness
 

@@ -23,6 +23,7 @@ from tracker.core.collector import collector_paused
 from tracker.core.db import BulkInsert, Database, one_line
 from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
 from tracker.schema.log import EVENT_COLUMNS, events
+from tracker.core.tree import TreeWriter
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
 
 ANY_VERSION = -1
@@ -82,6 +83,7 @@ class EventStore:
         self._mark = "?" if db.is_sqlite else "%s"
         self._driver_errors = db.driver_errors
         self._insert = BulkInsert("events", EVENT_COLUMNS, sqlite=db.is_sqlite)
+        self._tree = TreeWriter(sqlite=db.is_sqlite)  # the Merkle tree, extended in the same transaction
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class EventStore:
         recorded = _Appended(rows, self._to_event)
         if rows:
             self._insert(cursor, rows)  # many rows per statement on SQLite
+            self._tree.append(cursor, head.position, head.hash, rows)
             self._remember(versions, rows[-1][11])
         if not stored and not seen_keys:
             return recorded  # no idempotency key in the batch: every event is new, in order

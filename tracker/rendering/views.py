@@ -22,6 +22,7 @@ def clean(text: str | None) -> str:
 class HeadView:
     position: int
     hash: str
+    checkpoint: str = ""  # the latest signed checkpoint note at or below this head ("" when none is kept)
 
     @property
     def line(self) -> str:

@@ -5,6 +5,7 @@
   across all processes and restarts (a completed lease per period records that it ran).
 - outbox: retry digests left prepared or failed (an SMTP server that was down).
 - housekeeping: retention of heartbeats and finished run records.
+- checkpoint: sign the tree head when the log grew (schedule.checkpoint_every seconds).
 
 Jobs stop between batches when the service is stopping; what a job abandons is safe to abandon
 (a claim runs out, a check is one transaction per source, a digest is prepared before it is sent).
@@ -26,11 +27,12 @@ from tracker.core.events import format_time
 from tracker.errors import TrackerError
 from tracker.scheduling.calendar import CADENCES, Schedule, period_key
 from tracker.scheduling.logs import job_line
-from tracker.services import checking, claims, digest_queue, digesting, heartbeat
+from tracker.services import checking, checkpoints, claims, digest_queue, digesting, heartbeat
 from tracker.services.subscribing import OWN_PROJECTIONS
 from tracker.services.heartbeat import ProcessIdentity
 
 ACTOR = "scheduler"
+CHECKPOINT_LEASE = "checkpoint:sign"
 
 
 class Jobs:
@@ -212,6 +214,24 @@ class Jobs:
             claims.release(db, claims.OUTBOX_LEASE, self.holder)
         return {"mail_transport": report.transport, "mail_sent": len(report.sent),
                 "mail_failed": len(report.failed), "mail_cancelled": len(report.cancelled)}
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """Sign the tree head when the log grew since the last kept checkpoint (one process at a time)."""
+        settings, db, now = self.app.settings, self.app.db, self.app.clock()
+        if not checkpoints.key_path(settings).exists():
+            return {"checkpoint": "no signing key", "key": str(checkpoints.key_path(settings))}
+        key = checkpoints.signing_key(settings)
+        if not claims.acquire(db, CHECKPOINT_LEASE, self.holder, now, self.schedule.lease_seconds):
+            return {"checkpoint": "held elsewhere"}
+        try:
+            latest = checkpoints.latest_checkpoint(db)
+            if latest is not None and latest.tree_size == self.app.store.head().position:
+                return {"checkpoint": "unchanged", "tree_size": latest.tree_size}
+            kept = checkpoints.make_checkpoint(db, key, settings["signing.origin"], now)
+        finally:
+            claims.release(db, CHECKPOINT_LEASE, self.holder)
+        return {"checkpoint": kept.id, "tree_size": kept.tree_size, "root_hash": kept.root_hash}
 
     # -- housekeeping --------------------------------------------------------------------------
     def housekeeping(self) -> dict[str, Any]:

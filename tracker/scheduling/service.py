@@ -6,6 +6,7 @@ Jobs (coalesced, never overlapping themselves):
   digest-weekly  cron on schedule.weekly_on at schedule.daily_at
   outbox         every few minutes: retry digests an SMTP outage left queued
   housekeeping   daily: retention
+  checkpoint     every schedule.checkpoint_every seconds (and at start): sign the tree head if the log grew
   digest-catch-up  at start, then every five minutes: each cadence's current period runs if it
                  is owed and has not run (a restart after downtime runs a missed digest once, and a
                  digest a killed process left unfinished runs once; APScheduler remembers nothing)
@@ -102,6 +103,7 @@ class Service:
             self._guarded("tick", self.jobs.tick)
             self._guarded("digest-catch-up", self.jobs.catch_up_digests)
             self._guarded("outbox", self.jobs.outbox)
+            self._guarded("checkpoint", self.jobs.checkpoint)
 
         worker = threading.Thread(target=sequence, name="tracker-once", daemon=True)
         worker.start()
@@ -159,6 +161,9 @@ class Service:
                                       start_date=now + timedelta(seconds=OUTBOX_RETRY_SECONDS)), day, self.jobs.outbox)
         add("housekeeping", IntervalTrigger(hours=24, timezone=tz, start_date=now + timedelta(minutes=10)), day,
             self.jobs.housekeeping)
+        every = float(self.app.settings["schedule.checkpoint_every"])
+        if every > 0:
+            add("checkpoint", IntervalTrigger(seconds=every, timezone=tz), day, self.jobs.checkpoint, next_run_time=now)
         return scheduler
 
     def _guarded(self, name: str, fn: Callable[..., dict[str, Any]], *args: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, String, Table, Text, UniqueConstraint, text,
+)
 
 from tracker.schema import metadata
 
@@ -33,5 +35,16 @@ events = Table(
 )
 # No index on recorded_at or type: transaction time grows with position (store.position_at
 # searches positions), and catch-up scans by position anyway; every index costs each append.
+
+# The Merkle tree over the log (core/tree.py): the hash of each perfect aligned subtree of at least
+# 16 leaves, written in the append transaction. Never updated: a node is fixed once its leaves exist.
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,
+)
 
 EVENT_COLUMNS = tuple(c.name for c in events.columns)

@@ -130,3 +130,16 @@ scheduler_heartbeats = sa.Table(
     sa.Column("last_tick_summary", sa.Text, nullable=True),
     sa.Column("stopped_at", sa.String(32), nullable=True),
 )
+
+# -- signed checkpoints (services/checkpoints.py) -----------------------------------------------
+# Every signed tree head, kept as the exact note text that was signed (a C2SP checkpoint): listed
+# by `tracker checkpoints list`, carried by digests and changelogs. The key is never stored.
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tree_size", sa.BigInteger, nullable=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("key_name", sa.String(200), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)

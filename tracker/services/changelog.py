@@ -19,6 +19,7 @@ from tracker.domain import vocabulary as v
 from tracker.errors import ConfigError, ExportFileError
 from tracker.projections.digest_index import load_index
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
+from tracker.services.checkpoints import latest_note
 from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -64,7 +65,7 @@ def collect_rows(
         if since is not None and _latest_day(row.date) < since:
             continue
         rows.append(row)
-    return rows, HeadView(head.position, head.hash), head.recorded_at
+    return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
 
 
 def build_view(

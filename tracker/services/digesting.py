@@ -36,6 +36,7 @@ from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, subscribers
 from tracker.schema.read_models import subscriptions
 from tracker.rendering import DigestView, FailingRow, HeadView, UpcomingRow, render_digest
+from tracker.services.checkpoints import latest_note
 from tracker.services import digest_selection as selection
 from tracker.services.entries import group_by_jurisdiction
 from tracker.services.subscribing import OWN_PROJECTIONS
@@ -149,7 +150,7 @@ def digest_view(app: App, sub: selection.Candidate, chosen: Selection) -> Digest
     return DigestView(
         subscription_id=sub.id, subscription_name=sub.name, filters=sub.filters.describe(), cadence=sub.cadence,
         period_start=start, period_end=end, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
-        head=HeadView(head.position, head.hash), count=len(sub.entries),
+        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), count=len(sub.entries),
         groups=group_by_jurisdiction(items), pages=pages,
         upcoming=tuple(row for row, target in chosen.upcoming if sub.filters.matches(target)),
         failing=tuple(row for row, target in chosen.failing if sub.filters.matches(target)),

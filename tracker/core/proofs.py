@@ -1,0 +1,101 @@
+"""Tree heads and proofs from the database: each answered in one read transaction, O(log n) reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.core.db import Database
+from tracker.core.merkle import consistency_path, inclusion_path
+from tracker.core.tree import TreeReader
+from tracker.errors import NotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    size: int
+    root_hash: str  # lowercase hex
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    position: int
+    tree_size: int
+    root_hash: str
+    leaf_hash: str  # the event's chain hash: the leaf the tree hashes with 0x00
+    path: list[str]
+    reads: int = field(default=0, compare=False)
+
+    @property
+    def leaf_index(self) -> int:
+        return self.position - 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "leaf_index": self.leaf_index, "tree_size": self.tree_size,
+                "root_hash": self.root_hash, "leaf_hash": self.leaf_hash, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    first_size: int
+    second_size: int
+    first_root: str
+    second_root: str
+    path: list[str]
+    reads: int = field(default=0, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"first_size": self.first_size, "second_size": self.second_size,
+                "first_root": self.first_root, "second_root": self.second_root, "path": self.path}
+
+
+class LogProofs:
+    """Tree heads and proofs over the events of one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextmanager
+    def _reader(self) -> Iterator[TreeReader]:
+        with self.db.read() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute("SELECT max(position) FROM events")
+                size = int(cursor.fetchone()[0] or 0)
+                yield TreeReader(cursor, sqlite=self.db.is_sqlite, size=size)
+            finally:
+                cursor.close()
+
+    def head(self, size: int | None = None) -> TreeHead:
+        """The tree head now, or at an earlier ``size``."""
+        with self._reader() as tree:
+            size = tree.size if size is None else self._check_size(tree, size)
+            return TreeHead(size, tree.root(size).hex())
+
+    def inclusion(self, position: int, size: int | None = None) -> InclusionProof:
+        with self._reader() as tree:
+            size = tree.size if size is None else self._check_size(tree, size)
+            if not 1 <= position <= size:
+                raise NotFoundError(f"position {position} is not in a tree of size {size}")
+            path = inclusion_path(position - 1, size, tree.subtree)
+            leaf = tree.chain_hash(position)
+            root = tree.root(size)
+            return InclusionProof(position, size, root.hex(), leaf, [p.hex() for p in path], tree.reads)
+
+    def consistency(self, first: int, second: int | None = None) -> ConsistencyProof:
+        with self._reader() as tree:
+            second = tree.size if second is None else self._check_size(tree, second)
+            if not 0 <= first <= second:
+                raise NotFoundError(f"no consistency proof from size {first} to size {second}")
+            path = consistency_path(first, second, tree.subtree)
+            first_root, second_root = tree.root(first), tree.root(second)
+            return ConsistencyProof(first, second, first_root.hex(), second_root.hex(),
+                                    [p.hex() for p in path], tree.reads)
+
+    @staticmethod
+    def _check_size(tree: TreeReader, size: int) -> int:
+        if not 0 <= size <= tree.size:
+            raise NotFoundError(f"the log holds {tree.size} events: there is no tree of size {size}")
+        return size
