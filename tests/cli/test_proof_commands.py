@@ -118,6 +118,11 @@ def test_inclusion_proof_verifies_offline_and_every_forgery_is_rejected(audited:
     assert "blank line" in one_line_error(verify(proof, checkpoint=forged))
     forged.write_text(note.replace("\u2014 ", "- "), encoding="utf-8")
     assert "signature line" in one_line_error(verify(proof, checkpoint=forged))
+    (home / "broken.json").write_text("{not json", encoding="utf-8")  # a malformed proof
+    broken = run("sqlite:////nonexistent/x.db", home, "verify", "--proof", str(home / "broken.json"), "--event",
+                 str(home / "event.json"), "--checkpoint", str(cp), "--public-key", own)
+    assert "not a JSON object" in one_line_error(broken)
+    assert "64 lowercase hex" in one_line_error(verify(dict(proof, path=proof["path"][:-1] + ["xyz"])))
 
 
 def test_consistency_proof_between_checkpoints_and_split_view(audited: tuple[str, Path]) -> None:

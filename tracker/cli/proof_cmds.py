@@ -184,8 +184,7 @@ def verify_proofs(ctx: AppContext, proof_file: str | None, event_file: str | Non
         raise click.UsageError("--proof needs --checkpoint FILE (and --event for an inclusion proof)")
     key = cps.verifier_for(found[0], public_key, ctx.settings)
     if proof_file:
-        data = json.loads(Path(proof_file).read_text(encoding="utf-8")) if Path(proof_file).exists() else {}
-        if isinstance(data, dict) and "first_size" in data:
+        if "first_size" in proof_check.load_proof(Path(proof_file)):
             if len(found) != 2:
                 raise click.UsageError("a consistency proof needs --checkpoint A --checkpoint B")
             verdict = proof_check.check_consistency(Path(proof_file), found[0], found[1], key)

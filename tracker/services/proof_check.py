@@ -25,7 +25,7 @@ class ProofVerdict:
     detail: str
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def load_proof(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -68,7 +68,7 @@ def _signed(checkpoint: Checkpoint, key: VerifierKey) -> None:
 
 
 def check_inclusion(proof_file: Path, event_file: Path, checkpoint: Checkpoint, key: VerifierKey) -> ProofVerdict:
-    proof = _load_json(proof_file)
+    proof = load_proof(proof_file)
     position, size = _int(proof, "position", proof_file), _int(proof, "tree_size", proof_file)
     root, chain = _hash(proof.get("root_hash"), "root_hash", proof_file), _hash(proof.get("leaf_hash"), "leaf_hash", proof_file)
     nodes = _path(proof, proof_file)
@@ -100,7 +100,7 @@ def check_inclusion(proof_file: Path, event_file: Path, checkpoint: Checkpoint, 
 
 
 def check_consistency(proof_file: Path, first: Checkpoint, second: Checkpoint, key: VerifierKey) -> ProofVerdict:
-    proof = _load_json(proof_file)
+    proof = load_proof(proof_file)
     m, n = _int(proof, "first_size", proof_file), _int(proof, "second_size", proof_file)
     r1 = _hash(proof.get("first_root"), "first_root", proof_file)
     r2 = _hash(proof.get("second_root"), "second_root", proof_file)
