@@ -8,6 +8,9 @@ import random
 import pytest
 
 from tracker.core import Database, EventStore, NewEvent
+from tracker.core.merkle import leaf_hash, root_of
+from tracker.core.proofs import LogProofs
+from tracker.core.tree import iter_nodes
 from tracker.services import auditing
 
 PROCESSES = 4
@@ -66,3 +69,9 @@ def test_four_processes_append_without_gaps_or_forks(db_url: str, db: Database) 
         per_worker.setdefault(event.payload["worker"], []).append(event.payload["n"])
     # Each process's events appear in the order it appended them, none lost or doubled.
     assert all(ns == list(range(EVENTS_PER_PROCESS)) for ns in per_worker.values())
+    # The Merkle tree the four processes extended in turn is the tree of the log, node for node.
+    hashes = [row[11] for row in store.rows()]
+    with db.read() as conn:
+        stored = sorted((int(r[0]), int(r[1]), bytes(r[2])) for r in conn.exec_driver_sql("SELECT level, idx, hash FROM merkle_nodes"))
+    assert stored == sorted(iter_nodes(hashes))
+    assert LogProofs(db).head().root_hash == root_of([leaf_hash(bytes.fromhex(h)) for h in hashes]).hex()

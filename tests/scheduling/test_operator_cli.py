@@ -22,7 +22,7 @@ def test_status_json_after_a_serve_once(ready_url: str, tmp_path: Path, pages: P
     once = run_cli(env, "serve", "--once", "--log-format", "json", cwd=tmp_path)
     assert once.returncode == 0, once.stderr
     lines = [json.loads(line) for line in once.stderr.splitlines()]       # every line one JSON object
-    assert {line["job"] for line in lines if "job" in line} == {"tick", "digest-catch-up", "outbox"}
+    assert {line["job"] for line in lines if "job" in line} == {"tick", "digest-catch-up", "outbox", "checkpoint"}
     assert "hunter2-secret" not in once.stderr
     make_due(app, [ids[0]])
     result = run_cli(env, "status", "--json")
