@@ -36,10 +36,18 @@ def test_error_classes_are_the_documented_strings() -> None:
     }
 
 
-@pytest.mark.parametrize("cls", [fetching.FetchRequest, fetching.FetchResult, fetching.Entry, FetchConfig])
+@pytest.mark.parametrize("cls", [fetching.FetchRequest, fetching.FetchResult, FetchConfig])
 def test_result_types_are_frozen_and_free_of_httpx(cls: type) -> None:
     assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
     assert not any("httpx" in str(f.type) for f in dataclasses.fields(cls))
+
+
+def test_register_entries_are_immutable_and_free_of_httpx() -> None:
+    # A NamedTuple, not a dataclass: registers build thousands at a time (bench_registers).
+    entry = fetching.Entry("2024-1", "2024-05-01", "A rule")
+    with pytest.raises(AttributeError):
+        entry.title = "changed"  # type: ignore[misc]
+    assert not any("httpx" in str(t) for t in fetching.Entry.__annotations__.values())
 
 
 def test_only_the_fetching_package_imports_httpx() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.fetching.localserver import LocalServer, Reply
+from tests.fetching.localserver import LocalServer, Reply, Seen
+from tests.support.registers import FR_EMPTY, fr_pages
 from tests.monitoring.conftest import Clock, add, events_of, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
@@ -104,10 +105,32 @@ def test_a_feed_build_date_alone_is_not_a_change(app: App, server: LocalServer) 
     assert check_sources(app, ["pmda"]).by_source()["pmda"].outcome == "unchanged"
 
 
-@pytest.mark.parametrize("kind", ["ecfr", "federal-register", "feed"])
+@pytest.mark.parametrize("kind", ["ecfr", "federal-register", "feed", "fda-guidance", "ema-medicines"])
 def test_a_register_that_is_not_of_its_kind_fails_as_undecodable(app: App, server: LocalServer, kind: str) -> None:
     server.route("/reg", Reply(200, {"Content-Type": "text/html"}, b"<html><body>Maintenance</body></html>"))
     add(app, "reg", server.url("/reg"), kind=kind)
     outcome = check_sources(app, ["reg"]).by_source()["reg"]
     assert (outcome.outcome, outcome.error_class) == ("failed", "undecodable")
     assert types_of(app, "reg") == [v.SOURCE_REGISTERED]
+
+
+def test_a_paginated_federal_register_answer_is_read_to_its_last_page(app: App, server: LocalServer) -> None:
+    pages = fr_pages(25, 10, server.url("/api/v1/documents.json") + "?page={page}")
+
+    def handler(seen: Seen) -> Reply:
+        page = int(seen.query.split("page=")[1]) if "page=" in seen.query else 1
+        return Reply(200, {"Content-Type": "application/json"}, pages[page - 1])
+
+    server.route("/api/v1/documents.json", handler)
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register")
+    outcome = check_sources(app, ["fr"]).by_source()["fr"]
+    assert (outcome.outcome, outcome.entries) == ("baselined", 25)
+    assert server.hits("/api/v1/documents.json") == 3
+
+
+def test_an_empty_federal_register_answer_is_a_baseline_without_entries(app: App, server: LocalServer) -> None:
+    server.route("/api/v1/documents.json", Reply(200, {"Content-Type": "application/json"}, FR_EMPTY))
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register")
+    outcome = check_sources(app, ["fr"]).by_source()["fr"]
+    assert (outcome.outcome, outcome.entries) == ("baselined", 0)
+    assert types_of(app, "fr") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]

@@ -41,7 +41,7 @@ RELATION_FIELDS = frozenset({"type", "target", "note"})
 RELATION_TYPES = frozenset({"supersedes", "amends", "implements", "repeals", "renamed-from", "based-on", "part-of", "designated"})
 DISCIPLINES = frozenset({"clinical", "non-clinical", "cmc", "general"})
 SOURCE_FIELDS = frozenset({"id", "url", "jurisdiction", "title", "kind", "items", "tags", "select", "ignore"})
-SOURCE_KINDS = frozenset({"html", "pdf", "json", "feed", "ecfr", "federal-register"})
+SOURCE_KINDS = frozenset({"html", "pdf", "json", "feed", "ecfr", "federal-register", "fda-guidance", "ema-medicines"})
 REFERENCE_FIELDS = frozenset({"number", "text", "url"})
 TOP_LEVEL = frozenset({"items", "references", "sources"})
 

@@ -2,7 +2,7 @@
 
 A source is one official URL watched for change. Its ``kind`` says how its bytes become
 comparable text: a page (html, pdf, json, text) or a structured register (ecfr,
-federal-register, feed) whose entries each become a RegisterEntryAdded event. Its rules
+federal-register, feed, fda-guidance, ema-medicines) whose entries each become a RegisterEntryAdded event. Its rules
 (``select``, ``ignore``) say which part of the text counts. Validation here is pure (no
 network, no HTML parser): the CSS selector itself is checked by the service that owns lxml.
 """
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from tracker.errors import ConfigError
 
 PAGE_KINDS: Final = ("html", "pdf", "json", "text")
-REGISTER_KINDS: Final = ("ecfr", "federal-register", "feed")
+REGISTER_KINDS: Final = ("ecfr", "federal-register", "feed", "fda-guidance", "ema-medicines")
 KINDS: Final = PAGE_KINDS + REGISTER_KINDS
 ORIGINS: Final = ("seed", "operator")  # the usual ones; seeds may say more, e.g. "seed:us.toml"
 STATES: Final = ("new", "ok", "failing", "unreachable", "blocked")

@@ -49,9 +49,11 @@ from tracker.fetching.result import (
     FetchRequest,
     FetchResult,
 )
-from tracker.fetching.robots import RobotsCache
+from tracker.fetching.registers import next_page_url
+from tracker.fetching.robots import RobotsCache, origin_of
 from tracker.fetching.transport import guarded_transport
 
+PAGINATED = frozenset({"federal-register"})
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 CONTENT_STATUSES = {200, 203}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -63,6 +65,8 @@ ACCEPT_BY_KIND = {
     "json": "application/json,*/*;q=0.5",
     "ecfr": "application/json,*/*;q=0.5",
     "federal-register": "application/json,*/*;q=0.5",
+    "fda-guidance": "application/json,*/*;q=0.5",
+    "ema-medicines": "application/json,*/*;q=0.5",
     "feed": "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5",
 }
 
@@ -172,16 +176,51 @@ class Fetcher:
     # -- public -------------------------------------------------------------------------
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
-        """Fetch one URL, retrying transient failures; never raises for a network problem."""
+        """Fetch one URL, retrying transient failures; never raises for a network problem.
+
+        A paginated register (Federal Register) is followed to its last page, at most
+        ``max_pages`` pages: the result's body is the pages' bodies as fetched, one after the
+        other, and any page failing fails the whole (a partial listing would read as removals).
+        """
         started = time.monotonic()
+        result = await self._fetch_one(request, self.config.max_bytes)
+        if result.ok and request.kind in PAGINATED:
+            result = await self._follow_pages(request, result)
+        return replace(result, elapsed=time.monotonic() - started)
+
+    async def _fetch_one(self, request: FetchRequest, max_bytes: int) -> FetchResult:
         attempts = 0
         while True:
             attempts += 1
-            result = await self._attempt(request, self.config.max_bytes, request.respect_robots)
+            result = await self._attempt(request, max_bytes, request.respect_robots)
             delay = self._retry_delay(result, attempts)
             if delay is None:
-                return replace(result, elapsed=time.monotonic() - started, attempts=attempts)
+                return replace(result, attempts=attempts)
             await asyncio.sleep(delay)
+
+    async def _follow_pages(self, request: FetchRequest, first: FetchResult) -> FetchResult:
+        bodies, attempts, result = [first.body], first.attempts, first
+        size = len(first.body)
+        for _page in range(1, self.config.max_pages + 1):
+            try:
+                following = next_page_url(request.kind, result.body)
+            except FetchError as exc:
+                return _failed(request, result.final_url, exc.error_class, exc.message, first.status, first.headers)
+            if following is None:
+                return replace(first, body=b"\n".join(bodies), attempts=attempts)
+            if origin_of(following) != origin_of(first.final_url):
+                return _failed(request, following, REDIRECT, f"next page on another site: {following}",
+                               first.status, first.headers)
+            page = FetchRequest(request.source_id, following, request.kind, respect_robots=request.respect_robots)
+            result = await self._fetch_one(page, self.config.max_bytes - size)
+            attempts += result.attempts
+            if not result.ok:
+                message = f"page {len(bodies) + 1} ({following}): {result.error}"
+                return replace(result, url=request.url, error=_one_line(message), attempts=attempts)
+            bodies.append(result.body)
+            size += len(result.body) + 1
+        return _failed(request, result.final_url, TOO_LARGE,
+                       f"more than {self.config.max_pages} pages of results: narrow the query", first.status, first.headers)
 
     async def fetch_many(self, requests: Iterable[FetchRequest]) -> AsyncIterator[FetchResult]:
         """Fetch many, yielding results as they complete; a bounded number of tasks at a time."""

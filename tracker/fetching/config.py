@@ -28,6 +28,7 @@ class FetchConfig:
     max_redirects: int = 5
     max_bytes: int = 20 * 1024 * 1024      # counted on the decompressed body
     robots_max_bytes: int = 512 * 1024     # RFC 9309 asks parsers to handle at least 500 KiB
+    max_pages: int = 20                    # pages of a paginated register followed after the first
 
     @property
     def user_agent(self) -> str:

@@ -31,7 +31,7 @@ from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain.sources import Source
 from tracker.errors import ConfigError, FetchError, NotFoundError
-from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult, next_page_url
+from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
@@ -182,10 +182,6 @@ def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: dateti
     work.content_hash = changes.content_hash(work.content.text)
     if state is None or state.last_snapshot != work.body_hash:
         work.compressed = snapshots.compress(result.body)
-        if source.kind == "federal-register" and next_page_url(source.kind, result.body):
-            # Only the page fetched is read: ask for everything at once (per_page up to 1000).
-            log.warning("source %s: the Federal Register answer has further pages that are not read; "
-                        "add per_page=1000 to its URL", source.id)
     if state is not None and state.last_snapshot and state.content_hash \
             and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash:
         try:
