@@ -16,6 +16,7 @@ from tests.support.smtp import Mailbox
 from tracker import migrate
 from tracker.core import Database, EventStore
 from tracker.domain.upcasters import build_upcaster
+from tracker.fetching.robots import ROBOTS_RULES
 
 POSTGRES_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -58,6 +59,15 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def store(db: Database) -> EventStore:
     return EventStore(db, upcaster=build_upcaster())
+
+
+@pytest.fixture(autouse=True)
+def fresh_robots_rules() -> Iterator[None]:
+    """robots.txt rules outlive a Fetcher within a process; a test's server (whose port the
+    system may give again later) must not inherit an earlier test's rules."""
+    ROBOTS_RULES.clear()
+    yield
+    ROBOTS_RULES.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.store_cmds import parse_moment
 from tracker.domain.dates import precision_of
-from tracker.services import record_queries, replay as replay_service, seeding
+from tracker.services import record_queries, register_queries, replay as replay_service, seeding
 
 
 def _echo_json(value: Any) -> None:
@@ -164,16 +164,24 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
 def upcoming(ctx: AppContext, days: int, jurisdiction: str | None, as_json: bool) -> None:
-    """What takes effect (or otherwise changes) in the next N days, soonest first.
+    """What takes effect (or otherwise changes) in the next N days, soonest first, with register
+    deadlines (e.g. a Federal Register comment period closing).
 
     Example:
 
         tracker upcoming --days 180 --jurisdiction CN
     """
     ctx.app.projector.catch_up()
-    for entry in record_queries.upcoming(ctx.app.store, days=days, jurisdiction=jurisdiction):
+    steps = record_queries.upcoming(ctx.app.store, days=days, jurisdiction=jurisdiction)
+    # Register deadlines (a comment period closing, ...) interleaved by date with the record's steps.
+    deadlines = register_queries.upcoming_deadlines(ctx.app.store, days=days, jurisdiction=jurisdiction)
+    for _starts, entry in sorted([(e.starts, e) for e in steps] + [(d.starts, d) for d in deadlines],
+                                 key=lambda pair: pair[0]):
         if as_json:
             _echo_json(entry.as_json())
+        elif isinstance(entry, register_queries.DeadlineView):
+            click.echo(f"{entry.date:<11} {entry.kind:<10} {entry.jurisdiction:<4} {entry.entry_id}  "
+                       f"{entry.title}  [{entry.source_id}]")
         else:
             click.echo(f"{_shown_date(entry.date):<11} {entry.step:<10} {entry.jurisdiction:<4} {entry.item_id}  "
                        f"{entry.title_zh} / {entry.title_en}")

@@ -1,4 +1,4 @@
-"""Monitoring commands: `sources add|list|remove|try`, `check`, `diff`. Thin: the work is in services."""
+"""Monitoring commands: `sources add|list|remove|try|entries`, `check`, `diff`. Thin: the work is in services."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.progress import CheckProgress
 from tracker.domain.sources import KINDS, STATES, format_duration
-from tracker.services import checking, history, sources_admin
+from tracker.services import checking, history, register_queries, sources_admin
 from tracker.services.recording import SourceOutcome
 
 
@@ -138,6 +138,33 @@ def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select
     if adopt:
         sources_admin.adopt_rules(ctx.app, source_id, report.rules.select, report.rules.ignore, reason)
         click.echo(f"adopted: {source_id} now ignores {list(report.rules.ignore)}")
+
+
+@sources_group.command("entries")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
+    """List a register's entries as the tracker knows them: official id, date, type, deadlines.
+
+    Newest official date first. Dates keep their precision ("~" marks a year or a month).
+
+    Example:
+
+        tracker sources entries src-federal-register-fda-cgt --json
+    """
+    ctx.app.projector.catch_up()
+    for view in register_queries.entries(ctx.app, source_id):
+        row = view.as_json()
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        date = row["date"] or "-"
+        if row["precision"] in ("year", "month"):
+            date = f"~{date}"
+        deadlines = " ".join(f"{kind}:{when}" for kind, when in sorted(row["deadlines"].items()))
+        click.echo(_safe(f"{date:<11} {row['type'] or '-':<10} {row['entry_id']}  {row['title']}"
+                         + (f"  [{deadlines}]" if deadlines else "")))
 
 
 @click.command("check")

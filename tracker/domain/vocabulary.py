@@ -43,7 +43,12 @@ SOURCE_BASELINED: Final = "SourceBaselined"              # id, content_hash, sna
 SOURCE_CHANGED: Final = "SourceChanged"                  # id, old_hash, new_hash, diff, diff_truncated, snapshot, http
 SOURCE_UNREACHABLE: Final = "SourceUnreachable"          # id, error_class, error, failures
 SOURCE_RECOVERED: Final = "SourceRecovered"              # id, after_failures
-REGISTER_ENTRY_ADDED: Final = "RegisterEntryAdded"       # id (source), entry_id, date, title, url, fields
+# A new official entry of a register: id (source), entry_id, date, title, url, fields, and its identity:
+# precision, type, titles {}, agency, links {role: url}, dates {name: date}, deadlines {kind: date}.
+REGISTER_ENTRY_ADDED: Final = "RegisterEntryAdded"
+# An entry known before, changed under the same official id (a corrected date, a new comment deadline,
+# a draft turned final): the same fields as RegisterEntryAdded, plus changes {field: {"old", "new"}}.
+REGISTER_ENTRY_REVISED: Final = "RegisterEntryRevised"
 
 # -- subscriptions and digests --------------------------------------------------------------------
 SUBSCRIPTION_CREATED: Final = "SubscriptionCreated"      # id, subscriber (opaque), filters, cadence, name

@@ -5,7 +5,8 @@ translated in ``_translate`` into one of the error classes of ``result.py``. Not
 of ``fetch()`` for a network problem: failures are results.
 
 Per request: the URL policy on every hop (before any connection), robots.txt unless the
-request opts out, a per-host slot (``per_host`` in flight, ``host_delay`` between starts) and an
+request opts out, a per-host slot (``per_host`` in flight, ``host_delay`` or the site's
+Crawl-delay, whichever is longer, between starts) and an
 overall slot, a conditional GET, redirects followed by hand, the body streamed and decompressed
 under the cap, bot challenges recognised. Transient failures (connect, timeout, truncated,
 429, 500, 502, 503, 504) are retried with exponential backoff and full jitter; Retry-After on
@@ -50,7 +51,7 @@ from tracker.fetching.result import (
     FetchResult,
 )
 from tracker.fetching.registers import next_page_url
-from tracker.fetching.robots import RobotsCache, origin_of
+from tracker.fetching.robots import RobotsCache, RobotsStore, origin_of
 from tracker.fetching.transport import guarded_transport
 
 PAGINATED = frozenset({"federal-register"})
@@ -132,7 +133,7 @@ class Fetcher:
 
     ``transport`` replaces httpx's network transport (tests; an injected transport does not
     re-check addresses at connect time); ``resolve`` replaces the DNS look-up of the URL policy
-    and of the default transport.
+    and of the default transport; ``robots`` replaces the process's store of robots.txt rules.
     """
 
     def __init__(
@@ -141,11 +142,13 @@ class Fetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         resolve: Resolver | None = None,
+        robots: RobotsStore | None = None,
     ) -> None:
         self.config = config or FetchConfig()
         self._transport = transport
         self._policy = UrlPolicy(self.config.allow_hosts, resolve)
-        self._robots = RobotsCache(self._load_robots, self.config.user_agent)
+        self._robots = RobotsCache(self._load_robots, self.config.user_agent, store=robots,
+                                   ttl=self.config.robots_ttl, max_crawl_delay=self.config.max_crawl_delay)
         self._client: httpx.AsyncClient | None = None
         self._overall = asyncio.Semaphore(self.config.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
@@ -300,7 +303,9 @@ class Fetcher:
                 wait = self._host_next.get(key, 0.0) - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                self._host_next[key] = time.monotonic() + self.config.host_delay
+                # The larger of our delay and the site's Crawl-delay (known once robots.txt is read).
+                delay = max(self.config.host_delay, self._robots.crawl_delay(url))
+                self._host_next[key] = time.monotonic() + delay
             async with self._overall:
                 yield
 

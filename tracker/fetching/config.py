@@ -28,6 +28,8 @@ class FetchConfig:
     max_redirects: int = 5
     max_bytes: int = 20 * 1024 * 1024      # counted on the decompressed body
     robots_max_bytes: int = 512 * 1024     # RFC 9309 asks parsers to handle at least 500 KiB
+    robots_ttl: float = 86400.0            # how long a robots.txt is kept (RFC 9309: at most 24 hours)
+    max_crawl_delay: float = 120.0         # a site's Crawl-delay above this is capped, not obeyed
     max_pages: int = 20                    # pages of a paginated register followed after the first
 
     @property

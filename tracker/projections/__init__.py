@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tracker.core import Projection
 from tracker.projections.record import RecordProjection
+from tracker.projections.register_entries import RegisterEntriesProjection
 from tracker.projections.sources import SourcesProjection
 from tracker.projections.subscriptions import digest_projections
 
@@ -13,5 +14,6 @@ def all_projections() -> list[Projection]:
     return [
         RecordProjection(),      # the regulatory record: items, steps, relations
         SourcesProjection(),     # monitored sources (and their operational state rows)
+        RegisterEntriesProjection(),  # register entries as known, and their deadlines
         *digest_projections(),   # subscriptions and the digest index
     ]

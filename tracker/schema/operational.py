@@ -30,6 +30,7 @@ source_state = sa.Table(
     sa.Column("last_modified", sa.Text, nullable=True),
     sa.Column("content_hash", sa.String(64), nullable=True),
     sa.Column("rules_hash", sa.String(64), nullable=True),     # the rules content_hash was computed under
+    sa.Column("normaliser_version", sa.String(200), nullable=True),   # and the normaliser (None: before 0008)
     sa.Column("last_snapshot", sa.String(64), nullable=True),
     sa.Column("claimed_by", sa.String(100), nullable=True),
     sa.Column("claimed_until", sa.String(32), nullable=True),
@@ -55,6 +56,7 @@ source_versions = sa.Table(
     sa.Column("snapshot", sa.String(64), nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("fetched_at", sa.String(32), nullable=False),
+    sa.Column("normaliser_version", sa.String(200), nullable=True),
     sa.Index("ix_source_versions_source", "source_id", "id"),
 )
 

@@ -75,6 +75,32 @@ sources = sa.Table(
     sa.Column("registered_position", sa.BigInteger, nullable=False),
 )
 
+# -- register entries (projections/register_entries.py): RegisterEntryAdded, RegisterEntryRevised
+register_entries = sa.Table(
+    "register_entries", metadata,
+    sa.Column("source_id", sa.String(120), primary_key=True),
+    sa.Column("entry_id", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("date", sa.String(40), nullable=False),           # "" when the register gives none
+    sa.Column("precision", sa.String(10), nullable=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("agency", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("identity", sa.Text, nullable=False),             # JSON: the event's identity fields
+    sa.Column("added_position", sa.BigInteger, nullable=False),
+    sa.Column("revised_position", sa.BigInteger, nullable=True),
+)
+
+# One row per dated deadline of an entry: what `tracker upcoming` and calendars join.
+register_deadlines = sa.Table(
+    "register_deadlines", metadata,
+    sa.Column("source_id", sa.String(120), primary_key=True),
+    sa.Column("entry_id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.String(60), primary_key=True),
+    sa.Column("date", sa.String(40), nullable=False),
+    sa.Index("ix_register_deadlines_date", "date"),
+)
+
 # -- subscriptions (projections/subscriptions.py): SubscriptionCreated, SubscriptionCancelled,
 # SubscriberForgotten
 subscriptions = sa.Table(

@@ -1,0 +1,78 @@
+"""Register entries as the tracker knows them: `tracker sources entries`, and their deadlines in
+`tracker upcoming` (the register_entries read model, rebuilt from the log like any other)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from tests.fetching.localserver import LocalServer, Reply
+from tests.monitoring.test_cli import ok, tracker
+from tracker.app import App
+from tracker.services.register_queries import entries, upcoming_deadlines
+
+from tests.monitoring.conftest import add
+from tracker.services.checking import check_sources
+
+SOON = (date.today() + timedelta(days=30)).isoformat()
+LATER = (date.today() + timedelta(days=200)).isoformat()
+
+
+def documents(*extra: dict[str, Any]) -> bytes:
+    results = [
+        {"document_number": "2026-01001", "title": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance",
+         "type": "Notice", "publication_date": "2026-11-02", "comments_close_on": SOON,
+         "html_url": "https://www.federalregister.gov/d/2026-01001",
+         "agencies": [{"name": "Food and Drug Administration"}]},
+        {"document_number": "2026-00999", "title": "Human Cells, Tissues; Technical Amendment", "type": "Rule",
+         "publication_date": "2026-10-20", "effective_on": "2026-10-20",
+         "html_url": "https://www.federalregister.gov/d/2026-00999"},
+        *extra,
+    ]
+    return json.dumps({"count": len(results), "results": results}).encode()
+
+
+def serve(server: LocalServer, body: dict[str, bytes]) -> None:
+    server.route("/api/v1/documents.json", lambda _s: Reply(200, {"Content-Type": "application/json"}, body["doc"]))
+
+
+def test_entries_and_their_deadlines(app: App, server: LocalServer, db_url: str) -> None:
+    body = {"doc": documents()}
+    serve(server, body)
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register", jurisdiction="US")
+    check_sources(app, ["fr"])
+    app.projector.catch_up()
+    rows = [e.as_json() for e in entries(app, "fr")]
+    assert [r["entry_id"] for r in rows] == ["2026-01001", "2026-00999"]      # newest official date first
+    notice = rows[0]
+    assert notice["deadlines"] == {"comments_close": SOON}
+    assert (notice["date"], notice["precision"], notice["url"]) == ("2026-11-02", "day", "https://www.federalregister.gov/d/2026-01001")
+    assert {"entry_id", "title", "date", "precision", "type", "url", "deadlines"} <= set(notice)
+
+    (deadline,) = upcoming_deadlines(app.store, days=90, today=date.today())
+    assert (deadline.entry_id, deadline.kind, deadline.date, deadline.jurisdiction) == ("2026-01001", "comments_close", SOON, "US")
+
+    listed = [json.loads(line) for line in ok(tracker(db_url, "sources", "entries", "fr", "--json")).splitlines()]
+    assert listed[0]["entry_id"] == "2026-01001" and listed[0]["deadlines"] == {"comments_close": SOON}
+    upcoming = [json.loads(line) for line in ok(tracker(db_url, "upcoming", "--json", "--days", "60")).splitlines()]
+    mine = [u for u in upcoming if u.get("source_id") == "fr"]
+    assert mine == [{
+        "id": "2026-01001", "kind": "register-entry", "jurisdiction": "US", "title_zh": "",
+        "title_en": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance",
+        "step": "comments_close", "date": SOON, "precision": "day", "approximate": False, "starts": SOON,
+        "deadline": "comments_close", "source_id": "fr", "entry_id": "2026-01001",
+        "url": "https://www.federalregister.gov/d/2026-01001",
+    }]
+    assert "2026-01001" in ok(tracker(db_url, "sources", "entries", "fr"))
+
+
+def test_entries_read_model_rebuilds_to_the_same_rows(app: App, server: LocalServer) -> None:
+    body = {"doc": documents()}
+    serve(server, body)
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register")
+    check_sources(app, ["fr"])
+    app.projector.catch_up()
+    before = [e.as_json() for e in entries(app, "fr")]
+    app.projector.rebuild(["register_entries"])
+    assert [e.as_json() for e in entries(app, "fr")] == before
