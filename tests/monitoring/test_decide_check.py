@@ -27,6 +27,9 @@ class _Entry:
     url: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 
+    def identity(self) -> dict[str, Any]:
+        return {"entry_id": self.entry_id, "date": self.date, "title": self.title, "url": self.url}
+
 
 def _version(spec: dict[str, Any]) -> changes.Version | None:
     if spec.get("text") is None:

@@ -76,3 +76,48 @@ def test_entries_read_model_rebuilds_to_the_same_rows(app: App, server: LocalSer
     before = [e.as_json() for e in entries(app, "fr")]
     app.projector.rebuild(["register_entries"])
     assert [e.as_json() for e in entries(app, "fr")] == before
+
+
+def _types(app: App) -> list[str]:
+    return [e.type for e in app.store.read(stream="source/fr")]
+
+
+def test_a_new_comment_deadline_is_a_revision_of_the_same_entry(app: App, server: LocalServer) -> None:
+    body = {"doc": documents()}
+    serve(server, body)
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register")
+    check_sources(app, ["fr"])
+    doc = json.loads(body["doc"])
+    doc["results"][0]["comments_close_on"] = LATER          # the comment period is extended
+    doc["results"][1]["type"] = "Correction"                 # and a rule's type corrected
+    body["doc"] = json.dumps(doc).encode()
+    outcome = check_sources(app, ["fr"]).by_source()["fr"]
+    assert outcome.outcome == "changed"
+    revised = [e for e in app.store.read(stream="source/fr") if e.type == "RegisterEntryRevised"]
+    assert [e.payload["entry_id"] for e in revised] == ["2026-01001", "2026-00999"]
+    assert revised[0].payload["changes"] == {"deadlines": {"old": {"comments_close": SOON}, "new": {"comments_close": LATER}}}
+    assert revised[0].payload["deadlines"] == {"comments_close": LATER} and revised[0].payload["type"] == "NOTICE"
+    assert revised[1].payload["changes"]["type"] == {"old": "RULE", "new": "CORRECT"}
+    assert "SourceChanged" not in _types(app)               # every changed line is explained by a revision
+    app.projector.catch_up()
+    notice = entries(app, "fr")[0].as_json()
+    assert notice["deadlines"] == {"comments_close": LATER} and notice["revised_position"] == revised[0].position
+    assert check_sources(app, ["fr"]).by_source()["fr"].outcome == "unchanged"
+
+    doc["results"].pop(1)                                     # an entry gone is a change of the listing
+    body["doc"] = json.dumps(doc).encode()
+    check_sources(app, ["fr"])
+    assert _types(app)[-1] == "SourceChanged"
+
+
+def test_entries_carry_their_identity(app: App, server: LocalServer) -> None:
+    serve(server, {"doc": documents()})
+    add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register")
+    check_sources(app, ["fr"])
+    added = [e.payload for e in app.store.read(stream="source/fr") if e.type == "RegisterEntryAdded"]
+    notice = added[0]
+    assert (notice["entry_id"], notice["type"], notice["agency"], notice["precision"]) == (
+        "2026-01001", "NOTICE", "Food and Drug Administration", "day")
+    assert notice["deadlines"] == {"comments_close": SOON}
+    assert notice["dates"] == {"publication_date": "2026-11-02", "comments_close_on": SOON}
+    assert notice["links"] == {"html": "https://www.federalregister.gov/d/2026-01001"}

@@ -67,12 +67,19 @@ def test_federal_register_documents_keep_their_official_ids_and_dates(app: App, 
     assert [(e.payload["entry_id"], e.valid_from) for e in added] == [("2024-12345", "2024-07-01"), ("2024-20001", "2024-09-10")]
     assert added[0].payload["fields"]["citation"] == "89 FR 35000"
     assert added[1].payload["fields"]["comments_close_on"] == "2024-11-12"
-    # A correction edits a title: not an addition, so the listing change itself is reported.
+    # A correction edits a title under the same document number: a revision of that entry.
     doc["results"][1]["title"] = "Considerations for the Use of Human- and Animal-Derived Materials; Correction"
     report = check_sources(app, ["fr-1271"]).by_source()["fr-1271"]
     assert (report.outcome, report.entries) == ("changed", 0)
+    revised = events_of(app, "fr-1271")[-1]
+    assert revised.type == v.REGISTER_ENTRY_REVISED and revised.payload["entry_id"] == "2024-20001"
+    assert revised.payload["changes"]["title"]["new"].endswith("; Correction")
+    assert v.SOURCE_CHANGED not in types_of(app, "fr-1271")
+    # A document withdrawn from the answer is a change of the listing, with its diff.
+    doc["results"].pop(0)
+    check_sources(app, ["fr-1271"])
     assert types_of(app, "fr-1271")[-1] == v.SOURCE_CHANGED
-    assert "+2024-20001 | 2024-09-10 | Considerations for the Use of Human- and Animal-Derived Materials; Correction" in events_of(app, "fr-1271")[-1].payload["diff"]
+    assert "-2024-12345 | 2024-07-01 | Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments | RULE" in events_of(app, "fr-1271")[-1].payload["diff"]
 
 
 def test_an_atom_feed_entry_is_reported_once(app: App, server: LocalServer) -> None:
@@ -134,3 +141,57 @@ def test_an_empty_federal_register_answer_is_a_baseline_without_entries(app: App
     outcome = check_sources(app, ["fr"]).by_source()["fr"]
     assert (outcome.outcome, outcome.entries) == ("baselined", 0)
     assert types_of(app, "fr") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
+
+
+ECFR_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<DIV5 N="1271" TYPE="PART"><HEAD>PART 1271</HEAD>
+ <DIV8 N="1271.3" TYPE="SECTION"><HEAD>§ 1271.3 How does FDA define important terms in this part?</HEAD>
+  <P>(a) <I>Autologous use</I> means {autologous}.</P>
+  <P>(b) <I>Establishment</I> means a place of business under one management.</P>
+ </DIV8>
+ <DIV8 N="1271.290" TYPE="SECTION"><HEAD>§ 1271.290 Tracking.</HEAD><P>{tracking}</P></DIV8>
+</DIV5>"""
+
+
+def test_a_new_ecfr_version_carries_a_bounded_diff_of_the_sections_text(app: App, server: LocalServer) -> None:
+    doc = json.loads((DATA / "ecfr-title-21-part-1271.json").read_text())
+    texts = {
+        "2019-03-21": ECFR_XML.format(autologous="the implantation of cells back into the individual",
+                                      tracking="You must track each HCT/P."),
+        "2025-02-03": ECFR_XML.format(autologous="the implantation, transplantation, infusion, or transfer of "
+                                      "human cells or tissue back into the individual from whom they were recovered",
+                                      tracking="You must track each HCT/P."),
+    }
+    server.route("/api/versioner/v1/versions/title-21.json", lambda _s: _json(doc))
+    for day, xml in texts.items():
+        server.route(f"/api/versioner/v1/full/{day}/title-21.xml",
+                     Reply(200, {"Content-Type": "application/xml"}, xml.encode()))
+    add(app, "ecfr", server.url("/api/versioner/v1/versions/title-21.json?part=1271"), kind="ecfr")
+    check_sources(app, ["ecfr"])
+    assert not any(s.path.startswith("/api/versioner/v1/full/") for s in server.requests)   # not at a baseline
+    doc["content_versions"].append({
+        "date": "2025-02-03", "amendment_date": "2025-02-03", "issue_date": "2025-02-03", "identifier": "1271.3",
+        "name": "§ 1271.3 How does FDA define important terms in this part?", "part": "1271", "substantive": True,
+        "removed": False, "subpart": "A", "title": "21", "type": "section",
+    })
+    outcome = check_sources(app, ["ecfr"]).by_source()["ecfr"]
+    assert (outcome.outcome, outcome.entries) == ("changed", 1)
+    added = _entries(app, "ecfr")[-1]
+    assert added["entry_id"] == "1271.3@2025-02-03" and added["text_from"] == "2019-03-21"
+    assert "-(a) Autologous use means the implantation of cells back into the individual." in added["text_diff"]
+    assert "+(a) Autologous use means the implantation, transplantation, infusion, or transfer of human cells" \
+        " or tissue back into the individual from whom they were recovered." in added["text_diff"]
+    assert added["text_diff_truncated"] is False
+    assert [s.query for s in server.requests if s.path.startswith("/api/versioner/v1/full/")] == ["part=1271", "part=1271"]
+
+
+def test_an_ecfr_text_that_cannot_be_read_leaves_the_entry_reported(app: App, server: LocalServer) -> None:
+    doc = json.loads((DATA / "ecfr-title-21-part-1271.json").read_text())
+    server.route("/api/versioner/v1/versions/title-21.json", lambda _s: _json(doc))
+    add(app, "ecfr", server.url("/api/versioner/v1/versions/title-21.json?part=1271"), kind="ecfr")
+    check_sources(app, ["ecfr"])
+    doc["content_versions"].append({"date": "2025-02-03", "amendment_date": "2025-02-03", "identifier": "1271.3",
+                                    "name": "§ 1271.3", "part": "1271", "title": "21", "type": "section"})
+    assert check_sources(app, ["ecfr"]).by_source()["ecfr"].entries == 1
+    added = _entries(app, "ecfr")[-1]
+    assert added["entry_id"] == "1271.3@2025-02-03" and added["text_error"].startswith("http-status")

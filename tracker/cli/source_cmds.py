@@ -1,15 +1,17 @@
-"""Monitoring commands: `sources add|list|remove|try|entries`, `check`, `diff`. Thin: the work is in services."""
+"""Monitoring commands: `sources add|list|remove|try|entries|capture`, `check`, `diff`. Thin: the work is in services."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.progress import CheckProgress
 from tracker.domain.sources import KINDS, STATES, format_duration
+from tracker.services import capture as capture_service
 from tracker.services import checking, history, register_queries, sources_admin
 from tracker.services.recording import SourceOutcome
 
@@ -165,6 +167,29 @@ def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
         deadlines = " ".join(f"{kind}:{when}" for kind, when in sorted(row["deadlines"].items()))
         click.echo(_safe(f"{date:<11} {row['type'] or '-':<10} {row['entry_id']}  {row['title']}"
                          + (f"  [{deadlines}]" if deadlines else "")))
+
+
+@sources_group.command("capture")
+@click.argument("source_id", metavar="SOURCE")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", metavar="URL", help="The URL the page was saved from (default: the source's URL).")
+@click.option("--fetched-at", "fetched_at", metavar="TIME", help="When it was saved, e.g. 2026-12-01T09:30:00Z (default: now).")
+@pass_ctx
+def sources_capture(ctx: AppContext, source_id: str, file: Path, url: str | None, fetched_at: str | None) -> None:
+    """Record a page saved in a browser (HTML or PDF) as SOURCE's next version.
+
+    For official pages that refuse automated clients (state blocked). The file is normalised,
+    compared and reported like a fetched page, marked as captured by an operator; the source's
+    state stays as the automatic checks left it.
+
+    Example:
+
+        tracker sources capture src-nmpa-drug-regulation-news ~/Downloads/nmpa.html \
+            --url https://www.nmpa.gov.cn/yaowen/ypjgyw/index.html --fetched-at 2026-12-01T09:30:00+08:00
+    """
+    when = capture_service.parse_fetched_at(fetched_at) if fetched_at else None
+    outcome = capture_service.capture(ctx.app, source_id, file, url=url, fetched_at=when)
+    click.echo(f"captured {file} as {_outcome_line(outcome)}")
 
 
 @click.command("check")

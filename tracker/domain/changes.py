@@ -7,8 +7,10 @@ The rules, in full:
   * The comparison is between SHA-256 hashes of the normalised text (UTF-8), computed under the
     source's current rules; no previous hash means a baseline.
   * A register (ecfr, federal-register, feed) reports each entry id it has not reported before
-    (RegisterEntryAdded); its listing is a change (SourceChanged) only when a line that was
-    there is gone or altered, since additions are already reported as entries.
+    (RegisterEntryAdded), and each entry known before whose date, title, type or deadlines
+    changed under the same official id (RegisterEntryRevised, with the changes); its listing is a
+    change (SourceChanged) only when an entry is gone or a line changed that no new entry or
+    revision explains.
   * The diff in an event is unified, of the normalised text (so ignored text stays out), and
     bounded (``DIFF_MAX_LINES`` lines, ``DIFF_MAX_BYTES`` bytes); the full text stays derivable
     from the raw snapshot kept for every version.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
@@ -86,10 +89,17 @@ def unified_diff(
     return Diff("\n".join(kept), False)
 
 
-def listing_line(entry_id: str, date: str, title: str) -> str:
-    """One line of a register's listing text (what is hashed and diffed for a register)."""
-    flat = " ".join(title.split())
-    return f"{entry_id} | {date} | {flat}"
+def listing_line(
+    entry_id: str, date: str, title: str, type: str = "", deadlines: Mapping[str, str] | None = None,
+) -> str:
+    """One line of a register's listing text (what is hashed and diffed for a register): what
+    makes an entry revised when it changes (date, title, type, deadlines), nothing noisier."""
+    line = f"{entry_id} | {date} | {' '.join(title.split())}"
+    if type:
+        line += f" | {type}"
+    if deadlines:
+        line += " | " + ", ".join(f"{kind} {day}" for kind, day in sorted(deadlines.items()))
+    return line
 
 
 def listing_changed_beyond_additions(old_text: str, new_text: str) -> bool:
@@ -173,7 +183,11 @@ class EntryLike(Protocol):
     @property
     def url(self) -> str | None: ...
     @property
-    def fields(self) -> dict[str, Any]: ...
+    def fields(self) -> Mapping[str, Any]: ...
+
+    def identity(self) -> dict[str, Any]:
+        """entry_id, date, precision, type, title, titles, agency, url, links, dates, deadlines."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -249,10 +263,45 @@ def _valid_from(date: str) -> str | None:
 
 def _entry(source_id: str, entry: EntryLike) -> Emit:
     return Emit(
-        v.REGISTER_ENTRY_ADDED,
-        {"id": source_id, "entry_id": entry.entry_id, "date": entry.date, "title": entry.title,
-         "url": entry.url, "fields": entry.fields},
+        v.REGISTER_ENTRY_ADDED, {"id": source_id, **entry.identity(), "fields": dict(entry.fields)},
         entry_key(source_id, entry.entry_id), _valid_from(entry.date),
+    )
+
+
+# What a revision of an entry is: a change of one of these under the same official id (the same
+# parts of an entry its listing line shows, so a revision is always a change of the listing).
+REVISED_KEYS: Final = ("date", "title", "type", "deadlines")
+
+
+def revisions(old: Sequence[EntryLike], new: Sequence[EntryLike]) -> list[tuple[EntryLike, dict[str, Any]]]:
+    """Entries of ``new`` known in ``old`` under the same id whose REVISED_KEYS differ, with the
+    changes {key: {"old": .., "new": ..}}, in document order."""
+    before = {e.entry_id: e.identity() for e in old}
+    found = []
+    for entry in new:
+        was = before.get(entry.entry_id)
+        if was is None:
+            continue
+        now = entry.identity()
+        changed = {key: {"old": was.get(key), "new": now.get(key)} for key in REVISED_KEYS if was.get(key) != now.get(key)}
+        if changed:
+            found.append((entry, changed))
+    return found
+
+
+def revised_key(source_id: str, entry_id: str, changes: Mapping[str, Any], stream_version: int) -> str:
+    digest = hashlib.sha256(json.dumps(changes, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+    key = f"revised:{source_id}:{entry_id}:{digest}:{stream_version}"
+    if len(key) > 300:
+        key = f"revised:{source_id}:sha256:{hashlib.sha256(entry_id.encode('utf-8')).hexdigest()}:{digest}:{stream_version}"
+    return key
+
+
+def _revised(source_id: str, entry: EntryLike, changed: dict[str, Any], stream_version: int) -> Emit:
+    return Emit(
+        v.REGISTER_ENTRY_REVISED,
+        {"id": source_id, **entry.identity(), "fields": dict(entry.fields), "changes": changed},
+        revised_key(source_id, entry.entry_id, changed, stream_version), _valid_from(entry.date),
     )
 
 
@@ -324,8 +373,15 @@ def decide_check(
         new = [e for e in content.entries if e.entry_id in fresh]
         emitted.extend(_entry(source_id, entry) for entry in new)
         added = len(new)
-        report_change = old is None or listing_changed_beyond_additions(old_text, content.text)
-        if not report_change and not new:
+        revised = revisions(old.entries or (), content.entries) if old is not None else []
+        emitted.extend(_revised(source_id, entry, changed, stream_version()) for entry, changed in revised)
+        # The listing itself is a change when an entry is gone, or a line changed that neither a
+        # new entry nor a revision explains.
+        kept = {e.entry_id for e in content.entries}
+        removed = old is not None and any(e.entry_id not in kept for e in old.entries or ())
+        report_change = old is None or removed or (
+            not revised and listing_changed_beyond_additions(old_text, content.text))
+        if not report_change and not new and not revised:
             outcome = "unchanged"
     if report_change:
         diff = unified_diff(old_text, content.text, old_label=f"{source_id} {old_hash}",

@@ -35,7 +35,8 @@ from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
-from tracker.services import snapshots
+from tracker.fetching.versions import normaliser_version
+from tracker.services import ecfr_text, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -158,8 +159,8 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
     if state is not None and state.last_snapshot == work.body_hash and state.content_hash \
-            and state.rules_hash == source.rules.hash:
-        # The same bytes under the same rules give the same text: no need to normalise again.
+            and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind):
+        # The same bytes under the same rules and code give the same text: no need to normalise again.
         work.content_hash = state.content_hash
         return work
     return None
@@ -183,7 +184,8 @@ def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: dateti
     if state is None or state.last_snapshot != work.body_hash:
         work.compressed = snapshots.compress(result.body)
     if state is not None and state.last_snapshot and state.content_hash \
-            and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash:
+            and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash \
+            and state.normaliser_version == normaliser_version(source.kind):
         try:
             with db.read() as conn:
                 snap = snapshots.load_snapshot(conn, state.last_snapshot)
@@ -191,6 +193,20 @@ def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: dateti
             work.previous_snapshot = state.last_snapshot
         except (FetchError, NotFoundError):
             pass    # the write transaction tries again and logs why
+    return work
+
+
+async def _assess_and_read_texts(
+    fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
+) -> Work:
+    """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
+    part's text on the dates around them, so each new version carries what changed in its text."""
+    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds)
+    if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
+            and work.content.entries is not None and work.previous.entries is not None:
+        work.text_diffs = await ecfr_text.text_diffs(
+            fetcher, known.source.id, known.source.url, work.previous.entries, work.content.entries,
+            respect_robots=known.source.respect_robots)
     return work
 
 
@@ -254,8 +270,8 @@ async def check_sources_async(
             assessing.discard(task)
             pending.append(task.result())
 
-    try:
-        async with Fetcher(FetchConfig.from_settings(settings), transport=transport) as fetcher:
+    async with Fetcher(FetchConfig.from_settings(settings), transport=transport) as fetcher:
+        try:
             async for result in fetcher.fetch_many(_request(k) for k in known):
                 item = by_id[result.source_id]
                 fetched_at = now or app.clock()
@@ -265,21 +281,21 @@ async def check_sources_async(
                     pending.append(quick)
                 else:
                     assessing.add(asyncio.ensure_future(
-                        asyncio.to_thread(_assess, app.db, item, result, fetched_at, every_seconds)))
+                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds)))
                     if len(assessing) >= ASSESS_WINDOW:
                         await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                 harvest()
                 if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
                     await flush()
-    finally:
-        # Whatever was fetched is assessed and recorded even if the cycle is failing:
-        # the next cycle picks up after it.
-        if assessing:
-            await asyncio.wait(assessing)
-            harvest()
-        await flush()
-        if recording is not None:
-            await recording
+        finally:
+            # Whatever was fetched is assessed and recorded even if the cycle is failing: the next
+            # cycle picks up after it. (Inside the fetcher: an eCFR assessment may still fetch texts.)
+            if assessing:
+                await asyncio.wait(assessing)
+                harvest()
+            await flush()
+            if recording is not None:
+                await recording
     report.seconds = time.monotonic() - started
     return report
 

@@ -39,7 +39,7 @@ def derive(rules: Rules, body: bytes, headers: Mapping[str, str], url: str) -> C
     kept: list[Entry] = []
     lines: list[str] = []
     for entry in parse_entries(rules.kind, body, url):
-        line = listing_line(entry.entry_id, entry.date, entry.title)
+        line = listing_line(entry.entry_id, entry.date, entry.title, entry.type, entry.deadlines)
         if rules.ignore:
             line = apply_ignore(line, rules.ignore)
             if not line.strip():

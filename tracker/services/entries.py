@@ -39,9 +39,10 @@ LABELS: dict[str, tuple[str, str]] = {
     v.ITEM_CORRECTED: ("corrected", "Fixed"),
     v.SOURCE_CHANGED: ("page changed", "Changed"),
     v.REGISTER_ENTRY_ADDED: ("new register entry", "Added"),
+    v.REGISTER_ENTRY_REVISED: ("register entry revised", "Changed"),
 }
-ITEM_TYPES = frozenset(LABELS) - {v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED}
-PAGE_TYPES = frozenset({v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED})
+PAGE_TYPES = frozenset({v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED, v.REGISTER_ENTRY_REVISED})
+ITEM_TYPES = frozenset(LABELS) - PAGE_TYPES
 REPORTED_TYPES = frozenset(LABELS)
 
 EXCERPT_LINES = 12

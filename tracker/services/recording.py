@@ -27,6 +27,7 @@ from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source
 from tracker.errors import FetchError, NotFoundError
 from tracker.fetching import FetchResult
+from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import dialect_insert
 from tracker.schema.log import events as events_table
 from tracker.schema.operational import source_state
@@ -53,6 +54,10 @@ class Work:
     # The previous version's content, derived ahead (off the write transaction) from this snapshot.
     previous: Content | None = None
     previous_snapshot: str | None = None
+    # A page an operator saved (services/capture.py): {"url", "saved_at"}; None for a fetch.
+    capture: dict[str, str] | None = None
+    # eCFR: entry_id -> the text diff fields of a new section version (services/ecfr_text.py).
+    text_diffs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,10 @@ class _Plan:
     recovered: bool = False
 
 
-def _metadata(source_id: str, correlation_id: str) -> dict[str, Any]:
+def _metadata(source_id: str, correlation_id: str, captured: bool = False) -> dict[str, Any]:
+    if captured:
+        return {"actor": "operator", "cause": f"capture:{source_id}", "correlation_id": correlation_id,
+                "causation_id": None}
     return {"actor": "tracker", "cause": f"fetch:{source_id}", "correlation_id": correlation_id, "causation_id": None}
 
 
@@ -131,8 +139,10 @@ def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 # Every column a check writes: one executemany per batch updates them all.
 _STATE_COLUMNS = (
     "state", "consecutive_failures", "last_status", "last_error_class", "last_error", "last_success_at",
-    "etag", "last_modified", "content_hash", "rules_hash", "last_snapshot",
+    "etag", "last_modified", "content_hash", "rules_hash", "normaliser_version", "last_snapshot",
 )
+# What a capture may change: the accepted version only. The site's state is the checks' to tell.
+_CAPTURE_COLUMNS = ("content_hash", "rules_hash", "normaliser_version", "last_snapshot")
 
 
 def _previous_content(conn: Connection, work: Work, state: Any) -> Content | None:
@@ -154,7 +164,8 @@ def _version(content: Content | None) -> changes.Version | None:
 def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous, changes.Fetched | changes.Failed]:
     """Load what the decision compares: the accepted version (under the current rules) and this fetch."""
     source, result = work.source, work.result
-    previous = changes.Previous(state.content_hash, None, int(state.consecutive_failures))
+    # A capture is not the site answering: it neither ends a failure streak nor reports a recovery.
+    previous = changes.Previous(state.content_hash, None, 0 if work.capture else int(state.consecutive_failures))
     if result.outcome == "failed" or work.error_class is not None:
         failed = changes.Failed(work.error_class or result.error_class or "unknown", work.error or result.error or "")
         return previous, failed
@@ -164,8 +175,10 @@ def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous
     old_hash: str | None = state.content_hash
     old_content: Content | None = None
     loaded = False
-    if old_hash is not None and state.rules_hash != source.rules.hash:
-        # The rules changed since the last check: compare like with like.
+    if old_hash is not None and (state.rules_hash != source.rules.hash
+                                 or state.normaliser_version != normaliser_version(source.kind)):
+        # The rules or the normaliser changed since the last check: compare like with like, the last
+        # accepted body read under the current rules by the current code.
         old_content, loaded = _previous_content(conn, work, state), True
         old_hash = changes.content_hash(old_content.text) if old_content is not None else old_hash
     content = work.content
@@ -181,6 +194,18 @@ def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous
     return previous, changes.Fetched(work.content_hash, _version(content), work.body_hash, _http(result))
 
 
+def _annotate(work: Work, emit: changes.Emit) -> dict[str, Any]:
+    """The payload, with what the fetch brought beside the decision: a capture's provenance on the
+    version events, an eCFR section's text diff on its entry."""
+    if work.capture and emit.type in (v.SOURCE_BASELINED, v.SOURCE_CHANGED):
+        return {**emit.payload, "capture": dict(work.capture)}
+    if work.text_diffs and emit.type == v.REGISTER_ENTRY_ADDED:
+        extra = work.text_diffs.get(str(emit.payload.get("entry_id")))
+        if extra:
+            return {**emit.payload, **extra}
+    return emit.payload
+
+
 def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Callable[[], int],
           meta: dict[str, Any]) -> _Plan:
     previous, current = _observe(conn, work, state)
@@ -188,7 +213,8 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
                                 threshold=threshold, stream_version=version)
     stream = v.source_stream(work.source.id)
     plan = _Plan(
-        [NewEvent(stream, e.type, e.payload, meta, valid_from=e.valid_from, idempotency_key=e.key) for e in step.events],
+        [NewEvent(stream, e.type, _annotate(work, e), meta, valid_from=e.valid_from, idempotency_key=e.key)
+         for e in step.events],
         {"state": step.state, "consecutive_failures": step.failures, "last_status": work.result.status,
          "last_error_class": step.error_class, "last_error": step.error},
         outcome=step.outcome, entries=step.entries, recovered=step.recovered,
@@ -205,7 +231,7 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
     plan.state.update(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
     if step.accept:
         plan.state.update(content_hash=work.content_hash, rules_hash=work.source.rules.hash,
-                          last_snapshot=work.body_hash)
+                          normaliser_version=normaliser_version(work.source.kind), last_snapshot=work.body_hash)
         plan.snapshot = work.body_hash != state.last_snapshot
     return plan
 
@@ -223,7 +249,7 @@ def record_batch(
         for work in works:
             source = work.source
             state = states[source.id]
-            meta = _metadata(source.id, correlation_id)
+            meta = _metadata(source.id, correlation_id, captured=work.capture is not None)
             stream = v.source_stream(source.id)
             version = _version_reader(conn, stream)
             plan = _plan(conn, work, state, threshold, version, meta)
@@ -234,12 +260,19 @@ def record_batch(
                 snapshots.save_snapshot(conn, work.body_hash, compressed, len(work.result.body),
                                         work.result.headers, fetched)
                 position = next((e.position for e in recorded if e.type != v.SOURCE_RECOVERED), None)
-                snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched)
+                snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched,
+                                      normaliser_version(source.kind))
             row = {name: plan.state.get(name, getattr(state, name)) for name in _STATE_COLUMNS}
-            row.update(
-                key_id=source.id, last_checked_at=fetched, claimed_by=None, claimed_until=None,
-                next_due_at=format_time(work.fetched_at + timedelta(seconds=work.every_seconds)),
-            )
+            if work.capture is not None:
+                row = {name: (plan.state.get(name, getattr(state, name)) if name in _CAPTURE_COLUMNS
+                              else getattr(state, name)) for name in _STATE_COLUMNS}
+                row.update(key_id=source.id, last_checked_at=state.last_checked_at, claimed_by=state.claimed_by,
+                           claimed_until=state.claimed_until, next_due_at=state.next_due_at)
+            else:
+                row.update(
+                    key_id=source.id, last_checked_at=fetched, claimed_by=None, claimed_until=None,
+                    next_due_at=format_time(work.fetched_at + timedelta(seconds=work.every_seconds)),
+                )
             updates.append(row)
             outcomes.append(SourceOutcome(
                 source.id, plan.outcome,

@@ -70,10 +70,12 @@ def load_snapshot(conn: Connection, digest: str) -> Snapshot:
 
 
 def add_version(
-    conn: Connection, source_id: str, position: int | None, snapshot: str, content_hash: str, fetched_at: str
+    conn: Connection, source_id: str, position: int | None, snapshot: str, content_hash: str, fetched_at: str,
+    normaliser_version: str | None = None,
 ) -> None:
     conn.execute(source_versions.insert().values(
         source_id=source_id, position=position, snapshot=snapshot, content_hash=content_hash, fetched_at=fetched_at,
+        normaliser_version=normaliser_version,
     ))
 
 
