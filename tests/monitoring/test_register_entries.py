@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.fetching.localserver import LocalServer, Reply
+from tests.monitoring.conftest import add
 from tests.monitoring.test_cli import ok, tracker
 from tracker.app import App
-from tracker.services.register_queries import entries, upcoming_deadlines
-
-from tests.monitoring.conftest import add
 from tracker.services.checking import check_sources
+from tracker.services.register_queries import entries, upcoming_deadlines
 
 SOON = (date.today() + timedelta(days=30)).isoformat()
 LATER = (date.today() + timedelta(days=200)).isoformat()
@@ -121,3 +121,20 @@ def test_entries_carry_their_identity(app: App, server: LocalServer) -> None:
     assert notice["deadlines"] == {"comments_close": SOON}
     assert notice["dates"] == {"publication_date": "2026-11-02", "comments_close_on": SOON}
     assert notice["links"] == {"html": "https://www.federalregister.gov/d/2026-01001"}
+
+
+def test_an_fda_draft_turned_final_under_its_page_is_a_revision(app: App, server: LocalServer) -> None:
+    rows = json.loads((Path(__file__).parents[1] / "data" / "registers" / "fda-guidance.json").read_text("utf-8"))
+    table = {"rows": rows}
+    server.route("/guidance.json", lambda _s: Reply(200, {"Content-Type": "application/json"}, json.dumps(table["rows"]).encode()))
+    add(app, "fda", server.url("/guidance.json#centre=CBER&topic=Cellular+%26+Gene+Therapy"), kind="fda-guidance")
+    assert check_sources(app, ["fda"]).by_source()["fda"].entries == 3
+    rows[0] = {**rows[0], "field_final_guidance_1": "Final", "field_issue_datetime": "06/30/2025", "field_comment_close_date": ""}
+    check_sources(app, ["fda"])
+    (revised,) = [e for e in app.store.read(stream="source/fda") if e.type == "RegisterEntryRevised"]
+    assert revised.payload["entry_id"] == "potency-assurance-cellular-and-gene-therapy-products"
+    assert revised.payload["changes"] == {
+        "date": {"old": "2023-12-28", "new": "2025-06-30"}, "type": {"old": "Draft", "new": "Final"},
+        "deadlines": {"old": {"comments_close": "2024-03-27"}, "new": {}},
+    }
+    assert revised.valid_from == "2025-06-30"

@@ -73,7 +73,8 @@ def sources_add(
 def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
     """List monitored sources with what their last check found.
 
-    Blocked sources answer with a bot challenge: check those pages by hand.
+    Blocked sources answer with a bot challenge: check those pages by hand, and record what
+    you saw with `tracker sources capture`.
 
     Example:
 
@@ -88,7 +89,7 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
         if view.consecutive_failures:
             line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
         if view.needs_manual_check:
-            line += "  NEEDS A MANUAL CHECK (bot challenge)"
+            line += f"  NEEDS A MANUAL CHECK (bot challenge): save it in a browser, then `tracker sources capture {view.id} FILE`"
         click.echo(line)
 
 
