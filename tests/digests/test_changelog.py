@@ -12,7 +12,7 @@ import pytest
 from tests.digests.conftest import CN_TITLE, SCRIPT, record_changes, register_record
 from tracker.app import App
 from tracker.core import NewEvent
-from tracker.errors import ConfigError
+from tracker.errors import InputError
 from tracker.services import changelog
 
 
@@ -46,14 +46,14 @@ def test_markdown_groups_by_date_then_jurisdiction_and_escapes_markup(app: App) 
     assert dates == sorted(dates, reverse=True) and "2025-09-28" in dates and "2025-10" in dates
     section = text.split("## [2025-09-28]")[1].split("\n## ")[0]
     assert "### China (CN)" in section and CN_TITLE in section and "Added" in section
-    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "<script>" not in text and r"\<script\>" in text  # a CommonMark escape: shown as text, never HTML
     assert re.search(r"^Log head: position \d+, hash [0-9a-f]{64}\.", text, flags=re.M)
 
     only_us = changelog.render(app, "md", jurisdictions=["us"], since="2016")
     assert "21st Century Cures Act" in only_us and CN_TITLE not in only_us
 
 
-def test_html_timeline_is_self_contained_filterable_escaped_and_covers_1993_to_today(app: App) -> None:
+def test_html_timeline_is_self_contained_filterable_escaped_and_honest_about_dates(app: App) -> None:
     register_record(app)
     record_changes(app)
     app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentDrafted", {"id": "cn-ct-guideline"},
@@ -62,18 +62,55 @@ def test_html_timeline_is_self_contained_filterable_escaped_and_covers_1993_to_t
     assert '<meta name="viewport"' in html and "@media" in html
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)  # nothing fetched from elsewhere
     assert SCRIPT not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
-    years = re.findall(r'<section id="y(\d{4})"', html)
-    this_year = datetime.now(timezone.utc).year
-    assert years == [str(y) for y in range(this_year, 1992, -1)]
+    # Only years with entries, newest first; undated registrations in their own group, last.
+    this_year = str(datetime.now(timezone.utc).year)
+    sections = re.findall(r'<section id="y([^"]+)"', html)
+    assert sections == [this_year, "2025", "2016", "1993", "date-not-given"]
     y1993 = html.split('id="y1993"')[1].split("</section>")[0]
     assert CN_TITLE in y1993 and "draft for comment" in y1993
+    undated = html.split('id="ydate-not-given"')[1].split("</section>")[0]
+    assert "added to the record" in undated and "registered" not in html.split("<main>")[1]
+    assert f"recorded {this_year}" in undated
+    # The header's count is what the page shows, and entries run newest first within a year.
+    shown = html.count("<li ")
+    assert re.search(rf'<p class="meta">{shown} entries', html)
+    y2025 = html.split(f'id="y2025"')[1].split("</section>")[0]
+    assert y2025.index("2025-10") < y2025.index("2025-09-28")
     assert 'data-f="j-CN"' in html and 'data-f="k-guidance"' in html and ".k-guidance { display: none; }" in html
     assert CN_TITLE in html and "再生医疗产品审批指南" in html
 
 
+def test_undated_entries_are_filed_under_date_not_given_never_under_the_recording_day(app: App) -> None:
+    register_record(app)
+    record_changes(app)
+    text = changelog.render(app, "md")
+    today = app.clock().date().isoformat()
+    assert f"## [{today}]" in text  # the page change, observed today (an observation is dated by when it was seen)
+    assert "added to the record" not in text.split(f"## [{today}]")[1].split("\n## ")[0]
+    undated = text.split("## Date not given")[1]
+    assert "added to the record" in undated and f"(recorded {today})" in undated and "21st Century Cures Act" in undated
+    assert "registered" not in text
+    assert "(FDA)" not in text or r"\(" not in text
+    atom = changelog.render(app, "atom")
+    assert "added to the record: date not given (recorded" in atom
+
+
+def test_markdown_is_plain_where_markdown_needs_no_escape(app: App) -> None:
+    app.store.append([NewEvent("instrument/us-fdca", "InstrumentRegistered", {
+        "id": "us-fdca", "jurisdiction": "US", "kind": "law", "title_zh": "食品、药品和化妆品法案",
+        "title_en": "Federal Food, Drug, and Cosmetic Act (FD&C Act) *1938*", "topics": [],
+    })])
+    text = changelog.render(app, "md")
+    assert "Federal Food, Drug, and Cosmetic Act (FD&C Act) \\*1938\\*" in text
+    assert "&amp;" not in text and r"\(" not in text
+    assert "from 1 entry." in text
+
+
 def test_changelog_refuses_bad_options_and_writes_nothing(app: App, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--since"):
+    with pytest.raises(InputError, match="--since"):
         changelog.write_changelogs(app, tmp_path / "out", since="last week")
-    with pytest.raises(ConfigError, match="unknown jurisdiction"):
+    with pytest.raises(InputError, match="--since: '2026-02-30' is not a real date"):
+        changelog.write_changelogs(app, tmp_path / "out", since="2026-02-30")
+    with pytest.raises(InputError, match=r"unknown jurisdiction 'XX' \(valid: CN, EU, INTL, JP, US\)"):
         changelog.write_changelogs(app, tmp_path / "out", jurisdictions=["XX"])
     assert not (tmp_path / "out").exists()

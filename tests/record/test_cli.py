@@ -58,3 +58,31 @@ def test_seed_defaults_to_the_seeds_folder_of_the_working_directory(db_url: str,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("record.toml: 17 events written")
+
+
+def test_bad_input_is_one_line_exit_1_naming_the_value_and_the_valid_ones(db_url: str) -> None:
+    tracker(db_url, "init")
+    tracker(db_url, "seed", str(FIXTURE))
+    cases = [
+        (("replay", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS' (valid: CN, EU, INTL, JP, US)"),
+        (("replay", "--kind", "memo"), "--kind: unknown kind 'memo' (valid: agency,"),
+        (("replay", "--valid-at", "2026-02-30"), "--valid-at: '2026-02-30' is not a real date"),
+        (("upcoming", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS'"),
+        (("changelog", "--since", "2026-13-45"), "--since: '2026-13-45' is not a real date"),
+        (("changelog", "--jurisdiction", "XX"), "--jurisdiction: unknown jurisdiction 'XX'"),
+        (("log", "--type", "InstrumentPublishd"), "--type: unknown event type 'InstrumentPublishd' (valid: "),
+        (("log", "--since", "2026-02-30"), "--since: '2026-02-30' is not a real date"),
+        (("subscribe", "qa@example.org", "--item", "cn-rg"), "--item: unknown item id 'cn-rg'"),
+        (("subscribe", "qa@example.org", "--tag", "no-such-tag"), "--tag: unknown tag 'no-such-tag' (valid: "),
+        (("subscribe", "qa@example.org", "--jurisdiction", "mars"), "unknown jurisdiction"),
+        (("upcoming", "--days", "-1"), "--days"),
+    ]
+    for args, expected in cases:
+        result = tracker(db_url, *args, code=1)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), (args, result.stderr)
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stdout == ""
+    undated = tracker(db_url, "replay", "--valid-at", "2020-01-01", "--json").stdout
+    assert '"id": "cn-undated"' in undated and '"date_known": false' in undated
+    assert '"cn-undated"' not in tracker(db_url, "replay", "--valid-at", "2020-01-01", "--dated-only", "--json").stdout
+    assert "date not given" in tracker(db_url, "replay", "--valid-at", "2020-01-01").stdout

@@ -68,12 +68,18 @@ def test_json_marks_approximate_dates(cstore: EventStore) -> None:
     assert found["us-otat"].as_json()["precision"] == "day" and found["us-otat"].as_json()["approximate"] is False
 
 
-def test_undated_items_exist_from_the_day_they_were_recorded(cstore: EventStore, clock: Clock) -> None:
+def test_undated_items_are_shown_on_every_day_with_date_not_given_never_from_the_recording_day(
+    cstore: EventStore, clock: Clock,
+) -> None:
     seed(cstore, [FIXTURE])
     recorded = clock.now.date()
-    assert status(cstore, "cn-undated", (recorded - timedelta(days=1)).isoformat()) == "absent"
-    found = states(cstore, valid_at=recorded)["cn-undated"]
-    assert found.status is None and found.status_date is None and found.kind == "guidance"
+    for day in (date(1990, 1, 1), recorded - timedelta(days=1), recorded):
+        found = states(cstore, valid_at=day)["cn-undated"]
+        assert found.status is None and found.status_date is None and found.kind == "guidance"
+        assert found.as_json()["date_known"] is False
+    assert "cn-undated" not in states(cstore, valid_at=recorded, dated_only=True)
+    dated = states(cstore, valid_at=date(2026, 5, 1), dated_only=True)
+    assert dated["cn-reg"].as_json()["date_known"] is True and "cn-reg" in dated
 
 
 def test_as_of_shows_what_was_known_then(cstore: EventStore, clock: Clock, tmp_path: Path) -> None:
@@ -110,7 +116,7 @@ def test_filters(cstore: EventStore) -> None:
 def test_history_has_both_times_and_causes(cstore: EventStore, clock: Clock) -> None:
     seed(cstore, [FIXTURE])
     entries = record_queries.history(cstore, "cn-reg")
-    assert [(e.step, e.valid_from) for e in entries] == [("registered", None), ("drafted", "2025"), ("published", "2025-09-28"), ("effective", "2026-05")]
+    assert [(e.step, e.valid_from) for e in entries] == [("added to the record", None), ("drafted", "2025"), ("published", "2025-09-28"), ("effective", "2026-05")]
     assert {e.cause for e in entries} == {"seed:record.toml"}
     assert entries[0].recorded_at == "2026-01-10T09:00:00.000000Z"
     assert entries[3].as_json()["precision"] == "month"

@@ -11,7 +11,9 @@ import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.store_cmds import parse_moment
+from tracker.domain import choices
 from tracker.domain.dates import precision_of
+from tracker.rendering.views import NOT_GIVEN
 from tracker.services import record_queries, register_queries, replay as replay_service, seeding
 
 
@@ -20,9 +22,9 @@ def _echo_json(value: Any) -> None:
 
 
 def _shown_date(text: str | None) -> str:
-    """A date as given, marked "~" when it is only a year or a month."""
+    """A date as given, marked "~" when it is only a year or a month; "date not given" when absent."""
     if not text:
-        return "-"
+        return NOT_GIVEN
     return text if precision_of(text) == "day" else f"~{text}"
 
 
@@ -100,12 +102,7 @@ def _as_of(value: str | None) -> int | datetime | None:
 
 
 def _valid_at(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--valid-at") from None
+    return None if value is None else choices.day(value, "--valid-at")
 
 
 @click.command()
@@ -113,30 +110,38 @@ def _valid_at(value: str | None) -> date | None:
 @click.option("--valid-at", "valid_at", metavar="DATE", help="The day of the world to show (YYYY-MM-DD). Default: today.")
 @click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
 @click.option("--kind", help="law, regulation, directive, guidance, program, product, agency, fact, or instrument (the first four).")
+@click.option("--dated-only", is_flag=True, help="Leave out items whose status has no date in the source.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdiction: str | None, kind: str | None, as_json: bool) -> None:
+def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdiction: str | None, kind: str | None,
+           dated_only: bool, as_json: bool) -> None:
     """The regulatory record as the tracker knew it (--as-of) of the world on a day (--valid-at).
 
     Month-precision rule: a date given only as a year or a month counts from the first day of its
     period ("2025-09" is in force from 2025-09-01, "2017" from 2017-01-01). Such dates are shown as
-    given, marked "~" (text) or "precision": "month" / "approximate": true (JSON). An item with no
-    date in its source appears from the day it was recorded.
+    given, marked "~" (text) or "precision": "month" / "approximate": true (JSON). An item whose
+    source gives no date is known to exist, not since when: it is shown on every day with
+    "date not given" ("date_known": false), unless --dated-only.
 
     Example:
 
         tracker replay --valid-at 2026-04-30 --jurisdiction CN --kind regulation
         tracker replay --as-of 2026-11-01 --valid-at 2026-05-01 --json
     """
-    states = replay_service.replay(ctx.app.store, _as_of(as_of), _valid_at(valid_at), jurisdiction, kind)
+    day = _valid_at(valid_at)
+    (jurisdiction,) = choices.jurisdictions([jurisdiction]) if jurisdiction else (None,)
+    (kind,) = choices.kinds([kind], groups=True) if kind else (None,)
+    states = replay_service.replay(ctx.app.store, _as_of(as_of), day, jurisdiction, kind, dated_only=dated_only)
     for state in states:
         if as_json:
             _echo_json(state.as_json())
         else:
-            click.echo(f"{state.jurisdiction:<4} {state.kind:<10} {state.status or '-':<12} {_shown_date(state.status_date):<11} "
+            click.echo(f"{state.jurisdiction:<4} {state.kind:<10} {state.status or '-':<12} {_shown_date(state.status_date):<14} "
                        f"{state.id}  {state.title_zh} / {state.title_en}")
     if not as_json:
-        click.echo(f"{len(states)} items", err=True)
+        undated = sum(not s.date_known for s in states)
+        click.echo(f"{len(states)} item{'' if len(states) == 1 else 's'}"
+                   + (f", {undated} with date not given" if undated else ""), err=True)
 
 
 @click.command()
@@ -154,7 +159,7 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
         if as_json:
             _echo_json(entry.as_json())
         else:
-            click.echo(f"{_shown_date(entry.valid_from):<11} recorded {entry.recorded_at} #{entry.position:<6} "
+            click.echo(f"{_shown_date(entry.valid_from):<14} recorded {entry.recorded_at} #{entry.position:<6} "
                        f"{entry.type:<22} {entry.summary}  [{entry.cause or '-'}]")
 
 
@@ -171,6 +176,7 @@ def upcoming(ctx: AppContext, days: int, jurisdiction: str | None, as_json: bool
 
         tracker upcoming --days 180 --jurisdiction CN
     """
+    (jurisdiction,) = choices.jurisdictions([jurisdiction]) if jurisdiction else (None,)
     ctx.app.projector.catch_up()
     steps = record_queries.upcoming(ctx.app.store, days=days, jurisdiction=jurisdiction)
     # Register deadlines (a comment period closing, ...) interleaved by date with the record's steps.
@@ -210,7 +216,7 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
     if item["issuer"]:
         click.echo(f"  issuer: {item['issuer']}")
     for step in view.steps:
-        click.echo(f"  {_shown_date(step['date']):<11} {step['step']:<11} {step['note'] or ''}")
+        click.echo(f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}")
     for relation in view.relations:
         click.echo(f"  -> {relation['relation']} {relation['target_id']}")
     for relation in view.related_by:

@@ -11,19 +11,20 @@ import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core import RecordedEvent
-from tracker.errors import TrackerError
+from tracker.domain import choices
+from tracker.errors import InputError, TrackerError
 from tracker.services import auditing
 
 
-def parse_moment(value: str, *, end_of_day: bool = False) -> datetime:
-    """A date (the whole day, UTC) or an ISO datetime (UTC if no offset)."""
+def parse_moment(value: str, *, end_of_day: bool = False, option: str = "date") -> datetime:
+    """A date (the whole day, UTC) or an ISO datetime (UTC if no offset); an impossible one is refused."""
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).date()
             return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
+    except ValueError as exc:
+        raise InputError(f"{option}: {value!r} is not a real date (YYYY-MM-DD) or ISO datetime ({exc})") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -64,11 +65,12 @@ def log(ctx: AppContext, stream: str | None, types: tuple[str, ...], since: str 
 
         tracker log --type InstrumentPublished --since 2026-01-01 --json
     """
+    choices.choose(types, choices.event_types(), "event type", "--type")
     events = ctx.app.store.read(
         stream=stream,
         types=types or None,
-        since=parse_moment(since) if since else None,
-        until_time=parse_moment(until, end_of_day=True) if until else None,
+        since=parse_moment(since, option="--since") if since else None,
+        until_time=parse_moment(until, end_of_day=True, option="--until") if until else None,
     )
     for event in events:
         if as_json:

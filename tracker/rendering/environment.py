@@ -15,14 +15,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "digests"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# Inline text only (never at the start of a line): these are the characters that can open markup
+# there. Parentheses, "#", "+" and "!" cannot without an escaped "[" or a line start, so they stay as
+# written ("(FDA)", not "\(FDA\)"); "&" is escaped only where it would start an entity.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
 
 def md_escape(value: object) -> str:
-    """Markdown-safe text: HTML made inert (&lt;), Markdown punctuation backslash-escaped, one line."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = " ".join(text.split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Markdown-safe inline text, one line: markup and raw HTML inert, everything else as written."""
+    text = " ".join(str(value).split())
+    return _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def md_url(value: object) -> str:
@@ -31,6 +34,11 @@ def md_url(value: object) -> str:
     for char, code in ((" ", "%20"), ("<", "%3C"), (">", "%3E"), ('"', "%22"), ("`", "%60")):
         text = text.replace(char, code)
     return text
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """"1 item", "3 items", "1 entry", "2 entries": never "1 items"."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def one_line(value: object) -> str:
@@ -54,4 +62,5 @@ def environment() -> Environment:
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
     env.filters["one_line"] = one_line
+    env.filters["counted"] = counted
     return env

@@ -18,6 +18,16 @@ def clean(text: str | None) -> str:
     return _FORBIDDEN.sub("", text or "")
 
 
+NOT_GIVEN = "date not given"
+
+
+def when(date: str | None, basis: str | None = None) -> str:
+    """A real-world date for readers: "2025-09", "2025 (conventional date)" or "date not given"."""
+    if not date:
+        return NOT_GIVEN
+    return f"{date} (conventional date)" if basis == "conventional" else date
+
+
 @dataclass(frozen=True, slots=True)
 class HeadView:
     position: int
@@ -44,17 +54,30 @@ class ChangeRow:
     title_en: str
     label: str  # "published", "takes effect", "page changed", ...
     category: str  # Keep a Changelog: Added, Changed, Deprecated, Removed, Fixed
-    date: str  # the real-world date with its precision, else the day it was recorded
-    recorded_at: str
+    date: str  # the real-world date with the precision the source gives; "" when it gives none
+    recorded_at: str  # when the tracker learned it (never shown as the date of the world)
     note: str
     url: str
     excerpt: tuple[str, ...] = ()
     excerpt_truncated: bool = False
-    dated: bool = True  # False: no real-world date, `date` is the day it was recorded
+    date_basis: str = ""  # "conventional": a date the seeds assign (e.g. the review's year), not one the source states
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.date)
 
     @property
     def year(self) -> str:
         return self.date[:4]
+
+    @property
+    def when(self) -> str:
+        """The date of the world as a reader sees it: as given, marked when conventional, or "date not given"."""
+        return when(self.date, self.date_basis)
+
+    @property
+    def recorded_day(self) -> str:
+        return self.recorded_at[:10]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +155,8 @@ class ChangelogView:
     since: str | None
     count: int
     dates: tuple[DateGroup, ...] = ()
+    undated: tuple[JurisdictionGroup, ...] = ()  # Markdown: entries whose source gives no date
+    undated_count: int = 0
     years: tuple[YearGroup, ...] = ()
     entries: tuple[ChangeRow, ...] = ()  # Atom: newest first
     feed_id: str = ""

@@ -1,25 +1,27 @@
 """Changelogs of the record: Markdown (Keep a Changelog), an Atom feed, a self-contained HTML timeline.
 
 Entries are the events readers are told about (tracker.services.entries), dated by their real-world
-date (valid_from, with its precision) or else the day they were recorded. Atom entry ids are
+date (valid_from, with its precision). An entry whose source gives no date is filed under "date not
+given" with the day it was recorded beside it, never under that day. Atom entry ids are
 urn:sha256:<event hash>, so regenerating a feed never shows a reader an entry twice. Every output
 states the log head it was made from, which `tracker verify --witness` checks later.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.core.events import format_time
+from tracker.domain import choices
 from tracker.domain import vocabulary as v
 from tracker.errors import ConfigError, ExportFileError
 from tracker.projections.digest_index import load_index
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
+from tracker.rendering.views import NOT_GIVEN
 from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -31,7 +33,6 @@ FILE_NAMES = {"md": "changelog.md", "atom": "changelog.atom", "html": "changelog
 ATOM_LIMIT = 500  # newest entries in the feed; readers keep what they saw, ids never change
 TIMELINE_START = 1993
 EXCERPT_IN_TIMELINE = 3
-_SINCE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def _latest_day(date: str) -> str:
@@ -43,12 +44,9 @@ def collect_rows(
     app: App, *, jurisdictions: Iterable[str] = (), since: str | None = None,
 ) -> tuple[list[ChangeRow], HeadView, str | None]:
     """Every reported event as a row, position order, filtered; with the head it was read up to."""
-    if since is not None and not _SINCE_RE.match(since):
-        raise ConfigError(f"--since {since!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
-    wanted = {j.strip().upper() for j in jurisdictions}
-    unknown = sorted(wanted - set(v.JURISDICTIONS))
-    if unknown:
-        raise ConfigError(f"unknown jurisdiction(s) {', '.join(unknown)} (known: {', '.join(v.JURISDICTIONS)})")
+    if since is not None:
+        since = choices.partial(since, "--since")
+    wanted = set(choices.jurisdictions(jurisdictions))
     store = app.store
     head = store.head()
     app.projector.catch_up(only=OWN_PROJECTIONS)
@@ -62,8 +60,8 @@ def collect_rows(
         row = entry.row
         if wanted and row.jurisdiction not in wanted:
             continue
-        if since is not None and _latest_day(row.date) < since:
-            continue
+        if since is not None and (not row.dated or _latest_day(row.date) < since):
+            continue  # an undated entry cannot be said to be on or after any date
         rows.append(row)
     return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
 
@@ -84,36 +82,42 @@ def build_view(
         by_date: dict[str, list[ChangeRow]] = {}
         for row in rows:
             by_date.setdefault(row.date, []).append(row)
-        dates = tuple(DateGroup(d, group_by_jurisdiction(by_date[d])) for d in sorted(by_date, reverse=True))
-        return ChangelogView(**base, dates=dates)  # type: ignore[arg-type]
+        dates = tuple(DateGroup(d, group_by_jurisdiction(by_date[d])) for d in sorted(by_date, reverse=True) if d)
+        undated = by_date.get("", [])
+        return ChangelogView(**base, dates=dates, undated=group_by_jurisdiction(undated),  # type: ignore[arg-type]
+                             undated_count=len(undated))
     if fmt == "atom":
         newest = tuple(reversed(rows[-ATOM_LIMIT:]))
         return ChangelogView(**{**base, "generated_at": head_time or format_time(now)}, entries=newest)  # type: ignore[arg-type]
-    return ChangelogView(**base, years=timeline_years(rows, now.year))  # type: ignore[arg-type]
+    years = timeline_years(rows)
+    return ChangelogView(**{**base, "count": sum(y.count for y in years)}, years=years)  # type: ignore[arg-type]
 
 
-def timeline_years(rows: Sequence[ChangeRow], this_year: int) -> tuple[YearGroup, ...]:
-    """Years from 1993 to this year (earlier dates under "before 1993"), newest first.
+def timeline_years(rows: Sequence[ChangeRow]) -> tuple[YearGroup, ...]:
+    """The years that have entries, newest first (earlier than 1993 under "before 1993"), then the
+    entries whose source gives no date in a group of their own ("date not given").
 
-    Steps of the record are listed one by one; the changes of one monitored page in one year are
-    folded into one line (how many, first and last date, the latest diff excerpt) so the page
-    stays small however busy monitoring is.
+    Within a year entries run newest first, like the years. Steps of the record are listed one by
+    one; the changes of one monitored page in one year are folded into one line (how many, first
+    and last date, the latest diff excerpt) so the page stays small however busy monitoring is.
     """
-    by_year: dict[str, list[ChangeRow]] = {str(y): [] for y in range(TIMELINE_START, this_year + 1)}
+    by_year: dict[str, list[ChangeRow]] = {}
     pages: dict[tuple[str, str], list[ChangeRow]] = {}
     for row in rows:
         if not row.dated:
-            continue  # known only by when it was recorded: not a step of the real-world timeline
-        year = row.year if row.year >= str(TIMELINE_START) else "before 1993"
+            year = NOT_GIVEN
+        else:
+            year = row.year if row.year >= str(TIMELINE_START) else "before 1993"
         if row.section == "page":
             pages.setdefault((year, row.ref_id), []).append(row)
         else:
             by_year.setdefault(year, []).append(row)
     for (year, _), changes in pages.items():
         by_year.setdefault(year, []).append(_fold(changes))
+    order = {NOT_GIVEN: "", "before 1993": "0"}
     result = []
-    for year in sorted(by_year, key=lambda y: "0" if y == "before 1993" else y, reverse=True):
-        year_rows = sorted(by_year[year], key=lambda r: (r.date, r.position))
+    for year in sorted(by_year, key=lambda y: order.get(y, y), reverse=True):
+        year_rows = sorted(by_year[year], key=lambda r: (r.date, r.position), reverse=True)
         result.append(YearGroup(year, group_by_jurisdiction(year_rows), len(year_rows)))
     return tuple(result)
 

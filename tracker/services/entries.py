@@ -19,9 +19,11 @@ JURISDICTION_NAMES = {
 }
 JURISDICTION_ORDER = {code: n for n, code in enumerate(v.JURISDICTIONS)}
 
-# type -> (label, Keep a Changelog category)
+# type -> (label, Keep a Changelog category). Adding an item to the record is bookkeeping, never
+# labelled like a regulatory event ("registered" would read as a regulatory registration).
+ADDED_TO_RECORD = "added to the record"
 LABELS: dict[str, tuple[str, str]] = {
-    v.INSTRUMENT_REGISTERED: ("registered", "Added"),
+    v.INSTRUMENT_REGISTERED: (ADDED_TO_RECORD, "Added"),
     v.INSTRUMENT_DRAFTED: ("draft for comment", "Added"),
     v.INSTRUMENT_TRIAL_ISSUED: ("issued for trial", "Added"),
     v.INSTRUMENT_PUBLISHED: ("published", "Added"),
@@ -33,11 +35,11 @@ LABELS: dict[str, tuple[str, str]] = {
     v.INSTRUMENT_WITHDRAWN: ("withdrawn", "Removed"),
     v.PROGRAM_ESTABLISHED: ("established", "Added"),
     v.PRODUCT_APPROVED: ("approved", "Added"),
-    v.AGENCY_REGISTERED: ("registered", "Added"),
+    v.AGENCY_REGISTERED: (ADDED_TO_RECORD, "Added"),
     v.AGENCY_RENAMED: ("renamed", "Changed"),
     v.FACT_REPORTED: ("reported", "Added"),
     v.ITEM_CORRECTED: ("corrected", "Fixed"),
-    v.SOURCE_CHANGED: ("page changed", "Changed"),
+    v.SOURCE_CHANGED: ("page change observed", "Changed"),
     v.REGISTER_ENTRY_ADDED: ("new register entry", "Added"),
     v.REGISTER_ENTRY_REVISED: ("register entry revised", "Changed"),
 }
@@ -77,7 +79,8 @@ def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None
         return None
     p = event.payload
     ref_id = str(p.get("id", ""))
-    date = event.valid_from or str(p.get("date") or "") or event.recorded_at[:10]
+    # The date of the world only: never the day the tracker recorded it.
+    date = event.valid_from or str(p.get("date") or "")
     if event.type in PAGE_TYPES:
         return _page_entry(event, index.get(f"source:{ref_id}"), ref_id, date, label, index)
     info = index.get(f"item:{ref_id}")
@@ -92,11 +95,19 @@ def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None
         title_zh=clean(info.title_zh if info else p.get("title_zh")),
         title_en=clean(info.title_en if info else p.get("title_en")),
         label=label[0], category=label[1], date=date, recorded_at=event.recorded_at,
-        note=clean(str(note)), url=(info.url if info else None) or "",
-        dated=bool(event.valid_from or p.get("date")),
+        note=clean(str(note)), url=(info.url if info else None) or "", date_basis=date_basis(p),
     )
     topics = frozenset(info.topics) if info else frozenset(p.get("topics") or ())
     return Entry(row, Target(jurisdiction, frozenset({kind}), topics, frozenset({ref_id})))
+
+
+def date_basis(payload: dict[str, object]) -> str:
+    """"conventional" when the seeds assign the date rather than the source stating it (seed field date_basis)."""
+    basis = payload.get("date_basis")
+    folded = payload.get("step_folded")
+    if not basis and isinstance(folded, dict):
+        basis = folded.get("date_basis")
+    return str(basis or "")
 
 
 def _page_entry(
@@ -109,6 +120,8 @@ def _page_entry(
     kinds = frozenset(i.kind for i in linked if i is not None and i.kind)
     jurisdiction = (info.jurisdiction if info else None) or "INTL"
     if event.type == v.SOURCE_CHANGED:
+        # A page change is known only by when it was observed: that day is its date, labelled so.
+        date = event.recorded_at[:10]
         excerpt, truncated = diff_excerpt(str(p.get("diff") or ""))
         truncated = truncated or bool(p.get("diff_truncated"))
         url = str(p.get("url") or (info.url if info else "") or "")

@@ -21,6 +21,8 @@ from tracker.domain.record import STREAM_CATEGORIES, is_registration
 from tracker.errors import NotFoundError
 from tracker.schema.read_models import record_items, record_relations, record_steps
 
+ADDED_TO_RECORD = "added to the record"  # a registration event: bookkeeping of the tracker
+
 
 def _not_found(item_id: str) -> NotFoundError:
     return NotFoundError(f"no item {item_id!r} in the record (ids are listed by `tracker replay`)")
@@ -28,7 +30,8 @@ def _not_found(item_id: str) -> NotFoundError:
 
 def _date_json(text: str | None) -> dict[str, Any]:
     precision = precision_of(text)
-    return {"date": text, "precision": precision, "approximate": precision is not None and precision != "day"}
+    return {"date": text, "date_known": text is not None and text != "", "precision": precision,
+            "approximate": precision is not None and precision != "day"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class HistoryEntry:
     def as_json(self) -> dict[str, Any]:
         return {
             "position": self.position, "recorded_at": self.recorded_at, "valid_from": self.valid_from,
+            "date_known": bool(self.valid_from),
             "precision": precision_of(self.valid_from), "type": self.type, "step": self.step,
             "summary": self.summary, "cause": self.cause, "actor": self.actor, "changes": self.changes,
         }
@@ -56,7 +60,8 @@ class HistoryEntry:
 def _summary(event: RecordedEvent) -> str:
     p = event.payload
     if is_registration(event):
-        return f"registered {p.get('kind')}: {p.get('title_zh')} / {p.get('title_en')}"
+        # Bookkeeping, not a regulatory event: never "registered".
+        return f"added to the record ({p.get('kind')}): {p.get('title_zh')} / {p.get('title_en')}"
     if event.type == v.ITEM_CORRECTED:
         return f"corrected {', '.join(sorted(p.get('changes') or {}))}: {p.get('reason') or ''}".rstrip(": ")
     text = str(p.get("step") or event.type)
@@ -78,7 +83,7 @@ def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
     return [
         HistoryEntry(
             position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
-            step=e.payload.get("step") if not is_registration(e) else "registered", summary=_summary(e),
+            step=e.payload.get("step") if not is_registration(e) else ADDED_TO_RECORD, summary=_summary(e),
             cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
             changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
         )
@@ -106,6 +111,7 @@ def _item_row(row: Any) -> dict[str, Any]:
     item["topics"] = json.loads(item["topics"])
     item["attributes"] = json.loads(item["attributes"])
     item["status_precision"] = precision_of(item["status_date"])
+    item["status_date_known"] = bool(item["status_date"])
     return item
 
 
@@ -115,7 +121,7 @@ def show(store: EventStore, item_id: str) -> ItemView:
         if row is None:
             raise _not_found(item_id)
         steps = [
-            {**dict(s), **{"precision": precision_of(s["date"])}}
+            {**dict(s), "precision": precision_of(s["date"]), "date_known": bool(s["date"])}
             for s in conn.execute(sa.select(record_steps).where(record_steps.c.item_id == item_id)
                                   .order_by(record_steps.c.position)).mappings()
         ]

@@ -8,8 +8,10 @@ Rules (month-precision rule in tracker.domain.dates; status rules in tracker.dom
     None for the head. An item recorded after as_of is absent.
   * valid_at: a day (default: today by the store's clock). A step counts if its date, read as the
     first day of its period ("2025-09" -> 2025-09-01), is on or before valid_at.
-  * An item is part of the world from its first dated step; an item the source gives no date for
-    is shown from the day it was recorded (the latest day it surely existed).
+  * An item is part of the world from its first dated step. An item the source gives no date for
+    at all is known to exist but not since when: it is shown on every valid-at day with its status
+    marked ``date_known: false`` ("date not given"), never dated by the day it was recorded, unless
+    ``dated_only`` asks for items with a dated status only.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from tracker.domain.record import (
     REGISTRATION_STATUS,
     RECORD_TYPES,
     apply_correction,
-    exists_at,
     is_record_stream,
     is_registration,
     registration_step,
@@ -55,13 +56,17 @@ class ItemState:
     def precision(self) -> str | None:
         return precision_of(self.status_date)
 
+    @property
+    def date_known(self) -> bool:
+        return self.status_date is not None
+
     def as_json(self) -> dict[str, Any]:
         precision = self.precision
         return {
             "id": self.id, "kind": self.kind, "jurisdiction": self.jurisdiction,
             "title_zh": self.title_zh, "title_en": self.title_en, "issuer": self.issuer,
             "discipline": self.discipline, "topics": self.topics, "status": self.status,
-            "status_date": self.status_date, "precision": precision,
+            "status_date": self.status_date, "date_known": self.date_known, "precision": precision,
             "approximate": precision is not None and precision != "day",
             "recorded_at": self.recorded_at, "registered_position": self.registered_position,
         }
@@ -156,10 +161,12 @@ def replay(
     valid_at: date | None = None,
     jurisdiction: str | None = None,
     kind: str | None = None,
+    dated_only: bool = False,
 ) -> list[ItemState]:
     """Items known at as_of that exist on valid_at (default today), sorted by jurisdiction and id.
 
     ``kind`` is an item kind, or ``instrument`` for laws, regulations, directives and guidances.
+    ``dated_only`` leaves out items whose status on valid_at has no date (``date_known`` false).
     """
     until = resolve_as_of(store, as_of)
     day = valid_at or store.clock().date()
@@ -178,10 +185,12 @@ def replay(
                     items[item_id].step(event.payload, day)
     states = []
     for fold in items.values():
-        recorded_day = datetime.fromisoformat(fold.recorded_at.replace("Z", "+00:00")).date()
-        if not exists_at(fold.first_start, recorded_day, day):
-            continue
+        first = fold.first_start
+        if first is not None and first > day:
+            continue  # its first dated step comes later: not yet part of the world
         state = fold.state()
+        if dated_only and not state.date_known:
+            continue
         if jurisdiction and state.jurisdiction != jurisdiction.upper():
             continue
         if kind and not (state.kind == kind or (kind == "instrument" and state.kind in v.INSTRUMENT_KINDS)):

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore, NewEvent
 from tracker.core.events import format_time
+from tracker.domain import choices
 from tracker.domain import subscriptions as domain
 from tracker.domain.vocabulary import (
     SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, subscription_stream,
@@ -28,6 +29,7 @@ from tracker.mail import eml_name
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_outbox, subscribers, subscription_tokens
 from tracker.schema.read_models import subscriptions
+from tracker.projections.digest_index import load_index
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -68,6 +70,7 @@ def subscribe(
     canonical = domain.validate_address(address)
     filters = domain.Filters.build(jurisdictions, kinds, tags, items)
     domain.validate_cadence(cadence)
+    check_known(app, filters)
     label = domain.validate_name(name, f"CGT digest ({filters.describe()})")
     subscription_id = domain.new_subscription_id()
     now = format_time(app.clock())
@@ -89,6 +92,25 @@ def subscribe(
         )], expect={subscription_stream(subscription_id): 0}, conn=conn)
     app.projector.catch_up(only=OWN_PROJECTIONS)
     return get_subscription(app, subscription_id)
+
+
+def check_known(app: App, filters: domain.Filters) -> None:
+    """Tags and item ids must name something the record or monitoring knows (a typo would match nothing).
+
+    An empty record (before the first `tracker seed`) cannot tell, so it accepts them.
+    """
+    if not filters.tags and not filters.items:
+        return
+    app.store  # noqa: B018 - refuses an uninitialised database with a clear error
+    app.projector.catch_up(only=OWN_PROJECTIONS)
+    with app.db.read() as conn:
+        index = load_index(conn)
+    if not index:
+        return
+    ids = {entry.id for entry in index.values()}
+    tags = {tag for entry in index.values() for tag in entry.topics}
+    choices.choose(sorted(filters.items), ids, "item id", "--item", limit=12)
+    choices.choose(sorted(filters.tags), tags, "tag", "--tag")
 
 
 def list_subscriptions(app: App, *, include_cancelled: bool = True) -> list[SubscriptionInfo]:
