@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
-from tracker.services import changelog, digesting, subscribing
+from tracker.services import calendar_export, changelog, digesting, subscribing
 
 
 @click.command()
@@ -126,14 +126,14 @@ def digest(ctx: AppContext, mode: str, subscription_id: str | None) -> None:
 
 
 @click.command("changelog")
-@click.option("--format", "fmt", type=click.Choice(["md", "atom", "html"]), help="One format (default: all three).")
+@click.option("--format", "fmt", type=click.Choice(["md", "atom", "html", "ics"]), help="One format (default: all four; ics is the calendar of due dates).")
 @click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable).")
 @click.option("--since", metavar="DATE", help="Only entries dated on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--output", type=click.Path(), help="File (with --format) or folder (default: <home>/changelog/).")
 @pass_ctx
 def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ...], since: str | None,
                   output: str | None) -> None:
-    """Write the changelog: Markdown, Atom feed, and a self-contained HTML timeline.
+    """Write the changelog: Markdown, Atom feed, a self-contained HTML timeline, and deadlines.ics.
 
     Example:
 
@@ -149,6 +149,28 @@ def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ..
         click.echo(f"wrote {path}")
 
 
+@click.command("calendar")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable).")
+@click.option("--output", type=click.Path(dir_okay=False), help="The .ics file to write (default: stdout).")
+@pass_ctx
+def calendar_cmd(ctx: AppContext, jurisdictions: tuple[str, ...], output: str | None) -> None:
+    """Due dates as an iCalendar file: one all-day event per date, UIDs stable across runs.
+
+    Effective dates and comment deadlines from today on, with each item's bilingual title and
+    official link. Import it once or subscribe to it: a later file updates the same events.
+
+    Example:
+
+        tracker calendar --jurisdiction CN --jurisdiction US --output deadlines.ics
+    """
+    if output is None:
+        data, _ = calendar_export.render(ctx.app, jurisdictions=jurisdictions)
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+    path, count = calendar_export.write(ctx.app, Path(output), jurisdictions=jurisdictions)
+    click.echo(f"wrote {path}: {count} due date{'' if count == 1 else 's'}")
+
+
 def register(group: click.Group) -> None:
-    for command in (subscribe, unsubscribe, subscriptions_group, forget, digest, changelog_cmd):
+    for command in (subscribe, unsubscribe, subscriptions_group, forget, digest, changelog_cmd, calendar_cmd):
         group.add_command(command)

@@ -14,7 +14,7 @@ from tracker.cli.store_cmds import parse_moment
 from tracker.domain import choices
 from tracker.domain.dates import precision_of
 from tracker.rendering.views import NOT_GIVEN
-from tracker.services import record_queries, register_queries, replay as replay_service, seeding
+from tracker.services import deadlines, record_queries, replay as replay_service, seeding
 
 
 def _echo_json(value: Any) -> None:
@@ -165,32 +165,28 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.option("--days", default=90, show_default=True, type=click.IntRange(min=0), help="How far ahead to look.")
-@click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
+@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def upcoming(ctx: AppContext, days: int, jurisdiction: str | None, as_json: bool) -> None:
-    """What takes effect (or otherwise changes) in the next N days, soonest first, with register
-    deadlines (e.g. a Federal Register comment period closing).
+def upcoming(ctx: AppContext, days: int, jurisdictions: tuple[str, ...], as_json: bool) -> None:
+    """What is due in the next N days, soonest first: effective dates, comment deadlines, other dated steps.
 
     Example:
 
         tracker upcoming --days 180 --jurisdiction CN
     """
-    (jurisdiction,) = choices.jurisdictions([jurisdiction]) if jurisdiction else (None,)
+    wanted = choices.jurisdictions(jurisdictions)
     ctx.app.projector.catch_up()
-    steps = record_queries.upcoming(ctx.app.store, days=days, jurisdiction=jurisdiction)
-    # Register deadlines (a comment period closing, ...) interleaved by date with the record's steps.
-    deadlines = register_queries.upcoming_deadlines(ctx.app.store, days=days, jurisdiction=jurisdiction)
-    for _starts, entry in sorted([(e.starts, e) for e in steps] + [(d.starts, d) for d in deadlines],
-                                 key=lambda pair: pair[0]):
+    found = deadlines.collect(ctx.app.store, days=days, jurisdictions=wanted)
+    for entry in found:
         if as_json:
             _echo_json(entry.as_json())
-        elif isinstance(entry, register_queries.DeadlineView):
-            click.echo(f"{entry.date:<11} {entry.kind:<10} {entry.jurisdiction:<4} {entry.entry_id}  "
-                       f"{entry.title}  [{entry.source_id}]")
         else:
-            click.echo(f"{_shown_date(entry.date):<11} {entry.step:<10} {entry.jurisdiction:<4} {entry.item_id}  "
-                       f"{entry.title_zh} / {entry.title_en}")
+            click.echo(f"{_shown_date(entry.date):<11} {entry.label:<15} {entry.jurisdiction:<4} {entry.item_id}  "
+                       f"{entry.title_zh + ' / ' if entry.title_zh else ''}{entry.title_en}")
+    if not found and not as_json:
+        where = f" in {', '.join(wanted)}" if wanted else ""
+        click.echo(f"nothing due in the next {days} day{'' if days == 1 else 's'}{where}")
 
 
 @click.command()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from tracker.rendering.calendar import render_calendar
 from tracker.rendering.environment import TEMPLATES, environment
 from tracker.rendering.views import (
-    ChangelogView, ChangeRow, DateGroup, DigestView, FailingRow, HeadView, JurisdictionGroup,
+    CalendarEntry, ChangelogView, ChangeRow, DateGroup, DigestView, FailingRow, HeadView, JurisdictionGroup,
     UpcomingRow, YearGroup, clean,
 )
 
 __all__ = [
-    "TEMPLATES", "ChangelogView", "ChangeRow", "DateGroup", "DigestView", "FailingRow", "HeadView",
+    "TEMPLATES", "CalendarEntry", "ChangelogView", "ChangeRow", "DateGroup", "DigestView", "FailingRow", "HeadView",
     "JurisdictionGroup", "UpcomingRow", "YearGroup", "clean", "environment",
-    "render_digest", "render_changelog",
+    "render_calendar", "render_digest", "render_changelog",
 ]
 
 CHANGELOG_TEMPLATES = {"md": "changelog.md", "atom": "changelog.atom", "html": "timeline.html"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+import datetime as dt
 
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -96,6 +97,20 @@ class UpcomingRow:
     title_zh: str
     title_en: str
     note: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """One all-day event of the iCalendar file: a due date of the record or a register entry."""
+
+    uid: str
+    starts: dt.date
+    ends: dt.date  # inclusive: the last day a month- or year-precision date may mean
+    summary: str
+    description: str
+    url: str
+    jurisdiction: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)

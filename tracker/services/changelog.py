@@ -22,14 +22,15 @@ from tracker.projections.digest_index import load_index
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.rendering.views import NOT_GIVEN
+from tracker.services import calendar_export
 from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 if TYPE_CHECKING:
     from tracker.app import App
 
-FORMATS = ("md", "atom", "html")
-FILE_NAMES = {"md": "changelog.md", "atom": "changelog.atom", "html": "changelog.html"}
+FORMATS = ("md", "atom", "html", "ics")
+FILE_NAMES = {"md": "changelog.md", "atom": "changelog.atom", "html": "changelog.html", "ics": "deadlines.ics"}
 ATOM_LIMIT = 500  # newest entries in the feed; readers keep what they saw, ids never change
 TIMELINE_START = 1993
 EXCERPT_IN_TIMELINE = 3
@@ -139,7 +140,7 @@ def _fold(changes: list[ChangeRow]) -> ChangeRow:
 def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str | None = None,
            now: datetime | None = None) -> str:
     """One changelog as text."""
-    if fmt not in FORMATS:
+    if fmt not in FORMATS or fmt == "ics":
         raise ConfigError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
     rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since)
     view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock())
@@ -151,7 +152,8 @@ def write_changelogs(
     jurisdictions: Iterable[str] = (), since: str | None = None, output_file: Path | None = None,
     now: datetime | None = None,
 ) -> list[Path]:
-    """Write changelog.md, changelog.atom and changelog.html (or the formats asked) into a folder.
+    """Write changelog.md, changelog.atom, changelog.html and the calendar of due dates, deadlines.ics
+    (or the formats asked) into a folder.
 
     The default folder is <home>/changelog/. With output_file, the one format asked goes there.
     Files are written under a temporary name and renamed, so a reader never sees half a file.
@@ -168,6 +170,10 @@ def write_changelogs(
     target_folder = folder if folder is not None else Path(app.settings.home) / "changelog"
     written: list[Path] = []
     for fmt in formats:
+        if fmt == "ics":
+            target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]
+            written.append(calendar_export.write(app, target, jurisdictions=jurisdictions, now=now)[0])
+            continue
         view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now)
         text = render_changelog(view, fmt)
         target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]

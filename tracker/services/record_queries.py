@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 import datetime as dt
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from tracker.core import EventStore, RecordedEvent
 from tracker.domain import vocabulary as v
-from tracker.domain.dates import precision_of, start_of
+from tracker.domain.dates import precision_of
 from tracker.domain.record import STREAM_CATEGORIES, is_registration
 from tracker.errors import NotFoundError
 from tracker.schema.read_models import record_items, record_relations, record_steps
@@ -164,23 +163,10 @@ def upcoming(
     jurisdiction: str | None = None,
     today: dt.date | None = None,
 ) -> list[Upcoming]:
-    """Every dated step that starts after today and within ``days`` days (dates count from the first
-    day of their period), soonest first: mostly instruments taking effect."""
-    day = today or store.clock().date()
-    end = day + timedelta(days=days)
-    query = (
-        sa.select(record_steps.c.item_id, record_steps.c.step, record_steps.c.date, record_items.c.kind,
-                  record_items.c.jurisdiction, record_items.c.title_zh, record_items.c.title_en)
-        .join(record_items, record_items.c.id == record_steps.c.item_id)
-        # Text order prefilter: a date whose year is before today's cannot start after today.
-        .where(record_steps.c.date >= str(day.year))
-    )
-    if jurisdiction:
-        query = query.where(record_items.c.jurisdiction == jurisdiction.upper())
-    found = []
-    with store.db.read() as conn:
-        for row in conn.execute(query):
-            starts = start_of(row.date)
-            if starts is not None and day < starts <= end:
-                found.append(Upcoming(row.item_id, row.kind, row.jurisdiction, row.title_zh, row.title_en, row.step, row.date, starts))
-    return sorted(found, key=lambda u: (u.starts, u.jurisdiction, u.item_id))
+    """Every dated step of the record that starts after today and within ``days`` days (dates count
+    from the first day of their period), soonest first: read from tracker.services.deadlines."""
+    from tracker.services import deadlines
+
+    found = deadlines.collect(store, today=today, days=days, jurisdictions=[jurisdiction.upper()] if jurisdiction else ())
+    return [Upcoming(d.item_id, d.item_kind, d.jurisdiction, d.title_zh, d.title_en, d.kind, d.date, d.starts)
+            for d in found if d.ref.startswith("item:")]
