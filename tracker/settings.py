@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracker.errors import ConfigError
 
@@ -55,6 +56,21 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+def _unsubscribe_base(value: Any) -> str:
+    """Empty (digests offer mailto: only), an https URL, or http on a loopback address for local use."""
+    text = str(value).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return text.rstrip("/")
+    if parts.scheme == "http" and (host == "localhost" or host == "::1" or host.startswith("127.")):
+        return text.rstrip("/")
+    raise ValueError(f"{text!r} must be an https URL (or http on a loopback address) where the tracker "
+                     "answers one-click unsubscribes; leave it empty to offer mailto: only")
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -73,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp.password", "TRACKER_SMTP_PASSWORD", "", "SMTP password (never logged).", secret=True),
     Setting("smtp.timeout", "TRACKER_SMTP_TIMEOUT", 30.0, "Seconds before an SMTP connection is abandoned.", _positive_float),
     Setting("mail.from", "TRACKER_MAIL_FROM", "CGT Regulatory Tracker <tracker@localhost>", "From header of digests."),
-    Setting("mail.unsubscribe_base", "TRACKER_UNSUBSCRIBE_BASE", "https://tracker.invalid/unsubscribe", "Base URL for List-Unsubscribe links (RFC 8058 one-click POST)."),
+    Setting("mail.unsubscribe_base", "TRACKER_UNSUBSCRIBE_BASE", "", "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: only.", _unsubscribe_base),
+    Setting("digest.due_days", "TRACKER_DIGEST_DUE_DAYS", 30, "Days ahead a digest lists dates due (effective dates, comment deadlines).", _positive_int),
     Setting("mail.send_empty", "TRACKER_SEND_EMPTY", False, "Send a digest even when nothing matched.", _bool),
     Setting("fetch.contact", "TRACKER_CONTACT", "tracker-operator@localhost", "Contact address put in the User-Agent."),
     Setting("fetch.allow_hosts", "TRACKER_ALLOW_HOSTS", "", "Comma-separated host names or CIDRs allowed although private/loopback."),

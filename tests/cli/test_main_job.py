@@ -77,8 +77,11 @@ def test_main_job_seeds_checks_digests_and_says_where_everything_went(tmp_path: 
     assert len(emls) == 1
     message = email.message_from_bytes(emls[0].read_bytes(), policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "生物医学新技术临床研究和临床转化应用管理条例" in text
-    for name in ("changelog.md", "changelog.atom", "changelog.html"):
+    # The first digest is a short welcome, not the seeded record replayed as news.
+    assert message["Subject"] == "CGT digest (everything): welcome: 1 item of the record matches"
+    assert "Welcome. This subscription covers everything" in text and "生物医学新技术临床研究和临床转化应用管理条例" not in text
+    assert "registered" not in text and "Nothing due in the next 30 days." in text
+    for name in ("changelog.md", "changelog.atom", "changelog.html", "deadlines.ics"):
         assert f"changelog: {tmp_path / 'home' / 'changelog' / name}" in out
     assert "verified: " in out
 
@@ -87,7 +90,12 @@ def test_main_job_seeds_checks_digests_and_says_where_everything_went(tmp_path: 
     assert second.returncode == 0, second.stderr
     assert "seeded: 0 new events" in second.stdout
     assert "1 changed" in second.stdout and "changed: src-local-guidance" in second.stdout
-    assert len(list(outbox.glob("*.eml"))) == 2
+    emls = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    assert len(emls) == 2
+    later = email.message_from_bytes(emls[-1].read_bytes(), policy=email.policy.default)
+    assert later["Subject"].startswith("CGT digest (everything): 1 page change")
+    later_text = later.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Monitored pages that changed (not yet tied to an item)" in later_text and "1 change observed" in later_text
 
 
 def test_subscribe_option_is_idempotent_in_canonical_form(tmp_path: Path, server: LocalServer) -> None:

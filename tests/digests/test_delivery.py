@@ -32,7 +32,8 @@ def test_digest_arrives_with_both_parts_chinese_text_diff_and_unsubscribe_header
     changes = record_changes(app)
     upcoming_day = datetime.now(timezone.utc).date().replace(day=1).isoformat()[:7]
     app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentEffective",
-                               {"id": "cn-ct-guideline", "step": "effective"}, valid_from=upcoming_day)])
+                               {"id": "cn-ct-guideline", "step": "effective", "date": upcoming_day},
+                               valid_from=upcoming_day)])
 
     run = digesting.run_digests(app, transport=SmtpTransport(mailbox.url))
     assert run.report is not None and not run.report.failed
@@ -41,14 +42,16 @@ def test_digest_arrives_with_both_parts_chinese_text_diff_and_unsubscribe_header
     msg = by_to["cn-team@example.org"]
 
     assert msg.get_content_type() == "multipart/alternative"
-    assert msg["Subject"].startswith("中国细胞治疗 週報: 3 changes")
+    # A first digest is a welcome, then what changed since subscribing: one entry per item.
+    assert msg["Subject"] == ("中国细胞治疗 週報: welcome: 1 item of the record matches; since you subscribed: "
+                              "1 status change, 1 deadline, 1 page change (CN)")
     assert msg["From"] == "CGT Regulatory Tracker <tracker@localhost>"
     assert msg["Message-ID"] == run.prepared[0].message_id
     assert parsedate_to_datetime(msg["Date"]).tzinfo is not None
     unsubscribe = str(msg["List-Unsubscribe"])
-    assert unsubscribe.startswith("<mailto:tracker@localhost?subject=unsubscribe%20")
-    assert "<https://tracker.invalid/unsubscribe/" in unsubscribe and cn.id not in unsubscribe
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe.startswith("<mailto:tracker@localhost?subject=unsubscribe%20") and cn.id not in unsubscribe
+    # No one-click endpoint is configured (TRACKER_UNSUBSCRIBE_BASE): no dead https link, no One-Click.
+    assert "https://" not in unsubscribe and msg["List-Unsubscribe-Post"] is None
     to = run.prepared[0].positions[1]
     assert msg["X-Tracker-Head"] == f"{to} {next(app.store.read(after=to - 1)).hash}"
 
@@ -59,7 +62,9 @@ def test_digest_arrives_with_both_parts_chinese_text_diff_and_unsubscribe_header
     assert "+新的通知：" in text and "-旧的通知" in text and "https://www.nmpa.gov.cn/notice" in html
     assert "US" not in {g.split(" ")[0] for g in text.splitlines() if g.startswith("-- ")}
     assert "21st Century Cures Act" not in text  # filtered out: CN only
-    assert "Taking effect in the next 90 days" in text and upcoming_day in text
+    assert "Due in the next 30 days" in text and f"* {upcoming_day} takes effect [CN]" in text
+    assert text.count(CN_TITLE) == 2  # once under its item (its two steps), once as a date due
+    assert "status now: effective" in text and "- published: 2025-09-28. 国家药监局发布" in text
     for part in (text, html):
         assert f"Log head: position {run.prepared[0].positions[1]}" in part
     # fetched text is escaped in HTML, verbatim in plain text
@@ -83,12 +88,14 @@ def test_cursor_never_skips_or_repeats_an_event(app: App, mailbox: Mailbox) -> N
     register_record(app)
     sub = subscribing.subscribe(app, "qa@example.org")
     transport = SmtpTransport(mailbox.url)
+    (welcome,) = digesting.run_digests(app, transport=transport).prepared  # the welcome, with nothing new
+    assert welcome.count == 0 and "welcome: 3 items of the record match" in welcome.subject
     assert digesting.run_digests(app, transport=transport).prepared == []  # empty period: nothing sent
-    assert mailbox.messages == []
+    assert len(mailbox.messages) == 1
 
     first = record_changes(app)
     one = digesting.run_digests(app, transport=transport).prepared
-    assert [p.count for p in one] == [4]
+    assert [p.count for p in one] == [4]  # three items and one page, one entry each
     assert digesting.run_digests(app, transport=transport).prepared == []  # nothing new: nothing twice
 
     later = app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRepealed",
@@ -97,10 +104,10 @@ def test_cursor_never_skips_or_repeats_an_event(app: App, mailbox: Mailbox) -> N
     assert [p.count for p in two] == [1]
     assert two[0].positions[0] == one[0].positions[1] + 1
     assert one[0].positions[0] <= first[0].position and later[0].position <= two[0].positions[1]
-    text2, _ = parts(mailbox.messages[1])
+    text2, _ = parts(mailbox.messages[2])
     assert "repealed" in text2 and "published" not in text2
     prepared = [e.payload["positions"] for e in app.store.read(types=["DigestPrepared"])]
-    assert prepared == [list(one[0].positions), list(two[0].positions)]
+    assert prepared == [list(welcome.positions), list(one[0].positions), list(two[0].positions)]
     assert {e.payload["subscription"] for e in app.store.read(types=["DigestSent"])} == {sub.id}
 
 
@@ -143,10 +150,11 @@ def test_send_empty_setting_sends_a_digest_with_nothing_new(db_url: str, tmp_pat
     app = make_app(db_url, tmp_path / "home", TRACKER_SEND_EMPTY="true", TRACKER_SMTP_URL=mailbox.url)
     try:
         subscribing.subscribe(app, "qa@example.org", jurisdictions=["EU"])
+        digesting.run_digests(app)  # the welcome
         run = digesting.run_digests(app)
-        assert [p.count for p in run.prepared] == [0] and len(mailbox.messages) == 1
-        text, _ = parts(mailbox.messages[0])
-        assert "No new or changed items." in text
+        assert [p.count for p in run.prepared] == [0] and len(mailbox.messages) == 2
+        text, _ = parts(mailbox.messages[1])
+        assert "Nothing new since the last digest." in text and run.prepared[0].subject.endswith(": nothing new")
     finally:
         app.close()
 

@@ -145,5 +145,7 @@ def test_upcoming_counts_month_dates_from_their_first_day(cstore: EventStore, pr
     assert [(u.item_id, u.step, u.date, u.starts) for u in found] == [("cn-reg", "effective", "2026-05", date(2026, 5, 1))]
     assert found[0].as_json()["precision"] == "month"
     assert record_queries.upcoming(cstore, days=29, today=date(2026, 4, 1)) == []
-    assert record_queries.upcoming(cstore, days=90, today=date(2026, 5, 1)) == []
+    # A month date stays due until the month is over (it may mean any of its days).
+    assert [u.item_id for u in record_queries.upcoming(cstore, days=90, today=date(2026, 5, 31))] == ["cn-reg"]
+    assert record_queries.upcoming(cstore, days=90, today=date(2026, 6, 1)) == []
     assert record_queries.upcoming(cstore, days=90, today=date(2026, 4, 1), jurisdiction="US") == []

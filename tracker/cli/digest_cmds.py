@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -92,18 +93,24 @@ def forget(ctx: AppContext, email: str) -> None:
 @click.option("--send", "mode", flag_value="send", help="Prepare and deliver (SMTP, or .eml files in <home>/outbox).")
 @click.option("--preview", "mode", flag_value="preview", default=True, help="Show what would be sent; record nothing (default).")
 @click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription.")
+@click.option("--json", "as_json", is_flag=True, help="With --preview: one JSON object per digest (subject, counts, every entry).")
 @pass_ctx
-def digest(ctx: AppContext, mode: str, subscription_id: str | None) -> None:
-    """Prepare and send digests, or preview them.
+def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: bool) -> None:
+    """Prepare and send digests, or preview exactly what would be sent.
 
     Example:
 
         tracker digest --preview
+        tracker digest --preview --json
         tracker digest --send --subscription sub-1a2b3c4d5e6f
     """
     app = ctx.app
     if mode == "preview":
         rendered, _ = digesting.render_digests(app, subscription_id=subscription_id)
+        if as_json:
+            for r in rendered:
+                click.echo(json.dumps(digesting.preview_json(r), ensure_ascii=False))
+            return
         for r in rendered:
             click.echo(f"=== {r.subscription_id}: {r.subject} (positions {r.positions[0]}-{r.positions[1]})")
             click.echo(r.text)

@@ -51,7 +51,7 @@ def build_digest_message(
     html: str,
     message_id: str,
     date: datetime,
-    unsubscribe_url: str,
+    unsubscribe_url: str,  # "" when no one-click endpoint is configured: mailto: only
     unsubscribe_token: str,
     head: tuple[int, str],
     extra: dict[str, str] | None = None,
@@ -72,8 +72,12 @@ def build_digest_message(
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     mailto = f"mailto:{address}?subject={quote('unsubscribe ' + unsubscribe_token)}"
-    msg["List-Unsubscribe"] = f"<{mailto}>, <{unsubscribe_url}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{mailto}>, <{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        # No endpoint answers a one-click POST: advertising one would be a dead link (RFC 8058).
+        msg["List-Unsubscribe"] = f"<{mailto}>"
     msg["X-Tracker-Head"] = f"{head[0]} {head[1]}"
     for key, value in (extra or {}).items():
         msg[key] = value

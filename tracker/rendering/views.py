@@ -90,6 +90,8 @@ class JurisdictionGroup:
 
 @dataclass(frozen=True, slots=True)
 class UpcomingRow:
+    """A date due: an item taking effect, a comment period closing, another dated step."""
+
     date: str
     item_id: str
     jurisdiction: str
@@ -97,6 +99,58 @@ class UpcomingRow:
     title_zh: str
     title_en: str
     note: str
+    label: str = "takes effect"
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemEntry:
+    """Digest: one item (or one official register entry) with every step of the period under it."""
+
+    ref_id: str
+    jurisdiction: str
+    kind: str
+    title_zh: str
+    title_en: str
+    url: str
+    status: str  # the item's status now ("" when it has none)
+    status_when: str  # its date as given, or "date not given"
+    action: str  # why it is listed: "status change", "new official document", "changed", "new in the record"
+    steps: tuple[ChangeRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageEntry:
+    """Digest: one monitored page whose changes no item of the record explains yet."""
+
+    source_id: str
+    jurisdiction: str
+    title: str
+    url: str
+    changes: int
+    first_seen: str
+    last_seen: str
+    excerpt: tuple[str, ...]
+    excerpt_truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Digest: the sources failing with one failure class, counted, with their hosts."""
+
+    error_class: str
+    state: str
+    count: int
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeView:
+    """The first digest of a subscription: what it covers, before any change is listed."""
+
+    matching_items: int
+    due: tuple[UpcomingRow, ...]
+    attention: tuple[FailureGroup, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +177,15 @@ class FailingRow:
     error: str
     since: str
     failures: int
+    error_class: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class DigestView:
+    """One digest, in the order a reader acts on it: documents and status changes, dates due,
+    page changes not yet tied to an item, reported figures, sources needing attention."""
+
     subscription_id: str
     subscription_name: str
     filters: str
@@ -135,11 +194,15 @@ class DigestView:
     period_end: str
     generated_at: str
     head: HeadView
-    count: int
-    groups: tuple[JurisdictionGroup, ...]
-    pages: tuple[ChangeRow, ...]
-    upcoming: tuple[UpcomingRow, ...]
-    failing: tuple[FailingRow, ...]
+    count: int  # entries listed: items, register entries, pages and figures
+    summary: str  # what the subject says after the name
+    welcome: WelcomeView | None
+    actions: tuple[ItemEntry, ...]
+    due: tuple[UpcomingRow, ...]
+    due_days: int
+    pages: tuple[PageEntry, ...]
+    figures: tuple[ItemEntry, ...]
+    attention: tuple[FailureGroup, ...]
     unsubscribe_url: str
 
 

@@ -39,7 +39,7 @@ def render(app: App, *, jurisdictions: Iterable[str] = (), now: datetime | None 
     head = store.head()
     app.projector.catch_up()
     today = (now or app.clock()).date()
-    found = deadlines.collect(store, today=today, jurisdictions=wanted, after_today=False)
+    found = deadlines.collect(store, today=today, jurisdictions=wanted)
     stamp = (datetime.fromisoformat(head.recorded_at.replace("Z", "+00:00")) if head.recorded_at
              else datetime(1970, 1, 1, tzinfo=timezone.utc))
     name = "CGT regulatory deadlines" + (f" ({', '.join(sorted(wanted))})" if wanted else "")

@@ -140,17 +140,16 @@ SOURCES: tuple[Callable[[EventStore, int], Iterable[Deadline]], ...] = (from_rec
 
 def collect(
     store: EventStore, *, today: dt.date | None = None, days: int | None = None, jurisdictions: Iterable[str] = (),
-    after_today: bool = True,
 ) -> list[Deadline]:
-    """Deadlines that start after today (or on it, with after_today=False) and, given days, within
-    that many days; soonest first. The record projection must be caught up by the caller."""
+    """Deadlines not yet past (today included; a month or a year until its last day) that start
+    within `days` days (given), soonest first. The record projection must be caught up by the caller."""
     day = today or store.clock().date()
     last = day + timedelta(days=days) if days is not None else None
     wanted = set(jurisdictions)
     found = []
     for source in SOURCES:
         for deadline in source(store, day.year):
-            if deadline.starts < day or (after_today and deadline.starts == day):
+            if deadline.ends < day:
                 continue
             if last is not None and deadline.starts > last:
                 continue

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,11 +21,10 @@ from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
-from tracker.schema.read_models import digest_effective, subscriptions
+from tracker.schema.read_models import subscriptions
 from tracker.rendering.views import FailingRow, UpcomingRow, clean
+from tracker.services import deadlines
 from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
-
-UPCOMING_DAYS = 90
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Candidate:
     cursor: int
     token: str
     pending: bool
+    new: bool = False  # no digest sent yet: the next one is its welcome
     entries: list[Entry] = field(default_factory=list)
 
 
@@ -52,7 +53,8 @@ def candidates(
         .scalar_subquery()
     )
     query = (
-        sa.select(subscriptions, cursor.label("cursor"), subscription_tokens.c.token, pending.label("pending"))
+        sa.select(subscriptions, cursor.label("cursor"), subscription_tokens.c.token, pending.label("pending"),
+                  digest_cursors.c.position.is_(None).label("new"))
         .select_from(
             subscriptions
             .outerjoin(digest_cursors, digest_cursors.c.subscription_id == subscriptions.c.id)
@@ -68,7 +70,7 @@ def candidates(
     return [
         Candidate(row.id, row.subscriber_id, row.name, row.cadence,
                   Filters.from_payload(json.loads(row.filters)), int(row.cursor), row.token or "",
-                  bool(row.pending))
+                  bool(row.pending), bool(row.new))
         for row in conn.execute(query)
     ]
 
@@ -93,45 +95,28 @@ def collect(store: EventStore, subs: list[Candidate], until: int, index: dict[st
                         sub.entries.append(entry)
 
 
-def _window_overlaps(text: str, first: date, last: date) -> str | None:
-    """The sort key of a dated step if it can fall inside [first, last]; year-only dates cannot be placed."""
-    try:
-        if len(text) >= 10:
-            day = date.fromisoformat(text[:10])
-            return text[:10] if first <= day <= last else None
-        if len(text) == 7:
-            year, month = int(text[:4]), int(text[5:7])
-            start = date(year, month, 1)
-            end = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
-            return text if start <= last and end >= first else None
-    except ValueError:
-        return None
-    return None
-
-
-def upcoming(conn: Connection, index: dict[str, IndexEntry], now: datetime) -> list[tuple[UpcomingRow, Target]]:
-    """Dated InstrumentEffective steps that fall in the next 90 days, soonest first."""
-    first = now.date()
-    last = first + timedelta(days=UPCOMING_DAYS)
-    found: list[tuple[str, UpcomingRow, Target]] = []
-    query = sa.select(digest_effective).where(digest_effective.c.date >= f"{first.year}")
-    for row in conn.execute(query):
-        key = _window_overlaps(row.date, first, last)
-        info = index.get(f"item:{row.item_id}")
-        if key is None or info is None:
-            continue
-        jurisdiction = info.jurisdiction or "INTL"
-        view = UpcomingRow(row.date, row.item_id, jurisdiction, info.kind or "", clean(info.title_zh),
-                           clean(info.title_en), clean(row.note))
-        target = Target(jurisdiction, frozenset({info.kind or ""}), frozenset(info.topics), frozenset({row.item_id}))
-        found.append((key, view, target))
-    found.sort(key=lambda t: (t[0], t[1].item_id))
-    return [(view, target) for _, view, target in found]
+def due(store: EventStore, index: dict[str, IndexEntry], now: datetime, days: int) -> list[tuple[UpcomingRow, Target]]:
+    """Dates due in the next `days` days, soonest first (tracker.services.deadlines), with what filters match."""
+    found: list[tuple[UpcomingRow, Target]] = []
+    for d in deadlines.collect(store, today=now.date(), days=days):
+        if d.ref.startswith("item:"):
+            info = index.get(f"item:{d.item_id}")
+            target = Target(d.jurisdiction, frozenset({d.item_kind}), frozenset(info.topics if info else ()),
+                            frozenset({d.item_id}))
+        else:
+            info = index.get(f"source:{d.item_id}")
+            items = info.items if info else ()
+            kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
+            target = Target(d.jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({d.item_id, *items}))
+        row = UpcomingRow(d.date, d.item_id, d.jurisdiction, d.item_kind, clean(d.title_zh), clean(d.title_en),
+                          clean(d.note), d.label, d.url)
+        found.append((row, target))
+    return found
 
 
 def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[FailingRow, Target]]:
     """Sources failing now: from monitoring's source_state when it has rows, else from the log."""
-    rows: list[tuple[str, str, int, str, str]] = []
+    rows: list[tuple[str, str, int, str, str, str]] = []
     c = source_state.c
     if sa.inspect(conn).has_table("source_state") and conn.execute(sa.select(sa.func.count()).select_from(source_state)).scalar():
         query = sa.select(
@@ -139,21 +124,25 @@ def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[Failin
         ).where(c.state.in_(("failing", "unreachable", "blocked"))).order_by(c.source_id)
         for r in conn.execute(query):
             error = ": ".join(part for part in (r.last_error_class, r.last_error) if part)
-            rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or ""))
+            error_class = r.last_error_class or ("blocked" if r.state == "blocked" else "")
+            rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or "",
+                         error_class))
     else:
         for entry in index.values():
             if entry.entry == "source" and entry.state == "unreachable":
-                rows.append((entry.id, entry.state, 0, entry.last_error or "", entry.state_since or ""))
+                error = entry.last_error or ""
+                rows.append((entry.id, entry.state, 0, error, entry.state_since or "", error.partition(":")[0]))
         rows.sort()
     result: list[tuple[FailingRow, Target]] = []
-    for source_id, state, failures, error, since in rows:
+    for source_id, state, failures, error, since, error_class in rows:
         info = index.get(f"source:{source_id}")
         jurisdiction = (info.jurisdiction if info else None) or "INTL"
         items = info.items if info else ()
         kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
         view = FailingRow(source_id, clean((info.title_en if info else "") or source_id),
                           (info.url if info else "") or "", jurisdiction, state, clean(error)[:300],
-                          since[:16].replace("T", " "), failures)
+                          since[:16].replace("T", " "), failures, error_class,
+                          urlsplit((info.url if info else "") or "").hostname or "")
         target = Target(jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({source_id, *items}))
         result.append((view, target))
     return result

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
-from tracker.domain.subscriptions import Target
 from tracker.domain.vocabulary import DIGEST_PREPARED, DIGEST_SENT, subscription_stream
 from tracker.errors import DeliveryError, NotFoundError
 from tracker.mail import (
@@ -34,12 +33,14 @@ from tracker.mail import (
 from tracker.projections.digest_index import load_index
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, subscribers
-from tracker.schema.read_models import subscriptions
-from tracker.rendering import DigestView, FailingRow, HeadView, UpcomingRow, render_digest
+from tracker.schema.read_models import record_items, subscriptions
+from tracker.rendering import DigestView, HeadView, render_digest
 from tracker.services.checkpoints import latest_note
 from tracker.services import digest_selection as selection
-from tracker.services.entries import group_by_jurisdiction
+from tracker.services import digest_view as digest_view_builder
 from tracker.services.subscribing import OWN_PROJECTIONS
+
+DIGEST_PROJECTIONS = (*OWN_PROJECTIONS, "record")  # statuses now and dates due come from the record
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -67,6 +68,7 @@ class Rendered:
     message_id: str
     message: bytes  # the draft: headers and both parts, compressed (tracker.mail.message_bytes)
     head_hash: str
+    view: DigestView | None = None  # what was rendered (for --preview --json); let go once recorded
 
 
 @dataclass
@@ -96,8 +98,7 @@ class Selection:
     head: Head
     now: datetime
     subs: list[selection.Candidate]
-    upcoming: list[tuple[UpcomingRow, Target]]
-    failing: list[tuple[FailingRow, Target]]
+    context: digest_view_builder.Context
     skipped_pending: list[str]
 
 
@@ -109,25 +110,34 @@ def select(
     now = now or app.clock()
     store = app.store
     head = store.head()
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.projector.catch_up(only=DIGEST_PROJECTIONS)
+    due_days = int(app.settings["digest.due_days"])
     with app.db.read() as conn:
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
         index = load_index(conn)
-        upcoming = selection.upcoming(conn, index, now)
         failing = selection.failing(conn, index)
+        statuses = {row.id: (row.status, row.status_date) for row in conn.execute(
+            sa.select(record_items.c.id, record_items.c.status, record_items.c.status_date))}
+    context = digest_view_builder.Context(
+        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), head_time=head.recorded_at or "", now=now, index=index,
+        statuses=statuses, due=selection.due(store, index, now, due_days), failing=failing, due_days=due_days,
+        unsubscribe_base=str(app.settings["mail.unsubscribe_base"]),
+    )
     skipped = [s.id for s in subs if s.pending and not include_pending]
     subs = [s for s in subs if include_pending or not s.pending]
     selection.collect(store, subs, head.position, index)
-    return Selection(head, now, subs, upcoming, failing, skipped)
+    return Selection(head, now, subs, context, skipped)
 
 
 def iter_rendered(app: App, chosen: Selection) -> Iterator[Rendered]:
-    """Render one digest at a time (a large digest is never held twice), skipping empty periods."""
+    """Render one digest at a time (a large digest is never held twice), skipping empty periods.
+
+    A subscription's first digest is its welcome and is always sent."""
     send_empty = bool(app.settings["mail.send_empty"])
     for sub in chosen.subs:
-        if sub.entries or send_empty:
+        if sub.entries or sub.new or send_empty:
             yield render_one(app, sub, digest_view(app, sub, chosen), chosen)
 
 
@@ -141,28 +151,17 @@ def render_digests(
 
 def digest_view(app: App, sub: selection.Candidate, chosen: Selection) -> DigestView:
     """What the templates see for one subscription's digest."""
-    head, now = chosen.head, chosen.now
-    items = [e.row for e in sub.entries if e.row.section == "item"]
-    pages = tuple(e.row for e in sub.entries if e.row.section == "page")
-    end = (head.recorded_at or format_time(now))[:10]
-    start = sub.entries[0].row.recorded_at[:10] if sub.entries else end
-    base = str(app.settings["mail.unsubscribe_base"]).rstrip("/")
-    return DigestView(
-        subscription_id=sub.id, subscription_name=sub.name, filters=sub.filters.describe(), cadence=sub.cadence,
-        period_start=start, period_end=end, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
-        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), count=len(sub.entries),
-        groups=group_by_jurisdiction(items), pages=pages,
-        upcoming=tuple(row for row, target in chosen.upcoming if sub.filters.matches(target)),
-        failing=tuple(row for row, target in chosen.failing if sub.filters.matches(target)),
-        unsubscribe_url=f"{base}/{sub.token}",
+    return digest_view_builder.build(
+        subscription_id=sub.id, name=sub.name, cadence=sub.cadence, filters=sub.filters, token=sub.token,
+        entries=sub.entries, welcome=sub.new, context=chosen.context,
     )
 
 
 def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Selection) -> Rendered:
     html, text = render_digest(view)
     head = chosen.head
-    subject = f"{sub.name}: {view.count} change{'' if view.count == 1 else 's'}, {view.period_start} to {view.period_end}"
-    positions = (sub.cursor + 1, head.position)
+    subject = f"{sub.name}: {view.summary}"
+    positions = (min(sub.cursor + 1, head.position), head.position)  # a welcome may cover no new event
     sender = str(app.settings["mail.from"])
     message_id = f"<digest.{sub.id}.{positions[0]}-{positions[1]}.{head.hash[:12]}@{message_domain(sender)}>"
     message = build_digest_message(
@@ -170,7 +169,15 @@ def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Sel
         unsubscribe_url=view.unsubscribe_url, unsubscribe_token=sub.token, head=(head.position, head.hash),
         extra={"X-Tracker-Subscription": sub.id},
     )
-    return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash)
+    return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash, view)
+
+
+def preview_json(rendered: Rendered) -> dict[str, Any]:
+    """What `tracker digest --preview --json` prints for one digest: exactly what would be sent."""
+    view = asdict(rendered.view) if rendered.view is not None else {}
+    view.pop("unsubscribe_url", None)  # carries the subscription's secret token
+    return {"subscription": rendered.subscription_id, "subject": rendered.subject, "message_id": rendered.message_id,
+            "positions": list(rendered.positions), "count": rendered.count, "text": rendered.text, **view}
 
 
 WRITE_BATCH = 25  # digests recorded per transaction: few commits, and the write lock held briefly

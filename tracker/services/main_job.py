@@ -66,9 +66,10 @@ def run_once(
 ) -> RunReport:
     report = RunReport(database=app.db.display_url)
     report.migration = app.init()
-    # Subscribing before seeding lets a first run's digest cover the whole seeded record.
-    report.subscribed = ensure_subscribed(app, subscribe, cadence)
     report.seeded = seeding.seed(app.store, list(seed_paths or [seeding.default_seed_dir()]), actor="run")
+    # Subscribing after seeding: a new subscription's first digest is its welcome (what it covers,
+    # what is due), not the whole seeded record replayed as news.
+    report.subscribed = ensure_subscribed(app, subscribe, cadence)
     app.projector.catch_up()
     if check:
         report.check = checking.check_sources(app, all=True, progress=progress, on_start=on_start)

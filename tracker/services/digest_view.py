@@ -1,0 +1,167 @@
+"""One digest as a reader acts on it: from the events of its period to a DigestView.
+
+One entry per item, never one per event: the item's bilingual title, its status now, every step of
+the period under it, a link to its official document. Ordered by what needs action:
+
+  1. status changes and new or changed official documents (register entries included);
+  2. dates due in the next ``digest.due_days`` days (effective dates, comment deadlines);
+  3. monitored pages that changed and that no item explains yet, one per page, with a bounded diff;
+  4. reported figures;
+  5. sources needing attention, one line per failure class with its count and hosts.
+
+The first digest of a subscription is a welcome: what it covers, how many items of the record match,
+the dates due and the sources that need a manual check, then (if any) what changed since it began.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tracker.domain.subscriptions import Filters, Target
+from tracker.projections.digest_index import IndexEntry
+from tracker.rendering import (
+    ChangeRow, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry, PageEntry, UpcomingRow, WelcomeView,
+)
+from tracker.rendering.views import when
+from tracker.services.entries import JURISDICTION_ORDER, Entry
+
+# Steps that change what applies (an item's status): listed first.
+STATUS_LABELS = frozenset({
+    "draft for comment", "issued for trial", "published", "takes effect", "superseded", "repealed", "withdrawn",
+    "established", "approved", "renamed",
+})
+CHANGE_LABELS = frozenset({"amended", "corrected"})
+STATUS_CHANGE, NEW_DOCUMENT, CHANGED, ADDED = "status change", "new official document", "changed", "new in the record"
+RANK = {STATUS_CHANGE: 0, NEW_DOCUMENT: 1, CHANGED: 2, ADDED: 3}
+
+
+@dataclass
+class Context:
+    """What every digest of one run shares, read once."""
+
+    head: HeadView
+    head_time: str
+    now: datetime
+    index: dict[str, IndexEntry]
+    statuses: dict[str, tuple[str | None, str | None]]
+    due: list[tuple[UpcomingRow, Target]] = field(default_factory=list)
+    failing: list[tuple[FailingRow, Target]] = field(default_factory=list)
+    due_days: int = 30
+    unsubscribe_base: str = ""
+
+
+def _action(steps: Sequence[ChangeRow]) -> str:
+    # An undated status step ("established", date not given) says only that the tracker learned of it.
+    labels = {s.label for s in steps if s.dated}
+    if labels & STATUS_LABELS:
+        return STATUS_CHANGE
+    if labels & CHANGE_LABELS:
+        return CHANGED
+    return ADDED
+
+
+def _item(ref_id: str, steps: list[ChangeRow], context: Context) -> ItemEntry:
+    last = steps[-1]
+    status, status_date = context.statuses.get(ref_id, (None, None))
+    return ItemEntry(
+        ref_id=ref_id, jurisdiction=last.jurisdiction, kind=last.kind, title_zh=last.title_zh, title_en=last.title_en,
+        url=last.url, status=status or "", status_when=when(status_date), action=_action(steps), steps=tuple(steps),
+    )
+
+
+def _order(entry: ItemEntry) -> tuple[int, int, str]:
+    return RANK.get(entry.action, 9), JURISDICTION_ORDER.get(entry.jurisdiction, 99), entry.ref_id
+
+
+def _page(rows: list[ChangeRow]) -> PageEntry:
+    last = rows[-1]
+    return PageEntry(
+        source_id=last.ref_id, jurisdiction=last.jurisdiction, title=last.title_en, url=last.url, changes=len(rows),
+        first_seen=rows[0].recorded_day, last_seen=last.recorded_day, excerpt=last.excerpt,
+        excerpt_truncated=last.excerpt_truncated or len(rows) > 1,
+    )
+
+
+def failure_groups(rows: Iterable[FailingRow]) -> tuple[FailureGroup, ...]:
+    """One line per failure class (and state): how many sources, on which hosts."""
+    groups: dict[tuple[str, str], list[FailingRow]] = {}
+    for row in rows:
+        groups.setdefault((row.error_class or "unknown", row.state), []).append(row)
+    return tuple(
+        FailureGroup(error_class, state, len(members), tuple(sorted({m.host for m in members if m.host})))
+        for (error_class, state), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    )
+
+
+def _counted(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def summary(view_parts: dict[str, int], jurisdictions: Iterable[str]) -> str:
+    words = {"documents": ("document", None), "status": ("status change", None), "added": ("item added", "items added"),
+             "due": ("deadline", None), "pages": ("page change", None), "figures": ("figure", None),
+             "failing": ("source failing", "sources failing")}
+    parts = [_counted(n, *words[key]) for key, n in view_parts.items() if n]
+    codes = sorted(set(jurisdictions), key=lambda c: (JURISDICTION_ORDER.get(c, 99), c))
+    text = ", ".join(parts) or "nothing new"
+    return f"{text} ({', '.join(codes)})" if codes else text
+
+
+def build(
+    *, subscription_id: str, name: str, cadence: str, filters: Filters, token: str, entries: Sequence[Entry],
+    welcome: bool, context: Context,
+) -> DigestView:
+    items: dict[str, list[ChangeRow]] = {}
+    figures: dict[str, list[ChangeRow]] = {}
+    pages: dict[str, list[ChangeRow]] = {}
+    documents: list[ItemEntry] = []
+    for entry in entries:
+        row = entry.row
+        if row.section == "page":
+            if row.label == "new register entry":
+                documents.append(ItemEntry(
+                    ref_id=row.ref_id, jurisdiction=row.jurisdiction, kind="register entry", title_zh="",
+                    title_en=row.note or row.title_en, url=row.url, status="", status_when=row.when,
+                    action=NEW_DOCUMENT, steps=(row,)))
+            else:
+                pages.setdefault(row.ref_id, []).append(row)
+        elif row.kind == "fact":
+            figures.setdefault(row.ref_id, []).append(row)
+        else:
+            items.setdefault(row.ref_id, []).append(row)
+    actions = sorted([*(_item(ref, steps, context) for ref, steps in items.items()), *documents], key=_order)
+    figure_entries = sorted((_item(ref, steps, context) for ref, steps in figures.items()), key=_order)
+    page_entries = sorted((_page(rows) for rows in pages.values()),
+                          key=lambda p: (JURISDICTION_ORDER.get(p.jurisdiction, 99), p.source_id))
+    due = tuple(row for row, target in context.due if filters.matches(target))
+    failing = [row for row, target in context.failing if filters.matches(target)]
+    attention = failure_groups(failing)
+    welcome_view = None
+    if welcome:
+        matching = sum(1 for info in context.index.values() if info.entry == "item" and filters.matches(
+            Target(info.jurisdiction or "INTL", frozenset({info.kind or ""}), frozenset(info.topics), frozenset({info.id}))))
+        welcome_view = WelcomeView(matching, due, attention)
+    counts = Counter(a.action for a in actions)
+    parts = {"documents": counts[NEW_DOCUMENT] + counts[CHANGED], "status": counts[STATUS_CHANGE],
+             "added": counts[ADDED], "due": len(due), "pages": len(page_entries), "figures": len(figure_entries),
+             "failing": len(failing)}
+    shown = [*actions, *figure_entries]
+    codes = [e.jurisdiction for e in shown] + [d.jurisdiction for d in due] + [p.jurisdiction for p in page_entries]
+    text = summary(parts, codes)
+    if welcome_view is not None:
+        n = welcome_view.matching_items
+        text = f"welcome: {n} item{' of the record matches' if n == 1 else 's of the record match'}" + (
+            f"; since you subscribed: {text}" if entries else "")
+    end = (context.head_time or context.now.strftime("%Y-%m-%dT%H:%M"))[:10]
+    return DigestView(
+        subscription_id=subscription_id, subscription_name=name, filters=filters.describe(), cadence=cadence,
+        period_start=entries[0].row.recorded_at[:10] if entries else end, period_end=end,
+        generated_at=context.now.strftime("%Y-%m-%d %H:%M UTC"), head=context.head,
+        count=len(actions) + len(page_entries) + len(figure_entries), summary=text, welcome=welcome_view,
+        actions=tuple(actions), due=due, due_days=context.due_days, pages=tuple(page_entries),
+        figures=tuple(figure_entries), attention=attention,
+        unsubscribe_url=f"{context.unsubscribe_base}/{token}" if context.unsubscribe_base else "",
+    )
