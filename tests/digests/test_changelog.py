@@ -74,7 +74,7 @@ def test_html_timeline_is_self_contained_filterable_escaped_and_honest_about_dat
     # The header's count is what the page shows, and entries run newest first within a year.
     shown = html.count("<li ")
     assert re.search(rf'<p class="meta">{shown} entries', html)
-    y2025 = html.split(f'id="y2025"')[1].split("</section>")[0]
+    y2025 = html.split('id="y2025"')[1].split("</section>")[0]
     assert y2025.index("2025-10") < y2025.index("2025-09-28")
     assert 'data-f="j-CN"' in html and 'data-f="k-guidance"' in html and ".k-guidance { display: none; }" in html
     assert CN_TITLE in html and "再生医疗产品审批指南" in html
