@@ -16,7 +16,6 @@
     ├── ExportFileError              an export or witness file is unreadable or malformed
     ├── SeedError                    a seed file fails validation (names file, item and field)
     ├── NotFoundError                an id that names nothing
-    ├── InputError                   a command's value is unknown or impossible (names it and the valid ones)
     ├── FetchError                   a source could not be fetched (carries an error class)
     └── DeliveryError                a digest could not be delivered
 
@@ -100,10 +99,6 @@ class SeedError(TrackerError):
 
 
 class NotFoundError(TrackerError):
-    pass
-
-
-class InputError(TrackerError):
     pass
 
 

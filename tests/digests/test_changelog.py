@@ -12,7 +12,7 @@ import pytest
 from tests.digests.conftest import CN_TITLE, SCRIPT, record_changes, register_record
 from tracker.app import App
 from tracker.core import NewEvent
-from tracker.errors import InputError
+from tracker.errors import ValidationError
 from tracker.services import changelog
 
 
@@ -107,10 +107,10 @@ def test_markdown_is_plain_where_markdown_needs_no_escape(app: App) -> None:
 
 
 def test_changelog_refuses_bad_options_and_writes_nothing(app: App, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--since"):
+    with pytest.raises(ValidationError, match="--since"):
         changelog.write_changelogs(app, tmp_path / "out", since="last week")
-    with pytest.raises(InputError, match="--since: '2026-02-30' is not a real date"):
+    with pytest.raises(ValidationError, match="--since: '2026-02-30' is not a real date"):
         changelog.write_changelogs(app, tmp_path / "out", since="2026-02-30")
-    with pytest.raises(InputError, match=r"unknown jurisdiction 'XX' \(valid: CN, EU, INTL, JP, US\)"):
+    with pytest.raises(ValidationError, match=r"unknown jurisdiction 'XX' \(valid: CN, EU, INTL, JP, US\)"):
         changelog.write_changelogs(app, tmp_path / "out", jurisdictions=["XX"])
     assert not (tmp_path / "out").exists()

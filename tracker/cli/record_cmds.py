@@ -12,8 +12,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.store_cmds import parse_moment
 from tracker.domain import choices
-from tracker.domain.dates import precision_of
-from tracker.rendering.views import NOT_GIVEN
+from tracker.domain.dates import NOT_GIVEN, precision_of
 from tracker.services import deadlines, record_queries, replay as replay_service, seeding
 
 

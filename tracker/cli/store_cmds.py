@@ -12,7 +12,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core import RecordedEvent
 from tracker.domain import choices
-from tracker.errors import InputError, TrackerError
+from tracker.errors import ValidationError, TrackerError
 from tracker.services import auditing
 
 
@@ -24,7 +24,7 @@ def parse_moment(value: str, *, end_of_day: bool = False, option: str = "date") 
             return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InputError(f"{option}: {value!r} is not a real date (YYYY-MM-DD) or ISO datetime ({exc})") from None
+        raise ValidationError(f"{option}: {value!r} is not a real date (YYYY-MM-DD) or ISO datetime ({exc})") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

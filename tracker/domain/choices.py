@@ -1,6 +1,6 @@
 """What a command accepts: jurisdictions, kinds, event types and dates, checked before anything runs.
 
-Each check raises InputError naming the value refused, where it came from and the valid values, so
+Each check raises ValidationError naming the value refused, where it came from and the valid values, so
 a mistyped `--jurisdiction mars` is one line and exit 1, never an empty answer.
 """
 
@@ -12,7 +12,7 @@ from datetime import date
 
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import parse_partial
-from tracker.errors import InputError
+from tracker.errors import ValidationError
 
 KIND_GROUPS = ("instrument",)  # laws, regulations, directives and guidances together
 
@@ -24,7 +24,7 @@ def _listed(values: Iterable[str], limit: int = 40) -> str:
 
 
 def choose(values: Iterable[str], valid: Collection[str], what: str, option: str, *, limit: int = 40) -> tuple[str, ...]:
-    """The values, each one of `valid`; else InputError naming the unknown ones and the valid ones
+    """The values, each one of `valid`; else ValidationError naming the unknown ones and the valid ones
     (the closest first when there are many)."""
     given = tuple(values)
     unknown = [value for value in given if value not in valid]
@@ -32,7 +32,7 @@ def choose(values: Iterable[str], valid: Collection[str], what: str, option: str
         plural = "s" if len(unknown) > 1 else ""
         close = [m for value in unknown for m in difflib.get_close_matches(value, list(valid), n=3, cutoff=0.6)]
         hint = f"did you mean {', '.join(close)}? " if close and len(valid) > limit else ""
-        raise InputError(f"{option}: unknown {what}{plural} {', '.join(map(repr, unknown))} "
+        raise ValidationError(f"{option}: unknown {what}{plural} {', '.join(map(repr, unknown))} "
                          f"({hint}valid: {_listed(valid, limit)})")
     return given
 
@@ -61,9 +61,9 @@ def day(text: str, option: str) -> date:
     try:
         found = parse_partial(text.strip())
     except ValueError as exc:
-        raise InputError(f"{option}: {exc}") from None
+        raise ValidationError(f"{option}: {exc}") from None
     if found.precision != "day":
-        raise InputError(f"{option}: {text!r} is not a day (YYYY-MM-DD)")
+        raise ValidationError(f"{option}: {text!r} is not a day (YYYY-MM-DD)")
     return found.start
 
 
@@ -72,4 +72,4 @@ def partial(text: str, option: str) -> str:
     try:
         return parse_partial(text.strip()).text
     except ValueError as exc:
-        raise InputError(f"{option}: {exc} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+        raise ValidationError(f"{option}: {exc} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None

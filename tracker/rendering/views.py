@@ -7,9 +7,11 @@ never inject markup. Control characters that XML forbids are stripped when a vie
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
-import datetime as dt
+
+from tracker.domain.dates import NOT_GIVEN
 
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -17,9 +19,6 @@ _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 def clean(text: str | None) -> str:
     """Text safe for every output format: no control characters XML 1.0 forbids."""
     return _FORBIDDEN.sub("", text or "")
-
-
-NOT_GIVEN = "date not given"
 
 
 def when(date: str | None, basis: str | None = None) -> str:

@@ -21,7 +21,7 @@ from tracker.errors import ConfigError, ExportFileError
 from tracker.projections.digest_index import load_index
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
-from tracker.rendering.views import NOT_GIVEN
+from tracker.domain.dates import NOT_GIVEN
 from tracker.services import calendar_export
 from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
 from tracker.services.subscribing import OWN_PROJECTIONS

@@ -28,7 +28,7 @@ from tracker.core import EventStore
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import parse_partial, precision_of
 from tracker.projections.digest_index import load_index
-from tracker.projections.record import record_items, record_steps
+from tracker.schema.read_models import record_items, record_steps
 
 EFFECTIVE = "effective"
 COMMENTS_CLOSE = "comments-close"
