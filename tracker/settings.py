@@ -63,7 +63,7 @@ def _unsubscribe_base(value: Any) -> str:
         return ""
     parts = urlsplit(text)
     host = (parts.hostname or "").lower()
-    if parts.scheme == "https" and host:
+    if parts.scheme == "https" and host and not host.endswith((".invalid", ".example")) and host != "invalid":
         return text.rstrip("/")
     if parts.scheme == "http" and (host == "localhost" or host == "::1" or host.startswith("127.")):
         return text.rstrip("/")

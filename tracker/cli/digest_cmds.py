@@ -32,6 +32,9 @@ def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds
     """
     info = subscribing.subscribe(ctx.app, email, jurisdictions=jurisdictions, kinds=kinds, tags=tags,
                                  items=items, cadence=cadence, name=name)
+    if info.existing:
+        click.echo(f"already subscribed with these filters: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"")
+        return
     click.echo(f"subscribed: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"")
 
 

@@ -55,6 +55,7 @@ def describe(report: main_job.RunReport) -> list[str]:
         lines.append(f"seeded: {report.seeded.written} new events from {len(report.seeded.files)} seed files")
         lines.extend(f"  {f.summary()}" for f in report.seeded.files if f.written or f.removed)
     lines.extend(f"subscribed: {s}" for s in report.subscribed)
+    lines.extend(report.not_subscribed)
     if report.check is not None:
         lines.append(report.check.summary())
         failures = report.failures_by_class()

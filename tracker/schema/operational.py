@@ -69,6 +69,16 @@ subscribers = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
+# Addresses whose owner unsubscribed through `forget`: a one-way SHA-256 digest only (the address
+# itself is erased), so `tracker run --subscribe` recognises the address if named again and does
+# not subscribe it behind its owner's back. An explicit `tracker subscribe` lifts it.
+subscriber_suppressions = sa.Table(
+    "subscriber_suppressions", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
 # The opaque unsubscribe token of each subscription (List-Unsubscribe links).
 subscription_tokens = sa.Table(
     "subscription_tokens", metadata,

@@ -30,6 +30,7 @@ class RunReport:
     migration: tuple[str | None, str] = (None, "")
     seeded: seeding.SeedReport | None = None
     subscribed: list[str] = field(default_factory=list)
+    not_subscribed: list[str] = field(default_factory=list)
     check: CheckReport | None = None
     digests: DigestRun | None = None
     changelogs: list[Path] = field(default_factory=list)
@@ -41,17 +42,25 @@ class RunReport:
         return Counter(o.error_class or "unknown" for o in self.check.outcomes if o.error_class)
 
 
-def ensure_subscribed(app: App, addresses: Sequence[str], cadence: str) -> list[str]:
-    """Subscribe each address to everything unless it already has an active subscription."""
-    # Compared in the canonical form the subscribers table keeps (validate_address).
-    active = {s.address for s in subscribing.list_subscriptions(app, include_cancelled=False) if s.address}
-    created = []
+def ensure_subscribed(app: App, addresses: Sequence[str], cadence: str) -> tuple[list[str], list[str]]:
+    """Subscribe each address to everything, unless it has or had a subscription or was forgotten:
+    run never re-subscribes someone who unsubscribed. Returns (subscriptions made, notes on the rest)."""
+    created: list[str] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    app.projector.catch_up(only=subscribing.OWN_PROJECTIONS)
     for address in addresses:
+        # Compared in the canonical form the subscribers table keeps (validate_address).
         canonical = validate_address(address)
-        if canonical not in active:
+        if canonical in seen:
+            continue
+        seen.add(canonical)
+        reason = subscribing.run_may_subscribe(app, canonical)
+        if reason is None:
             created.append(subscribing.subscribe(app, canonical, cadence=cadence, actor="run").id)
-            active.add(canonical)
-    return created
+        elif reason != "already subscribed":
+            notes.append(f"not subscribed again: {address.strip()} ({reason}; `tracker subscribe` does it explicitly)")
+    return created, notes
 
 
 def run_once(
@@ -69,7 +78,7 @@ def run_once(
     report.seeded = seeding.seed(app.store, list(seed_paths or [seeding.default_seed_dir()]), actor="run")
     # Subscribing after seeding: a new subscription's first digest is its welcome (what it covers,
     # what is due), not the whole seeded record replayed as news.
-    report.subscribed = ensure_subscribed(app, subscribe, cadence)
+    report.subscribed, report.not_subscribed = ensure_subscribed(app, subscribe, cadence)
     app.projector.catch_up()
     if check:
         report.check = checking.check_sources(app, all=True, progress=progress, on_start=on_start)

@@ -7,10 +7,11 @@ and records SubscriberForgotten with only the opaque id, so the log still verifi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from tracker.domain.vocabulary import (
 from tracker.errors import NotFoundError
 from tracker.mail import eml_name
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import digest_outbox, subscribers, subscription_tokens
+from tracker.schema.operational import digest_outbox, subscriber_suppressions, subscribers, subscription_tokens
 from tracker.schema.read_models import subscriptions
 from tracker.projections.digest_index import load_index
 
@@ -47,6 +48,7 @@ class SubscriptionInfo:
     filters: domain.Filters
     status: str
     created_at: str
+    existing: bool = False  # subscribe found this same address with these same filters already subscribed
 
 
 def _metadata(command: str, actor: str) -> dict[str, str]:
@@ -75,23 +77,61 @@ def subscribe(
     subscription_id = domain.new_subscription_id()
     now = format_time(app.clock())
     store = app.store
+    app.projector.catch_up(only=OWN_PROJECTIONS)
     with app.db.write() as conn:
         subscriber_id = conn.execute(
             sa.select(subscribers.c.id).where(subscribers.c.address == canonical)
         ).scalar()
-        if subscriber_id is None:
+        same = _same_filters(conn, subscriber_id, filters) if subscriber_id is not None else None
+        if same is not None:
+            subscription_id = same  # one address, the same filters: one subscription, not two
+        # Subscribing explicitly is the owner's own act: it lifts a suppression left by `forget`.
+        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest == address_digest(canonical)))
+        if same is None and subscriber_id is None:
             subscriber_id = domain.new_subscriber_id()
             conn.execute(subscribers.insert().values(id=subscriber_id, address=canonical, created_at=now))
-        conn.execute(subscription_tokens.insert().values(
-            subscription_id=subscription_id, token=domain.new_unsubscribe_token()))
-        store.append([NewEvent(
-            stream=subscription_stream(subscription_id), type=SUBSCRIPTION_CREATED,
-            payload={"id": subscription_id, "subscriber": subscriber_id, "filters": filters.as_payload(),
-                     "cadence": cadence, "name": label},
-            metadata=_metadata("subscribe", actor),
-        )], expect={subscription_stream(subscription_id): 0}, conn=conn)
+        if same is None:
+            conn.execute(subscription_tokens.insert().values(
+                subscription_id=subscription_id, token=domain.new_unsubscribe_token()))
+            store.append([NewEvent(
+                stream=subscription_stream(subscription_id), type=SUBSCRIPTION_CREATED,
+                payload={"id": subscription_id, "subscriber": subscriber_id, "filters": filters.as_payload(),
+                         "cadence": cadence, "name": label},
+                metadata=_metadata("subscribe", actor),
+            )], expect={subscription_stream(subscription_id): 0}, conn=conn)
     app.projector.catch_up(only=OWN_PROJECTIONS)
-    return get_subscription(app, subscription_id)
+    info = get_subscription(app, subscription_id)
+    return replace(info, existing=True) if same is not None else info
+
+
+def address_digest(canonical: str) -> str:
+    """A one-way digest of an address: recognises it when named again, never gives it back."""
+    return hashlib.sha256(f"tracker-suppressed-address/1\n{canonical}".encode()).hexdigest()
+
+
+def _same_filters(conn: Connection, subscriber_id: str, filters: domain.Filters) -> str | None:
+    """The active subscription of this subscriber with exactly these filters, if any."""
+    rows = conn.execute(sa.select(subscriptions.c.id, subscriptions.c.filters).where(
+        subscriptions.c.subscriber_id == subscriber_id, subscriptions.c.status == "active",
+    ).order_by(subscriptions.c.created_position))
+    for row in rows:
+        if domain.Filters.from_payload(json.loads(row.filters)) == filters:
+            return str(row.id)
+    return None
+
+
+def run_may_subscribe(app: App, canonical: str) -> str | None:
+    """Why `tracker run --subscribe` must leave this address alone, or None if it may subscribe it:
+    the address has or had a subscription (whoever unsubscribed meant it), or it was forgotten."""
+    with app.db.read() as conn:
+        known = conn.execute(sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+        if known is not None:
+            active = conn.execute(sa.select(sa.func.count()).select_from(subscriptions).where(
+                subscriptions.c.subscriber_id == known, subscriptions.c.status == "active")).scalar()
+            return "already subscribed" if active else "unsubscribed"
+        suppressed = conn.execute(sa.select(subscriber_suppressions.c.reason).where(
+            subscriber_suppressions.c.digest == address_digest(canonical))).scalar()
+    return "forgotten at its owner's request" if suppressed else None
 
 
 def check_known(app: App, filters: domain.Filters) -> None:
@@ -191,6 +231,9 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
         message_ids = list(conn.execute(sa.select(digest_outbox.c.message_id).where(
             digest_outbox.c.subscription_id.in_(sub_ids or [""]))).scalars())
         conn.execute(subscribers.delete().where(subscribers.c.id == subscriber_id))
+        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest == address_digest(canonical)))
+        conn.execute(subscriber_suppressions.insert().values(
+            digest=address_digest(canonical), reason="forgotten", created_at=format_time(app.clock())))
         conn.execute(subscription_tokens.delete().where(subscription_tokens.c.subscription_id.in_(sub_ids or [""])))
     app.projector.catch_up(only=OWN_PROJECTIONS)
     # The delivered copies in the outbox folder carry the address in their To header.
