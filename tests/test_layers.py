@@ -44,7 +44,7 @@ FORBIDDEN = {
 }
 # Each third-party adapter lives in exactly one package.
 OWNERS = {"httpx": "fetching", "jinja2": "rendering", "apscheduler": "scheduling", "click": "cli",
-          "cryptography": "signing", "icalendar": "rendering"}
+          "cryptography": "signing", "icalendar": "rendering", "apprise": "mail"}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -19,23 +19,30 @@ from tracker.services import calendar_export, changelog, digesting, subscribing
 @click.option("--item", "items", multiple=True, metavar="ID", help="An item or source id (repeatable).")
 @click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
 @click.option("--name", help="A name for this subscription (shown in the subject).")
+@click.option("--notify", "notify", multiple=True, metavar="URL",
+              help="Also announce each digest on this channel: an Apprise URL (slack://, msteams://, json://host/path ...; repeatable).")
 @pass_ctx
 def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds: tuple[str, ...],
-              tags: tuple[str, ...], items: tuple[str, ...], cadence: str, name: str | None) -> None:
+              tags: tuple[str, ...], items: tuple[str, ...], cadence: str, name: str | None,
+              notify: tuple[str, ...]) -> None:
     """Subscribe an address to digests of matching changes.
 
-    Filters: every option given must match (any of its values); none means everything.
+    Filters: every option given must match (any of its values); none means everything. Channels
+    (--notify) get each digest's summary and links; their URLs are secrets, shown only masked.
 
     Example:
 
         tracker subscribe qa@example.org --jurisdiction CN --kind guidance --cadence daily --name "CN guidances"
+        tracker subscribe qa@example.org --notify slack://TokenA/TokenB/TokenC/#regulatory
     """
     info = subscribing.subscribe(ctx.app, email, jurisdictions=jurisdictions, kinds=kinds, tags=tags,
-                                 items=items, cadence=cadence, name=name)
+                                 items=items, cadence=cadence, name=name, notify=notify)
+    shown = f"; channels: {', '.join(info.channels)}" if info.channels else ""
     if info.existing:
-        click.echo(f"already subscribed with these filters: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"")
+        click.echo(f"already subscribed with these filters: {info.id} ({info.cadence}, {info.filters.describe()}) "
+                   f"\"{info.name}\"{shown}")
         return
-    click.echo(f"subscribed: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"")
+    click.echo(f"subscribed: {info.id} ({info.cadence}, {info.filters.describe()}) \"{info.name}\"{shown}")
 
 
 @click.command()
@@ -75,7 +82,8 @@ def list_cmd(ctx: AppContext, active: bool) -> None:
     """
     for info in subscribing.list_subscriptions(ctx.app, include_cancelled=not active):
         address = info.address or "(forgotten)"
-        click.echo(f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}")
+        shown = f"  channels: {', '.join(info.channels)}" if info.channels else ""
+        click.echo(f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}{shown}")
 
 
 @click.command()

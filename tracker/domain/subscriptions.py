@@ -161,5 +161,10 @@ def new_subscription_id() -> str:
     return "sub-" + secrets.token_hex(6)
 
 
+def new_channel_id() -> str:
+    """Random: events and outputs name a channel by it, never by its URL (which may be a secret)."""
+    return "chn-" + secrets.token_hex(6)
+
+
 def new_unsubscribe_token() -> str:
     return secrets.token_urlsafe(24)

@@ -56,6 +56,7 @@ SUBSCRIPTION_CANCELLED: Final = "SubscriptionCancelled"  # id
 SUBSCRIBER_FORGOTTEN: Final = "SubscriberForgotten"      # subscriber (opaque): the address was erased
 DIGEST_PREPARED: Final = "DigestPrepared"                # subscription, message_id, positions [from, to], count
 DIGEST_SENT: Final = "DigestSent"                        # subscription, message_id
+DIGEST_NOTIFIED: Final = "DigestNotified"                # subscription, message_id, channel (opaque id), positions
 
 STEP_EVENTS: Final = {
     "drafted": INSTRUMENT_DRAFTED,

@@ -79,6 +79,35 @@ subscriber_suppressions = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
+# Channels a subscription is announced on besides e-mail (Apprise URLs: Slack, Teams, webhooks).
+# A URL often is a secret (a webhook token): personal data, outside the chain, erased by `forget`;
+# events and outputs name a channel by its opaque id, and show its URL only masked.
+subscription_channels = sa.Table(
+    "subscription_channels", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("subscription_id", sa.String(40), nullable=False, index=True),
+    sa.Column("subscriber_id", sa.String(40), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# What each channel is to receive of a prepared digest, written in the same transaction as the
+# digest's outbox row and DigestPrepared: prepared -> sent | failed | cancelled (like digest_outbox).
+channel_outbox = sa.Table(
+    "channel_outbox", metadata,
+    sa.Column("message_id", sa.String(255), primary_key=True),  # the digest's Message-ID + "#" + channel id
+    sa.Column("digest_message_id", sa.String(255), nullable=False),
+    sa.Column("subscription_id", sa.String(40), nullable=False),
+    sa.Column("channel_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("sent_at", sa.String(32), nullable=True),
+)
+
 # The opaque unsubscribe token of each subscription (List-Unsubscribe links).
 subscription_tokens = sa.Table(
     "subscription_tokens", metadata,

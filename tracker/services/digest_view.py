@@ -165,3 +165,24 @@ def build(
         figures=tuple(figure_entries), attention=attention,
         unsubscribe_url=f"{context.unsubscribe_base}/{token}" if context.unsubscribe_base else "",
     )
+
+
+CHANNEL_ENTRIES = 8
+
+
+def channel_text(view: DigestView) -> str:
+    """What a channel (Slack, Teams, a webhook) gets: the summary, the first entries with their
+    official links, and where the whole digest went. Plain text, a few lines."""
+    lines = [view.summary[:1].upper() + view.summary[1:] + "."]
+    for a in view.actions[:CHANNEL_ENTRIES]:
+        title = " / ".join(t for t in (a.title_zh, a.title_en) if t)
+        last = a.steps[-1]
+        lines.append(f"- [{a.jurisdiction}] {last.label} {last.when}: {title}" + (f" {a.url}" if a.url else ""))
+    for u in view.due[:CHANNEL_ENTRIES]:
+        lines.append(f"- due {u.date}, {u.label}: [{u.jurisdiction}] {u.title_en}" + (f" {u.url}" if u.url else ""))
+    hidden = max(0, len(view.actions) - CHANNEL_ENTRIES) + max(0, len(view.due) - CHANNEL_ENTRIES) + len(view.pages) \
+        + len(view.figures)
+    if hidden:
+        lines.append(f"... and {hidden} more in the e-mail digest.")
+    lines.append(view.head.line)
+    return "\n".join(lines)

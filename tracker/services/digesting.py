@@ -25,19 +25,23 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
-from tracker.domain.vocabulary import DIGEST_PREPARED, DIGEST_SENT, subscription_stream
+from tracker.domain.vocabulary import DIGEST_NOTIFIED, DIGEST_PREPARED, DIGEST_SENT, subscription_stream
 from tracker.errors import DeliveryError, NotFoundError
+from tracker.mail import channels
 from tracker.mail import (
     Transport, build_digest_message, message_bytes, message_domain, sender_address, transport_from_settings,
 )
 from tracker.projections.digest_index import load_index
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import digest_cursors, digest_outbox, subscribers
+from tracker.schema.operational import (
+    channel_outbox, digest_cursors, digest_outbox, subscribers, subscription_channels,
+)
 from tracker.schema.read_models import record_items, subscriptions
 from tracker.rendering import DigestView, HeadView, render_digest
 from tracker.services.checkpoints import latest_note
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
+from tracker.services import subscribing
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 DIGEST_PROJECTIONS = (*OWN_PROJECTIONS, "record")  # statuses now and dates due come from the record
@@ -69,6 +73,7 @@ class Rendered:
     message: bytes  # the draft: headers and both parts, compressed (tracker.mail.message_bytes)
     head_hash: str
     view: DigestView | None = None  # what was rendered (for --preview --json); let go once recorded
+    channel_body: str = ""  # what each channel of the subscription gets (digest_view.channel_text)
 
 
 @dataclass
@@ -169,7 +174,8 @@ def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Sel
         unsubscribe_url=view.unsubscribe_url, unsubscribe_token=sub.token, head=(head.position, head.hash),
         extra={"X-Tracker-Subscription": sub.id},
     )
-    return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash, view)
+    return Rendered(sub.id, subject, text, html, view.count, positions, message_id, message, head.hash, view,
+                    digest_view_builder.channel_text(view))
 
 
 def preview_json(rendered: Rendered) -> dict[str, Any]:
@@ -201,7 +207,8 @@ def prepare_digests(
     for rendered in iter_rendered(app, chosen):
         # Only the compressed draft is kept: the rendered parts of a large digest are let go now.
         batch.append(Rendered(rendered.subscription_id, rendered.subject, "", "", rendered.count,
-                              rendered.positions, rendered.message_id, rendered.message, rendered.head_hash))
+                              rendered.positions, rendered.message_id, rendered.message, rendered.head_hash,
+                              None, rendered.channel_body))
         if len(batch) == WRITE_BATCH:
             prepared += _record(app, batch, created, metadata)
             batch = []
@@ -226,6 +233,16 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
                 "item_count": r.count, "subject": r.subject, "message": r.message, "attempts": 0,
                 "last_error": None, "transport": None, "created_at": created, "sent_at": None,
             } for r in fresh])
+            # Each channel's message is prepared with the digest, so a crash before sending resends it as is.
+            urls = subscribing.channel_urls(conn, [r.subscription_id for r in fresh])
+            notes = [{
+                "message_id": f"{r.message_id}#{channel_id}", "digest_message_id": r.message_id,
+                "subscription_id": r.subscription_id, "channel_id": channel_id, "status": "prepared",
+                "title": r.subject, "body": r.channel_body, "attempts": 0, "last_error": None,
+                "created_at": created, "sent_at": None,
+            } for r in fresh for channel_id, _ in urls.get(r.subscription_id, ())]
+            if notes:
+                conn.execute(channel_outbox.insert(), notes)
             app.store.append([NewEvent(
                 stream=subscription_stream(r.subscription_id), type=DIGEST_PREPARED,
                 payload={"subscription": r.subscription_id, "message_id": r.message_id,
@@ -291,7 +308,57 @@ def send_pending(app: App, transport: Transport | None = None, *, actor: str = "
             continue
         _record_sent(app, row, attempts, transport.name, actor)
         report.sent.append((row.message_id, row.subscription_id, where))
+    notify_channels(app, report, actor=actor)
     return report
+
+
+def notify_channels(app: App, report: DeliveryReport, *, actor: str = "cli") -> None:
+    """Send every prepared or failed channel message once; DigestNotified records each success.
+
+    Reported and logged with the channel's masked URL only. A channel that is down keeps its
+    message queued (failed, attempts counted) for the next run, without holding back e-mail.
+    """
+    with app.db.read() as conn:
+        rows = conn.execute(
+            sa.select(channel_outbox, subscription_channels.c.url, subscriptions.c.status.label("sub_status"),
+                      digest_outbox.c.position_from, digest_outbox.c.position_to)
+            .select_from(
+                channel_outbox
+                .outerjoin(subscription_channels, subscription_channels.c.id == channel_outbox.c.channel_id)
+                .outerjoin(subscriptions, subscriptions.c.id == channel_outbox.c.subscription_id)
+                .outerjoin(digest_outbox, digest_outbox.c.message_id == channel_outbox.c.digest_message_id)
+            )
+            .where(channel_outbox.c.status.in_(PENDING))
+            .order_by(channel_outbox.c.created_at, channel_outbox.c.message_id)
+        ).all()
+    for row in rows:
+        if row.url is None or row.sub_status != "active":
+            with app.db.write() as conn:
+                conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id)
+                             .values(status="cancelled"))
+            report.cancelled.append(row.message_id)
+            continue
+        attempts = int(row.attempts) + 1
+        where = channels.mask(row.url)
+        try:
+            channels.notify(row.url, title=row.title, body=row.body)
+        except DeliveryError as exc:
+            with app.db.write() as conn:
+                conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id)
+                             .values(status="failed", attempts=attempts, last_error=str(exc)[:1000]))
+            report.failed.append((row.message_id, row.subscription_id, str(exc), attempts))
+            continue
+        with app.db.write() as conn:
+            app.store.append([NewEvent(
+                stream=subscription_stream(row.subscription_id), type=DIGEST_NOTIFIED,
+                payload={"subscription": row.subscription_id, "message_id": row.digest_message_id,
+                         "channel": row.channel_id,
+                         "positions": [int(row.position_from or 0), int(row.position_to or 0)]},
+                metadata=_metadata(actor), idempotency_key=f"digest-notified:{row.message_id}",
+            )], conn=conn)
+            conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id).values(
+                status="sent", attempts=attempts, last_error=None, sent_at=format_time(app.clock())))
+        report.sent.append((row.message_id, row.subscription_id, f"channel {where}"))
 
 
 def _record_sent(app: App, row: sa.Row, attempts: int, transport: str, actor: str) -> None:  # type: ignore[type-arg]

@@ -28,7 +28,10 @@ from tracker.domain.vocabulary import (
 from tracker.errors import NotFoundError
 from tracker.mail import eml_name
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import digest_outbox, subscriber_suppressions, subscribers, subscription_tokens
+from tracker.mail import channels
+from tracker.schema.operational import (
+    channel_outbox, digest_outbox, subscriber_suppressions, subscribers, subscription_channels, subscription_tokens,
+)
 from tracker.schema.read_models import subscriptions
 from tracker.projections.digest_index import load_index
 
@@ -49,6 +52,7 @@ class SubscriptionInfo:
     status: str
     created_at: str
     existing: bool = False  # subscribe found this same address with these same filters already subscribed
+    channels: tuple[str, ...] = ()  # masked channel URLs (tracker.mail.channels.mask), never the URLs
 
 
 def _metadata(command: str, actor: str) -> dict[str, str]:
@@ -66,10 +70,16 @@ def subscribe(
     items: Iterable[str] = (),
     cadence: str = "weekly",
     name: str | None = None,
+    notify: Iterable[str] = (),
     actor: str = "cli",
 ) -> SubscriptionInfo:
-    """Record a new subscription; refuses a malformed address before writing anything."""
+    """Record a new subscription; refuses a malformed address or channel URL before writing anything.
+
+    Each `notify` URL (an Apprise URL) is a channel the digest's summary also goes to; subscribing
+    the same address with the same filters again adds only channels it does not have yet.
+    """
     canonical = domain.validate_address(address)
+    urls = list(dict.fromkeys(channels.validate(url) for url in notify))
     filters = domain.Filters.build(jurisdictions, kinds, tags, items)
     domain.validate_cadence(cadence)
     check_known(app, filters)
@@ -90,6 +100,13 @@ def subscribe(
         if same is None and subscriber_id is None:
             subscriber_id = domain.new_subscriber_id()
             conn.execute(subscribers.insert().values(id=subscriber_id, address=canonical, created_at=now))
+        known = set(conn.execute(sa.select(subscription_channels.c.url).where(
+            subscription_channels.c.subscription_id == subscription_id)).scalars())
+        fresh = [url for url in urls if url not in known]
+        if fresh:
+            conn.execute(subscription_channels.insert(), [
+                {"id": domain.new_channel_id(), "subscription_id": subscription_id, "subscriber_id": subscriber_id,
+                 "url": url, "created_at": now} for url in fresh])
         if same is None:
             conn.execute(subscription_tokens.insert().values(
                 subscription_id=subscription_id, token=domain.new_unsubscribe_token()))
@@ -101,7 +118,7 @@ def subscribe(
             )], expect={subscription_stream(subscription_id): 0}, conn=conn)
     app.projector.catch_up(only=OWN_PROJECTIONS)
     info = get_subscription(app, subscription_id)
-    return replace(info, existing=True) if same is not None else info
+    return replace(info, existing=True) if same is not None and not fresh else info
 
 
 def address_digest(canonical: str) -> str:
@@ -168,6 +185,21 @@ def get_subscription(app: App, subscription_id: str) -> SubscriptionInfo:
     return found[0]
 
 
+def channel_urls(conn: Connection, subscription_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per subscription, its channels as (channel id, URL): for delivery only, never for display."""
+    ids = list(subscription_ids)
+    found: dict[str, list[tuple[str, str]]] = {}
+    if not ids:
+        return found
+    rows = conn.execute(sa.select(subscription_channels.c.subscription_id, subscription_channels.c.id,
+                                  subscription_channels.c.url)
+                        .where(subscription_channels.c.subscription_id.in_(ids))
+                        .order_by(subscription_channels.c.created_at, subscription_channels.c.id))
+    for row in rows:
+        found.setdefault(row.subscription_id, []).append((row.id, row.url))
+    return found
+
+
 def _infos(conn: Connection, condition: sa.ColumnElement[bool] | None) -> list[SubscriptionInfo]:
     query = (
         sa.select(subscriptions, subscribers.c.address)
@@ -176,10 +208,13 @@ def _infos(conn: Connection, condition: sa.ColumnElement[bool] | None) -> list[S
     )
     if condition is not None:
         query = query.where(condition)
+    rows = conn.execute(query).all()
+    urls = channel_urls(conn, [row.id for row in rows])
     return [
         SubscriptionInfo(row.id, row.subscriber_id, row.address, row.name, row.cadence,
-                         domain.Filters.from_payload(json.loads(row.filters)), row.status, row.created_at)
-        for row in conn.execute(query)
+                         domain.Filters.from_payload(json.loads(row.filters)), row.status, row.created_at,
+                         channels=tuple(channels.mask(url) for _, url in urls.get(row.id, ())))
+        for row in rows
     ]
 
 
@@ -231,6 +266,9 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
         message_ids = list(conn.execute(sa.select(digest_outbox.c.message_id).where(
             digest_outbox.c.subscription_id.in_(sub_ids or [""]))).scalars())
         conn.execute(subscribers.delete().where(subscribers.c.id == subscriber_id))
+        # Channel URLs may hold secrets of the subscriber's: erased with the address.
+        conn.execute(subscription_channels.delete().where(subscription_channels.c.subscriber_id == subscriber_id))
+        conn.execute(channel_outbox.delete().where(channel_outbox.c.subscription_id.in_(sub_ids or [""])))
         conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest == address_digest(canonical)))
         conn.execute(subscriber_suppressions.insert().values(
             digest=address_digest(canonical), reason="forgotten", created_at=format_time(app.clock())))
@@ -253,4 +291,7 @@ def _cancel(conn: Connection, store: EventStore, ids: list[str], actor: str, com
     ], conn=conn)
     conn.execute(digest_outbox.update().where(
         digest_outbox.c.subscription_id.in_(ids), digest_outbox.c.status.in_(PENDING),
+    ).values(status="cancelled"))
+    conn.execute(channel_outbox.update().where(
+        channel_outbox.c.subscription_id.in_(ids), channel_outbox.c.status.in_(PENDING),
     ).values(status="cancelled"))
