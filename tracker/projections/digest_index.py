@@ -10,7 +10,7 @@ are kept for "takes effect in the next 90 days".
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,16 +141,38 @@ class DigestIndexProjection:
         return True
 
 
+def _entry(row: Any) -> IndexEntry:
+    return IndexEntry(
+        row.entry, row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
+        tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
+        row.state, row.state_since, row.last_error,
+    )
+
+
 def load_index(conn: Connection) -> dict[str, IndexEntry]:
     """Every indexed item and source, by ref ("item:<id>", "source:<id>")."""
+    return {row.ref: _entry(row) for row in conn.execute(sa.select(digest_index))}
+
+
+def load_refs(conn: Connection, refs: Iterable[str]) -> dict[str, IndexEntry]:
+    """Only these refs, and the items of the sources among them (what a filter matches a page by).
+
+    A digest of 250 changes needs a few hundred entries of an index of tens of thousands: reading
+    them all would cost more than rendering the digest."""
     found: dict[str, IndexEntry] = {}
-    for row in conn.execute(sa.select(digest_index)):
-        found[row.ref] = IndexEntry(
-            row.entry, row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
-            tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
-            row.state, row.state_since, row.last_error,
-        )
+    wanted = sorted(set(refs))
+    for _ in range(2):  # the refs asked, then the items of the sources among them
+        for chunk in _chunks(wanted):
+            for row in conn.execute(sa.select(digest_index).where(digest_index.c.ref.in_(chunk))):
+                found[row.ref] = _entry(row)
+        wanted = sorted({f"item:{item}" for e in found.values() if e.entry == "source" for item in e.items} - set(found))
     return found
+
+
+def event_ref(event: RecordedEvent) -> str:
+    """The index ref an event is about: "source:<id>" on a source stream, else "item:<id>"."""
+    prefix = "source" if event.stream.startswith("source/") else "item"
+    return f"{prefix}:{event.payload.get('id', '')}"
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:

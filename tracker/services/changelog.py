@@ -9,7 +9,8 @@ states the log head it was made from, which `tracker verify --witness` checks la
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,8 @@ from tracker.core.events import format_time
 from tracker.domain import choices
 from tracker.domain import vocabulary as v
 from tracker.errors import ConfigError, ExportFileError
-from tracker.projections.digest_index import load_index
+from tracker.core import RecordedEvent
+from tracker.projections.digest_index import IndexEntry, event_ref, load_refs
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
@@ -51,10 +53,9 @@ def collect_rows(
     store = app.store
     head = store.head()
     app.projector.catch_up(only=OWN_PROJECTIONS)
-    with app.db.read() as conn:
-        index = load_index(conn)
     rows: list[ChangeRow] = []
-    for event in store.read(until=head.position, types=REPORTED_TYPES):
+    index: dict[str, IndexEntry] = {}
+    for event in _indexed(app, store.read(until=head.position, types=REPORTED_TYPES), index):
         entry = to_entry(event, index)
         if entry is None:
             continue
@@ -65,6 +66,19 @@ def collect_rows(
             continue  # an undated entry cannot be said to be on or after any date
         rows.append(row)
     return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
+
+
+def _indexed(app: App, events: Iterable[RecordedEvent], index: dict[str, IndexEntry],
+             batch: int = 5000) -> Iterator[RecordedEvent]:
+    """The events, a batch at a time, with the index entries they name loaded into `index` first:
+    only what the log's reported events name, never the whole index, never the whole log at once."""
+    events = iter(events)
+    while chunk := list(islice(events, batch)):
+        missing = {event_ref(e) for e in chunk} - index.keys()
+        if missing:
+            with app.db.read() as conn:
+                index.update(load_refs(conn, missing))
+        yield from chunk
 
 
 def build_view(

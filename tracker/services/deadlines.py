@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from tracker.core import EventStore
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import parse_partial, precision_of
-from tracker.projections.digest_index import load_index
+from tracker.projections.digest_index import load_refs
 from tracker.schema.read_models import record_items, record_steps
 
 EFFECTIVE = "effective"
@@ -118,15 +118,18 @@ def from_record(store: EventStore, first_year: int) -> Iterator[Deadline]:
 
 
 def from_registers(store: EventStore, first_year: int) -> Iterator[Deadline]:
-    with store.db.read() as conn:
-        index = load_index(conn)
+    # A scan of the log by type: a read model of register entries (issue 13) should replace it.
+    found = []
     for event in store.read(types=[v.REGISTER_ENTRY_ADDED]):
         p = event.payload
         fields = p.get("fields") or {}
         closes = next((str(fields[f]) for f in COMMENT_FIELDS if isinstance(fields, dict) and fields.get(f)), None)
         span = period(closes) if closes else None
-        if closes is None or span is None or span[1].year < first_year:
-            continue
+        if closes is not None and span is not None and span[1].year >= first_year:
+            found.append((p, fields, closes, span))
+    with store.db.read() as conn:
+        index = load_refs(conn, {f"source:{p.get('id', '')}" for p, *_ in found})
+    for p, fields, closes, span in found:
         source_id = str(p.get("id", ""))
         info = index.get(f"source:{source_id}")
         yield Deadline(COMMENTS_CLOSE, closes[:10], span[0], span[1], f"entry:{source_id}/{p.get('entry_id', '')}",

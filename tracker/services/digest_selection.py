@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.core import EventStore
+from tracker.core import EventStore, RecordedEvent
 from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
-from tracker.schema.read_models import subscriptions
+from tracker.schema.read_models import digest_index, subscriptions
 from tracker.rendering.views import FailingRow, UpcomingRow, clean
 from tracker.services import deadlines
 from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
@@ -75,16 +74,20 @@ def candidates(
     ]
 
 
-def collect(store: EventStore, subs: list[Candidate], until: int, index: dict[str, IndexEntry]) -> None:
-    """Fill each candidate's entries with the matching events in (its cursor, until]."""
+def period_events(store: EventStore, subs: list[Candidate], until: int) -> list[RecordedEvent]:
+    """The reported events after the lowest cursor: one read of the log for every subscription."""
     if not subs:
-        return
+        return []
+    return list(store.read(after=min(sub.cursor for sub in subs), until=until, types=REPORTED_TYPES))
+
+
+def collect(events: list[RecordedEvent], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
+    """Fill each candidate's entries with the matching events in (its cursor, until]."""
     by_filters: dict[Filters, list[Candidate]] = {}
     for sub in subs:
         by_filters.setdefault(sub.filters, []).append(sub)
     groups = list(by_filters.items())
-    start = min(sub.cursor for sub in subs)
-    for event in store.read(after=start, until=until, types=REPORTED_TYPES):
+    for event in events:
         entry = to_entry(event, index)
         if entry is None:
             continue
@@ -95,10 +98,14 @@ def collect(store: EventStore, subs: list[Candidate], until: int, index: dict[st
                         sub.entries.append(entry)
 
 
-def due(store: EventStore, index: dict[str, IndexEntry], now: datetime, days: int) -> list[tuple[UpcomingRow, Target]]:
-    """Dates due in the next `days` days, soonest first (tracker.services.deadlines), with what filters match."""
-    found: list[tuple[UpcomingRow, Target]] = []
-    for d in deadlines.collect(store, today=now.date(), days=days):
+def deadline_refs(found: list[deadlines.Deadline]) -> set[str]:
+    return {f"item:{d.item_id}" if d.ref.startswith("item:") else f"source:{d.item_id}" for d in found}
+
+
+def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[tuple[UpcomingRow, Target]]:
+    """Dates due (tracker.services.deadlines), soonest first, with what filters match."""
+    rows: list[tuple[UpcomingRow, Target]] = []
+    for d in found:
         if d.ref.startswith("item:"):
             info = index.get(f"item:{d.item_id}")
             target = Target(d.jurisdiction, frozenset({d.item_kind}), frozenset(info.topics if info else ()),
@@ -110,13 +117,16 @@ def due(store: EventStore, index: dict[str, IndexEntry], now: datetime, days: in
             target = Target(d.jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({d.item_id, *items}))
         row = UpcomingRow(d.date, d.item_id, d.jurisdiction, d.item_kind, clean(d.title_zh), clean(d.title_en),
                           clean(d.note), d.label, d.url)
-        found.append((row, target))
-    return found
+        rows.append((row, target))
+    return rows
 
 
-def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[FailingRow, Target]]:
+FailingSource = tuple[str, str, int, str, str, str]  # source id, state, failures, error, since, error class
+
+
+def failing_sources(conn: Connection) -> list[FailingSource]:
     """Sources failing now: from monitoring's source_state when it has rows, else from the log."""
-    rows: list[tuple[str, str, int, str, str, str]] = []
+    rows: list[FailingSource] = []
     c = source_state.c
     if sa.inspect(conn).has_table("source_state") and conn.execute(sa.select(sa.func.count()).select_from(source_state)).scalar():
         query = sa.select(
@@ -128,11 +138,17 @@ def failing(conn: Connection, index: dict[str, IndexEntry]) -> list[tuple[Failin
             rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or "",
                          error_class))
     else:
-        for entry in index.values():
-            if entry.entry == "source" and entry.state == "unreachable":
-                error = entry.last_error or ""
-                rows.append((entry.id, entry.state, 0, error, entry.state_since or "", error.partition(":")[0]))
+        unreachable = sa.select(digest_index.c.id, digest_index.c.state, digest_index.c.state_since,
+                                digest_index.c.last_error).where(
+            digest_index.c.entry == "source", digest_index.c.state == "unreachable")
+        for u in conn.execute(unreachable):
+            error = u.last_error or ""
+            rows.append((u.id, u.state, 0, error, u.state_since or "", error.partition(":")[0]))
         rows.sort()
+    return rows
+
+
+def failing(rows: list[FailingSource], index: dict[str, IndexEntry]) -> list[tuple[FailingRow, Target]]:
     result: list[tuple[FailingRow, Target]] = []
     for source_id, state, failures, error, since, error_class in rows:
         info = index.get(f"source:{source_id}")

@@ -31,7 +31,7 @@ from tracker.mail import channels
 from tracker.mail import (
     Transport, build_digest_message, message_bytes, message_domain, sender_address, transport_from_settings,
 )
-from tracker.projections.digest_index import load_index
+from tracker.projections.digest_index import event_ref, load_index, load_refs
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import (
     channel_outbox, digest_cursors, digest_outbox, subscribers, subscription_channels,
@@ -39,6 +39,7 @@ from tracker.schema.operational import (
 from tracker.schema.read_models import record_items, subscriptions
 from tracker.rendering import DigestView, HeadView, render_digest
 from tracker.services.checkpoints import latest_note
+from tracker.services import deadlines
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
 from tracker.services import subscribing
@@ -121,18 +122,29 @@ def select(
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
-        index = load_index(conn)
-        failing = selection.failing(conn, index)
-        statuses = {row.id: (row.status, row.status_date) for row in conn.execute(
-            sa.select(record_items.c.id, record_items.c.status, record_items.c.status_date))}
-    context = digest_view_builder.Context(
-        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), head_time=head.recorded_at or "", now=now, index=index,
-        statuses=statuses, due=selection.due(store, index, now, due_days), failing=failing, due_days=due_days,
-        unsubscribe_base=str(app.settings["mail.unsubscribe_base"]),
-    )
+        failing_sources = selection.failing_sources(conn)
     skipped = [s.id for s in subs if s.pending and not include_pending]
     subs = [s for s in subs if include_pending or not s.pending]
-    selection.collect(store, subs, head.position, index)
+    events = selection.period_events(store, subs, head.position)
+    due = deadlines.collect(store, today=now.date(), days=due_days)
+    with app.db.read() as conn:
+        if any(s.new for s in subs):
+            index = load_index(conn)  # a welcome counts the items of the whole record its filters match
+        else:  # only what the period, the failing sources and the dates due name
+            refs = {event_ref(e) for e in events} | {f"source:{row[0]}" for row in failing_sources}
+            index = load_refs(conn, refs | selection.deadline_refs(due))
+        item_ids = sorted(ref[5:] for ref, entry in index.items() if entry.entry == "item")
+        statuses: dict[str, tuple[str | None, str | None]] = {}
+        for start in range(0, len(item_ids), 500):
+            statuses.update((row.id, (row.status, row.status_date)) for row in conn.execute(
+                sa.select(record_items.c.id, record_items.c.status, record_items.c.status_date)
+                .where(record_items.c.id.in_(item_ids[start:start + 500]))))
+    context = digest_view_builder.Context(
+        head=HeadView(head.position, head.hash), head_time=head.recorded_at or "", now=now, index=index,
+        statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
+        due_days=due_days, unsubscribe_base=str(app.settings["mail.unsubscribe_base"]),
+    )
+    selection.collect(events, subs, index)
     return Selection(head, now, subs, context, skipped)
 
 

@@ -1,0 +1,143 @@
+"""Every digest and changelog format, and the calendar, against their rendering libraries alone (issue 12).
+
+    python -m bench.bench_formats [--items 5000] [--sources 10000] [--changes 250] [--runs 3]
+
+A record of 5,000 items (half of them with an effective date ahead) and 10,000 monitored sources
+(a tenth of them failing), one subscription to everything whose welcome was sent, then 250 changes
+in the period: item steps, page changes and register entries with comment deadlines.
+
+  * digest (HTML and text parts): ours = `render_digests` (the selection from the database, one
+    entry per item, deadlines, failure groups, both parts, the MIME draft); the floor = Jinja2
+    rendering the same DigestView alone. Target: ours within 2x of the floor (ratio >= 0.5).
+  * changelog md / atom / html: ours = `changelog.render` (reading the log, one row per event,
+    grouping); the floor = Jinja2 rendering the same ChangelogView alone. Same target.
+  * calendar: ours = `calendar_export.render` (deadlines read from the record and the registers);
+    the floor = the icalendar library serialising the same events alone. Same target.
+
+Each figure is the best of --runs, ours and the floor alternating (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from bench.bench_digest import make_app
+from bench.common import ratio_line, timed
+from tracker.app import App
+from tracker.core import NewEvent
+from tracker.rendering import render_calendar, render_changelog, render_digest
+from tracker.services import calendar_export, changelog, deadlines, digesting, subscribing
+
+JURISDICTIONS = ("US", "EU", "JP", "CN")
+KINDS = ("law", "regulation", "guidance", "program", "product")
+DIFF = "".join(
+    ["--- old\n+++ new\n@@ -3,6 +3,6 @@\n"]
+    + [f" 第{n}条 细胞治疗产品应当符合药品生产质量管理规范。\n" for n in range(3)]
+    + ["-发布日期：2025年9月1日 旧版本\n", "+发布日期：2025年9月28日 新版本 <b>更新</b>\n"]
+)
+
+
+def build(app: App, items: int, sources: int, changes: int, today: date) -> None:
+    events: list[NewEvent] = []
+    for i in range(items):
+        j, kind = JURISDICTIONS[i % 4], KINDS[i % 5]
+        events.append(NewEvent(f"instrument/bench-{i}", "InstrumentRegistered", {
+            "id": f"bench-{i}", "jurisdiction": j, "kind": kind, "title_zh": f"细胞和基因治疗产品技术指导原则（第{i}号）",
+            "title_en": f"Technical guideline on cell and gene therapy products No. {i}", "topics": ["cgt"],
+            "urls": [f"https://example.org/{j.lower()}/{i}"],
+        }))
+        if i % 2 == 0:  # half the record has an effective date ahead (the calendar's events)
+            day = (today + timedelta(days=1 + i % 700)).isoformat()
+            events.append(NewEvent(f"instrument/bench-{i}", "InstrumentEffective",
+                                   {"id": f"bench-{i}", "step": "effective", "date": day}, valid_from=day))
+    for s in range(sources):
+        events.append(NewEvent(f"source/src-bench-{s}", "SourceRegistered", {
+            "id": f"src-bench-{s}", "url": f"https://host{s % 300}.example.org/notices/{s}", "kind": "html",
+            "jurisdiction": JURISDICTIONS[s % 4], "title": f"Notices page {s} 通知公告", "items": [f"bench-{s % items}"],
+            "tags": ["cgt"],
+        }))
+        if s % 10 == 0:
+            events.append(NewEvent(f"source/src-bench-{s}", "SourceUnreachable", {
+                "id": f"src-bench-{s}", "error_class": ("dns", "timeout", "blocked")[s % 3], "error": "no answer",
+                "failures": 3}))
+    for start in range(0, len(events), 5000):
+        app.store.append(events[start:start + 5000])
+    subscribing.subscribe(app, "everything@example.org")
+    digesting.prepare_digests(app)  # the welcome, recorded as sent below: the period starts after it
+    digesting.send_pending(app)
+    batch: list[NewEvent] = []
+    for n in range(changes):
+        if n % 10 < 6:
+            i = (n * 37) % items
+            step = ("drafted", "published", "effective")[n % 3]
+            kind = {"drafted": "InstrumentDrafted", "published": "InstrumentPublished", "effective": "InstrumentEffective"}
+            day = f"2026-{n % 12 + 1:02d}"
+            batch.append(NewEvent(f"instrument/bench-{i}", kind[step], {
+                "id": f"bench-{i}", "step": step, "date": day, "note": "国家药品监督管理局发布 / published by NMPA"},
+                valid_from=day))
+        elif n % 10 < 9:
+            s = (n * 13) % sources
+            batch.append(NewEvent(f"source/src-bench-{s}", "SourceChanged", {
+                "id": f"src-bench-{s}", "url": f"https://host{s % 300}.example.org/notices/{s}", "old_hash": f"{n:064x}",
+                "new_hash": f"{n + 1:064x}", "diff": DIFF, "diff_truncated": False, "snapshot": f"{n + 1:064x}",
+                "http": {"status": 200}}))
+        else:
+            batch.append(NewEvent("source/src-bench-0", "RegisterEntryAdded", {
+                "id": "src-bench-0", "entry_id": f"2026-{n:05d}", "date": today.isoformat(),
+                "title": f"Cellular and gene therapy products; draft guidance {n}", "url": f"https://example.org/fr/{n}",
+                "fields": {"type": "Notice", "comments_close_on": (today + timedelta(days=n % 60)).isoformat()}},
+                valid_from=today.isoformat()))
+    app.store.append(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--sources", type=int, default=10_000)
+    parser.add_argument("--changes", type=int, default=250)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    now = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(Path(tmp))
+        load, _ = timed(lambda: build(app, args.items, args.sources, args.changes, now.date()))
+        app.projector.catch_up()
+        print(f"{args.items} items, {args.sources} sources, {args.changes} changes in the period "
+              f"({app.store.count()} events, built in {load:.1f}s)")
+
+        # The views the floors render: built once by our own code, then rendered by the library alone.
+        chosen = digesting.select(app, now=now)
+        (sub,) = chosen.subs
+        view = digesting.digest_view(app, sub, chosen)
+        rows, head, head_time = changelog.collect_rows(app)
+        views = {fmt: changelog.build_view(rows, head, head_time, fmt, now=now) for fmt in ("md", "atom", "html")}
+        found = deadlines.collect(app.store, today=now.date())
+        entries = [calendar_export.entry(d) for d in found]
+        stamp = now
+
+        cases = {
+            "digest (html + text)": (lambda: digesting.render_digests(app, now=now), lambda: render_digest(view)),
+            **{f"changelog {fmt}": ((lambda f=fmt: changelog.render(app, f, now=now)),
+                                    (lambda f=fmt: render_changelog(views[f], f))) for fmt in views},
+            "calendar (.ics)": (lambda: calendar_export.render(app, now=now),
+                                lambda: render_calendar(entries, name="CGT regulatory deadlines", stamp=stamp)),
+        }
+        print(f"  digest: {view.count} entries ({len(view.actions)} items, {len(view.pages)} pages, "
+              f"{len(view.figures)} figures), {len(view.due)} dates due, {len(view.attention)} failure groups; "
+              f"subject: {view.summary}")
+        print(f"  changelog: {len(rows)} rows; calendar: {len(entries)} events")
+        for name, (ours_fn, floor_fn) in cases.items():
+            ours_fn(), floor_fn()  # templates compiled, caches warm: both sides measured in their steady state
+            ours_times, floor_times = [], []
+            for _ in range(args.runs):
+                ours_times.append(timed(ours_fn)[0])
+                floor_times.append(timed(floor_fn)[0])
+            print(ratio_line(name, min(ours_times), min(floor_times), 0.5))
+        app.close()
+
+
+if __name__ == "__main__":
+    main()
