@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
+from tracker.domain.words import counted
 from tracker.services import calendar_export, changelog, digesting, subscribing
 
 
@@ -130,7 +131,8 @@ def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: boo
         return
     run = digesting.run_digests(app, send=True, subscription_id=subscription_id)
     for p in run.prepared:
-        click.echo(f"prepared {p.message_id} for {p.subscription_id}: {p.count} changes, positions {p.positions[0]}-{p.positions[1]}")
+        click.echo(f"prepared {p.message_id} for {p.subscription_id}: {counted(p.count, 'entry', 'entries')}, "
+                   f"positions {p.positions[0]}-{p.positions[1]}")
     report = run.report
     assert report is not None
     for message_id, sub, where in report.sent:

@@ -8,6 +8,7 @@ import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.progress import CheckProgress
+from tracker.domain.words import counted
 from tracker.services import main_job
 
 
@@ -52,7 +53,7 @@ def describe(report: main_job.RunReport) -> list[str]:
     else:
         lines = [f"schema: already at migration {after}"]
     if report.seeded is not None:
-        lines.append(f"seeded: {report.seeded.written} new events from {len(report.seeded.files)} seed files")
+        lines.append(f"seeded: {counted(report.seeded.written, 'new event')} from {counted(len(report.seeded.files), 'seed file')}")
         lines.extend(f"  {f.summary()}" for f in report.seeded.files if f.written or f.removed)
     lines.extend(f"subscribed: {s}" for s in report.subscribed)
     lines.extend(report.not_subscribed)
@@ -61,7 +62,7 @@ def describe(report: main_job.RunReport) -> list[str]:
         failures = report.failures_by_class()
         if failures:
             classes = ", ".join(f"{n} {name}" for name, n in failures.most_common())
-            lines.append(f"  unreachable this time: {sum(failures.values())} sources ({classes}); "
+            lines.append(f"  unreachable this time: {counted(sum(failures.values()), 'source')} ({classes}); "
                          "see `tracker sources list --state failing`")
         changed = [o.source_id for o in report.check.outcomes if o.outcome == "changed"]
         if changed:

@@ -91,7 +91,7 @@ def render_status(report: dict[str, Any]) -> list[str]:
         for sub in dig["subscriptions"]:
             last = sub["last_digest"]
             what = "no digest yet" if last is None else (
-                f"last {last['status']} prepared {last['prepared_at']}" + (f" sent {last['sent_at']}" if last["sent_at"] else ""))
+                f"last digest {last['status']}: prepared {last['prepared_at']}" + (f", sent {last['sent_at']}" if last["sent_at"] else ""))
             lines.append(f"  digest   {sub['id']:<24} {sub['cadence']:<7} {sub['status']:<10} {what}")
     ev = report["events"]
     lines.append(f"events     {ev['count']} events; head position {ev['head_position']} hash {ev['head_hash']}")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tracker.domain.words import counted
+
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "digests"
 
 # Inline text only (never at the start of a line): these are the characters that can open markup
@@ -34,11 +36,6 @@ def md_url(value: object) -> str:
     for char, code in ((" ", "%20"), ("<", "%3C"), (">", "%3E"), ('"', "%22"), ("`", "%60")):
         text = text.replace(char, code)
     return text
-
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """"1 item", "3 items", "1 entry", "2 entries": never "1 items"."""
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def one_line(value: object) -> str:

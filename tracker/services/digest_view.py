@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tracker.domain.words import counted
 from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering import (
@@ -96,15 +97,11 @@ def failure_groups(rows: Iterable[FailingRow]) -> tuple[FailureGroup, ...]:
     )
 
 
-def _counted(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
-
-
 def summary(view_parts: dict[str, int], jurisdictions: Iterable[str]) -> str:
     words = {"documents": ("document", None), "status": ("status change", None), "added": ("item added", "items added"),
              "due": ("deadline", None), "pages": ("page change", None), "figures": ("figure", None),
              "failing": ("source failing", "sources failing")}
-    parts = [_counted(n, *words[key]) for key, n in view_parts.items() if n]
+    parts = [counted(n, *words[key]) for key, n in view_parts.items() if n]
     codes = sorted(set(jurisdictions), key=lambda c: (JURISDICTION_ORDER.get(c, 99), c))
     text = ", ".join(parts) or "nothing new"
     return f"{text} ({', '.join(codes)})" if codes else text

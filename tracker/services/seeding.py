@@ -17,6 +17,7 @@ from typing import Any
 import tracker
 from tracker.core import EventStore, NewEvent
 from tracker.core.canonical import canonical_json
+from tracker.domain.words import counted
 from tracker.domain import seed_events as se
 from tracker.domain import vocabulary as v
 from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream, is_registration
@@ -46,8 +47,9 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.file}: {self.written} events written ({self.new} new items, {self.corrected} corrected, "
-                f"{self.unchanged} unchanged, {self.steps} new steps, {self.sources} sources, {self.references} references)")
+        text = (f"{self.file}: {counted(self.written, 'event')} written ({counted(self.new, 'new item')}, "
+                f"{self.corrected} corrected, {self.unchanged} unchanged, {counted(self.steps, 'new step')}, "
+                f"{counted(self.sources, 'source')}, {counted(self.references, 'reference')})")
         if self.removed:
             text += f"; NOT deleted, no longer in the file: {', '.join(self.removed)}"
         return text
