@@ -158,7 +158,8 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
         if as_json:
             _echo_json(entry.as_json())
         else:
-            click.echo(f"{_shown_date(entry.valid_from):<14} recorded {entry.recorded_at} #{entry.position:<6} "
+            shown = _shown_date(entry.valid_from) + (" (conventional date)" if entry.date_basis == "conventional" else "")
+            click.echo(f"{shown:<14} recorded {entry.recorded_at} #{entry.position:<6} "
                        f"{entry.type:<22} {entry.summary}  [{entry.cause or '-'}]")
 
 

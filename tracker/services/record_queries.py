@@ -46,6 +46,7 @@ class HistoryEntry:
     cause: str | None
     actor: str | None
     changes: dict[str, Any] | None
+    date_basis: str | None = None  # "conventional": the seeds assign this date, the source does not state it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class HistoryEntry:
             "date_known": bool(self.valid_from),
             "precision": precision_of(self.valid_from), "type": self.type, "step": self.step,
             "summary": self.summary, "cause": self.cause, "actor": self.actor, "changes": self.changes,
+            "date_basis": self.date_basis,
         }
 
 
@@ -67,6 +69,12 @@ def _summary(event: RecordedEvent) -> str:
     if p.get("title_zh"):
         text += f" -> {p['title_zh']} / {p.get('title_en')}"
     return f"{text}: {p['note']}" if p.get("note") else text
+
+
+def _date_basis(payload: dict[str, Any]) -> str | None:
+    folded = payload.get("step_folded")
+    basis = payload.get("date_basis") or (folded.get("date_basis") if isinstance(folded, dict) else None)
+    return str(basis) if basis else None
 
 
 def item_events(store: EventStore, item_id: str) -> list[RecordedEvent]:
@@ -85,6 +93,7 @@ def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
             step=e.payload.get("step") if not is_registration(e) else ADDED_TO_RECORD, summary=_summary(e),
             cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
             changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
+            date_basis=_date_basis(e.payload),
         )
         for e in item_events(store, item_id)
     ]
