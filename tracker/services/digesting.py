@@ -140,7 +140,8 @@ def select(
                 sa.select(record_items.c.id, record_items.c.status, record_items.c.status_date)
                 .where(record_items.c.id.in_(item_ids[start:start + 500]))))
     context = digest_view_builder.Context(
-        head=HeadView(head.position, head.hash), head_time=head.recorded_at or "", now=now, index=index,
+        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), head_time=head.recorded_at or "",
+        now=now, index=index,
         statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
         due_days=due_days, unsubscribe_base=str(app.settings["mail.unsubscribe_base"]),
     )
