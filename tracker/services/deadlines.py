@@ -98,26 +98,29 @@ def _first_url(attributes: str) -> str:
     return urls if isinstance(urls, str) else ""
 
 
-def from_record(store: EventStore, first_year: int) -> Iterator[Deadline]:
+def from_record(store: EventStore, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
     query = (
         sa.select(record_steps.c.item_id, record_steps.c.step, record_steps.c.date, record_steps.c.note,
                   record_items.c.kind, record_items.c.jurisdiction, record_items.c.title_zh,
                   record_items.c.title_en, record_items.c.attributes)
         .join(record_items, record_items.c.id == record_steps.c.item_id)
-        # Text order prefilter: a date whose year is before the window's cannot fall in it.
-        .where(record_steps.c.date >= str(first_year))
+        # Text order prefilter: a date whose year is before the window's cannot fall in it, nor one
+        # after its last day ("2027-01" > "2026-12-31"; "2026" and "2026-12" still compare below it).
+        .where(record_steps.c.date >= str(first.year))
     )
+    if last is not None:
+        query = query.where(record_steps.c.date <= last.isoformat())
     with store.db.read() as conn:
         rows = conn.execute(query).all()
     for row in rows:
         span = period(row.date)
-        if span is None:
+        if span is None or span[1] < first or (last is not None and span[0] > last):
             continue
         yield Deadline(row.step, row.date, span[0], span[1], f"item:{row.item_id}", row.item_id, row.jurisdiction,
                        row.kind, row.title_zh, row.title_en, _first_url(row.attributes), row.note or "")
 
 
-def from_registers(store: EventStore, first_year: int) -> Iterator[Deadline]:
+def from_registers(store: EventStore, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
     # A scan of the log by type: a read model of register entries (issue 13) should replace it.
     found = []
     for event in store.read(types=[v.REGISTER_ENTRY_ADDED]):
@@ -125,7 +128,7 @@ def from_registers(store: EventStore, first_year: int) -> Iterator[Deadline]:
         fields = p.get("fields") or {}
         closes = next((str(fields[f]) for f in COMMENT_FIELDS if isinstance(fields, dict) and fields.get(f)), None)
         span = period(closes) if closes else None
-        if closes is not None and span is not None and span[1].year >= first_year:
+        if closes is not None and span is not None and span[1] >= first and (last is None or span[0] <= last):
             found.append((p, fields, closes, span))
     with store.db.read() as conn:
         index = load_refs(conn, {f"source:{p.get('id', '')}" for p, *_ in found})
@@ -138,7 +141,8 @@ def from_registers(store: EventStore, first_year: int) -> Iterator[Deadline]:
                        str(fields.get("type") or "") if isinstance(fields, dict) else "")
 
 
-SOURCES: tuple[Callable[[EventStore, int], Iterable[Deadline]], ...] = (from_record, from_registers)
+# Each source yields the deadlines whose period meets [first, last] (no end: last is None).
+SOURCES: tuple[Callable[[EventStore, dt.date, dt.date | None], Iterable[Deadline]], ...] = (from_record, from_registers)
 
 
 def collect(
@@ -151,7 +155,7 @@ def collect(
     wanted = set(jurisdictions)
     found = []
     for source in SOURCES:
-        for deadline in source(store, day.year):
+        for deadline in source(store, day, last):
             if deadline.ends < day:
                 continue
             if last is not None and deadline.starts > last:
