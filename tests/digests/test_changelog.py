@@ -114,3 +114,14 @@ def test_changelog_refuses_bad_options_and_writes_nothing(app: App, tmp_path: Pa
     with pytest.raises(ValidationError, match=r"unknown jurisdiction 'XX' \(valid: CN, EU, INTL, JP, US\)"):
         changelog.write_changelogs(app, tmp_path / "out", jurisdictions=["XX"])
     assert not (tmp_path / "out").exists()
+
+
+def test_the_newest_rows_read_backwards_equal_the_tail_of_a_full_read(app: App) -> None:
+    register_record(app)
+    record_changes(app)
+    app.store.append([NewEvent("source/src-cn-nmpa", "SourceBaselined", {"id": "src-cn-nmpa", "content_hash": f"{n:064x}"})
+                      for n in range(1100)])  # not reported: the first window finds too few rows
+    everything, _, _ = changelog.collect_rows(app)
+    for newest in (1, 3, 500):
+        rows, _, _ = changelog.collect_rows(app, newest=newest)
+        assert rows == everything[-newest:]

@@ -44,18 +44,35 @@ def _latest_day(date: str) -> str:
 
 
 def collect_rows(
-    app: App, *, jurisdictions: Iterable[str] = (), since: str | None = None,
+    app: App, *, jurisdictions: Iterable[str] = (), since: str | None = None, newest: int | None = None,
 ) -> tuple[list[ChangeRow], HeadView, str | None]:
-    """Every reported event as a row, position order, filtered; with the head it was read up to."""
+    """Every reported event as a row, position order, filtered; with the head it was read up to.
+
+    With `newest`, only the last that many rows are wanted (the Atom feed): the log is read
+    backwards in growing windows until they are found, not from its first event."""
     if since is not None:
         since = choices.partial(since, "--since")
     wanted = set(choices.jurisdictions(jurisdictions))
     store = app.store
     head = store.head()
     app.projector.catch_up(only=OWN_PROJECTIONS)
-    rows: list[ChangeRow] = []
     index: dict[str, IndexEntry] = {}
-    for event in _indexed(app, store.read(until=head.position, types=REPORTED_TYPES), index):
+    window = max(4 * newest, 1000) if newest else head.position
+    while True:
+        after = max(head.position - window, 0)
+        rows = _rows(app, store.read(after=after, until=head.position, types=REPORTED_TYPES), index, wanted, since)
+        if newest is None or len(rows) >= newest or after == 0:
+            break
+        window *= 4
+    if newest is not None:
+        rows = rows[-newest:]
+    return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
+
+
+def _rows(app: App, events: Iterable[RecordedEvent], index: dict[str, IndexEntry], wanted: set[str],
+          since: str | None) -> list[ChangeRow]:
+    rows: list[ChangeRow] = []
+    for event in _indexed(app, events, index):
         entry = to_entry(event, index)
         if entry is None:
             continue
@@ -65,7 +82,7 @@ def collect_rows(
         if since is not None and (not row.dated or _latest_day(row.date) < since):
             continue  # an undated entry cannot be said to be on or after any date
         rows.append(row)
-    return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
+    return rows
 
 
 def _indexed(app: App, events: Iterable[RecordedEvent], index: dict[str, IndexEntry],
@@ -156,7 +173,8 @@ def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str 
     """One changelog as text."""
     if fmt not in FORMATS or fmt == "ics":
         raise ConfigError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
-    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since)
+    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
+                                         newest=ATOM_LIMIT if fmt == "atom" else None)
     view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock())
     return render_changelog(view, fmt)
 
@@ -180,7 +198,9 @@ def write_changelogs(
         raise ConfigError("an output file takes exactly one format")
     jurisdictions = tuple(jurisdictions)
     now = now or app.clock()
-    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since)
+    only_atom = formats == ("atom",)
+    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
+                                         newest=ATOM_LIMIT if only_atom else None)
     target_folder = folder if folder is not None else Path(app.settings.home) / "changelog"
     written: list[Path] = []
     for fmt in formats:
