@@ -42,7 +42,7 @@ def test_deadlines_come_from_the_record_and_from_register_comment_periods(app: A
     add_deadlines(app, today)
     app.projector.catch_up()
     found = deadlines.collect(app.store, today=today, days=30)
-    assert [(d.kind, d.item_id) for d in found] == [("effective", "cn-ct-guideline"), ("comments-close", "src-fr")]
+    assert [(d.kind, d.item_id) for d in found] == [("effective", "cn-ct-guideline"), ("comments_close", "src-fr")]
     assert found[1].jurisdiction == "US" and found[1].url == "https://www.federalregister.gov/d/2026-01234"
     later = deadlines.collect(app.store, today=today, days=120)
     month = next(d for d in later if d.item_id == "us-cures-act")
@@ -94,7 +94,7 @@ def test_upcoming_and_calendar_commands(app: App, tmp_path: Path) -> None:
     assert len(text) == 2 and "takes effect" in text[0] and CN_TITLE in text[0] and "comments close" in text[1]
     rows = [json.loads(line) for line in run(cli, ["upcoming", "--days", "30", "--json"], env=env).output.splitlines()]
     assert [(r["deadline"], r["id"], r["jurisdiction"]) for r in rows] == [
-        ("effective", "cn-ct-guideline", "CN"), ("comments-close", "src-fr", "US")]
+        ("effective", "cn-ct-guideline", "CN"), ("comments_close", "2026-01234", "US")]
     assert rows[0]["kind"] == "guidance" and rows[0]["step"] == "effective" and rows[0]["date_known"] is True
     out = run(cli, ["calendar", "--jurisdiction", "US", "--output", str(tmp_path / "us.ics")], env=env)
     assert out.exit_code == 0 and out.output == f"wrote {tmp_path / 'us.ics'}: 2 due dates\n"

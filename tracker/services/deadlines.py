@@ -1,12 +1,12 @@
 """Dated obligations ahead, read from one place for `upcoming`, digests and the calendar.
 
-A deadline is a kind (``effective``, ``comments-close``, or another dated step of the record), the
+A deadline is a kind (``effective``, ``comments_close``, or another dated step of the record), the
 date as its source gives it, and what it belongs to (an item of the record, or an official register
 entry). Sources of deadlines:
 
   * the record: every dated step of an item (``record_steps``): mostly instruments taking effect;
-  * official register entries (RegisterEntryAdded) whose fields carry a comment period end
-    (the Federal Register's ``comments_close_on``).
+  * official register entries: the ``register_deadlines`` read model (a Federal Register comment
+    period closing, ...), which callers bring up to date with the record projection.
 
 Another source joins by adding a function to ``SOURCES`` that yields Deadline values.
 A date of month or year precision counts from the first day of its period (the month-precision
@@ -25,17 +25,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.core import EventStore
-from tracker.domain import vocabulary as v
 from tracker.domain.dates import parse_partial, precision_of
-from tracker.projections.digest_index import load_refs
-from tracker.schema.read_models import record_items, record_steps
+from tracker.schema.read_models import record_items, record_steps, register_deadlines, register_entries, sources
 
 EFFECTIVE = "effective"
-COMMENTS_CLOSE = "comments-close"
+COMMENTS_CLOSE = "comments_close"  # as the register_entries read model names it
+REGISTER_ENTRY = "register-entry"
 LABELS = {EFFECTIVE: "takes effect", COMMENTS_CLOSE: "comments close", "drafted": "draft for comment",
           "trial": "issued for trial", "published": "published", "superseded": "superseded",
           "repealed": "repealed", "withdrawn": "withdrawn", "amended": "amended", "renamed": "renamed"}
-COMMENT_FIELDS = ("comments_close_on", "comment_date")  # Federal Register documents API
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +50,7 @@ class Deadline:
     title_en: str
     url: str
     note: str
+    entry_id: str = ""  # a register entry's official id (its source is item_id)
 
     @property
     def label(self) -> str:
@@ -67,6 +66,13 @@ class Deadline:
         return f"{self.kind}.{self.ref.replace(':', '.').replace('/', '.')}.{self.date}@cgt-tracker"
 
     def as_json(self) -> dict[str, Any]:
+        if self.item_kind == REGISTER_ENTRY:  # the row shape issue 13 gave register deadlines
+            return {
+                "id": self.entry_id, "kind": REGISTER_ENTRY, "jurisdiction": self.jurisdiction, "title_zh": "",
+                "title_en": self.title_en, "step": self.kind, "date": self.date, "precision": "day",
+                "approximate": False, "starts": self.starts.isoformat(), "deadline": self.kind,
+                "source_id": self.item_id, "entry_id": self.entry_id, "url": self.url or None,
+            }
         # "kind" and "step" as `tracker upcoming --json` has always named them (item kind, step).
         return {
             "id": self.item_id, "kind": self.item_kind, "jurisdiction": self.jurisdiction, "title_zh": self.title_zh,
@@ -121,24 +127,27 @@ def from_record(store: EventStore, first: dt.date, last: dt.date | None) -> Iter
 
 
 def from_registers(store: EventStore, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
-    # A scan of the log by type: a read model of register entries (issue 13) should replace it.
-    found = []
-    for event in store.read(types=[v.REGISTER_ENTRY_ADDED]):
-        p = event.payload
-        fields = p.get("fields") or {}
-        closes = next((str(fields[f]) for f in COMMENT_FIELDS if isinstance(fields, dict) and fields.get(f)), None)
-        span = period(closes) if closes else None
-        if closes is not None and span is not None and span[1] >= first and (last is None or span[0] <= last):
-            found.append((p, fields, closes, span))
+    """Deadlines of official register entries, from the register_entries read model (issue 13)."""
+    query = (
+        sa.select(register_deadlines.c.source_id, register_deadlines.c.entry_id, register_deadlines.c.kind,
+                  register_deadlines.c.date, register_entries.c.title, register_entries.c.url,
+                  register_entries.c.type, sources.c.jurisdiction)
+        .join(register_entries, sa.and_(register_entries.c.source_id == register_deadlines.c.source_id,
+                                         register_entries.c.entry_id == register_deadlines.c.entry_id))
+        .outerjoin(sources, sources.c.id == register_deadlines.c.source_id)
+        .where(register_deadlines.c.date >= str(first.year))
+    )
+    if last is not None:
+        query = query.where(register_deadlines.c.date <= last.isoformat() + "~")  # "~" sorts after a time part
     with store.db.read() as conn:
-        index = load_refs(conn, {f"source:{p.get('id', '')}" for p, *_ in found})
-    for p, fields, closes, span in found:
-        source_id = str(p.get("id", ""))
-        info = index.get(f"source:{source_id}")
-        yield Deadline(COMMENTS_CLOSE, closes[:10], span[0], span[1], f"entry:{source_id}/{p.get('entry_id', '')}",
-                       source_id, (info.jurisdiction if info else None) or "US", "register-entry", "",
-                       str(p.get("title") or p.get("entry_id") or ""), str(p.get("url") or ""),
-                       str(fields.get("type") or "") if isinstance(fields, dict) else "")
+        rows = conn.execute(query).all()
+    for row in rows:
+        span = period(str(row.date))
+        if span is None:
+            continue  # a deadline the register wrote oddly: listed with its entry, not here
+        yield Deadline(str(row.kind), str(row.date)[:10], span[0], span[1], f"entry:{row.source_id}/{row.entry_id}",
+                       str(row.source_id), row.jurisdiction or "INTL", REGISTER_ENTRY, "", str(row.title or row.entry_id),
+                       str(row.url or ""), str(row.type or ""), entry_id=str(row.entry_id))
 
 
 # Each source yields the deadlines whose period meets [first, last] (no end: last is None).

@@ -45,7 +45,8 @@ from tracker.services import digest_view as digest_view_builder
 from tracker.services import subscribing
 from tracker.services.subscribing import OWN_PROJECTIONS
 
-DIGEST_PROJECTIONS = (*OWN_PROJECTIONS, "record")  # statuses now and dates due come from the record
+# Statuses now and dates due come from the record and the registers' read models.
+DIGEST_PROJECTIONS = (*OWN_PROJECTIONS, "record", "register_entries")
 
 if TYPE_CHECKING:
     from tracker.app import App
