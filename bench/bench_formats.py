@@ -15,6 +15,21 @@ in the period: item steps, page changes and register entries with comment deadli
     the floor = the icalendar library serialising the same events alone. Same target.
 
 Each figure is the best of --runs, ours and the floor alternating (the machine is shared).
+
+Measured 2026-12-04 on the shared 2-core machine (load average ~10), defaults, --runs 3:
+
+    digest (html + text)   ours 0.120s  floor 0.008s  ratio 0.07x  BELOW TARGET
+    changelog md           ours 0.964s  floor 0.238s  ratio 0.25x  BELOW TARGET
+    changelog atom         ours 0.922s  floor 0.019s  ratio 0.02x  BELOW TARGET
+    changelog html         ours 1.282s  floor 0.222s  ratio 0.17x  BELOW TARGET
+    calendar (.ics)        ours 2.695s  floor 3.210s  ratio 1.19x  OK
+
+The digest's floor renders 250 entries in 8 ms; ours spends ~0.1 s reading the database (the period's
+events, the index entries they name, statuses, deadlines, failing sources) whatever the digest's size.
+The changelogs read and convert every reported event of the log (7,750 here) where the floor only
+renders the rows; the Atom feed renders 500 of them, but in this log they reach back to the first
+registrations, so it reads everything too. bench_digest (100 subscriptions x 10,000 events, where
+rendering dominates) stays within target: 0.62x.
 """
 
 from __future__ import annotations
