@@ -100,6 +100,59 @@ def test_database_refuses_update_and_delete(db, store: EventStore) -> None:  # t
     assert store.count() == 2 and auditing.verify_store(store).count == 2
 
 
+COLUMNS = ("position, stream, version, type, schema_version, payload, metadata, recorded_at, valid_from,"
+           " idempotency_key, prev_hash, hash")
+
+
+def _forged_row(row: tuple, position: int, prev_hash: str, stream: str) -> tuple:  # type: ignore[type-arg]
+    """A row as a forger would write it: its own hash recomputed, so that only the chain can tell."""
+    from tracker.core.canonical import event_hash
+
+    payload = '{"id":"forged"}'
+    fields = (position, stream, 1, row[3], row[4], payload, row[6], row[7], row[8], None, prev_hash)
+    digest = event_hash(prev_hash, position, stream, 1, row[3], row[4], row[7], row[8], None, payload, row[6])
+    return (*fields, digest)
+
+
+def test_database_refuses_any_insert_but_the_next_position_chained_to_the_head(db, store: EventStore) -> None:  # type: ignore[no-untyped-def]
+    store.append([ev(f"instrument/{i}") for i in range(4)])
+    rows = list(store.rows())
+    head = rows[-1]
+    mark = "?" if db.is_sqlite else "%s"
+    insert = f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join([mark] * 12)})"
+    # REPLACE INTO rewrote a row under the UPDATE/DELETE triggers; PostgreSQL's upsert is its twin.
+    rewrite = (f"REPLACE INTO events ({COLUMNS}) VALUES ({', '.join([mark] * 12)})" if db.is_sqlite else
+               insert + " ON CONFLICT (position) DO UPDATE SET payload = EXCLUDED.payload, hash = EXCLUDED.hash")
+    attempts = [
+        (rewrite, _forged_row(rows[1], 2, rows[0][11], "instrument/x")),   # an old row, rehashed
+        (rewrite, _forged_row(head, 4, rows[2][11], "instrument/x")),      # the head itself, rehashed
+        (insert, _forged_row(head, 6, head[11], "instrument/x")),          # a gap
+        (insert, _forged_row(head, 5, "1" * 64, "instrument/x")),          # a broken link
+        (insert, _forged_row(head, 4, rows[2][11], "instrument/x")),       # a duplicate position
+    ]
+    for statement, values in attempts:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only|UNIQUE|unique|duplicate"):
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(statement, values)
+    assert list(store.rows()) == rows and auditing.verify_store(store).count == 4
+    # The one insert the database accepts: the next position, chained to the head.
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(insert, _forged_row(head, 5, head[11], "instrument/x"))
+    assert auditing.verify_store(store).count == 5
+    assert store.append([ev("instrument/y")])[0].position == 6
+
+
+def test_replace_into_is_refused_by_the_insert_trigger_itself(db, store: EventStore) -> None:  # type: ignore[no-untyped-def]
+    if not db.is_sqlite:
+        pytest.skip("REPLACE INTO is SQLite's")
+    store.append([ev(f"instrument/{i}") for i in range(3)])
+    rows = list(store.rows())
+    with pytest.raises(sa.exc.DBAPIError, match="append-only: an insert must take the next position"):
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"REPLACE INTO events ({COLUMNS}) VALUES ({', '.join(['?'] * 12)})",
+                                 _forged_row(rows[2], 3, rows[1][11], rows[2][1]))
+
+
 def _drop_triggers(db) -> None:  # type: ignore[no-untyped-def]
     with db.engine.begin() as conn:
         if db.is_sqlite:
