@@ -86,7 +86,8 @@ def ensure_ready(db: Database) -> None:
 
 
 def upgrade(db: Database) -> tuple[str | None, str]:
-    """Upgrade to head (harmless when already there); returns (before, after)."""
+    """Upgrade to head (harmless when already there; creates a SQLite file); returns (before, after)."""
+    db.allow_create()
     state = schema_state(db)
     if not state.known:
         raise UnknownMigrationError(

@@ -102,7 +102,8 @@ def test_database_errors_are_one_line(tmp_path: Path) -> None:
     assert "malformed database URL" in one_line_error(tracker("not a url", "log"))
     assert "unsupported database" in one_line_error(tracker("mysql://root@127.0.0.1/x", "log"))
     assert "cannot connect" in one_line_error(tracker("postgresql+psycopg://postgres@127.0.0.1:1/none", "log"))
-    assert "not initialised" in one_line_error(tracker(f"sqlite:///{tmp_path / 'empty.db'}", "verify"))
+    assert "no database at" in one_line_error(tracker(f"sqlite:///{tmp_path / 'empty.db'}", "verify"))
+    assert not (tmp_path / "empty.db").exists()
 
     foreign = tmp_path / "foreign.db"
     with sqlite3.connect(foreign) as conn:
@@ -135,3 +136,38 @@ def test_older_database_is_upgraded_by_init(tmp_path: Path) -> None:
     assert "behind" in one_line_error(tracker(url, "log"))
     assert "upgraded from 0001" in tracker(url, "init", check=True).stdout
     tracker(url, "log", check=True)
+
+
+READ_ONLY = [("log",), ("verify",), ("export", "--format", "jsonl"), ("status",), ("replay",), ("upcoming",),
+             ("history", "x"), ("show", "x"), ("sources", "list"), ("subscriptions", "list"),
+             ("projections", "status"), ("digest", "--preview"), ("verify", "--witness", "none.eml")]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: " ".join(a))
+def test_no_read_only_command_creates_a_database(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`tracker log` in an empty folder: no database, and how to make one; nothing is created."""
+    env = {k: v for k, v in cli_env("").items() if k != "TRACKER_DATABASE_URL"}
+    result = subprocess.run([sys.executable, "-m", "tracker", *args], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    line = one_line_error(result)
+    assert "no database at var/tracker.db" in line and "`tracker init` creates one" in line, line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_file_with_witness_checks_the_export_not_the_database(db_url: str, tmp_path: Path) -> None:
+    tracker(db_url, "init", check=True)
+    store = seed_events(db_url)
+    head = list(store.rows())[-1]
+    witness = tmp_path / "changelog.md"
+    witness.write_text(f"# Changelog\n\nLog head: position {head[0]}, hash {head[11]}\n", encoding="utf-8")
+    export = tmp_path / "export.jsonl"
+    tracker(db_url, "export", "--format", "jsonl", "--output", str(export), check=True)
+    nowhere = f"sqlite:///{tmp_path / 'nowhere.db'}"  # the database is not consulted, nor created
+
+    ok = tracker(nowhere, "verify", "--file", str(export), "--witness", str(witness), check=True)
+    assert f"the export {export} still holds position {head[0]}" in ok.stdout
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(export.read_text(encoding="utf-8").splitlines(keepends=True)[:-2]), encoding="utf-8")
+    assert "history was cut" in one_line_error(tracker(nowhere, "verify", "--file", str(cut), "--witness", str(witness)))
+    assert "history was cut" in one_line_error(tracker(db_url, "verify", "--file", str(cut), "--witness", str(witness)))
+    assert not (tmp_path / "nowhere.db").exists()

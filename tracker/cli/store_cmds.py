@@ -106,7 +106,7 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 
 @click.command()
 @click.option("--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database.")
-@click.option("--witness", "witness_file", type=click.Path(dir_okay=False), help="Check the log still holds the head an .eml digest, Atom feed or changelog states.")
+@click.option("--witness", "witness_file", type=click.Path(dir_okay=False), help="Check the log (or the --file export) still holds the head an .eml digest, Atom feed or changelog states.")
 @click.option("--proof", "proof_file", type=click.Path(dir_okay=False), help="Check a proof from `tracker prove --json`, offline.")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False), help="The event an inclusion proof is for (its line of `tracker export`).")
 @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False), help="A signed checkpoint; twice: detect a split view, or the two ends of a consistency proof.")
@@ -130,6 +130,13 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
 
     if proof_file or checkpoint_files:
         proof_cmds.verify_proofs(ctx, proof_file, event_file, checkpoint_files, public_key)
+        return
+    if witness_file and export_file:  # the export is what is checked: no database is opened
+        from tracker.services import witness
+
+        found = witness.verify_witness_export(Path(export_file), Path(witness_file))
+        click.echo(f"ok: the export {export_file} still holds position {found.position} hash {found.hash} "
+                   f"stated by {witness_file}")
         return
     if witness_file and proof_cmds.verify_witness_checkpoint(ctx, witness_file, public_key):
         return

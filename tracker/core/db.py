@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from tracker.errors import DatabaseError, DatabaseUnreachableError, TrackerError
+from tracker.errors import DatabaseError, DatabaseUnreachableError, TrackerError, UninitialisedDatabaseError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # 16 KiB pages: an append of many events rewrites fewer, fuller B-tree pages (bench_store, batches
@@ -58,9 +58,13 @@ class Database:
         self.url = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
+        # A SQLite file is created only by `tracker init` (allow_create): a read-only command on a
+        # missing file says so, instead of leaving an empty database (and its folder) behind.
+        self._sqlite_file: Path | None = None
+        self._may_create = False
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+                self._sqlite_file = Path(parsed.database).expanduser()
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             if parsed.database in (None, "", ":memory:"):
                 kwargs["poolclass"] = NullPool
@@ -94,9 +98,20 @@ class Database:
         with conn:
             yield conn
 
+    def allow_create(self) -> None:
+        """Let the next connection create the SQLite file (and its folder): `tracker init` only."""
+        self._may_create = True
+        if self._sqlite_file is not None:
+            self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+
     @contextmanager
     def _connecting(self) -> Iterator[None]:
         """Errors while reaching the database, as the tracker's own."""
+        if self._sqlite_file is not None and not self._may_create and not self._sqlite_file.exists():
+            raise UninitialisedDatabaseError(
+                f"no database at {self._sqlite_file}: `tracker init` creates one "
+                "(or name another with --db or TRACKER_DATABASE_URL)"
+            )
         try:
             yield
         except OperationalError as exc:

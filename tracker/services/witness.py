@@ -9,13 +9,15 @@ event at that position to carry exactly that hash: history rewritten after the f
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
-from tracker.core import GENESIS_HASH, EventStore
+from tracker.core import GENESIS_HASH, EventStore, verify_rows
 from tracker.errors import ExportFileError, IntegrityError
 from tracker.mail import witness_texts
-from tracker.services.auditing import verify_store
+from tracker.services.auditing import read_export
 
 _LINE_RE = re.compile(r"Log head: position (\d+), hash ([0-9a-f]{64})")
 _HEADER_RE = re.compile(r"^\s*(\d+)\s+([0-9a-f]{64})\s*$")
@@ -58,15 +60,33 @@ def read_witness(path: Path) -> tuple[int, str]:
 
 def verify_witness(store: EventStore, path: Path) -> WitnessReport:
     """Verify the chain, then that the stated head is still in it; IntegrityError names the position."""
+    return _against(store.rows(), path, "the log")
+
+
+def verify_witness_export(export: Path, path: Path) -> WitnessReport:
+    """The same check against an export file (`tracker verify --file EXPORT --witness FILE`)."""
+    return _against(read_export(export), path, f"the export {export.name}")
+
+
+def _against(rows: Iterable[Sequence[Any]], path: Path, what: str) -> WitnessReport:
     position, digest = read_witness(path)
-    report = verify_store(store)
+    seen: list[str] = []
+
+    def watched() -> Iterator[Sequence[Any]]:  # one pass: the chain verified, the stated row noted
+        for row in rows:
+            if row[0] == position:
+                seen.append(row[11])
+            yield row
+
+    report = verify_rows(watched())
+    if not report.ok:
+        assert report.bad_position is not None and report.problem is not None
+        raise IntegrityError(report.bad_position, report.problem)
     if position > report.head_position:
         raise IntegrityError(position, f"the witness {path.name} names position {position}, "
-                                       f"but the log ends at {report.head_position}: history was cut")
-    stored = GENESIS_HASH if position == 0 else None
-    for event in store.read(after=position - 1, until=position):
-        stored = event.hash
+                                       f"but {what} ends at {report.head_position}: history was cut")
+    stored = GENESIS_HASH if position == 0 else (seen[0] if seen else None)
     if stored != digest:
-        raise IntegrityError(position, f"the witness {path.name} holds hash {digest}, the log now has {stored}: "
+        raise IntegrityError(position, f"the witness {path.name} holds hash {digest}, {what} now has {stored}: "
                                        "history was rewritten after it was made")
     return WitnessReport(path, position, digest, report.head_position)
