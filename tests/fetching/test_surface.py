@@ -17,7 +17,7 @@ PUBLIC = {
     "BLOCKED", "CONNECT", "DNS", "ERROR_CLASSES", "HTTP_STATUS", "REDIRECT", "REFUSED_ADDRESS", "ROBOTS",
     "TIMEOUT", "TLS", "TOO_LARGE", "TRUNCATED", "UNDECODABLE", "UNSUPPORTED_SCHEME",
     "NORMALISERS", "PARSERS",
-    "Entry", "FetchConfig", "FetchRequest", "FetchResult", "Fetcher", "Outcome", "UrlPolicy",
+    "Entry", "FetchConfig", "FetchRequest", "FetchResult", "Fetcher", "Outcome", "Pacer", "UrlPolicy",
     "challenge_reason", "decode", "next_page_url", "normalise", "parse_entries", "parse_retry_after",
     "validate_filters",
 }

@@ -10,7 +10,7 @@ FetchResult with an error class (see ``ERROR_CLASSES``), never an exception.
 """
 
 from tracker.fetching.blocked import challenge_reason
-from tracker.fetching.client import Fetcher, parse_retry_after
+from tracker.fetching.client import Fetcher, Pacer, parse_retry_after
 from tracker.fetching.config import FetchConfig
 from tracker.fetching.decode import decode
 from tracker.fetching.normalise import NORMALISERS, normalise, validate_filters
@@ -25,7 +25,7 @@ __all__ = [
     "BLOCKED", "CONNECT", "DNS", "ERROR_CLASSES", "HTTP_STATUS", "REDIRECT", "REFUSED_ADDRESS", "ROBOTS",
     "TIMEOUT", "TLS", "TOO_LARGE", "TRUNCATED", "UNDECODABLE", "UNSUPPORTED_SCHEME",
     "NORMALISERS", "PARSERS",
-    "Entry", "FetchConfig", "FetchRequest", "FetchResult", "Fetcher", "Outcome", "UrlPolicy",
+    "Entry", "FetchConfig", "FetchRequest", "FetchResult", "Fetcher", "Outcome", "Pacer", "UrlPolicy",
     "challenge_reason", "decode", "next_page_url", "normalise", "parse_entries", "parse_retry_after",
     "validate_filters",
 ]

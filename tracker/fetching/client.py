@@ -27,11 +27,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timezone
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
-from tracker.errors import FetchError
+from tracker.errors import FetchError, TrackerError
 from tracker.fetching.blocked import SMALL_PAGE, challenge_reason
 from tracker.fetching.body import ACCEPT_ENCODING, read_body
 from tracker.fetching.config import FetchConfig
@@ -128,12 +129,22 @@ def _host_key(url: str) -> str:
     return f"{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
 
 
+class Pacer(Protocol):
+    """The per-host pace shared with other processes (tracker.services.host_pace keeps it in the database)."""
+
+    def reserve(self, host: str, delay: float) -> float:
+        """Take the next start for `host`, `delay` after the last one any process took; the
+        seconds to wait for it. Raises TrackerError if the shared pace cannot be reached."""
+        ...
+
+
 class Fetcher:
     """Fetches FetchRequests into FetchResults. Use as ``async with Fetcher(config) as f:``.
 
     ``transport`` replaces httpx's network transport (tests; an injected transport does not
     re-check addresses at connect time); ``resolve`` replaces the DNS look-up of the URL policy
-    and of the default transport; ``robots`` replaces the process's store of robots.txt rules.
+    and of the default transport; ``robots`` replaces the process's store of robots.txt rules;
+    ``pacer`` spaces requests to one host across processes.
     """
 
     def __init__(
@@ -143,8 +154,10 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         resolve: Resolver | None = None,
         robots: RobotsStore | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.config = config or FetchConfig()
+        self._pacer = pacer
         self._transport = transport
         self._policy = UrlPolicy(self.config.allow_hosts, resolve)
         self._robots = RobotsCache(self._load_robots, self.config.user_agent, store=robots,
@@ -300,14 +313,25 @@ class Fetcher:
         slots = self._host_slots.setdefault(key, asyncio.Semaphore(self.config.per_host))
         async with slots:
             async with self._host_locks.setdefault(key, asyncio.Lock()):
-                wait = self._host_next.get(key, 0.0) - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
                 # The larger of our delay and the site's Crawl-delay (known once robots.txt is read).
                 delay = max(self.config.host_delay, self._robots.crawl_delay(url))
+                wait = self._host_next.get(key, 0.0) - time.monotonic()
+                if self._pacer is not None and delay > 0:  # and the pace of every other process
+                    wait = max(wait, await self._shared_wait(key, delay))
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 self._host_next[key] = time.monotonic() + delay
             async with self._overall:
                 yield
+
+    async def _shared_wait(self, key: str, delay: float) -> float:
+        """The wait the shared pace asks for; if it cannot be reached, this process's own pace
+        still holds (a check goes on, politely, rather than failing on the pace table)."""
+        assert self._pacer is not None
+        try:
+            return await asyncio.to_thread(self._pacer.reserve, key, delay)
+        except TrackerError:
+            return 0.0
 
     # -- one HTTP exchange ----------------------------------------------------------------
 

@@ -145,6 +145,14 @@ digest_cursors = sa.Table(
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
 
+# The per-host pace shared by every process (services/host_pace.py): the earliest time (epoch
+# seconds) the next request to a host may start. One row per host, updated by one atomic upsert.
+host_pace = sa.Table(
+    "host_pace", metadata,
+    sa.Column("host", sa.String(300), primary_key=True),
+    sa.Column("next_at", sa.Float, nullable=False),
+)
+
 # -- the scheduler (services/claims.py, heartbeat.py) -------------------------------------------
 # Named leases with an expiry: the SQLite single-instance lock, one digest period, the outbox
 # sender. A row whose expires_at has passed belongs to nobody; completed_at set means done for good.

@@ -37,6 +37,7 @@ from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.fetching.versions import normaliser_version
 from tracker.services import ecfr_text, snapshots
+from tracker.services.host_pace import DatabasePacer
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -270,7 +271,8 @@ async def check_sources_async(
             assessing.discard(task)
             pending.append(task.result())
 
-    async with Fetcher(FetchConfig.from_settings(settings), transport=transport) as fetcher:
+    pacer = DatabasePacer(app.db)  # the per-host pace of every process, not only this one's
+    async with Fetcher(FetchConfig.from_settings(settings), transport=transport, pacer=pacer) as fetcher:
         try:
             async for result in fetcher.fetch_many(_request(k) for k in known):
                 item = by_id[result.source_id]
