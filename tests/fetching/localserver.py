@@ -152,4 +152,4 @@ def config(**overrides: Any) -> FetchConfig:
         read_timeout=0.5, attempt_timeout=5.0, retries=0, backoff_base=0.01, backoff_max=0.05,
     )
     base.update(overrides)
-    return FetchConfig(**base)
+    return FetchConfig.default(**base)

@@ -64,7 +64,7 @@ def test_config_from_settings(tmp_path: Path) -> None:
                "TRACKER_CONTACT": "ops@example.org", "TRACKER_FETCH_MAX_BYTES": "1000"}
     (tmp_path / "tracker.toml").write_text("[fetch]\nhost_delay = 0.5\n", encoding="utf-8")
     settings = load_settings(config_path=tmp_path / "tracker.toml", environ=environ)
-    cfg = FetchConfig.from_settings(settings)
+    cfg = FetchConfig.from_settings(settings.fetch)
     assert cfg.allow_hosts == ("localhost", "10.0.0.0/8")
     assert (cfg.per_host, cfg.max_bytes, cfg.concurrency, cfg.retries, cfg.host_delay) == (3, 1000, 16, 2, 0.5)
     assert cfg.user_agent == "tracker/0.1.0 (+mailto:ops@example.org)"

@@ -32,8 +32,8 @@ def run(ctx: AppContext, seed_paths: tuple[str, ...], addresses: tuple[str, ...]
     click.echo(f"database: {app.db.display_url}")
 
     def announce(total: int) -> str:
-        return (f"checking {total} sources once (concurrency {app.settings['fetch.concurrency']}, "
-                f"{app.settings['fetch.per_host']} per host)...")
+        return (f"checking {total} sources once (concurrency {app.settings.fetch.concurrency}, "
+                f"{app.settings.fetch.per_host} per host)...")
 
     with CheckProgress(announce=announce) as shown:
         report = main_job.run_once(

@@ -35,7 +35,7 @@ def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once
     from tracker.scheduling import ServeOptions, serve as run_service
     from tracker.scheduling.logs import setup_logging
 
-    logger = setup_logging(log_format or str(settings["log.format"]))
+    logger = setup_logging(log_format or settings.log.format)
     status = run_service(ctx.app, ServeOptions(once=once, standby=standby), logger)
     if status:
         raise click.exceptions.Exit(status)

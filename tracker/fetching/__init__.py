@@ -1,6 +1,6 @@
 """Fetching: official pages and registers to normalised text or entries. httpx lives only here.
 
-    async with Fetcher(FetchConfig.from_settings(settings)) as fetcher:
+    async with Fetcher(FetchConfig.from_settings(settings.fetch)) as fetcher:
         result = await fetcher.fetch(FetchRequest("fda-cgt", "https://www.fda.gov/..."))
         if result.ok:
             text = normalise("html", result.body, result.headers, select="main")

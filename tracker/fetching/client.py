@@ -156,7 +156,7 @@ class Fetcher:
         robots: RobotsStore | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        self.config = config or FetchConfig()
+        self.config = config or FetchConfig.default()
         self._pacer = pacer
         self._transport = transport
         self._policy = UrlPolicy(self.config.allow_hosts, resolve)

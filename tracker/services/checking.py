@@ -240,8 +240,8 @@ async def check_sources_async(
     if not known:
         return report
     settings = app.settings
-    threshold = int(settings["fetch.failure_threshold"])
-    default_every = str(settings["fetch.default_every"])
+    threshold = settings.fetch.failure_threshold
+    default_every = settings.fetch.default_every
     by_id = {k.source.id: k for k in known}
     every = {k.source.id: k.source.every_seconds(default_every) for k in known}
     pending: list[Work] = []
@@ -272,7 +272,7 @@ async def check_sources_async(
             pending.append(task.result())
 
     pacer = DatabasePacer(app.db)  # the per-host pace of every process, not only this one's
-    async with Fetcher(FetchConfig.from_settings(settings), transport=transport, pacer=pacer) as fetcher:
+    async with Fetcher(FetchConfig.from_settings(settings.fetch), transport=transport, pacer=pacer) as fetcher:
         try:
             async for result in fetcher.fetch_many(_request(k) for k in known):
                 item = by_id[result.source_id]

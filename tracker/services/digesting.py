@@ -118,7 +118,7 @@ def select(
     store = app.store
     head = store.head()
     app.projector.catch_up(only=DIGEST_PROJECTIONS)
-    due_days = int(app.settings["digest.due_days"])
+    due_days = app.settings.digest.due_days
     with app.db.read() as conn:
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
@@ -144,7 +144,7 @@ def select(
         head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), head_time=head.recorded_at or "",
         now=now, index=index,
         statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
-        due_days=due_days, unsubscribe_base=str(app.settings["mail.unsubscribe_base"]),
+        due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
     )
     selection.collect(events, subs, index)
     return Selection(head, now, subs, context, skipped)
@@ -154,7 +154,7 @@ def iter_rendered(app: App, chosen: Selection) -> Iterator[Rendered]:
     """Render one digest at a time (a large digest is never held twice), skipping empty periods.
 
     A subscription's first digest is its welcome and is always sent."""
-    send_empty = bool(app.settings["mail.send_empty"])
+    send_empty = app.settings.mail.send_empty
     for sub in chosen.subs:
         if sub.entries or sub.new or send_empty:
             yield render_one(app, sub, digest_view(app, sub, chosen), chosen)
@@ -181,7 +181,7 @@ def render_one(app: App, sub: selection.Candidate, view: DigestView, chosen: Sel
     head = chosen.head
     subject = f"{sub.name}: {view.summary}"
     positions = (min(sub.cursor + 1, head.position), head.position)  # a welcome may cover no new event
-    sender = str(app.settings["mail.from"])
+    sender = app.settings.mail.sender
     message_id = f"<digest.{sub.id}.{positions[0]}-{positions[1]}.{head.hash[:12]}@{message_domain(sender)}>"
     message = build_digest_message(
         sender=sender, subject=subject, text=text, html=html, message_id=message_id, date=chosen.now,
@@ -275,7 +275,7 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
 def default_transport(app: App) -> Transport:
     s = app.settings
     return transport_from_settings(
-        str(s["smtp.url"]), str(s["smtp.username"]), str(s["smtp.password"]), float(s["smtp.timeout"]),
+        s.smtp.url, s.smtp.username, s.smtp.password, s.smtp.timeout,
         Path(s.home) / "outbox",
     )
 
@@ -285,7 +285,7 @@ def send_pending(app: App, transport: Transport | None = None, *, actor: str = "
     transport = transport or default_transport(app)
     app.store  # noqa: B018 - refuses an uninitialised or outdated database
     report = DeliveryReport(transport.name)
-    sender = str(app.settings["mail.from"])
+    sender = app.settings.mail.sender
     envelope_from = sender_address(sender)[1]
     with app.db.read() as conn:
         rows = conn.execute(

@@ -30,7 +30,7 @@ def gather(app: App, now: datetime | None = None, *, worst: int = 5, upcoming: i
     """The status report as a plain dict; reads only."""
     now = now or app.clock()
     head = app.store.head()
-    stale = float(app.settings["schedule.instance_lease"]) * 2
+    stale = app.settings.schedule.instance_lease * 2
     with app.db.read() as conn:
         tables = set(sa.inspect(conn).get_table_names())
         sources = _sources_section(conn, now, worst, upcoming) if {"sources", "source_state"} <= tables else _missing("source_state")
