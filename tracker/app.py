@@ -1,4 +1,9 @@
-"""The composition root: the one place that wires settings, database, store and services together."""
+"""The composition root: the one place that builds the database, the store, the projector and the
+adapters (the fetcher, the mail transport) from settings, and hands them to the use cases.
+
+Tests and benchmarks replace an adapter by passing it here (``App(settings, mail=...)``,
+``App(settings, fetcher=...)``); no service builds one of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,28 @@ from tracker import migrate
 from tracker.core import Database, EventStore, Projector
 from tracker.core.store import utc_now
 from tracker.domain.upcasters import build_upcaster
-from tracker.projections import all_projections
+from tracker.fetching import FetchConfig, Fetcher
+from tracker.mail import Transport, transport_from_settings
+from tracker.projections import ReadModel, all_projections
+from tracker.services.host_pace import DatabasePacer
 from tracker.settings import Settings
+
+FetcherFactory = Callable[[], Fetcher]
 
 
 class App:
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        fetcher: FetcherFactory | None = None,
+        mail: Transport | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self._fetcher = fetcher
+        self._mail = mail
 
     @cached_property
     def db(self) -> Database:
@@ -29,9 +48,33 @@ class App:
         migrate.ensure_ready(self.db)
         return EventStore(self.db, clock=self.clock, upcaster=build_upcaster())
 
+    def require_ready(self) -> None:
+        """Refuse an uninitialised, foreign or outdated database before doing anything else."""
+        self.store  # noqa: B018 - building the store is the check
+
     @cached_property
     def projector(self) -> Projector:
         return Projector(self.store, all_projections())
+
+    def fresh(self, *read_models: ReadModel) -> None:
+        """Bring these read models (all of them when none is named) up to the head of the log."""
+        self.projector.catch_up(only=read_models or None)
+
+    def fetcher(self) -> Fetcher:
+        """A new fetcher for one round of checks (use it as ``async with``)."""
+        if self._fetcher is not None:
+            return self._fetcher()
+        # Every process paces each host through the database, not only its own requests.
+        return Fetcher(FetchConfig.from_settings(self.settings.fetch), pacer=DatabasePacer(self.db))
+
+    @cached_property
+    def mail(self) -> Transport:
+        """Where digests go: SMTP when ``smtp.url`` is set, else .eml files in <home>/outbox."""
+        if self._mail is not None:
+            return self._mail
+        smtp = self.settings.smtp
+        return transport_from_settings(smtp.url, smtp.username, smtp.password, smtp.timeout,
+                                       self.settings.home / "outbox")
 
     def init(self) -> tuple[str | None, str]:
         return migrate.upgrade(self.db)

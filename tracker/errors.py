@@ -3,18 +3,19 @@
     TrackerError
     ├── ConfigError                  a setting is missing or malformed (names the key)
     ├── ValidationError              input given to a command is malformed (names what and where)
+    │   └── SeedError                    a seed file fails validation (names file, item and field)
     ├── DatabaseError                the database cannot be used
     │   ├── DatabaseUnreachableError     cannot connect, or the URL is malformed
     │   ├── NotATrackerDatabaseError     tables exist, but not ours
     │   ├── UninitialisedDatabaseError   empty database: run `tracker init`
-    │   └── UnknownMigrationError        at a migration this code does not know
+    │   ├── UnknownMigrationError        at a migration this code does not know
+    │   └── ConstraintError              a write broke a unique or integrity constraint
     ├── EventStoreError              the event store refused an operation
     │   ├── ConcurrencyError             a stream moved past the expected version; nothing written
     │   └── InvalidEventError            an event that cannot be stored as given
     ├── IntegrityError               the hash chain does not verify (names the first bad position)
     ├── ProofRejectedError           a proof, event or checkpoint that does not hold (says why)
     ├── ExportFileError              an export or witness file is unreadable or malformed
-    ├── SeedError                    a seed file fails validation (names file, item and field)
     ├── NotFoundError                an id that names nothing
     ├── FetchError                   a source could not be fetched (carries an error class)
     └── DeliveryError                a digest could not be delivered
@@ -57,6 +58,10 @@ class UnknownMigrationError(DatabaseError):
     pass
 
 
+class ConstraintError(DatabaseError):
+    """A write broke a unique or integrity constraint (often: another process wrote it first)."""
+
+
 class EventStoreError(TrackerError):
     pass
 
@@ -94,7 +99,7 @@ class ExportFileError(TrackerError):
     pass
 
 
-class SeedError(TrackerError):
+class SeedError(ValidationError):
     pass
 
 

@@ -48,12 +48,12 @@ def schema_state(db: Database) -> SchemaState:
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     assert head is not None
-    try:
-        with db.connect() as conn:
+    with db.connect() as conn:
+        try:
             current = MigrationContext.configure(conn).get_current_revision()
             tables = set(sa.inspect(conn).get_table_names())
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot read the schema of {db.display_url}: {one_line(exc)}") from None
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot read the schema of {db.display_url}: {one_line(exc)}") from None
     if current is None and tables - {"alembic_version"}:
         raise NotATrackerDatabaseError(
             f"{db.display_url} is not a tracker database (it has tables {', '.join(sorted(tables)[:5])}"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.domain.sources import parse_duration
-from tracker.errors import ConfigError
+from tracker.errors import ConfigError, ValidationError
 
 DEFAULT_CONFIG_PATH = "tracker.toml"
 
@@ -137,7 +137,7 @@ def _duration(value: Any) -> str:
     text = str(value).strip()
     try:
         parse_duration(text)
-    except ConfigError as exc:
+    except ValidationError as exc:
         raise ValueError(str(exc)) from None
     return text
 

@@ -11,6 +11,7 @@ from tracker.core import Database, EventStore, NewEvent
 from tracker.core.events import format_time
 from tracker.schema.log import EVENT_COLUMNS
 from tracker.core.store import EMPTY_HEAD, Head, _chain, utc_now
+from tracker.errors import ConstraintError
 from tracker.services import auditing
 
 
@@ -66,7 +67,7 @@ def test_partial_key_index_migration_keeps_the_log_and_its_guarantees(db_url: st
     with db.write() as conn:  # still refused by the database itself
         with pytest.raises(sa.exc.DBAPIError):
             conn.exec_driver_sql("UPDATE events SET payload = '{}' WHERE position = 1")
-    with pytest.raises(sa.exc.IntegrityError):  # and keys stay unique behind the store's back
+    with pytest.raises(ConstraintError):  # and keys stay unique behind the store's back
         with db.write() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO events (position, stream, version, type, schema_version, payload, metadata,"

@@ -9,7 +9,7 @@ from tests.digests.conftest import record_changes, register_record
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain.subscriptions import Filters, Target, validate_address
-from tracker.errors import DeliveryError, NotFoundError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.schema.operational import subscribers
 from tracker.services import auditing, digesting, subscribing
 from tracker.services.witness import verify_witness
@@ -36,7 +36,7 @@ INJECTIONS = [
 @pytest.mark.parametrize("address", INJECTIONS)
 def test_malformed_and_header_injection_addresses_are_refused_and_nothing_is_written(app: App, address: str) -> None:
     before = app.store.count()
-    with pytest.raises(DeliveryError, match="refused"):
+    with pytest.raises(ValidationError, match="refused"):
         subscribing.subscribe(app, address)
     assert app.store.count() == before
     with app.db.read() as conn:
@@ -44,7 +44,7 @@ def test_malformed_and_header_injection_addresses_are_refused_and_nothing_is_wri
 
 
 def test_line_breaks_are_named_as_header_injection() -> None:
-    with pytest.raises(DeliveryError, match="header injection"):
+    with pytest.raises(ValidationError, match="header injection"):
         validate_address("a@example.org\r\nBcc: b@example.org")
     assert validate_address(" Ops.Team+cgt@Example.ORG ") == "Ops.Team+cgt@example.org"
     assert validate_address("qa@例え.jp") == "qa@xn--r8jz45g.jp"
@@ -58,9 +58,9 @@ def test_filters_and_across_dimensions_or_within() -> None:
     assert not Filters.build(["CN"], ["law"]).matches(cn_guidance)
     assert Filters.build(tags=["car-t", "cell-therapy"]).matches(cn_guidance)
     assert not Filters.build(items=["cn-b"]).matches(cn_guidance)
-    with pytest.raises(DeliveryError, match="unknown jurisdiction"):
+    with pytest.raises(ValidationError, match="unknown jurisdiction"):
         Filters.build(["XX"])
-    with pytest.raises(DeliveryError, match="unknown kind"):
+    with pytest.raises(ValidationError, match="unknown kind"):
         Filters.build(kinds=["memo"])
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fetching.localserver import LocalServer, Reply, config, run
 from tests.fetching.pdfs import make_pdf
-from tracker.errors import ConfigError, FetchError
+from tracker.errors import FetchError, ValidationError
 from tracker.fetching import Fetcher, FetchRequest, FetchResult, normalise
 
 CASES = json.loads((Path(__file__).parents[1] / "data" / "normalise" / "cases.json").read_text(encoding="utf-8"))
@@ -26,7 +26,7 @@ def _body(case: dict[str, Any]) -> bytes:
 def test_normalise_case(case: dict[str, Any]) -> None:
     args = (case["kind"], _body(case), case.get("headers", {}), case.get("select"), case.get("ignore", []))
     if "error" in case:
-        expected = ConfigError if case["error"] == "config" else FetchError
+        expected = ValidationError if case["error"] == "config" else FetchError
         with pytest.raises(expected) as raised:
             normalise(*args)
         if isinstance(raised.value, FetchError):

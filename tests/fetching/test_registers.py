@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fetching.localserver import LocalServer, Reply, config, run
-from tracker.errors import ConfigError, FetchError
+from tracker.errors import FetchError, ValidationError
 from tracker.fetching import UNDECODABLE, Entry, Fetcher, FetchRequest, FetchResult, next_page_url, parse_entries
 
 DATA = Path(__file__).parents[1] / "data" / "registers"
@@ -83,5 +83,5 @@ def test_wrong_documents_are_undecodable(kind: str, body: bytes) -> None:
 
 
 def test_unknown_register_kind() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValidationError):
         parse_entries("gazette", b"", "https://example.org/")

@@ -21,6 +21,7 @@ from tests.monitoring.conftest import Clock, add, html, make_settings
 from tracker import migrate
 from tracker.app import App
 from tracker.domain import vocabulary as v
+from tracker.fetching import FetchConfig, Fetcher
 from tracker.schema.operational import source_state
 from tracker.services import auditing
 from tracker.services.checking import check_sources
@@ -58,14 +59,17 @@ def assert_consistent(app: App, ids: list[str]) -> None:
 
 
 def test_an_exception_between_two_sources_then_a_rerun(db_url: str, clock: Clock, server: LocalServer) -> None:
-    app = App(make_settings(db_url, fetch__concurrency=1), clock=clock)
+    settings = make_settings(db_url, fetch__concurrency=1)
+    faulty = App(settings, clock=clock, fetcher=lambda: Fetcher(FetchConfig.from_settings(settings.fetch),
+                                                                transport=FaultyTransport("/s3")))
+    app = App(settings, clock=clock)
     migrate.upgrade(app.db)
     ids = [f"s{n}" for n in range(6)]
     for source_id in ids:
         server.route(f"/{source_id}", html(f"<p>page {source_id}</p>"))
         add(app, source_id, server.url(f"/{source_id}"))
     with pytest.raises(PowerCut):
-        check_sources(app, transport=FaultyTransport("/s3"))
+        check_sources(faulty)
     auditing.verify_store(app.store)
     rerun = check_sources(app)      # what is still due: what the crash left undone
     assert "s3" in rerun.by_source()
@@ -73,6 +77,7 @@ def test_an_exception_between_two_sources_then_a_rerun(db_url: str, clock: Clock
     assert_consistent(app, ids)
     assert check_sources(app, all=True).counts["unchanged"] == 6
     assert_consistent(app, ids)
+    faulty.close()
     app.close()
 
 

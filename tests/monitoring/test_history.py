@@ -8,7 +8,7 @@ from tests.fetching.localserver import LocalServer, Seen, Reply
 from tests.monitoring.conftest import Clock, add, events_of, html, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
-from tracker.errors import ConfigError, NotFoundError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.services import history, sources_admin
 from tracker.services.checking import check_sources
 
@@ -72,17 +72,17 @@ def test_diff_between_two_versions_by_position_and_by_date(app: App, noisy: dict
 
 
 def test_bad_rules_and_references_are_one_line_errors(app: App, noisy: dict[str, object]) -> None:
-    with pytest.raises(ConfigError, match="not a regular expression"):
+    with pytest.raises(ValidationError, match="not a regular expression"):
         history.try_rules(app, "noisy", ignore=["(unclosed"])
-    with pytest.raises(ConfigError, match="CSS selector"):
+    with pytest.raises(ValidationError, match="CSS selector"):
         history.try_rules(app, "noisy", ignore=[STAMP], select="main[[")
     with pytest.raises(NotFoundError, match="no version"):
         history.diff_versions(app, "noisy", "2020-01-01")
-    with pytest.raises(ConfigError, match="neither an event position nor a date"):
+    with pytest.raises(ValidationError, match="neither an event position nor a date"):
         history.diff_versions(app, "noisy", "yesterday")
     with pytest.raises(NotFoundError, match="no source 'nope'"):
         history.try_rules(app, "nope", ignore=[STAMP])
     count = app.store.count()
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValidationError):
         sources_admin.adopt_rules(app, "noisy", None, ["(unclosed"])
     assert app.store.count() == count

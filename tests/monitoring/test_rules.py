@@ -10,7 +10,7 @@ import pytest
 
 from tracker.domain import changes
 from tracker.domain.sources import Source, id_from_url, parse_duration, validate_patterns, validate_url
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 
 CASES: dict[str, list[dict[str, Any]]] = json.loads((Path(__file__).parent / "data" / "rules.json").read_text())
 
@@ -39,7 +39,7 @@ def test_listing_changed_beyond_additions(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES["durations"], ids=lambda c: repr(c["text"]))
 def test_durations(case: dict[str, Any]) -> None:
     if "error" in case:
-        with pytest.raises(ConfigError, match=case["error"]):
+        with pytest.raises(ValidationError, match=case["error"]):
             parse_duration(case["text"])
     else:
         assert parse_duration(case["text"]) == case["seconds"]
@@ -48,7 +48,7 @@ def test_durations(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES["urls"], ids=lambda c: c["url"])
 def test_urls_and_their_ids(case: dict[str, Any]) -> None:
     if "error" in case:
-        with pytest.raises(ConfigError, match=case["error"]):
+        with pytest.raises(ValidationError, match=case["error"]):
             validate_url(case["url"])
     else:
         assert validate_url(case["url"]) == case["url"]
@@ -59,7 +59,7 @@ def test_urls_and_their_ids(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES["ignore"], ids=lambda c: c["pattern"])
 def test_ignore_patterns(case: dict[str, Any]) -> None:
     if "error" in case:
-        with pytest.raises(ConfigError, match=case["error"]):
+        with pytest.raises(ValidationError, match=case["error"]):
             validate_patterns([case["pattern"]])
     else:
         assert validate_patterns([case["pattern"]]) == (case["pattern"],)
@@ -89,9 +89,9 @@ def test_idempotency_keys_tell_episodes_apart_and_stay_short() -> None:
 
 
 def test_a_source_refuses_a_selector_on_a_non_html_kind_and_an_unknown_kind() -> None:
-    with pytest.raises(ConfigError, match="html sources only"):
+    with pytest.raises(ValidationError, match="html sources only"):
         Source(id="x", url="https://example.org/a.pdf", kind="pdf", select="main")
-    with pytest.raises(ConfigError, match="kind 'rss'"):
+    with pytest.raises(ValidationError, match="kind 'rss'"):
         Source(id="x", url="https://example.org/feed", kind="rss")
-    with pytest.raises(ConfigError, match="source id"):
+    with pytest.raises(ValidationError, match="source id"):
         Source(id="Bad Id", url="https://example.org/")

@@ -9,7 +9,7 @@ from tests.monitoring.conftest import Clock, add
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain import vocabulary as v
-from tracker.errors import ConfigError, NotFoundError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.services import sources_admin
@@ -66,7 +66,7 @@ def test_bad_input_writes_nothing(app: App) -> None:
         ({"url": "https://www.fda.gov/x", "ignore": ["[a-"]}, "not a regular expression"),
     ]:
         url = kwargs.pop("url")
-        with pytest.raises(ConfigError, match=message):
+        with pytest.raises(ValidationError, match=message):
             sources_admin.add_source(app, str(url), **kwargs)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
         check_sources(app, ["nope"])

@@ -46,7 +46,7 @@ def seed(ctx: AppContext, paths: tuple[Path, ...]) -> None:
         click.echo(file_report.summary())
         for note in file_report.notes:
             click.echo(f"  note: {note}")
-    ctx.app.projector.catch_up()
+    ctx.app.fresh()
     click.echo(f"{report.written} events written in total")
 
 
@@ -176,7 +176,7 @@ def upcoming(ctx: AppContext, days: int, jurisdictions: tuple[str, ...], as_json
         tracker upcoming --days 180 --jurisdiction CN
     """
     wanted = choices.jurisdictions(jurisdictions)
-    ctx.app.projector.catch_up()
+    ctx.app.fresh()
     found = deadlines.collect(ctx.app.store, days=days, jurisdictions=wanted)
     for entry in found:
         if as_json:
@@ -200,7 +200,7 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
         tracker show cn-biomed-new-tech-regulation
     """
-    ctx.app.projector.catch_up()
+    ctx.app.fresh()
     view = record_queries.show(ctx.app.store, item_id)
     if as_json:
         _echo_json(view.as_json())

@@ -20,9 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.pool import NullPool
 
-from tracker.errors import DatabaseError, DatabaseUnreachableError, TrackerError, UninitialisedDatabaseError
+from tracker.errors import (
+    ConstraintError, DatabaseError, DatabaseUnreachableError, TrackerError, UninitialisedDatabaseError,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 # 16 KiB pages: an append of many events rewrites fewer, fuller B-tree pages (bench_store, batches
@@ -95,7 +98,7 @@ class Database:
     def connect(self) -> Iterator[Connection]:
         with self._connecting():
             conn = self.engine.connect()
-        with conn:
+        with self._translating(), conn:
             yield conn
 
     def allow_create(self) -> None:
@@ -103,6 +106,18 @@ class Database:
         self._may_create = True
         if self._sqlite_file is not None:
             self._sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _translating(self) -> Iterator[None]:
+        """SQLAlchemy errors leaving a connection or transaction, as the tracker's own: the one
+        boundary, so that services and the CLI never see a SQLAlchemy type. Code that expects an
+        error (a lost race on a unique key) catches it inside the block, or catches ConstraintError."""
+        try:
+            yield
+        except SAIntegrityError as exc:
+            raise ConstraintError(f"refused by {self.display_url}: {one_line(exc)}") from exc
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"database error on {self.display_url}: {one_line(exc)}") from exc
 
     @contextmanager
     def _connecting(self) -> Iterator[None]:

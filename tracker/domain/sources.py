@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 
 PAGE_KINDS: Final = ("html", "pdf", "json", "text")
 REGISTER_KINDS: Final = ("ecfr", "federal-register", "feed", "fda-guidance", "ema-medicines")
@@ -34,13 +34,13 @@ MIN_EVERY_SECONDS: Final = 60
 
 
 def parse_duration(text: str, *, what: str = "duration") -> int:
-    """Seconds in "30m", "6h", "1d", "2w" (or "90s"); ConfigError names the bad value."""
+    """Seconds in "30m", "6h", "1d", "2w" (or "90s"); ValidationError names the bad value."""
     match = _DURATION_RE.match(str(text))
     if not match:
-        raise ConfigError(f"{what} {text!r} is not a duration like 30m, 6h, 1d or 1w")
+        raise ValidationError(f"{what} {text!r} is not a duration like 30m, 6h, 1d or 1w")
     seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < MIN_EVERY_SECONDS:
-        raise ConfigError(f"{what} {text!r} is shorter than {MIN_EVERY_SECONDS} seconds")
+        raise ValidationError(f"{what} {text!r} is shorter than {MIN_EVERY_SECONDS} seconds")
     return seconds
 
 
@@ -59,13 +59,13 @@ def validate_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigError(f"URL {url!r} is malformed: {exc}") from None
+        raise ValidationError(f"URL {url!r} is malformed: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise ConfigError(f"URL {url!r} must start with http:// or https://")
+        raise ValidationError(f"URL {url!r} must start with http:// or https://")
     if not parts.hostname:
-        raise ConfigError(f"URL {url!r} has no host")
+        raise ValidationError(f"URL {url!r} has no host")
     if any(ch.isspace() for ch in url):
-        raise ConfigError(f"URL {url!r} contains white space")
+        raise ValidationError(f"URL {url!r} contains white space")
     return url
 
 
@@ -76,17 +76,17 @@ def validate_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise ConfigError(f"ignore pattern {pattern!r} is not a regular expression: {exc}") from None
+            raise ValidationError(f"ignore pattern {pattern!r} is not a regular expression: {exc}") from None
         if compiled.fullmatch(""):
             # A pattern matching "" would be applied everywhere and hides nothing useful.
-            raise ConfigError(f"ignore pattern {pattern!r} matches empty text")
+            raise ValidationError(f"ignore pattern {pattern!r} matches empty text")
         checked.append(pattern)
     return tuple(checked)
 
 
 def validate_id(source_id: str) -> str:
     if not _ID_RE.match(source_id):
-        raise ConfigError(
+        raise ValidationError(
             f"source id {source_id!r} must be 1-120 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
         )
     return source_id
@@ -138,11 +138,11 @@ class Source:
         validate_id(self.id)
         object.__setattr__(self, "url", validate_url(self.url))
         if self.kind not in KINDS:
-            raise ConfigError(f"source {self.id}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+            raise ValidationError(f"source {self.id}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.select is not None and self.kind != "html":
-            raise ConfigError(f"source {self.id}: a CSS selector applies to html sources only, not {self.kind}")
+            raise ValidationError(f"source {self.id}: a CSS selector applies to html sources only, not {self.kind}")
         if not self.origin:
-            raise ConfigError(f"source {self.id}: origin is empty")
+            raise ValidationError(f"source {self.id}: origin is empty")
         object.__setattr__(self, "ignore", validate_patterns(self.ignore))
         object.__setattr__(self, "items", tuple(self.items))
         object.__setattr__(self, "tags", tuple(self.tags))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.domain.vocabulary import ITEM_KINDS, JURISDICTIONS
-from tracker.errors import DeliveryError
+from tracker.errors import ValidationError
 
 CADENCES = ("daily", "weekly")
 MAX_ADDRESS = 254
@@ -31,46 +31,46 @@ _TAG_RE = re.compile(r"^[\w.+-]{1,60}$")
 
 
 def validate_address(text: str) -> str:
-    """The address in canonical form (domain lower-cased, IDN as ASCII), or DeliveryError."""
+    """The address in canonical form (domain lower-cased, IDN as ASCII), or ValidationError."""
     if not isinstance(text, str) or not text.strip():
-        raise DeliveryError("e-mail address refused: it is empty")
+        raise ValidationError("e-mail address refused: it is empty")
     if _CONTROL_RE.search(text):
-        raise DeliveryError(
+        raise ValidationError(
             f"e-mail address refused: {text!r} contains a line break or control character (header injection)"
         )
     address = text.strip()
     if len(address) > MAX_ADDRESS:
-        raise DeliveryError(f"e-mail address refused: longer than {MAX_ADDRESS} characters")
+        raise ValidationError(f"e-mail address refused: longer than {MAX_ADDRESS} characters")
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        raise DeliveryError(f"e-mail address refused: {address!r} is not of the form name@example.org")
+        raise ValidationError(f"e-mail address refused: {address!r} is not of the form name@example.org")
     if not _LOCAL_RE.match(local) or len(local) > 64:
-        raise DeliveryError(
+        raise ValidationError(
             f"e-mail address refused: {address!r}: the part before @ may hold only letters, digits, dots and "
             "!#$%&'*+/=?^_`{|}~- (no spaces, quotes, commas, angle brackets or a second @)"
         )
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise DeliveryError(f"e-mail address refused: {address!r}: {domain!r} is not a valid domain name") from None
+        raise ValidationError(f"e-mail address refused: {address!r}: {domain!r} is not a valid domain name") from None
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
-        raise DeliveryError(f"e-mail address refused: {address!r}: {domain!r} is not a valid domain name")
+        raise ValidationError(f"e-mail address refused: {address!r}: {domain!r} is not a valid domain name")
     return f"{local}@{ascii_domain}"
 
 
 def validate_name(name: str | None, default: str) -> str:
     value = (name if name is not None else default).strip()
     if _CONTROL_RE.search(value):
-        raise DeliveryError(f"subscription name refused: {value!r} contains a line break or control character")
+        raise ValidationError(f"subscription name refused: {value!r} contains a line break or control character")
     if not value or len(value) > MAX_NAME:
-        raise DeliveryError(f"subscription name refused: it must be 1 to {MAX_NAME} characters")
+        raise ValidationError(f"subscription name refused: it must be 1 to {MAX_NAME} characters")
     return value
 
 
 def validate_cadence(cadence: str) -> str:
     if cadence not in CADENCES:
-        raise DeliveryError(f"cadence {cadence!r} refused: use one of {', '.join(CADENCES)}")
+        raise ValidationError(f"cadence {cadence!r} refused: use one of {', '.join(CADENCES)}")
     return cadence
 
 
@@ -103,19 +103,19 @@ class Filters:
         js = {j.strip().upper() for j in jurisdictions}
         bad = sorted(js - set(JURISDICTIONS))
         if bad:
-            raise DeliveryError(f"unknown jurisdiction(s) {', '.join(bad)} (known: {', '.join(JURISDICTIONS)})")
+            raise ValidationError(f"unknown jurisdiction(s) {', '.join(bad)} (known: {', '.join(JURISDICTIONS)})")
         ks = {k.strip().lower() for k in kinds}
         bad = sorted(ks - set(ITEM_KINDS))
         if bad:
-            raise DeliveryError(f"unknown kind(s) {', '.join(bad)} (known: {', '.join(ITEM_KINDS)})")
+            raise ValidationError(f"unknown kind(s) {', '.join(bad)} (known: {', '.join(ITEM_KINDS)})")
         ts = {t.strip().lower() for t in tags}
         bad = sorted(t for t in ts if not _TAG_RE.match(t))
         if bad:
-            raise DeliveryError(f"tag(s) refused: {', '.join(map(repr, bad))} (letters, digits, . _ + - only)")
+            raise ValidationError(f"tag(s) refused: {', '.join(map(repr, bad))} (letters, digits, . _ + - only)")
         ids = {i.strip() for i in items}
         bad = sorted(i for i in ids if not _ID_RE.match(i))
         if bad:
-            raise DeliveryError(f"item id(s) refused: {', '.join(map(repr, bad))} (lower-case a-z 0-9 . _ -)")
+            raise ValidationError(f"item id(s) refused: {', '.join(map(repr, bad))} (lower-case a-z 0-9 . _ -)")
         return cls(frozenset(js), frozenset(ks), frozenset(ts), frozenset(ids))
 
     @classmethod

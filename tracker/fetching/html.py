@@ -9,7 +9,7 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 
 DROP = frozenset({
     "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
@@ -34,7 +34,7 @@ def compile_selector(select: str) -> CSSSelector:
     try:
         return CSSSelector(select, translator="html")
     except Exception as exc:   # cssselect raises SelectorSyntaxError, ExpressionError and friends
-        raise ConfigError(f"bad CSS selector {select!r}: {exc}") from None
+        raise ValidationError(f"bad CSS selector {select!r}: {exc}") from None
 
 
 def _parse(text: str) -> etree._Element | None:

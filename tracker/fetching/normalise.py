@@ -13,7 +13,7 @@ Kinds (an explicit registry, see NORMALISERS):
 ``ignore`` holds regular expressions removed from every line of the text; a line that
 becomes blank is dropped. The same bytes always give the same text.
 Undecodable input raises ``FetchError("undecodable")``; a bad selector or pattern, or an
-unknown kind, raises ``ConfigError``.
+unknown kind, raises ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from tracker.errors import ConfigError, FetchError
+from tracker.errors import FetchError, ValidationError
 from tracker.fetching.decode import decode
 from tracker.fetching.html import html_to_text
 from tracker.fetching.result import UNDECODABLE
@@ -75,13 +75,13 @@ def _clean_lines(text: str) -> str:
 
 
 def compile_ignore(ignore: Sequence[str]) -> list[re.Pattern[str]]:
-    """Compile ignore patterns; ConfigError names the bad one."""
+    """Compile ignore patterns; ValidationError names the bad one."""
     compiled = []
     for pattern in ignore:
         try:
             compiled.append(re.compile(pattern))
         except re.error as exc:
-            raise ConfigError(f"bad ignore pattern {pattern!r}: {exc}") from None
+            raise ValidationError(f"bad ignore pattern {pattern!r}: {exc}") from None
     return compiled
 
 
@@ -103,12 +103,12 @@ def apply_ignore(text: str, ignore: Sequence[str]) -> str:
 
 
 def validate_filters(kind: str, select: str | None, ignore: Sequence[str]) -> None:
-    """Raise ConfigError if the kind, the selector or a pattern cannot be used (for seed checks)."""
+    """Raise ValidationError if the kind, the selector or a pattern cannot be used (for seed checks)."""
     if kind not in NORMALISERS:
-        raise ConfigError(f"unknown document kind {kind!r} (one of {', '.join(sorted(NORMALISERS))})")
+        raise ValidationError(f"unknown document kind {kind!r} (one of {', '.join(sorted(NORMALISERS))})")
     if select is not None:
         if kind != "html":
-            raise ConfigError(f"a CSS selector applies to html only, not {kind!r}")
+            raise ValidationError(f"a CSS selector applies to html only, not {kind!r}")
         from tracker.fetching.html import compile_selector
 
         compile_selector(select)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from tracker.core import RecordedEvent
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source, parse_duration
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 
@@ -39,12 +39,12 @@ def _every_seconds(every: Any) -> int | None:
         return None
     try:
         return parse_duration(str(every))
-    except ConfigError:
+    except ValidationError:
         return None     # a projection never fails on a stored event; the checker uses the default
 
 
 def row_to_source(row: Any) -> Source:
-    """A Source from a ``sources`` row (raises ConfigError if the stored fields are unusable)."""
+    """A Source from a ``sources`` row (raises ValidationError if the stored fields are unusable)."""
     return Source(
         id=row.id, url=row.url, kind=row.kind, jurisdiction=row.jurisdiction, title=row.title,
         items=tuple(json.loads(row.items)), tags=tuple(json.loads(row.tags)),

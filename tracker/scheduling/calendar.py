@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tracker.core.events import format_time
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 from tracker.settings import WEEKDAYS, Settings, parse_clock_time
 
 CADENCES = ("daily", "weekly")
@@ -56,7 +56,7 @@ class Schedule:
             if start > local:
                 start = self._at(local.date() - timedelta(days=back + 7))
             return start.astimezone(timezone.utc)
-        raise ConfigError(f"unknown digest cadence {cadence!r} (daily or weekly)")
+        raise ValidationError(f"unknown digest cadence {cadence!r} (daily or weekly)")
 
     def _at(self, day: date) -> datetime:
         return datetime.combine(day, self.daily_at, tzinfo=self.tz)

@@ -74,7 +74,7 @@ class Jobs:
     def tick(self) -> dict[str, Any]:
         """Claim due sources batch by batch and check them, until none is due or we are stopping."""
         app, db = self.app, self.app.db
-        app.projector.catch_up(only=["sources"])  # sources registered since the last tick are due at once
+        app.fresh("sources")  # sources registered since the last tick are due at once
         counts: Counter[str] = Counter()
         seen: set[str] = set()
         while not self.stopping.is_set():
@@ -139,7 +139,7 @@ class Jobs:
         if not claims.acquire(self.app.db, name, self.holder, now, self.schedule.lease_seconds):
             return {"status": "skipped", "cadence": cadence, "period": format_time(start), "reason": "done or held"}
         try:
-            self.app.projector.catch_up(only=OWN_PROJECTIONS)
+            self.app.fresh(*OWN_PROJECTIONS)
             prepared = 0
             due, every = digest_queue.subscriptions_due(self.app.db, cadence, format_time(start))
             if due and due == every:   # the usual case: one pass over the log for all of them

@@ -74,7 +74,7 @@ class Service:
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self) -> int:
         """Serve until a stop signal (or once with --once); returns the exit status."""
-        self.app.store  # refuses an uninitialised or outdated database before anything else
+        self.app.require_ready()  # refuses an uninitialised or outdated database before anything else
         self._install_signals()
         role = "once" if self.options.once else "active"
         if not self._take_instance():

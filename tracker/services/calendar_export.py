@@ -37,7 +37,7 @@ def render(app: App, *, jurisdictions: Iterable[str] = (), now: datetime | None 
     wanted = choices.jurisdictions(jurisdictions)
     store = app.store
     head = store.head()
-    app.projector.catch_up()
+    app.fresh()
     today = (now or app.clock()).date()
     found = deadlines.collect(store, today=today, jurisdictions=wanted)
     stamp = (datetime.fromisoformat(head.recorded_at.replace("Z", "+00:00")) if head.recorded_at

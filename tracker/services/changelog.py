@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tracker.core.events import format_time
 from tracker.domain import choices
 from tracker.domain import vocabulary as v
-from tracker.errors import ConfigError, ExportFileError
+from tracker.errors import ExportFileError, ValidationError
 from tracker.core import RecordedEvent
 from tracker.projections.digest_index import IndexEntry, event_ref, load_refs
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
@@ -55,7 +55,7 @@ def collect_rows(
     wanted = set(choices.jurisdictions(jurisdictions))
     store = app.store
     head = store.head()
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     index: dict[str, IndexEntry] = {}
     window = max(4 * newest, 1000) if newest else head.position
     while True:
@@ -172,7 +172,7 @@ def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str 
            now: datetime | None = None) -> str:
     """One changelog as text."""
     if fmt not in FORMATS or fmt == "ics":
-        raise ConfigError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
+        raise ValidationError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
     rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
                                          newest=ATOM_LIMIT if fmt == "atom" else None)
     view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock())
@@ -193,9 +193,9 @@ def write_changelogs(
     formats = tuple(formats or FORMATS)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ConfigError(f"unknown changelog format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
+        raise ValidationError(f"unknown changelog format(s) {', '.join(unknown)} (use {', '.join(FORMATS)})")
     if output_file is not None and len(formats) != 1:
-        raise ConfigError("an output file takes exactly one format")
+        raise ValidationError("an output file takes exactly one format")
     jurisdictions = tuple(jurisdictions)
     now = now or app.clock()
     only_atom = formats == ("atom",)

@@ -30,14 +30,13 @@ from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain.sources import Source
-from tracker.errors import ConfigError, FetchError, NotFoundError
-from tracker.fetching import FetchConfig, Fetcher, FetchRequest, FetchResult
+from tracker.errors import FetchError, NotFoundError, ValidationError
+from tracker.fetching import Fetcher, FetchRequest, FetchResult
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.fetching.versions import normaliser_version
 from tracker.services import ecfr_text, snapshots
-from tracker.services.host_pace import DatabasePacer
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -80,7 +79,7 @@ class _Known:
 def _load(
     app: App, ids: Sequence[str] | None, every: bool, now: datetime, skip_removed: bool = False,
 ) -> tuple[list[_Known], list[SourceOutcome]]:
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     with app.db.read() as conn:
         query = sa.select(sources, source_state).select_from(
             sources.outerjoin(source_state, source_state.c.source_id == sources.c.id)
@@ -109,7 +108,7 @@ def _load(
         try:
             source = row_to_source(row)
             validate_rules(source.rules)
-        except ConfigError as exc:
+        except ValidationError as exc:
             # Registered with fields this code cannot use: reported in every cycle, never skipped silently.
             log.error("source %s cannot be checked: %s", row.id, exc)
             unusable.append(SourceOutcome(row.id, "failed", error_class="config", error=str(exc)))
@@ -128,7 +127,7 @@ def _due_clause(now_text: str) -> Any:
 def due_sources(app: App, now: datetime | None = None) -> list[str]:
     """Ids of active sources due at ``now`` and not claimed by a live claim, most overdue first."""
     now = now or app.clock()
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     with app.db.read() as conn:
         rows = conn.execute(
             sa.select(sources.c.id)
@@ -216,7 +215,6 @@ async def check_sources_async(
     source_ids: Sequence[str] | None = None,
     *,
     all: bool = False,
-    transport: Any = None,
     now: datetime | None = None,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -226,7 +224,7 @@ async def check_sources_async(
 
     Unknown or removed ids are an error, unless ``skip_removed`` (the scheduler's claimed batches:
     a source removed after its claim is skipped, not a reason to fail the whole batch).
-    ``transport`` is an httpx transport handed to the fetcher (tests); ``now`` fixes the clock;
+    The fetcher is the app's (App.fetcher); ``now`` fixes the clock;
     ``progress`` is called with each source's outcome as it is recorded; ``on_start`` with the
     number of sources about to be checked.
     """
@@ -271,8 +269,7 @@ async def check_sources_async(
             assessing.discard(task)
             pending.append(task.result())
 
-    pacer = DatabasePacer(app.db)  # the per-host pace of every process, not only this one's
-    async with Fetcher(FetchConfig.from_settings(settings.fetch), transport=transport, pacer=pacer) as fetcher:
+    async with app.fetcher() as fetcher:
         try:
             async for result in fetcher.fetch_many(_request(k) for k in known):
                 item = by_id[result.source_id]
@@ -307,7 +304,6 @@ def check_sources(
     source_ids: Sequence[str] | None = None,
     *,
     all: bool = False,
-    transport: Any = None,
     now: datetime | None = None,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -315,6 +311,6 @@ def check_sources(
 ) -> CheckReport:
     """Synchronous wrapper of ``check_sources_async`` (runs its own event loop)."""
     return asyncio.run(check_sources_async(
-        app, source_ids, all=all, transport=transport, now=now, progress=progress, on_start=on_start,
+        app, source_ids, all=all, now=now, progress=progress, on_start=on_start,
         skip_removed=skip_removed,
     ))

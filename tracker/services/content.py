@@ -25,7 +25,7 @@ class Content:
 
 
 def validate_rules(rules: Rules) -> None:
-    """ConfigError naming the bad selector or pattern; nothing else is checked here."""
+    """ValidationError naming the bad selector or pattern; nothing else is checked here."""
     if rules.kind in REGISTER_KINDS:
         compile_ignore(rules.ignore)
     else:

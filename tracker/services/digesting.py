@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
 from tracker.domain.vocabulary import DIGEST_NOTIFIED, DIGEST_PREPARED, DIGEST_SENT, subscription_stream
-from tracker.errors import DeliveryError, NotFoundError
+from tracker.errors import ConstraintError, DeliveryError, NotFoundError
 from tracker.mail import channels
 from tracker.mail import (
-    Transport, build_digest_message, message_bytes, message_domain, sender_address, transport_from_settings,
+    Transport, build_digest_message, message_bytes, message_domain, sender_address,
 )
+from tracker.projections import ReadModel
 from tracker.projections.digest_index import event_ref, load_index, load_refs
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import (
@@ -46,7 +46,7 @@ from tracker.services import subscribing
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 # Statuses now and dates due come from the record and the registers' read models.
-DIGEST_PROJECTIONS = (*OWN_PROJECTIONS, "record", "register_entries")
+DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries")
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -117,7 +117,7 @@ def select(
     now = now or app.clock()
     store = app.store
     head = store.head()
-    app.projector.catch_up(only=DIGEST_PROJECTIONS)
+    app.fresh(*DIGEST_PROJECTIONS)
     due_days = app.settings.digest.due_days
     with app.db.read() as conn:
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
@@ -264,7 +264,7 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
                          "head": {"position": r.positions[1], "hash": r.head_hash}},
                 metadata=metadata, idempotency_key=f"digest-prepared:{r.message_id}",
             ) for r in fresh], conn=conn)
-    except SAIntegrityError:
+    except ConstraintError:
         # A concurrent prepare recorded one of these ranges first: that one stands; retry one by one.
         if len(batch) == 1:
             return []
@@ -272,18 +272,12 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
     return [Prepared(r.subscription_id, r.message_id, r.positions, r.count, r.subject) for r in fresh]
 
 
-def default_transport(app: App) -> Transport:
-    s = app.settings
-    return transport_from_settings(
-        s.smtp.url, s.smtp.username, s.smtp.password, s.smtp.timeout,
-        Path(s.home) / "outbox",
-    )
-
-
 def send_pending(app: App, transport: Transport | None = None, *, actor: str = "cli") -> DeliveryReport:
-    """Send every prepared or failed digest; record DigestSent and move the cursor for each success."""
-    transport = transport or default_transport(app)
-    app.store  # noqa: B018 - refuses an uninitialised or outdated database
+    """Send every prepared or failed digest; record DigestSent and move the cursor for each success.
+
+    ``transport`` defaults to the app's (SMTP, or .eml files in the outbox folder)."""
+    transport = transport or app.mail
+    app.require_ready()
     report = DeliveryReport(transport.name)
     sender = app.settings.mail.sender
     envelope_from = sender_address(sender)[1]

@@ -18,7 +18,7 @@ from tracker.app import App
 from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain.sources import Rules, Source
-from tracker.errors import ConfigError, FetchError, NotFoundError
+from tracker.errors import FetchError, NotFoundError, ValidationError
 from tracker.services import snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.snapshots import Version
@@ -84,7 +84,7 @@ def _moment(text: str, end_of_day: bool) -> str:
             return format_time(datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc))
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"{text!r} is neither an event position nor a date (YYYY-MM-DD) or ISO datetime") from None
+        raise ValidationError(f"{text!r} is neither an event position nor a date (YYYY-MM-DD) or ISO datetime") from None
     return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
 
 

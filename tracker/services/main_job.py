@@ -48,7 +48,7 @@ def ensure_subscribed(app: App, addresses: Sequence[str], cadence: str) -> tuple
     created: list[str] = []
     notes: list[str] = []
     seen: set[str] = set()
-    app.projector.catch_up(only=subscribing.OWN_PROJECTIONS)
+    app.fresh(*subscribing.OWN_PROJECTIONS)
     for address in addresses:
         # Compared in the canonical form the subscribers table keeps (validate_address).
         canonical = validate_address(address)
@@ -79,10 +79,10 @@ def run_once(
     # Subscribing after seeding: a new subscription's first digest is its welcome (what it covers,
     # what is due), not the whole seeded record replayed as news.
     report.subscribed, report.not_subscribed = ensure_subscribed(app, subscribe, cadence)
-    app.projector.catch_up()
+    app.fresh()
     if check:
         report.check = checking.check_sources(app, all=True, progress=progress, on_start=on_start)
-    app.projector.catch_up()
+    app.fresh()
     report.digests = digesting.run_digests(app, send=True)
     report.changelogs = changelog.write_changelogs(app)
     report.verified = auditing.verify_store(app.store)

@@ -1,7 +1,7 @@
 """The questions asked of one item or of the coming months: history, show, upcoming.
 
 ``history`` reads the item's stream in the log; ``show`` and ``upcoming`` read the record
-projection, so callers bring it up to date first (``App.projector.catch_up()``; the CLI does).
+projection, so callers bring it up to date first (``App.fresh("record")``; the CLI does).
 """
 
 from __future__ import annotations

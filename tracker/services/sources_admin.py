@@ -17,7 +17,7 @@ from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import TROUBLE_STATES, Source, id_from_url
-from tracker.errors import ConfigError, NotFoundError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.services.content import validate_rules
@@ -64,7 +64,7 @@ def get_source(app: App, source_id: str) -> Source:
     """The active source ``source_id`` (NotFoundError otherwise)."""
     from tracker.projections.sources import row_to_source
 
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     row = _row(app, source_id)
     if row is None:
         raise NotFoundError(f"no source {source_id!r} (see `tracker sources list`)")
@@ -96,17 +96,17 @@ def add_source(
         respect_robots=respect_robots, origin=origin,
     )
     validate_rules(source.rules)
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     existing = _row(app, source.id)
     if existing is not None and existing.active:
-        raise ConfigError(f"source {source.id!r} already exists (for {existing.url}); choose another --id")
+        raise ValidationError(f"source {source.id!r} already exists (for {existing.url}); choose another --id")
     stream = v.source_stream(source.id)
     app.store.append(
         [NewEvent(stream, v.SOURCE_REGISTERED, source.to_payload(), _cli_metadata("sources add"),
                   schema_version=app.store.upcaster.current_version(v.SOURCE_REGISTERED))],
         expect={stream: app.store.stream_version(stream)},
     )
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     return source
 
 
@@ -118,7 +118,7 @@ def remove_source(app: App, source_id: str, reason: str = "") -> None:
         [NewEvent(stream, v.SOURCE_REMOVED, {"id": source_id, "reason": reason}, _cli_metadata("sources remove"))],
         expect={stream: app.store.stream_version(stream)},
     )
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
 
 
 def adopt_rules(app: App, source_id: str, select: str | None, ignore: Sequence[str], reason: str = "") -> Source:
@@ -132,14 +132,14 @@ def adopt_rules(app: App, source_id: str, select: str | None, ignore: Sequence[s
                   _cli_metadata("sources try --adopt"))],
         expect={stream: app.store.stream_version(stream)},
     )
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     return source
 
 
 def list_sources(app: App, state: str | None = None, *, include_removed: bool = False) -> list[SourceView]:
     """Sources with their check state. ``state="failing"`` means any trouble (failing,
     unreachable or blocked); another state name selects exactly that state."""
-    app.projector.catch_up(only=["sources"])
+    app.fresh("sources")
     query = sa.select(sources, source_state).select_from(
         sources.outerjoin(source_state, source_state.c.source_id == sources.c.id)
     ).order_by(sources.c.id)

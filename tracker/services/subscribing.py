@@ -27,6 +27,7 @@ from tracker.domain.vocabulary import (
 )
 from tracker.errors import NotFoundError
 from tracker.mail import eml_name
+from tracker.projections import ReadModel
 from tracker.projections.subscriptions import PENDING
 from tracker.mail import channels
 from tracker.schema.operational import (
@@ -38,7 +39,7 @@ from tracker.projections.digest_index import load_index
 if TYPE_CHECKING:
     from tracker.app import App
 
-OWN_PROJECTIONS = ("subscriptions", "digest_index")
+OWN_PROJECTIONS: tuple[ReadModel, ...] = ("subscriptions", "digest_index")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ def subscribe(
     subscription_id = domain.new_subscription_id()
     now = format_time(app.clock())
     store = app.store
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     with app.db.write() as conn:
         subscriber_id = conn.execute(
             sa.select(subscribers.c.id).where(subscribers.c.address == canonical)
@@ -116,7 +117,7 @@ def subscribe(
                          "cadence": cadence, "name": label},
                 metadata=_metadata("subscribe", actor),
             )], expect={subscription_stream(subscription_id): 0}, conn=conn)
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     info = get_subscription(app, subscription_id)
     return replace(info, existing=True) if same is not None and not fresh else info
 
@@ -159,7 +160,7 @@ def check_known(app: App, filters: domain.Filters) -> None:
     if not filters.tags and not filters.items:
         return
     app.store  # noqa: B018 - refuses an uninitialised database with a clear error
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     with app.db.read() as conn:
         index = load_index(conn)
     if not index:
@@ -171,8 +172,8 @@ def check_known(app: App, filters: domain.Filters) -> None:
 
 
 def list_subscriptions(app: App, *, include_cancelled: bool = True) -> list[SubscriptionInfo]:
-    app.store  # noqa: B018 - refuses an uninitialised database with a clear error
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.require_ready()
+    app.fresh(*OWN_PROJECTIONS)
     with app.db.read() as conn:
         return _infos(conn, None if include_cancelled else subscriptions.c.status == "active")
 
@@ -221,7 +222,7 @@ def _infos(conn: Connection, condition: sa.ColumnElement[bool] | None) -> list[S
 def unsubscribe(app: App, ref: str, *, actor: str = "cli") -> list[str]:
     """Cancel a subscription by id or unsubscribe token, or every subscription of an address."""
     store = app.store
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     with app.db.write() as conn:
         if "@" in ref:
             canonical = domain.validate_address(ref)
@@ -240,7 +241,7 @@ def unsubscribe(app: App, ref: str, *, actor: str = "cli") -> list[str]:
                 raise NotFoundError(f"no subscription {ref!r}")
             ids = [target] if status == "active" else []
         _cancel(conn, store, ids, actor, "unsubscribe")
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     return ids
 
 
@@ -248,7 +249,7 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
     """Erase an address for good; returns the opaque subscriber id that remains in the log."""
     canonical = domain.validate_address(address)
     store = app.store
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     with app.db.write() as conn:
         subscriber_id = conn.execute(
             sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
@@ -273,7 +274,7 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
         conn.execute(subscriber_suppressions.insert().values(
             digest=address_digest(canonical), reason="forgotten", created_at=format_time(app.clock())))
         conn.execute(subscription_tokens.delete().where(subscription_tokens.c.subscription_id.in_(sub_ids or [""])))
-    app.projector.catch_up(only=OWN_PROJECTIONS)
+    app.fresh(*OWN_PROJECTIONS)
     # The delivered copies in the outbox folder carry the address in their To header.
     outbox = Path(app.settings.home) / "outbox"
     for message_id in message_ids:

@@ -8,7 +8,7 @@ Kinds (an explicit registry, see PARSERS; one module each):
   ema-medicines     EMA's medicines data download (JSON), ATMPs only.
 Each entry carries its official identifier, dates with their precision, type, titles, agency,
 links and deadlines (see Entry). Entries come in the order of the document. Content that is
-not of the kind raises ``FetchError("undecodable")``; an unknown kind raises ConfigError.
+not of the kind raises ``FetchError("undecodable")``; an unknown kind raises ValidationError.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from tracker.errors import ConfigError
+from tracker.errors import ValidationError
 from tracker.fetching.registers import ecfr, ema, fda_guidance, federal_register, feeds
 from tracker.fetching.registers.common import Entry, date_precision
 
@@ -34,7 +34,7 @@ def parse_entries(kind: str, body: bytes, url: str) -> list[Entry]:
     try:
         parser = PARSERS[kind]
     except KeyError:
-        raise ConfigError(f"unknown register kind {kind!r} (one of {', '.join(sorted(PARSERS))})") from None
+        raise ValidationError(f"unknown register kind {kind!r} (one of {', '.join(sorted(PARSERS))})") from None
     # Thousands of cycle-free dicts and tuples: the cyclic collector would walk them again and again
     # (half the time of a 2,000-row FDA table, measured). Paused as tracker.core.collector does it
     # (which fetching may not import): left alone if the application turned it off.
