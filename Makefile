@@ -4,26 +4,43 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+NEW_ENOUGH := -c 'import sys; sys.exit(sys.version_info < (3, 11))'
+
 $(STAMP): pyproject.toml
+	@$(PYTHON) $(NEW_ENOUGH) 2>/dev/null || { echo "the tracker needs Python 3.11+; $(PYTHON) is $$($(PYTHON) --version 2>&1); try make PYTHON=python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,postgres]'
 	touch $(STAMP)
 
-.PHONY: install run test bench
-install: $(STAMP)
+.PHONY: install run test lint bench venv-check
+# A .venv made by an older Python (3.10 is the default on some systems), or whose Python is gone,
+# is rebuilt instead of failing on every run. A sub-make then looks at the stamp afresh.
+venv-check:
+	@if [ -d $(VENV) ] && ! $(BIN)/python $(NEW_ENOUGH) >/dev/null 2>&1; then \
+		echo "$(VENV) was made by $$($(BIN)/python --version 2>/dev/null || echo a Python that is gone); rebuilding it"; \
+		rm -rf $(VENV); \
+	fi
+	@$(MAKE) --no-print-directory $(STAMP)
 
-run: $(STAMP)
+install: venv-check
+
+run: venv-check
 	$(BIN)/tracker run --subscribe compliance-team@example.org
 
 # PostgreSQL tests run when a server answers on 127.0.0.1:5432 (or TRACKER_TEST_POSTGRES_URL is set).
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
-test: $(STAMP)
+test: venv-check
 	@if [ -z "$$TRACKER_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		echo "PostgreSQL found on 127.0.0.1:5432: the suite runs on SQLite and PostgreSQL"; \
 		export TRACKER_TEST_POSTGRES_URL=$(PG_URL); \
 	fi; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# ruff (pyproject.toml [tool.ruff]) and mypy strict over the package and its tests; .ci/run runs it first.
+lint: venv-check
+	$(BIN)/ruff check tracker tests bench migrations
+	$(BIN)/python -m mypy tracker tests
+
+bench: venv-check
 	$(BIN)/python -m bench

@@ -71,7 +71,7 @@ def render(index: int, edition: int) -> bytes:
         f"<script>var session='{rnd.random()}';</script><style>p {{ margin: 0 }}</style></head>"
         f"<body><header><nav><a href='/'>Home</a> | <a href='/a'>About</a></nav></header>"
         f"<main><h1>Official page {index}</h1>{''.join(paragraphs)}</main><footer>Contact us</footer></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 async def _serve(pages: int) -> None:

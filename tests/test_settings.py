@@ -51,7 +51,9 @@ def test_the_same_check_applies_to_a_file(tmp_path: Path) -> None:
     ("TRACKER_FETCH_RETRIES", "0", "retries", 0),
     ("TRACKER_CHECK_EVERY", "6h", "default_every", "6h"),
 ])
-def test_zero_and_good_values_load_where_they_make_sense(env: str, value: str, attribute: str, expected: object) -> None:
+def test_zero_and_good_values_load_where_they_make_sense(
+    env: str, value: str, attribute: str, expected: object
+) -> None:
     assert getattr(load_settings(environ={env: value}).fetch, attribute) == expected
 
 

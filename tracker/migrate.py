@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker import resources
 from tracker.core.db import Database, one_line
 from tracker.errors import (
     DatabaseError,
@@ -20,14 +20,13 @@ from tracker.errors import (
     UnknownMigrationError,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "migrations"
+MIGRATIONS = resources.MIGRATIONS
 
 
 def alembic_config() -> Config:
     if not (MIGRATIONS / "env.py").exists():
-        raise DatabaseError(f"migrations not found at {MIGRATIONS}: install the tracker from its source tree")
-    config = Config(str(ROOT / "alembic.ini"))
+        raise DatabaseError(f"migrations not found at {MIGRATIONS}: the tracker is installed incompletely")
+    config = Config(str(resources.ALEMBIC_INI))
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["configure_logger"] = False
     return config

@@ -62,22 +62,19 @@ def _positive_float(value: Any) -> float:
     return number
 
 
-def _non_negative_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"must not be negative, got {value!r}")
-    return number
+def _whole_number(minimum: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        number = int(value)
+        if number < minimum:
+            raise ValueError(f"must be at least {minimum}, got {value!r}")
+        return number
+    return parse
 
 
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    number = int(value)
-    if number < 1:
-        raise ValueError(f"must be at least 1, got {value!r}")
-    return number
+_non_negative_int = _whole_number(0)
+_positive_int = _whole_number(1)
 
 
 def _unsubscribe_base(value: Any) -> str:
@@ -179,46 +176,69 @@ class PathSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = setting("TRACKER_DATABASE_URL", "", "SQLAlchemy URL; empty means sqlite:///<home>/tracker.db.", secret=True)
+    url: str = setting(
+        "TRACKER_DATABASE_URL", "", "SQLAlchemy URL; empty means sqlite:///<home>/tracker.db.", secret=True)
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    url: str = setting("TRACKER_SMTP_URL", "", "smtp://host:port (STARTTLS if offered) or smtps://host:port; empty writes .eml files to the outbox.", secret=True)
+    url: str = setting(
+        "TRACKER_SMTP_URL", "",
+        "smtp://host:port (STARTTLS if offered) or smtps://host:port; empty writes .eml files to the outbox.",
+        secret=True)
     username: str = setting("TRACKER_SMTP_USERNAME", "", "SMTP user name.")
     password: str = setting("TRACKER_SMTP_PASSWORD", "", "SMTP password (never logged).", secret=True)
-    timeout: float = setting("TRACKER_SMTP_TIMEOUT", 30.0, "Seconds before an SMTP connection is abandoned.", _positive_float)
+    timeout: float = setting(
+        "TRACKER_SMTP_TIMEOUT", 30.0, "Seconds before an SMTP connection is abandoned.", _positive_float)
 
 
 @dataclass(frozen=True)
 class MailSettings:
-    sender: str = setting("TRACKER_MAIL_FROM", "CGT Regulatory Tracker <tracker@localhost>", "From header of digests.", name="from")
-    unsubscribe_base: str = setting("TRACKER_UNSUBSCRIBE_BASE", "", "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: only.", _unsubscribe_base)
+    sender: str = setting(
+        "TRACKER_MAIL_FROM", "CGT Regulatory Tracker <tracker@localhost>", "From header of digests.", name="from")
+    unsubscribe_base: str = setting(
+        "TRACKER_UNSUBSCRIBE_BASE", "",
+        "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: only.",
+        _unsubscribe_base)
     send_empty: bool = setting("TRACKER_SEND_EMPTY", False, "Send a digest even when nothing matched.", _bool)
 
 
 @dataclass(frozen=True)
 class DigestSettings:
-    due_days: int = setting("TRACKER_DIGEST_DUE_DAYS", 30, "Days ahead a digest lists dates due (effective dates, comment deadlines).", _positive_int)
+    due_days: int = setting(
+        "TRACKER_DIGEST_DUE_DAYS", 30, "Days ahead a digest lists dates due (effective dates, comment deadlines).",
+        _positive_int)
 
 
 @dataclass(frozen=True)
 class FetchSettings:
     contact: str = setting("TRACKER_CONTACT", "tracker-operator@localhost", "Contact address put in the User-Agent.")
-    allow_hosts: str = setting("TRACKER_ALLOW_HOSTS", "", "Comma-separated host names or CIDRs allowed although private/loopback.")
+    allow_hosts: str = setting(
+        "TRACKER_ALLOW_HOSTS", "", "Comma-separated host names or CIDRs allowed although private/loopback.")
     concurrency: int = setting("TRACKER_FETCH_CONCURRENCY", 16, "Requests in flight overall.", _positive_int)
     per_host: int = setting("TRACKER_FETCH_PER_HOST", 2, "Requests in flight per host.", _positive_int)
-    host_delay: float = setting("TRACKER_FETCH_HOST_DELAY", 1.0, "Seconds between two requests to one host.", _non_negative_float)
-    connect_timeout: float = setting("TRACKER_FETCH_CONNECT_TIMEOUT", 10.0, "Connect timeout, seconds.", _positive_float)
+    host_delay: float = setting(
+        "TRACKER_FETCH_HOST_DELAY", 1.0, "Seconds between two requests to one host.", _non_negative_float)
+    connect_timeout: float = setting(
+        "TRACKER_FETCH_CONNECT_TIMEOUT", 10.0, "Connect timeout, seconds.", _positive_float)
     read_timeout: float = setting("TRACKER_FETCH_READ_TIMEOUT", 30.0, "Read timeout, seconds.", _positive_float)
     retries: int = setting("TRACKER_FETCH_RETRIES", 2, "Retries after a transient failure.", _non_negative_int)
-    backoff_base: float = setting("TRACKER_FETCH_BACKOFF_BASE", 1.0, "First retry delay, seconds (doubles each retry, with full jitter).", _non_negative_float)
-    max_retry_after: float = setting("TRACKER_FETCH_MAX_RETRY_AFTER", 120.0, "Longest Retry-After honoured, seconds.", _non_negative_float)
-    attempt_timeout: float = setting("TRACKER_FETCH_ATTEMPT_TIMEOUT", 120.0, "Deadline of one whole attempt, so a trickling server cannot hold a fetch.", _positive_float)
-    max_bytes: int = setting("TRACKER_FETCH_MAX_BYTES", 20 * 1024 * 1024, "Largest body accepted, bytes.", _positive_int)
+    backoff_base: float = setting(
+        "TRACKER_FETCH_BACKOFF_BASE", 1.0, "First retry delay, seconds (doubles each retry, with full jitter).",
+        _non_negative_float)
+    max_retry_after: float = setting(
+        "TRACKER_FETCH_MAX_RETRY_AFTER", 120.0, "Longest Retry-After honoured, seconds.", _non_negative_float)
+    attempt_timeout: float = setting(
+        "TRACKER_FETCH_ATTEMPT_TIMEOUT", 120.0,
+        "Deadline of one whole attempt, so a trickling server cannot hold a fetch.",
+        _positive_float)
+    max_bytes: int = setting(
+        "TRACKER_FETCH_MAX_BYTES", 20 * 1024 * 1024, "Largest body accepted, bytes.", _positive_int)
     max_redirects: int = setting("TRACKER_FETCH_MAX_REDIRECTS", 5, "Redirects followed at most.", _non_negative_int)
-    failure_threshold: int = setting("TRACKER_FAILURE_THRESHOLD", 3, "Consecutive failures before SourceUnreachable.", _positive_int)
-    default_every: str = setting("TRACKER_CHECK_EVERY", "1d", "Default check interval of a source (e.g. 30m, 6h, 1d).", _duration)
+    failure_threshold: int = setting(
+        "TRACKER_FAILURE_THRESHOLD", 3, "Consecutive failures before SourceUnreachable.", _positive_int)
+    default_every: str = setting(
+        "TRACKER_CHECK_EVERY", "1d", "Default check interval of a source (e.g. 30m, 6h, 1d).", _duration)
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
@@ -228,20 +248,37 @@ class FetchSettings:
 @dataclass(frozen=True)
 class ScheduleSettings:
     timezone: str = setting("TRACKER_TIMEZONE", "UTC", "Time zone of digest cron times.", _timezone)
-    tick: float = setting("TRACKER_TICK_SECONDS", 60.0, "Seconds between two scheduler ticks that pick due sources.", _positive_float)
+    tick: float = setting(
+        "TRACKER_TICK_SECONDS", 60.0, "Seconds between two scheduler ticks that pick due sources.", _positive_float)
     daily_at: str = setting("TRACKER_DAILY_AT", "07:00", "Local time of daily digests.", _clock_time)
     weekly_on: str = setting("TRACKER_WEEKLY_ON", "mon", "Day of weekly digests (mon..sun).", _weekday)
-    lease_seconds: float = setting("TRACKER_LEASE_SECONDS", 300.0, "Seconds a claim on a due source or a digest run holds before another process may take it over.", _positive_float)
-    instance_lease: float = setting("TRACKER_INSTANCE_LEASE_SECONDS", 30.0, "Seconds the SQLite single-instance lock and a heartbeat stay valid without renewal.", _positive_float)
-    batch: int = setting("TRACKER_CLAIM_BATCH", 50, "Due sources claimed and checked per batch within one tick.", _positive_int)
-    retention_days: int = setting("TRACKER_RETENTION_DAYS", 90, "Days housekeeping keeps heartbeats, finished run records and check-log rows.", _positive_int)
-    checkpoint_every: float = setting("TRACKER_CHECKPOINT_SECONDS", 3600.0, "Seconds between checkpoints made by tracker serve when the log grew (0: none).", _non_negative_float)
+    lease_seconds: float = setting(
+        "TRACKER_LEASE_SECONDS", 300.0,
+        "Seconds a claim on a due source or a digest run holds before another process may take it over.",
+        _positive_float)
+    instance_lease: float = setting(
+        "TRACKER_INSTANCE_LEASE_SECONDS", 30.0,
+        "Seconds the SQLite single-instance lock and a heartbeat stay valid without renewal.",
+        _positive_float)
+    batch: int = setting(
+        "TRACKER_CLAIM_BATCH", 50, "Due sources claimed and checked per batch within one tick.", _positive_int)
+    retention_days: int = setting(
+        "TRACKER_RETENTION_DAYS", 90, "Days housekeeping keeps heartbeats, finished run records and check-log rows.",
+        _positive_int)
+    checkpoint_every: float = setting(
+        "TRACKER_CHECKPOINT_SECONDS", 3600.0,
+        "Seconds between checkpoints made by tracker serve when the log grew (0: none).", _non_negative_float)
 
 
 @dataclass(frozen=True)
 class SigningSettings:
-    key: str = setting("TRACKER_SIGNING_KEY", "", "Ed25519 key (PEM) that signs checkpoints; empty means <home>/signing-key.pem. Keep it outside the database.", secret=True)
-    origin: str = setting("TRACKER_LOG_ORIGIN", "tracker.invalid/cgt-regulatory-log", "Origin line of checkpoints and the signing key's name: a schema-less URL naming this log.")
+    key: str = setting(
+        "TRACKER_SIGNING_KEY", "",
+        "Ed25519 key (PEM) that signs checkpoints; empty means <home>/signing-key.pem. Keep it outside the database.",
+        secret=True)
+    origin: str = setting(
+        "TRACKER_LOG_ORIGIN", "tracker.invalid/cgt-regulatory-log",
+        "Origin line of checkpoints and the signing key's name: a schema-less URL naming this log.")
 
 
 @dataclass(frozen=True)
@@ -263,7 +300,8 @@ def _declared() -> tuple[tuple[Setting, str, str], ...]:
             spec = f.metadata["setting"]
             name = spec["name"] or f.name
             key = f"{section}.{name}" if section else name
-            found.append((Setting(key, spec["env"], f.default, spec["help"], spec["parse"], spec["secret"]), section, f.name))
+            declared = Setting(key, spec["env"], f.default, spec["help"], spec["parse"], spec["secret"])
+            found.append((declared, section, f.name))
     return tuple(found)
 
 

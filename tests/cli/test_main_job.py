@@ -17,7 +17,7 @@ PAGE = "<html><body><main><h1>细胞治疗产品指导原则</h1><p>版本 {n}</
 
 def write_seeds(folder: Path, server: LocalServer) -> None:
     folder.mkdir()
-    (folder / "cn.toml").write_text(f'''
+    (folder / "cn.toml").write_text('''
 [[items]]
 id = "cn-biomed-new-tech-regulation"
 jurisdiction = "CN"
@@ -25,7 +25,7 @@ kind = "regulation"
 title_zh = "生物医学新技术临床研究和临床转化应用管理条例"
 title_en = "Regulation on the Clinical Research and Clinical Translational Application of Biomedical New Technologies"
 issuer = "国务院 State Council"
-citation = {{ ref = [], quote = "生物医学新技术" }}
+citation = { ref = [], quote = "生物医学新技术" }
 
 [[items.steps]]
 type = "published"

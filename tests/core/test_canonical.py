@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tracker.core.canonical import ChainHasher, canonical_json, event_hash
 
 # Text from every plane the record uses: ASCII, CJK, kana, and the odd astral character.
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),

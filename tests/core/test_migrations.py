@@ -64,16 +64,14 @@ def test_partial_key_index_migration_keeps_the_log_and_its_guarantees(db_url: st
     assert _rows(db) == before and auditing.verify_store(store).ok
     again = store.append([NewEvent("instrument/m1", "InstrumentRegistered", {"id": 1}, idempotency_key="seed:m1")])
     assert again[0].position == 2  # the stored event, found through the partial index
-    with db.write() as conn:  # still refused by the database itself
-        with pytest.raises(sa.exc.DBAPIError):
-            conn.exec_driver_sql("UPDATE events SET payload = '{}' WHERE position = 1")
-    with pytest.raises(ConstraintError):  # and keys stay unique behind the store's back
-        with db.write() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO events (position, stream, version, type, schema_version, payload, metadata,"
-                " recorded_at, idempotency_key, prev_hash, hash) SELECT 99, 'instrument/dup', 1, 'X', 1, '{}', '{}',"
-                " recorded_at, idempotency_key, hash, hash FROM events WHERE position = 2"
-            )
+    with db.write() as conn, pytest.raises(sa.exc.DBAPIError):  # still refused by the database itself
+        conn.exec_driver_sql("UPDATE events SET payload = '{}' WHERE position = 1")
+    with pytest.raises(ConstraintError), db.write() as conn:  # and keys stay unique behind the store's back
+        conn.exec_driver_sql(
+            "INSERT INTO events (position, stream, version, type, schema_version, payload, metadata,"
+            " recorded_at, idempotency_key, prev_hash, hash) SELECT 99, 'instrument/dup', 1, 'X', 1, '{}', '{}',"
+            " recorded_at, idempotency_key, hash, hash FROM events WHERE position = 2"
+        )
 
     _to(db, "0005", down=True)
     assert _rows(db) == before

@@ -28,7 +28,7 @@ def readme_grants(role: str, schema: str) -> list[str]:
 def test_service_role_may_only_insert_and_select_events(db_url: str, db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("roles are a PostgreSQL feature")
-    schema = sa.make_url(db_url).query["options"].split("=", 1)[1]
+    schema = str(sa.make_url(db_url).query["options"]).split("=", 1)[1]
     role = f"tracker_service_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
     with admin.begin() as conn:
@@ -44,9 +44,8 @@ def test_service_role_may_only_insert_and_select_events(db_url: str, db: Databas
         store.append([NewEvent("instrument/a", "InstrumentRegistered", {"id": "a"})])
         assert auditing.verify_store(store).count == 1
         for statement in ("UPDATE events SET type = 'Forged'", "DELETE FROM events", "TRUNCATE events"):
-            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-                with service.engine.begin() as conn:
-                    conn.exec_driver_sql(statement)
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), service.engine.begin() as conn:
+                conn.exec_driver_sql(statement)
     finally:
         service.dispose()
         with admin.begin() as conn:

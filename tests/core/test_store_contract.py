@@ -90,13 +90,11 @@ def test_bilingual_payload_round_trips_byte_exact(store: EventStore) -> None:
 def test_database_refuses_update_and_delete(db, store: EventStore) -> None:  # type: ignore[no-untyped-def]
     store.append([ev("instrument/a"), ev("instrument/b")])
     for statement in ("UPDATE events SET type = 'Forged' WHERE position = 1", "DELETE FROM events WHERE position = 2"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(statement)
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.exec_driver_sql(statement)
     if not db.is_sqlite:
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("TRUNCATE events")
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE events")
     assert store.count() == 2 and auditing.verify_store(store).count == 2
 
 
@@ -254,10 +252,9 @@ def test_stream_versions_stay_exact_across_stores_and_rollbacks(db) -> None:  # 
     first.append([ev("instrument/a")])
     second.append([ev("instrument/a")])  # the head moved behind first's back
     assert first.append([ev("instrument/a")])[0].version == 3
-    with pytest.raises(RuntimeError):
-        with db.write() as conn:
-            first.append([ev("instrument/a"), ev("instrument/b")], conn=conn)
-            raise RuntimeError("the caller's wider transaction fails after the append")
+    with pytest.raises(RuntimeError), db.write() as conn:
+        first.append([ev("instrument/a"), ev("instrument/b")], conn=conn)
+        raise RuntimeError("the caller's wider transaction fails after the append")
     assert [e.version for e in first.append([ev("instrument/a"), ev("instrument/b")])] == [4, 1]
     with pytest.raises(ConcurrencyError):
         first.append([ev("instrument/a")], expect={"instrument/a": 3})

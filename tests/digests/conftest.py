@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[App]:
     application.close()
 
 
-def register_record(app: App) -> list[RecordedEvent]:
+def register_record(app: App) -> Sequence[RecordedEvent]:
     """A CN guidance, a JP guidance, a US law, and a monitored CN page, as their events."""
     return app.store.append([
         NewEvent("instrument/cn-ct-guideline", "InstrumentRegistered", {
@@ -62,7 +62,7 @@ def register_record(app: App) -> list[RecordedEvent]:
     ])
 
 
-def record_changes(app: App) -> list[RecordedEvent]:
+def record_changes(app: App) -> Sequence[RecordedEvent]:
     """Steps of each item and a change of the monitored page (with <script> in its fetched text)."""
     return app.store.append([
         NewEvent("instrument/cn-ct-guideline", "InstrumentPublished",

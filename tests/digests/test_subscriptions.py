@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -90,7 +92,7 @@ def test_forget_erases_the_address_everywhere_and_the_chain_still_verifies(app: 
     record_changes(app)
     run = digesting.run_digests(app)  # no SMTP configured: the digest goes to <home>/outbox as .eml
     (where,) = [w for _, _, w in run.report.sent]  # type: ignore[union-attr]
-    eml = open(where, "rb").read()
+    eml = Path(where).read_bytes()
     assert b"forget-me@example.org" in eml
     witness_copy = app.settings.home / "kept-by-recipient.eml"
     witness_copy.write_bytes(eml)

@@ -84,7 +84,7 @@ class LocalServer:
         """Sleep in a handler, bounded: returns early when the server stops."""
         self.stopping.wait(seconds)
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         self._thread.start()
         return self
 

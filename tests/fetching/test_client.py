@@ -8,6 +8,7 @@ import socket
 import time
 import zlib
 from collections.abc import Iterator
+from itertools import pairwise
 
 import httpx
 
@@ -337,7 +338,7 @@ def test_host_delay_spaces_requests(server: LocalServer) -> None:
                 pass
 
     run(go())
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in pairwise(starts)]
     assert len(gaps) == 2 and min(gaps) >= 0.18
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
 from tests.fetching.localserver import LocalServer, Reply, Seen
 from tests.fetching.pdfs import make_pdf
@@ -69,11 +70,11 @@ def test_304_answers_are_silent(app: App, server: LocalServer, clock: Clock) -> 
     assert server.requests[0].headers.get("if-none-match") is None
     assert types_of(app, "etag") == REGISTERED_BASELINED
     [view] = list_sources(app)
-    assert view.last_checked_at.startswith("2026-11-25") and view.last_status == 304
+    assert (view.last_checked_at or "").startswith("2026-11-25") and view.last_status == 304
 
 
 def test_a_timestamp_only_change_is_ignored_and_stays_out_of_the_diff(app: App, server: LocalServer, clock: Clock) -> None:
-    state = {"n": 0, "rule": "Rule text A"}
+    state: dict[str, Any] = {"n": 0, "rule": "Rule text A"}
 
     def page(_seen: Seen) -> Reply:
         state["n"] += 1

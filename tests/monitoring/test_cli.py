@@ -20,7 +20,7 @@ ENV = {"TRACKER_ALLOW_HOSTS": "127.0.0.1", "TRACKER_FETCH_HOST_DELAY": "0", "TRA
 
 def tracker(db_url: str, *args: str) -> Result:
     env = {k: None for k in os.environ if k.startswith("TRACKER_")} | ENV | {"TRACKER_DATABASE_URL": db_url}
-    return CliRunner().invoke(cli, list(args), env=env)  # type: ignore[arg-type]
+    return CliRunner().invoke(cli, list(args), env=env)
 
 
 def ok(result: Result) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -140,9 +141,12 @@ def test_two_checkers_at_once_report_each_change_once(db_url: str, clock: Clock,
     apps = [App(make_settings(db_url), clock=clock) for _ in range(2)]
     migrate.upgrade(apps[0].db)
     ids = [f"c{n}" for n in range(8)]
-    edition = {"n": 1}
+    edition: dict[str, int] = {"n": 1}
+    def page(sid: str) -> Callable[[Seen], Reply]:
+        return lambda _seen: html(f"<p>{sid} edition {edition['n']}</p>")
+
     for source_id in ids:
-        server.route(f"/{source_id}", lambda _s, sid=source_id: html(f"<p>{sid} edition {edition['n']}</p>"))
+        server.route(f"/{source_id}", page(source_id))
         add(apps[0], source_id, server.url(f"/{source_id}"))
     check_sources(apps[0], all=True)
     edition["n"] = 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -58,16 +60,17 @@ def test_remove_keeps_history_and_stops_checks(app: App, clock: Clock) -> None:
 def test_bad_input_writes_nothing(app: App) -> None:
     add(app, "fda", "https://www.fda.gov/cgt")
     count = app.store.count()
-    for kwargs, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"url": "https://www.fda.gov/other", "source_id": "fda"}, "already exists"),
         ({"url": "https://www.fda.gov/x", "select": "div[["}, "CSS selector"),
         ({"url": "https://www.fda.gov/x", "every": "daily"}, "not a duration"),
         ({"url": "https://www.fda.gov/x", "kind": "pdf", "select": "main"}, "html sources only"),
         ({"url": "https://www.fda.gov/x", "ignore": ["[a-"]}, "not a regular expression"),
-    ]:
+    ]
+    for kwargs, message in cases:
         url = kwargs.pop("url")
         with pytest.raises(ValidationError, match=message):
-            sources_admin.add_source(app, str(url), **kwargs)  # type: ignore[arg-type]
+            sources_admin.add_source(app, str(url), **kwargs)
     with pytest.raises(NotFoundError):
         check_sources(app, ["nope"])
     assert app.store.count() == count

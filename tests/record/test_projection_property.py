@@ -14,7 +14,8 @@ from tracker.core import EventStore, NewEvent, Projector
 from tracker.domain import seed_events as se
 from tracker.domain.record import FOLDED_STEP
 from tracker.domain.seeds import SeedItem
-from tracker.projections.record import RecordProjection, dump
+from tests.record.helpers import dump
+from tracker.projections.record import RecordProjection
 from tracker.services.replay import replay
 
 _examples = itertools.count()
@@ -52,7 +53,7 @@ def build_events(prefix: str, kinds: list[str], operations: list[tuple[Any, ...]
     def item(index: int) -> SeedItem:
         if index not in items:
             kind = kinds[index % len(kinds)]
-            record = {
+            record: dict[str, Any] = {
                 "id": f"{prefix}-{index}", "jurisdiction": "CN", "kind": kind, "title_zh": f"条例{index}", "title_en": f"Item {index}",
                 "issuer": None, "topics": [], "discipline": "cmc" if kind == "guidance" else None, "urls": [],
                 "citation": {"ref": [], "quote": "引文"}, "notes": None, "relations": [], "attributes": {}, "seed_file": "property.toml",

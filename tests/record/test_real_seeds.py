@@ -155,7 +155,7 @@ def test_every_table_1_guideline_and_table_2_product_is_recorded(seeded: tuple[E
         rows = [dict(r) for r in conn.execute(sa.select(record_items)).mappings()]
     guidelines = {r["title_zh"]: r for r in rows if r["kind"] == "guidance" and json.loads(r["attributes"])["seed_file"] == "cn_guidelines.toml"}
     assert len(guidelines) == 23
-    for title, discipline in zip(TABLE_1, TABLE_1_DISCIPLINES):
+    for title, discipline in zip(TABLE_1, TABLE_1_DISCIPLINES, strict=True):
         assert title in guidelines, title
         assert guidelines[title]["discipline"] == discipline, title
     products = {json.loads(r["attributes"])["generic_name"]: r for r in rows if r["kind"] == "product"}

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 from tracker.core import EventStore, NewEvent, Projector, RecordedEvent
 from tracker.domain import seed_events as se
 from tracker.domain.seeds import SeedItem
-from tracker.projections.record import RecordProjection, dump
+from tests.record.helpers import dump
+from tracker.projections.record import RecordProjection
 from tracker.services.replay import replay
 
 META = {"actor": "test", "cause": "seed:rebuild.toml"}

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from tests.scheduling.conftest import Pages, Served, make_app, run_cli, serve_env, wait_for
 from tests.support.smtp import Mailbox
@@ -28,7 +28,7 @@ CHANGE = "新的指导原则 2026年第12号"
 def bodies(message: Message) -> str:
     parts = message.walk() if message.is_multipart() else [message]
     return "\n".join(
-        part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+        bytes(part.get_payload(decode=True)).decode(part.get_content_charset() or "utf-8")
         for part in parts if part.get_content_maintype() == "text"
     )
 

@@ -31,7 +31,7 @@ class Mailbox:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 with box._lock:
                     box.recipients.append(list(envelope.rcpt_tos))
-                    box.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
+                    box.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

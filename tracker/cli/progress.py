@@ -37,7 +37,7 @@ class CheckProgress:
     def had_bar(self) -> bool:
         return self.bar is not None
 
-    def __enter__(self) -> "CheckProgress":
+    def __enter__(self) -> CheckProgress:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:

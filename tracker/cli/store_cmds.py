@@ -12,7 +12,8 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core import RecordedEvent
 from tracker.domain import choices
-from tracker.errors import ValidationError, TrackerError
+from tracker.errors import TrackerError, ValidationError
+from tracker.files import replacing
 from tracker.services import auditing
 
 
@@ -97,10 +98,8 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
         count = auditing.export_jsonl(store, sys.stdout)
         return
     target = Path(output)
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
+    with replacing(target) as handle:  # an interrupted export never leaves a truncated file under the real name
         count = auditing.export_jsonl(store, handle)
-    partial.replace(target)  # an interrupted export never leaves a truncated file under the real name
     click.echo(f"exported {count} events to {target}", err=True)
 
 

@@ -97,10 +97,6 @@ class RecordedEvent(NamedTuple):
     prev_hash: str
     hash: str
 
-    @property
-    def recorded_time(self) -> datetime:
-        return parse_time(self.recorded_at)
-
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()
 

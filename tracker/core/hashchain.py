@@ -36,8 +36,8 @@ def verify_rows(rows: Iterable[Sequence[Any]]) -> VerifyReport:
         (position, stream, version, type_, schema_version, payload, metadata,
          recorded_at, valid_from, key, stored_prev, stored_hash) = row
 
-        def bad(problem: str, at: int = position) -> VerifyReport:
-            return VerifyReport(count, prev_position, prev_hash, at, problem)
+        def bad(problem: str, at: int = position) -> VerifyReport:  # called within this iteration only
+            return VerifyReport(count, prev_position, prev_hash, at, problem)  # noqa: B023
 
         if position != prev_position + 1:
             if position > prev_position + 1:  # name the first missing position

@@ -150,10 +150,6 @@ class Source:
             parse_duration(self.every, what=f"source {self.id}: every")
 
     @property
-    def is_register(self) -> bool:
-        return self.kind in REGISTER_KINDS
-
-    @property
     def rules(self) -> Rules:
         return Rules(self.kind, self.select, self.ignore)
 
@@ -170,7 +166,7 @@ class Source:
         }
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> "Source":
+    def from_payload(cls, payload: Mapping[str, Any]) -> Source:
         return cls(
             id=str(payload["id"]), url=str(payload["url"]), kind=str(payload.get("kind") or "html"),
             jurisdiction=payload.get("jurisdiction"), title=str(payload.get("title") or ""),
@@ -180,7 +176,7 @@ class Source:
             origin=str(payload.get("origin") or "operator"),
         )
 
-    def with_rules(self, select: str | None, ignore: Sequence[str]) -> "Source":
+    def with_rules(self, select: str | None, ignore: Sequence[str]) -> Source:
         return Source(
             self.id, self.url, self.kind, self.jurisdiction, self.title, self.items, self.tags,
             select, tuple(ignore), self.every, self.respect_robots, self.origin,

@@ -138,9 +138,7 @@ class Filters:
             return False
         if self.tags and self.tags.isdisjoint(target.tags):
             return False
-        if self.items and self.items.isdisjoint(target.ids):
-            return False
-        return True
+        return not (self.items and self.items.isdisjoint(target.ids))
 
     def describe(self) -> str:
         parts = [

@@ -124,12 +124,6 @@ def message_bytes(draft: bytes, recipient: str | None = None) -> bytes:
     return message if recipient is None else with_recipient(message, recipient)
 
 
-def draft_parts(draft: bytes) -> tuple[str, str]:
-    """The plain-text and HTML parts of a draft (for previews and tests)."""
-    _, _, _, text, html = _frames(draft)
-    return text.decode("utf-8"), html.decode("utf-8")
-
-
 def _base64_part(subtype: str, content: bytes) -> bytes:
     body = base64.encodebytes(content).replace(b"\n", b"\r\n")
     return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'

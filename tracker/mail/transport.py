@@ -6,7 +6,6 @@ password. The transport is injected into the digest service, so tests choose a l
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
@@ -15,6 +14,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from tracker.errors import ConfigError, DeliveryError
+from tracker.files import write_replacing
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
 
@@ -44,9 +44,7 @@ class OutboxTransport:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             target = self.folder / eml_name(message_id)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(message)
-            os.replace(partial, target)
+            write_replacing(target, message)
         except OSError as exc:
             raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc.strerror}") from None
         return str(target)

@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
@@ -75,7 +74,7 @@ class _Batch:
         select = f"SELECT {', '.join(_LIGHT_COLUMNS)} FROM {_ITEMS} WHERE id IN "
         for chunk in _chunks(sorted(ids)):
             for row in conn.exec_driver_sql(select + f"({', '.join([self.mark] * len(chunk))})", tuple(chunk)):
-                self.rows[row[0]] = dict(zip(_LIGHT_COLUMNS, row))
+                self.rows[row[0]] = dict(zip(_LIGHT_COLUMNS, row, strict=True))
         self.existing = set(self.rows)
         self.full: set[str] = set()  # rows read (or registered) whole: written back whole
         self.attributes: dict[str, dict[str, Any]] = {}
@@ -90,7 +89,7 @@ class _Batch:
         if item_id not in self.full:
             stored = self.conn.exec_driver_sql(
                 f"SELECT {', '.join(_ITEM_COLUMNS)} FROM {_ITEMS} WHERE id = {self.mark}", (item_id,)).one()
-            row.update({c: v for c, v in zip(_ITEM_COLUMNS, stored) if c not in _LIGHT_COLUMNS})
+            row.update({c: v for c, v in zip(_ITEM_COLUMNS, stored, strict=True) if c not in _LIGHT_COLUMNS})
             self.attributes[item_id] = json.loads(row["attributes"])
             self.full.add(item_id)
         return row
@@ -306,13 +305,3 @@ class RecordProjection:
     def clear(self, conn: Connection) -> None:
         for table in reversed(TABLES):
             conn.execute(table.delete())
-
-
-def dump(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the three tables in key order: what a rebuild must reproduce exactly."""
-    return {
-        "record_items": [tuple(r) for r in conn.execute(sa.select(record_items).order_by(record_items.c.id))],
-        "record_steps": [tuple(r) for r in conn.execute(sa.select(record_steps).order_by(record_steps.c.item_id, record_steps.c.position))],
-        "record_relations": [tuple(r) for r in conn.execute(sa.select(record_relations).order_by(
-            record_relations.c.item_id, record_relations.c.relation, record_relations.c.target_id))],
-    }

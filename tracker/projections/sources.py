@@ -18,7 +18,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -104,4 +103,4 @@ class SourcesProjection:
         conn.execute(sources.delete())
 
 
-__all__ = ["SourcesProjection", "dialect_insert", "metadata", "row_to_source", "snapshots", "source_state", "source_versions", "sources"]
+__all__ = ["SourcesProjection", "dialect_insert", "row_to_source"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tracker import resources
 from tracker.domain.words import counted
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "digests"
+TEMPLATES = resources.TEMPLATES
 
 # Inline text only (never at the start of a line): these are the characters that can open markup
 # there. Parentheses, "#", "+" and "!" cannot without an escaped "[" or a line start, so they stay as

@@ -30,7 +30,7 @@ class Schedule:
     retention_days: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Schedule":
+    def from_settings(cls, settings: Settings) -> Schedule:
         """The schedule.* settings (checked when they were loaded), as times and a zone."""
         schedule = settings.schedule
         return cls(

@@ -23,7 +23,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
 def export_lines(store: EventStore) -> Iterator[str]:
     """One JSON object per event, every stored field, payload and metadata as the hashed text."""
     for row in store.rows():
-        yield json.dumps(dict(zip(EVENT_COLUMNS, row)), ensure_ascii=False) + "\n"
+        yield json.dumps(dict(zip(EVENT_COLUMNS, row, strict=True)), ensure_ascii=False) + "\n"
 
 
 def export_lines_between(store: EventStore, position: int, until: int | None = None) -> Iterator[str]:

@@ -21,6 +21,7 @@ from tracker.domain import vocabulary as v
 from tracker.errors import ExportFileError, ValidationError
 from tracker.core import RecordedEvent
 from tracker.projections.digest_index import IndexEntry, event_ref, load_refs
+from tracker.files import write_replacing
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
@@ -213,9 +214,7 @@ def write_changelogs(
         target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(target)
+            write_replacing(target, text)
         except OSError as exc:
             raise ExportFileError(f"{target}: cannot write: {exc.strerror}") from None
         written.append(target)

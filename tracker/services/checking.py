@@ -210,7 +210,8 @@ async def _assess_and_read_texts(
     return work
 
 
-async def check_sources_async(
+# The check pipeline (fetch, assess, record in batches) shares its state through closures.
+async def check_sources_async(  # noqa: C901
     app: App,
     source_ids: Sequence[str] | None = None,
     *,

@@ -22,9 +22,6 @@ from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.schema.operational import scheduler_heartbeats
 
-ROLES = ("active", "standby", "once")
-
-
 @dataclass(frozen=True)
 class ProcessIdentity:
     """This process, as other processes and operators see it."""
@@ -34,7 +31,7 @@ class ProcessIdentity:
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @classmethod
-    def current(cls) -> "ProcessIdentity":
+    def current(cls) -> ProcessIdentity:
         return cls(socket.gethostname(), os.getpid())
 
     @property

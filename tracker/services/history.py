@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from datetime import datetime, time, timezone
 
 from sqlalchemy.engine import Connection
@@ -137,7 +138,7 @@ def try_rules(app: App, source_id: str, *, ignore: Sequence[str], select: str | 
     steps: list[ReplayedChange] = []
     with app.db.read() as conn:
         previous_text = _text(conn, source, trial.rules, found[0])
-        for before, after in zip(found, found[1:]):
+        for before, after in pairwise(found):
             text = _text(conn, source, trial.rules, after)
             would = changes.content_hash(text) != changes.content_hash(previous_text)
             diff = changes.unified_diff(previous_text, text, old_label=before.fetched_at, new_label=after.fetched_at)

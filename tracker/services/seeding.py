@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tracker
+from tracker import resources
 from tracker.core import EventStore, NewEvent
 from tracker.core.canonical import canonical_json
 from tracker.domain.words import counted
@@ -26,9 +26,9 @@ from tracker.errors import SeedError
 
 
 def default_seed_dir() -> Path:
-    """./seeds if the current directory has one, else the seeds/ folder of the tracker's source tree."""
+    """./seeds if the current directory has one, else the seeds shipped with the tracker."""
     here = Path.cwd() / "seeds"
-    return here if here.is_dir() else Path(tracker.__file__).resolve().parent.parent / "seeds"
+    return here if here.is_dir() else resources.SEEDS
 
 
 @dataclass
@@ -135,7 +135,7 @@ def seed(store: EventStore, paths: Sequence[Path], *, actor: str = "cli") -> See
 
     head = store.head().position
     recorded = store.append([event for _, event in planned]) if planned else []
-    for (file, _), written in zip(planned, recorded):
+    for (file, _), written in zip(planned, recorded, strict=True):
         if written.position > head:  # another seed may have written the same keys meanwhile
             reports[file].written += 1
     return SeedReport(list(reports.values()))
