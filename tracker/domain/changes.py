@@ -121,10 +121,7 @@ class FailureStep:
 def after_failure(failures_before: int, error_class: str, threshold: int) -> FailureStep:
     """The state after one more failed check. A bot challenge is its own state at once."""
     failures = failures_before + 1
-    if error_class == "blocked":
-        state = "blocked"
-    else:
-        state = "unreachable" if failures >= threshold else "failing"
+    state = "blocked" if error_class == "blocked" else "unreachable" if failures >= threshold else "failing"
     return FailureStep(state, failures, failures == threshold)
 
 
