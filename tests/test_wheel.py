@@ -8,6 +8,7 @@ the dependencies of the running one, and runs `tracker init`, `tracker seed` and
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,8 +29,16 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) 
 
 def test_an_installed_wheel_runs_from_an_empty_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_") and k != "PYTHONPATH"}
+    # Built from a clean copy: setuptools keeps a build/ folder in the tree it builds, whose stale files
+    # (say, of a deleted module) would end up in the wheel.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("tracker", "migrations", "seeds", "digests"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("alembic.ini", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], tmp_path, env, 600)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)], tmp_path, env, 600)
     wheel = next(dist.glob("tracker-*.whl"))
 
     venv = tmp_path / "venv"
