@@ -4,6 +4,7 @@ and the projection's status agrees with a replay at a far-future valid-at."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,10 @@ from tracker.domain.record import FOLDED_STEP
 from tracker.domain.seeds import SeedItem
 from tests.record.helpers import dump
 from tracker.projections.record import RecordProjection
+from tracker.schema.read_models import record_items
 from tracker.services.replay import replay
+
+ITEM_FIELDS = [c.name for c in record_items.columns]
 
 _examples = itertools.count()
 KINDS = ["regulation", "guidance", "program", "product", "agency"]
@@ -150,3 +154,7 @@ def test_incremental_equals_rebuild(cstore: EventStore, kinds: list[str], operat
     for item_id, row in rows.items():
         state = far[item_id]
         assert (row[9], row[10], row[4], row[5]) == (state.status, state.status_date, state.title_zh, state.title_en), item_id
+        # and on every other field the two folds keep (corrections included)
+        stored = {name: row[i] for i, name in enumerate(ITEM_FIELDS)}
+        assert (stored["kind"], stored["jurisdiction"], stored["issuer"], stored["discipline"], json.loads(stored["topics"])) \
+            == (state.kind, state.jurisdiction, state.issuer, state.discipline, list(state.topics)), item_id
