@@ -30,7 +30,7 @@ def test_positions_versions_and_chain(store: EventStore) -> None:
     assert first[0].prev_hash == GENESIS_HASH
     assert first[1].prev_hash == first[0].hash and second[0].prev_hash == first[1].hash
     assert store.head().position == 3 and store.head().hash == second[0].hash
-    assert [e.type for e in store.read_stream("instrument/a")] == ["InstrumentRegistered", "InstrumentPublished"]
+    assert [e.type for e in store.read(stream="instrument/a")] == ["InstrumentRegistered", "InstrumentPublished"]
     assert auditing.verify_store(store).head_position == 3
 
 

@@ -276,9 +276,6 @@ class EventStore:
         for page in self._pages(after, until, stream, types, since, until_time, page_size):
             yield from map(self._to_event, page)
 
-    def read_stream(self, stream: str) -> Iterator[RecordedEvent]:
-        return self.read(stream=stream)
-
     def rows(
         self,
         *,
