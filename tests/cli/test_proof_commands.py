@@ -198,7 +198,8 @@ def _rewrite(path: Path, position: int) -> None:
                         " valid_from, idempotency_key, prev_hash, hash FROM events ORDER BY position").fetchall()
     hasher, prev = ChainHasher(), rows[position - 2][11]
     for row in rows[position - 1:]:
-        digest = hasher.hash(prev, *row[:5], row[7], row[8], row[9], row[5], row[6])
+        position, stream, version, type_, schema_version = row[:5]
+        digest = hasher.hash(prev, position, stream, version, type_, schema_version, row[7], row[8], row[9], row[5], row[6])
         conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?", (prev, digest, row[0]))
         prev = digest
     conn.execute("DELETE FROM merkle_nodes")

@@ -30,7 +30,7 @@ def rfc_mth(d: list[bytes]) -> bytes:
     return _rfc_mth(tuple(d))
 
 
-@functools.lru_cache(maxsize=None)  # the reference is recursive and O(n): remember it, or the test takes minutes
+@functools.cache  # the reference is recursive and O(n): remember it, or the test takes minutes
 def _rfc_mth(d: tuple[bytes, ...]) -> bytes:
     n = len(d)
     if n == 0:
@@ -40,7 +40,7 @@ def _rfc_mth(d: tuple[bytes, ...]) -> bytes:
     k = 1
     while k * 2 < n:
         k *= 2
-    return hashlib.sha256(b"\x01" + rfc_mth(d[:k]) + rfc_mth(d[k:])).digest()
+    return hashlib.sha256(b"\x01" + _rfc_mth(d[:k]) + _rfc_mth(d[k:])).digest()
 
 
 def rfc_path(m: int, d: list[bytes]) -> list[bytes]:
@@ -285,10 +285,9 @@ def test_proofs_from_the_database_on_each_backend(db: Database) -> None:
 def test_a_rolled_back_append_leaves_the_tree_as_it_was(db: Database) -> None:
     store = EventStore(db)
     store.append([NewEvent("s/a", "Noted", {"n": i}) for i in range(15)])
-    with pytest.raises(RuntimeError):
-        with db.write() as conn:
-            store.append([NewEvent("s/b", "Noted", {"n": i}) for i in range(5)], conn=conn)
-            raise RuntimeError("roll back")
+    with pytest.raises(RuntimeError), db.write() as conn:
+        store.append([NewEvent("s/b", "Noted", {"n": i}) for i in range(5)], conn=conn)
+        raise RuntimeError("roll back")
     store.append([NewEvent("s/c", "Noted", {"n": i}) for i in range(40)])
     leaves = [bytes.fromhex(r[11]) for r in store.rows()]
     assert len(leaves) == 55 and LogProofs(db).head().root_hash == rfc_mth(leaves).hex()

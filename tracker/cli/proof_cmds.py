@@ -43,7 +43,7 @@ def keys_generate(ctx: AppContext, output: str | None, as_json: bool) -> None:
         tracker keys generate --output /srv/tracker/signing-key.pem
     """
     path = Path(output) if output else cps.key_path(ctx.settings)
-    key = generate_key(path, ctx.settings["signing.origin"]).verifier
+    key = generate_key(path, ctx.settings.signing.origin).verifier
     if as_json:
         _echo_json({"path": str(path), "name": key.name, "key_id": key.id.hex(), "vkey": key.vkey, "public_key_pem": key.pem})
         return
@@ -67,8 +67,8 @@ def checkpoint(ctx: AppContext, output: str | None, as_json: bool) -> None:
         tracker checkpoint --output var/checkpoint.txt
     """
     key = cps.signing_key(ctx.settings)
-    ctx.app.store  # an initialised, current database
-    kept = cps.make_checkpoint(ctx.app.db, key, ctx.settings["signing.origin"], ctx.app.clock())
+    ctx.app.require_ready()
+    kept = cps.make_checkpoint(ctx.app.db, key, ctx.settings.signing.origin, ctx.app.clock())
     if output:
         Path(output).write_text(kept.note, encoding="utf-8")
     if as_json:
@@ -97,7 +97,7 @@ def checkpoints_list(ctx: AppContext, as_json: bool) -> None:
 
         tracker checkpoints list
     """
-    ctx.app.store
+    ctx.app.require_ready()
     for kept in cps.list_checkpoints(ctx.app.db):
         if as_json:
             click.echo(json.dumps(kept.as_dict(), ensure_ascii=False))
@@ -132,7 +132,7 @@ def prove(ctx: AppContext, position: int | None, checkpoint_file: str | None, fi
         tracker prove 42 --json > proof.json
         tracker prove --from old-checkpoint.txt --to checkpoint.txt --json
     """
-    ctx.app.store
+    ctx.app.require_ready()
     proofs = LogProofs(ctx.app.db)
     if first is not None:
         if position is not None:
@@ -199,14 +199,14 @@ def verify_proofs(ctx: AppContext, proof_file: str | None, event_file: str | Non
     if len(found) == 2:
         click.echo(f"ok: {proof_check.check_split_view(found[0], found[1], key)}")
         if found[0].size != found[1].size:
-            ctx.app.store
+            ctx.app.require_ready()
             for one in found:
                 cps.verify_witness_checkpoint(ctx.app.db, one, key)
             click.echo("ok: the log holds both, so the larger extends the smaller (consistency proofs verified)")
         return
     if len(found) > 2:
         raise click.UsageError("give one or two --checkpoint files")
-    ctx.app.store
+    ctx.app.require_ready()
     check = cps.verify_witness_checkpoint(ctx.app.db, found[0], key)
     click.echo(f"ok: the log of {check.log_size} events extends the checkpoint of size {found[0].size} "
                f"signed by {key.name} (consistency proof of {check.path_length} hashes)")
@@ -220,7 +220,7 @@ def verify_witness_checkpoint(ctx: AppContext, witness_file: str, public_key: st
     if len(found) > 1:
         raise TrackerError(f"{witness_file}: carries {len(found)} different checkpoints")
     key = cps.verifier_for(found[0], public_key, ctx.settings) if public_key or cps.own_verifier(ctx.settings) else None
-    ctx.app.store
+    ctx.app.require_ready()
     check = cps.verify_witness_checkpoint(ctx.app.db, found[0], key)
     signed = f"signed by {check.signed_by}" if check.signed_by else "signature not checked: no public key at hand"
     click.echo(f"ok: the log of {check.log_size} events extends the checkpoint of size {found[0].size} stated by "

@@ -125,7 +125,8 @@ def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], 
         raise ProofError(f"the proof leads to root {r.hex()}, not {root.hex()}")
 
 
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> None:
+# RFC 9162's algorithm step by step, so that it can be read against the RFC: not split up.
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> None:  # noqa: C901
     """RFC 9162 2.1.4.2: raise ProofError unless the tree of size ``second`` extends the one of size ``first``."""
     if not 0 <= first <= second:
         raise ProofError(f"sizes go backwards: {first} then {second}")

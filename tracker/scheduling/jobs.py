@@ -228,7 +228,7 @@ class Jobs:
             latest = checkpoints.latest_checkpoint(db)
             if latest is not None and latest.tree_size == self.app.store.head().position:
                 return {"checkpoint": "unchanged", "tree_size": latest.tree_size}
-            kept = checkpoints.make_checkpoint(db, key, settings["signing.origin"], now)
+            kept = checkpoints.make_checkpoint(db, key, settings.signing.origin, now)
         finally:
             claims.release(db, CHECKPOINT_LEASE, self.holder)
         return {"checkpoint": kept.id, "tree_size": kept.tree_size, "root_hash": kept.root_hash}

@@ -161,7 +161,7 @@ class Service:
                                       start_date=now + timedelta(seconds=OUTBOX_RETRY_SECONDS)), day, self.jobs.outbox)
         add("housekeeping", IntervalTrigger(hours=24, timezone=tz, start_date=now + timedelta(minutes=10)), day,
             self.jobs.housekeeping)
-        every = float(self.app.settings["schedule.checkpoint_every"])
+        every = self.app.settings.schedule.checkpoint_every
         if every > 0:
             add("checkpoint", IntervalTrigger(seconds=every, timezone=tz), day, self.jobs.checkpoint, next_run_time=now)
         return scheduler

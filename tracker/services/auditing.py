@@ -29,7 +29,7 @@ def export_lines(store: EventStore) -> Iterator[str]:
 def export_lines_between(store: EventStore, position: int, until: int | None = None) -> Iterator[str]:
     """Export lines of the events at positions ``position`` to ``until`` (default: just that one)."""
     for row in store.rows(after=position - 1, until=position if until is None else until):
-        yield json.dumps(dict(zip(EVENT_COLUMNS, row)), ensure_ascii=False) + "\n"
+        yield json.dumps(dict(zip(EVENT_COLUMNS, row, strict=True)), ensure_ascii=False) + "\n"
 
 
 def export_jsonl(store: EventStore, out: IO[str]) -> int:

@@ -38,11 +38,11 @@ class KeptCheckpoint:
 
 
 def key_path(settings: Settings) -> Path:
-    return Path(settings["signing.key"] or settings.home / "signing-key.pem")
+    return Path(settings.signing.key or settings.home / "signing-key.pem")
 
 
 def signing_key(settings: Settings) -> SigningKey:
-    return load_signing_key(key_path(settings), settings["signing.origin"])
+    return load_signing_key(key_path(settings), settings.signing.origin)
 
 
 def own_verifier(settings: Settings) -> VerifierKey | None:

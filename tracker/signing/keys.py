@@ -80,7 +80,7 @@ class SigningKey:
         self.verifier = VerifierKey(self.name, public)
 
     @classmethod
-    def from_seed(cls, name: str, seed: bytes) -> "SigningKey":
+    def from_seed(cls, name: str, seed: bytes) -> SigningKey:
         return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
 
     def sign_note(self, text: str) -> Signature:
