@@ -156,7 +156,7 @@ def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
 
         tracker sources entries src-federal-register-fda-cgt --json
     """
-    ctx.app.projector.catch_up()
+    ctx.app.fresh()
     for view in register_queries.entries(ctx.app, source_id):
         row = view.as_json()
         if as_json:

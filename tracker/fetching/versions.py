@@ -10,7 +10,7 @@ Bump ``REVISIONS[kind]`` whenever code here changes the text a kind produces.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 
 # Our code's revision per kind. Registers: 2 = the listing line carries type and deadlines.
@@ -27,7 +27,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _library(name: str) -> str:
     try:
         return f"{name}/{metadata.version(name)}"
@@ -35,7 +35,7 @@ def _library(name: str) -> str:
         return f"{name}/-"
 
 
-@lru_cache(maxsize=None)
+@cache
 def normaliser_version(kind: str) -> str:
     """E.g. "html/1 lxml/5.2.2 cssselect/1.2.0 charset-normalizer/3.3.2"."""
     return " ".join([f"{kind}/{REVISIONS.get(kind, 0)}", *(_library(name) for name in LIBRARIES.get(kind, ()))])

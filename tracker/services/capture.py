@@ -22,7 +22,7 @@ from pathlib import Path
 from tracker.app import App
 from tracker.domain import changes
 from tracker.domain.sources import validate_url
-from tracker.errors import ConfigError, FetchError
+from tracker.errors import FetchError, ValidationError
 from tracker.fetching import FetchResult
 from tracker.services import snapshots
 from tracker.services.content import derive
@@ -33,13 +33,13 @@ MAX_CAPTURE_BYTES = 50 * 1024 * 1024
 
 
 def parse_fetched_at(text: str) -> datetime:
-    """An ISO instant with a zone (2026-12-01T09:30:00Z or +08:00); ConfigError otherwise."""
+    """An ISO instant with a zone (2026-12-01T09:30:00Z or +08:00); ValidationError otherwise."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"--fetched-at {text!r} is not an ISO date-time like 2026-12-01T09:30:00Z") from None
+        raise ValidationError(f"--fetched-at {text!r} is not an ISO date-time like 2026-12-01T09:30:00Z") from None
     if moment.tzinfo is None:
-        raise ConfigError(f"--fetched-at {text!r} has no time zone: add Z or an offset such as +08:00")
+        raise ValidationError(f"--fetched-at {text!r} has no time zone: add Z or an offset such as +08:00")
     return moment.astimezone(timezone.utc)
 
 
@@ -60,16 +60,16 @@ def capture(
         url = validate_url(url)
     when = fetched_at or app.clock()
     if when > app.clock():
-        raise ConfigError(f"--fetched-at {when.isoformat()} is in the future")
+        raise ValidationError(f"--fetched-at {when.isoformat()} is in the future")
     try:
         size = path.stat().st_size
         if size > MAX_CAPTURE_BYTES:
-            raise ConfigError(f"{path}: {size} bytes is above the capture limit of {MAX_CAPTURE_BYTES}")
+            raise ValidationError(f"{path}: {size} bytes is above the capture limit of {MAX_CAPTURE_BYTES}")
         body = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        raise ValidationError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if not body.strip():
-        raise ConfigError(f"{path}: the file is empty")
+        raise ValidationError(f"{path}: the file is empty")
     content_type = _content_type(body, path.name)
     rules = source.rules
     if content_type == "application/pdf" and source.kind != "pdf":
@@ -79,7 +79,7 @@ def capture(
     try:
         content = derive(rules, body, headers, url or source.url)
     except FetchError as exc:
-        raise ConfigError(f"{path}: not readable as {rules.kind} ({exc.message})") from None
+        raise ValidationError(f"{path}: not readable as {rules.kind} ({exc.message})") from None
     result = FetchResult(source.id, url or source.url, url or source.url, "ok", None, headers, body)
     work = Work(source, result, when, 0)
     work.body_hash = changes.body_hash(body)
@@ -87,6 +87,6 @@ def capture(
     work.content_hash = changes.content_hash(content.text)
     work.compressed = snapshots.compress(body)
     work.capture = {"url": url or source.url, "saved_at": when.isoformat().replace("+00:00", "Z")}
-    (outcome,) = record_batch(app.store, [work], threshold=int(app.settings["fetch.failure_threshold"]),
+    (outcome,) = record_batch(app.store, [work], threshold=app.settings.fetch.failure_threshold,
                               correlation_id=f"capture-{uuid.uuid4().hex[:12]}")
     return outcome

@@ -1,7 +1,7 @@
 """What the registers say: a source's entries as the tracker knows them, and coming deadlines.
 
 Both read the register_entries projection; callers bring it up to date first
-(``app.projector.catch_up()``; the CLI does).
+(``app.fresh()``; the CLI does).
 
     entries(app, "src-federal-register-fda-cgt")      # [EntryView], newest official date first
     upcoming_deadlines(store, days=90)                # [DeadlineView], soonest first
