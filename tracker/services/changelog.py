@@ -137,10 +137,7 @@ def timeline_years(rows: Sequence[ChangeRow]) -> tuple[YearGroup, ...]:
     by_year: dict[str, list[ChangeRow]] = {}
     pages: dict[tuple[str, str], list[ChangeRow]] = {}
     for row in rows:
-        if not row.dated:
-            year = NOT_GIVEN
-        else:
-            year = row.year if row.year >= str(TIMELINE_START) else "before 1993"
+        year = NOT_GIVEN if not row.dated else row.year if row.year >= str(TIMELINE_START) else "before 1993"
         if row.section == "page":
             pages.setdefault((year, row.ref_id), []).append(row)
         else:
