@@ -20,7 +20,6 @@ from functools import lru_cache
 
 _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
-PRECISIONS = ("year", "month", "day")
 NOT_GIVEN = "date not given"  # what readers see where a source gives no date (never the day it was recorded)
 
 

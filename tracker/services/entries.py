@@ -44,7 +44,6 @@ LABELS: dict[str, tuple[str, str]] = {
     v.REGISTER_ENTRY_REVISED: ("register entry revised", "Changed"),
 }
 PAGE_TYPES = frozenset({v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED, v.REGISTER_ENTRY_REVISED})
-ITEM_TYPES = frozenset(LABELS) - PAGE_TYPES
 REPORTED_TYPES = frozenset(LABELS)
 
 EXCERPT_LINES = 12
