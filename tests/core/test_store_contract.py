@@ -129,9 +129,8 @@ def test_database_refuses_any_insert_but_the_next_position_chained_to_the_head(d
         (insert, _forged_row(head, 4, rows[2][11], "instrument/x")),       # a duplicate position
     ]
     for statement, values in attempts:
-        with pytest.raises(sa.exc.DBAPIError, match="append-only|UNIQUE|unique|duplicate"):
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(statement, values)
+        with pytest.raises(sa.exc.DBAPIError, match="append-only|UNIQUE|unique|duplicate"), db.engine.begin() as conn:
+            conn.exec_driver_sql(statement, values)
     assert list(store.rows()) == rows and auditing.verify_store(store).count == 4
     # The one insert the database accepts: the next position, chained to the head.
     with db.engine.begin() as conn:
@@ -145,10 +144,10 @@ def test_replace_into_is_refused_by_the_insert_trigger_itself(db, store: EventSt
         pytest.skip("REPLACE INTO is SQLite's")
     store.append([ev(f"instrument/{i}") for i in range(3)])
     rows = list(store.rows())
-    with pytest.raises(sa.exc.DBAPIError, match="append-only: an insert must take the next position"):
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(f"REPLACE INTO events ({COLUMNS}) VALUES ({', '.join(['?'] * 12)})",
-                                 _forged_row(rows[2], 3, rows[1][11], rows[2][1]))
+    refused = "append-only: an insert must take the next position"
+    with pytest.raises(sa.exc.DBAPIError, match=refused), db.engine.begin() as conn:
+        conn.exec_driver_sql(f"REPLACE INTO events ({COLUMNS}) VALUES ({', '.join(['?'] * 12)})",
+                             _forged_row(rows[2], 3, rows[1][11], rows[2][1]))
 
 
 def _drop_triggers(db) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from itertools import pairwise
 import time
 
 import pytest
@@ -56,7 +57,7 @@ def test_several_processes_together_keep_the_host_delay(app: App, db_url: str, s
 
     arrivals.sort()
     assert len(arrivals) == PROCESSES * SOURCES
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in pairwise(arrivals)]
     # Each process alone would keep DELAY between its own requests while the three overlapped:
     # together about three requests per DELAY. Shared, the whole run is spread at one per DELAY.
     assert arrivals[-1] - arrivals[0] >= (len(arrivals) - 1) * DELAY * 0.95, gaps
