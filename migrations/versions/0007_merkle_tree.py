@@ -4,8 +4,10 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04
 
-merkle_nodes holds the hash of every perfect aligned subtree of at least 16 leaves; the store
-extends it inside each append from now on (tracker/core/tree.py). For a store made before this
+merkle_nodes holds the hash of every perfect aligned subtree of at least 16 leaves, keyed by the
+order in which nodes complete (a first version of this file keyed it by (level, index): 0008
+rebuilds such a table). The store extends it inside each append from now on (tracker/core/tree.py).
+For a store made before this
 migration the tree is built here from the chain hashes already stored, reading them in position
 order in pages (memory stays flat however long the log). Nodes, like events, are never updated
 or deleted: triggers refuse it.
@@ -17,15 +19,12 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from tracker.core.tree import iter_nodes
+from tracker.core.tree import build_nodes
 
 revision: str = "0007"
 down_revision: Union[str, Sequence[str], None] = "0006"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
-
-PAGE = 50_000
-INSERT_BATCH = 5_000
 
 SQLITE_TRIGGERS = [
     """CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
@@ -41,27 +40,8 @@ POSTGRES_TRIGGERS = [
 ]
 
 
-def _chain_hashes(conn: sa.Connection) -> "object":
-    after = 0
-    while True:
-        page = conn.exec_driver_sql(
-            f"SELECT position, hash FROM events WHERE position > {after} ORDER BY position LIMIT {PAGE}"
-        ).fetchall()
-        for row in page:
-            yield row[1]
-        if len(page) < PAGE:
-            return
-        after = page[-1][0]
-
-
 def upgrade() -> None:
-    op.create_table(
-        "merkle_nodes",
-        sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
-        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("hash", sa.LargeBinary(32), nullable=False),
-        sqlite_with_rowid=False,
-    )
+    create_nodes_table()
     op.create_table(
         "checkpoints",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -71,17 +51,22 @@ def upgrade() -> None:
         sa.Column("key_name", sa.String(200), nullable=False),
         sa.Column("note", sa.Text, nullable=False),
     )
+    build_tree()
+
+
+def create_nodes_table() -> None:
+    """merkle_nodes keyed by node id = (leaves up to the node's end << 6) | level (see core/tree.py)."""
+    op.create_table(
+        "merkle_nodes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+        sa.Column("hash", sa.LargeBinary(32), nullable=False),
+    )
+
+
+def build_tree() -> None:
+    """Fill merkle_nodes from the stored chain hashes, then refuse its updates and deletes."""
     conn = op.get_bind()
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    insert = f"INSERT INTO merkle_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})"
-    batch: list[tuple[int, int, bytes]] = []
-    for node in iter_nodes(_chain_hashes(conn)):  # type: ignore[arg-type]
-        batch.append(node)
-        if len(batch) == INSERT_BATCH:
-            conn.exec_driver_sql(insert, batch)  # type: ignore[arg-type]
-            batch = []
-    if batch:
-        conn.exec_driver_sql(insert, batch)  # type: ignore[arg-type]
+    build_nodes(conn)
     for statement in SQLITE_TRIGGERS if conn.dialect.name == "sqlite" else POSTGRES_TRIGGERS:
         op.execute(statement)
 

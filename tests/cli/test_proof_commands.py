@@ -204,6 +204,6 @@ def _rewrite(path: Path, position: int) -> None:
         prev = digest
     conn.execute("DELETE FROM merkle_nodes")
     hashes = [r[0] for r in conn.execute("SELECT hash FROM events ORDER BY position")]
-    conn.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", iter_nodes(hashes))
+    conn.executemany("INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)", iter_nodes(hashes))
     conn.commit()
     conn.close()

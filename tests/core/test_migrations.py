@@ -108,4 +108,19 @@ def test_the_merkle_migration_builds_the_tree_of_an_existing_log(db_url: str) ->
     _to(db, "0006", down=True)
     _to(db, "head")
     assert LogProofs(db).head().root_hash == root_of(leaves).hex()
+
+    # A database migrated by the first 0007 has merkle_nodes keyed by (level, idx): 0008 rebuilds it.
+    _to(db, "0007", down=True)
+    with db.write() as conn:
+        conn.exec_driver_sql("DROP TABLE merkle_nodes")
+        conn.exec_driver_sql("CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BYTEA, PRIMARY KEY (level, idx))"
+                             if not db.is_sqlite else
+                             "CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BLOB, PRIMARY KEY (level, idx))")
+    _to(db, "0008")
+    assert LogProofs(db).head().root_hash == root_of(leaves).hex()
+    with pytest.raises(sa.exc.DBAPIError):
+        with db.write() as conn:
+            conn.exec_driver_sql("DELETE FROM merkle_nodes")
+    _append_some(EventStore(db), 60)
+    assert LogProofs(db).head().root_hash == root_of([leaf_hash(bytes.fromhex(r[11])) for r in _rows(db)]).hex()
     db.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, String, Table, Text, UniqueConstraint, text,
+    BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint, text,
 )
 
 from tracker.schema import metadata
@@ -38,13 +38,13 @@ events = Table(
 
 # The Merkle tree over the log (core/tree.py): the hash of each perfect aligned subtree of at least
 # 16 leaves, written in the append transaction. Never updated: a node is fixed once its leaves exist.
+# id = (leaves up to its end << 6) | level: ids grow as nodes complete, so appends write at the
+# right edge (on SQLite the rowid itself, as events.position).
 merkle_nodes = Table(
     "merkle_nodes",
     metadata,
-    Column("level", SmallInteger, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
-    sqlite_with_rowid=False,
 )
 
 EVENT_COLUMNS = tuple(c.name for c in events.columns)
