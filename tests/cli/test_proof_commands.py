@@ -187,7 +187,26 @@ def test_witness_checkpoint_catches_a_cut_log_and_a_rewritten_one(tmp_path: Path
     assert "between positions 11 and 40" in rewritten and "rewritten" in rewritten
 
 
-def _rewrite(path: Path, position: int) -> None:
+def test_verify_recomputes_the_tree_a_rewrite_left_stale_or_a_node_edited_alone(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    run(db_url, tmp_path, "init", check=True)
+    _append(db_url, 70)
+    ok = run(db_url, tmp_path, "verify", check=True).stdout
+    assert "Merkle tree of 70 events matches them (7 stored nodes)" in ok
+    shutil.copy(tmp_path / "tracker.db", tmp_path / "stale.db")
+    _rewrite(tmp_path / "stale.db", 40, rebuild_tree=False)  # the chain recomputed, the tree left as it was
+    stale = one_line_error(run(f"sqlite:///{tmp_path / 'stale.db'}", tmp_path, "verify"))
+    assert "positions 33-48" in stale and "does not match the events" in stale
+    conn = sqlite3.connect(tmp_path / "tracker.db")
+    conn.execute("DROP TRIGGER merkle_nodes_no_update")
+    conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE id = (SELECT max(id) FROM merkle_nodes)")
+    conn.commit()
+    conn.close()
+    edited = one_line_error(run(db_url, tmp_path, "verify"))
+    assert "positions 1-64" in edited
+
+
+def _rewrite(path: Path, position: int, *, rebuild_tree: bool = True) -> None:
     from tracker.core.canonical import ChainHasher
 
     conn = sqlite3.connect(path)
@@ -202,8 +221,9 @@ def _rewrite(path: Path, position: int) -> None:
         digest = hasher.hash(prev, position, stream, version, type_, schema_version, row[7], row[8], row[9], row[5], row[6])
         conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?", (prev, digest, row[0]))
         prev = digest
-    conn.execute("DELETE FROM merkle_nodes")
-    hashes = [r[0] for r in conn.execute("SELECT hash FROM events ORDER BY position")]
-    conn.executemany("INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)", iter_nodes(hashes))
+    if rebuild_tree:
+        conn.execute("DELETE FROM merkle_nodes")
+        hashes = [r[0] for r in conn.execute("SELECT hash FROM events ORDER BY position")]
+        conn.executemany("INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)", iter_nodes(hashes))
     conn.commit()
     conn.close()

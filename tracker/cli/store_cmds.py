@@ -152,6 +152,9 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
         report = auditing.verify_store(ctx.app.store)
         where = ctx.app.db.display_url
     click.echo(f"ok: {report.count} events in {where} verify; head position {report.head_position} hash {report.head_hash}")
+    if not export_file:
+        tree, nodes = auditing.verify_tree(ctx.app.store, report.head_position)
+        click.echo(f"ok: the Merkle tree of {tree.size} events matches them ({nodes} stored nodes); root {tree.root_hash}")
 
 
 def register(group: click.Group) -> None:

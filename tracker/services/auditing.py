@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracker.core import EventStore, VerifyReport, verify_rows
+from tracker.core.proofs import LogProofs, TreeHead
 from tracker.schema.log import EVENT_COLUMNS
 from tracker.errors import ExportFileError, IntegrityError
 
@@ -70,6 +71,11 @@ def read_export(path: Path) -> Iterator[tuple[Any, ...]]:
 
 def verify_store(store: EventStore) -> VerifyReport:
     return _checked(verify_rows(store.rows()))
+
+
+def verify_tree(store: EventStore, size: int) -> tuple[TreeHead, int]:
+    """Every stored Merkle node recomputed from the chain hashes (after verify_store checked those)."""
+    return LogProofs(store.db).verify_tree(size)
 
 
 def verify_export(path: Path) -> VerifyReport:
