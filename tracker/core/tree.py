@@ -107,22 +107,25 @@ def iter_nodes(chain_hashes: Iterable[str]) -> Iterator[tuple[int, bytes]]:
     yield from pending
 
 
-def build_nodes(conn: Any, *, page: int = 50_000, batch: int = 5_000) -> int:
+def build_nodes(conn: Any, *, page: int = 100_000) -> int:
     """Fill an empty merkle_nodes from the stored chain hashes (migrations 0007 and 0008); returns the rows.
 
-    ``conn`` is a SQLAlchemy connection in the migration's transaction. Hashes are read in pages
-    of position order and nodes inserted in batches, so memory stays flat however long the log.
+    ``conn`` is a SQLAlchemy connection in the migration's transaction; the work goes through
+    its driver cursor (SQLAlchemy's result rows cost as much as the hashing). Hashes are read in
+    pages of position order and nodes inserted a chunk at a time: memory stays flat.
     """
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    insert = f"INSERT INTO merkle_nodes (id, hash) VALUES ({mark}, {mark})"
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    reader = conn.connection.driver_connection.cursor()
+    writer = conn.connection.driver_connection.cursor()
+    insert = BulkInsert("merkle_nodes", NODE_COLUMNS, sqlite=sqlite)
 
     def chain_hashes() -> Iterator[str]:
         after = 0
         while True:
-            rows = conn.exec_driver_sql(
-                f"SELECT position, hash FROM events WHERE position > {mark} ORDER BY position LIMIT {int(page)}",
-                (after,),
-            ).fetchall()
+            reader.execute(f"SELECT position, hash FROM events WHERE position > {mark} ORDER BY position"
+                           f" LIMIT {int(page)}", (after,))
+            rows = reader.fetchall()
             for row in rows:
                 yield row[1]
             if len(rows) < page:
@@ -131,16 +134,18 @@ def build_nodes(conn: Any, *, page: int = 50_000, batch: int = 5_000) -> int:
 
     pending: list[tuple[int, bytes]] = []
     written = 0
-    for node in iter_nodes(chain_hashes()):
-        pending.append(node)
-        if len(pending) == batch:
-            conn.exec_driver_sql(insert, pending)
-            written += len(pending)
-            pending = []
-    if pending:
-        conn.exec_driver_sql(insert, pending)
-        written += len(pending)
-    return written
+    try:
+        for node in iter_nodes(chain_hashes()):
+            pending.append(node)
+            if len(pending) >= 4096:
+                insert(writer, pending)
+                written += len(pending)
+                pending = []
+        insert(writer, pending)
+    finally:
+        reader.close()
+        writer.close()
+    return written + len(pending)
 
 
 class TreeWriter:
