@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-04
 
 merkle_nodes holds the hash of every perfect aligned subtree of at least 16 leaves, keyed by the
-order in which nodes complete (a first version of this file keyed it by (level, index): 0009
+order in which nodes complete (a first version of this file keyed it by (level, index): 0013
 rebuilds such a table). The store extends it inside each append from now on (tracker/core/tree.py).
 For a store made before this
 migration the tree is built here from the chain hashes already stored, reading them in position

@@ -109,14 +109,14 @@ def test_the_merkle_migration_builds_the_tree_of_an_existing_log(db_url: str) ->
     _to(db, "head")
     assert LogProofs(db).head().root_hash == root_of(leaves).hex()
 
-    # A database migrated by the first 0007 has merkle_nodes keyed by (level, idx): 0009 rebuilds it.
-    _to(db, "0008", down=True)
+    # A database migrated by the first 0007 has merkle_nodes keyed by (level, idx): 0013 rebuilds it.
+    _to(db, "0012", down=True)
     with db.write() as conn:
         conn.exec_driver_sql("DROP TABLE merkle_nodes")
         conn.exec_driver_sql("CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BYTEA, PRIMARY KEY (level, idx))"
                              if not db.is_sqlite else
                              "CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BLOB, PRIMARY KEY (level, idx))")
-    _to(db, "0009")
+    _to(db, "0013")
     assert LogProofs(db).head().root_hash == root_of(leaves).hex()
     with pytest.raises(sa.exc.DBAPIError):
         with db.write() as conn:

@@ -108,7 +108,7 @@ def iter_nodes(chain_hashes: Iterable[str]) -> Iterator[tuple[int, bytes]]:
 
 
 def build_nodes(conn: Any, *, page: int = 100_000) -> int:
-    """Fill an empty merkle_nodes from the stored chain hashes (migrations 0007 and 0009); returns the rows.
+    """Fill an empty merkle_nodes from the stored chain hashes (migrations 0007 and 0013); returns the rows.
 
     ``conn`` is a SQLAlchemy connection in the migration's transaction; the work goes through
     its driver cursor (SQLAlchemy's result rows cost as much as the hashing). Hashes are read in

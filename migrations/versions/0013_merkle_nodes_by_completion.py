@@ -1,7 +1,7 @@
 """merkle_nodes keyed by the order in which nodes complete
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 
 The first version of migration 0007 keyed merkle_nodes by (level, index): every append then wrote
@@ -9,7 +9,7 @@ into one B-tree page per level, and batched appends ran at 0.80x of the store wi
 Keyed by id = (leaves up to the node's end << 6) | level, nodes are written at the right edge of
 the table in the order they complete. 0007 now creates that table; a database migrated by the
 first 0007 still has the old one, which is rebuilt here from the chain hashes (nothing refers to
-it; this is 0009 because 0008 was taken meanwhile). Downgrading keeps the new table: it is what
+it; this is 0013: 0008-0012 were taken meanwhile). Downgrading keeps the new table: it is what
 0007 creates now.
 """
 from typing import Sequence, Union
@@ -19,8 +19,8 @@ from alembic import op
 
 from tracker.core.tree import build_nodes
 
-revision: str = "0009"
-down_revision: Union[str, Sequence[str], None] = "0008"
+revision: str = "0013"
+down_revision: Union[str, Sequence[str], None] = "0012"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
