@@ -220,3 +220,17 @@ def test_a_body_not_of_its_kind_is_undecodable(kind: str, body: bytes) -> None:
     with pytest.raises(FetchError) as raised:
         parse_entries(kind, body, "https://example.org/")
     assert raised.value.error_class == UNDECODABLE
+
+
+def test_ema_medicines_at_size() -> None:
+    # The real report holds about 2,700 medicines (6.7 MB); a few dozen are ATMPs.
+    rows = [{"category": "Human", "name_of_medicine": f"Medicine {n}", "ema_product_number": f"EMEA/H/C/{n:06d}",
+             "medicine_status": ("Authorised", "Withdrawn", "Refused")[n % 3],
+             "international_non_proprietary_name_common_name": f"substance-{n}",
+             "therapeutic_indication": "Treatment of adults with a condition. " * 20,
+             "advanced_therapy": "Yes" if n % 50 == 0 else "No", "prime_priority_medicine": "Yes" if n % 100 == 0 else "No",
+             "marketing_authorisation_date": f"{1 + n % 28:02d}/{1 + n % 12:02d}/{1995 + n % 30}"}
+            for n in range(2700)]
+    body = json.dumps({"meta": {"total_records": len(rows)}, "data": rows}).encode()
+    entries = parse_entries("ema-medicines", body, "https://www.ema.europa.eu/")
+    assert len(entries) == 54 and entries[0].date == "1995-01-01" and entries[2].fields.get("prime") is True
