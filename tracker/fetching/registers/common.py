@@ -163,6 +163,12 @@ def plain(value: Any) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)
+def plain_cached(value: str) -> str:
+    """plain() of a cell that repeats across rows (a centre, a topic list, a status)."""
+    return plain(value)
+
+
 def href(value: Any) -> str | None:
     match = _HREF.search(str(value or ""))
     return html.unescape(match.group(1)) if match else None

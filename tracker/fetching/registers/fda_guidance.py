@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tracker.fetching.registers.common import Entry, absolute, href, iso_date, load_json, plain, rows, time_attr, undecodable
+from tracker.fetching.registers.common import (
+    Entry, absolute, href, iso_date, load_json, plain, plain_cached, rows, time_attr, undecodable,
+)
 
 KIND = "fda-guidance"
 _MINOR = {"for", "and", "of", "the", "&"}
@@ -30,6 +32,10 @@ def _date(cell: Any) -> str:
     if isinstance(cell, str) and "<" not in cell:
         return iso_date(cell, order="mdy")
     return iso_date(time_attr(cell) or plain(cell), order="mdy")
+
+
+def _cell(value: Any) -> str:
+    return plain_cached(value) if value.__class__ is str else plain(value)
 
 
 def _initials(name: str) -> str:
@@ -66,9 +72,9 @@ def parse(body: bytes, url: str) -> list[Entry]:
         title = plain(title_cell)
         if not title:
             raise undecodable(KIND, f"a row has no title: {str(row)[:200]}")
-        centre = plain(get("field_center") or get("field_issuing_office_taxonomy") or get("field_issuing_office"))
-        topics = plain(get("topics-product") or get("field_topics") or get("term_node_tid"))
-        product = plain(get("field_regulated_product_field"))
+        centre = _cell(get("field_center") or get("field_issuing_office_taxonomy") or get("field_issuing_office"))
+        topics = _cell(get("topics-product") or get("field_topics") or get("term_node_tid"))
+        product = _cell(get("field_regulated_product_field"))
         if filtering and not _keep(centre, f"{topics} {product}", wanted):
             continue
         page = href(title_cell)
@@ -85,8 +91,8 @@ def parse(body: bytes, url: str) -> list[Entry]:
         changed = get("changed")
         fields = {key: value for key, value in (
             ("docket", docket), ("topics", topics), ("regulated_product", product),
-            ("communication_type", plain(get("field_communication_type"))),
-            ("open_comment", plain(get("open-comment") or get("field_open_comment"))),
+            ("communication_type", _cell(get("field_communication_type"))),
+            ("open_comment", _cell(get("open-comment") or get("field_open_comment"))),
             ("changed", (time_attr(changed) or plain(changed)) if changed else ""),
         ) if value}
         dates = {"issue_date": issued} if issued else {}
@@ -98,7 +104,7 @@ def parse(body: bytes, url: str) -> list[Entry]:
         if docket_link:
             links["docket"] = absolute(origin, docket_link)
         entries.append(Entry(
-            entry_id, issued, title, page_url, fields, plain(get("field_final_guidance_1")), centre, dates,
+            entry_id, issued, title, page_url, fields, _cell(get("field_final_guidance_1")), centre, dates,
             {"comments_close": closes} if closes else {}, links,
         ))
     return entries

@@ -18,7 +18,6 @@ TYPE_CODES = {
     "rule": "RULE", "proposed rule": "PRORULE", "notice": "NOTICE", "presidential document": "PRESDOCU",
     "prorule": "PRORULE", "presdocu": "PRESDOCU", "correction": "CORRECT", "uncategorized document": "UNKNOWN",
 }
-LINKS = (("html", "html_url"), ("pdf", "pdf_url"), ("public_inspection", "public_inspection_pdf_url"))
 
 
 def _agency(item: dict[str, Any]) -> str:
@@ -30,28 +29,53 @@ def _agency(item: dict[str, Any]) -> str:
     return "; ".join(str(n) for n in listed) if isinstance(listed, list) else ""
 
 
+def _day(value: Any) -> str:
+    # The API's dates are ISO days: taken as they are; anything else through iso_date.
+    if value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value
+    return iso_date(value)
+
+
+_TYPES: dict[str, str] = {}
+
+
+def _type(raw: Any) -> str:
+    code = _TYPES.get(raw)
+    if code is None:
+        text = str(raw or "")
+        code = _TYPES.setdefault(str(raw), TYPE_CODES.get(text.lower(), text.upper()))
+    return code
+
+
 def _entry(item: dict[str, Any]) -> Entry:
-    number = item.get("document_number")
+    get = item.get
+    number = get("document_number")
     if not number:
         require(item, "document_number", KIND)
-    published = iso_date(item.get("publication_date"))
-    effective = iso_date(item.get("effective_on"))
+    published = _day(get("publication_date"))
+    effective = _day(get("effective_on")) if get("effective_on") else ""
     if not published and not effective:
         require(item, "publication_date", KIND)      # a document always has one: undecodable without
-    comments = iso_date(item.get("comments_close_on"))
-    raw_type = str(item.get("type") or "")
+    comments = _day(get("comments_close_on")) if get("comments_close_on") else ""
     dates = {"publication_date": published}
     if effective:
         dates["effective_on"] = effective
     if comments:
         dates["comments_close_on"] = comments
-    links = {}
-    for role, key in LINKS:
-        if item.get(key):
-            links[role] = str(item[key])
+    agencies = get("agencies")
+    try:    # the usual shape, read plainly; anything else through _agency
+        agency = "; ".join([a["name"] for a in agencies]) if agencies.__class__ is list else _agency(item)
+    except (TypeError, KeyError):
+        agency = _agency(item)
+    html, pdf, inspection = get("html_url"), get("pdf_url"), get("public_inspection_pdf_url")
+    links = {"html": str(html)} if html else {}
+    if pdf:
+        links["pdf"] = str(pdf)
+    if inspection:
+        links["public_inspection"] = str(inspection)
     return Entry(
-        str(number), effective or published, str(item.get("title") or number), links.get("html"),
-        item, TYPE_CODES.get(raw_type.lower(), raw_type.upper()), _agency(item), dates,
+        str(number), effective or published, str(get("title") or number), links.get("html"),
+        item, _type(get("type")), agency, dates,
         {"comments_close": comments} if comments else {}, links,
     )
 
