@@ -4,6 +4,8 @@ Table 2 product, the regulatory history from 1993 to 2026, and Chinese text byte
 from __future__ import annotations
 
 import json
+import os
+import tomllib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -184,3 +186,24 @@ def test_chinese_text_round_trips_byte_exact(seeded: tuple[EventStore, int]) -> 
     Projector(store, [RecordProjection()]).catch_up()
     with store.db.read() as conn:
         assert conn.execute(sa.select(record_items.c.title_zh).where(record_items.c.id == BIOMED)).scalar_one() == title
+
+
+REVIEW = Path(os.environ.get("TRACKER_REVIEW", "/work/shared/review/000_dde8682a6f3e818a.txt"))
+
+
+def _quotes(value: object) -> list[str]:
+    """Every citation quote anywhere in a seed table (items, steps, classes, flags, ...)."""
+    if isinstance(value, dict):
+        found = [value["quote"]] if isinstance(value.get("quote"), str) else []
+        return found + [q for v in value.values() for q in _quotes(v)]
+    if isinstance(value, list):
+        return [q for v in value for q in _quotes(v)]
+    return []
+
+
+@pytest.mark.skipif(not REVIEW.is_file(), reason=f"the review is not at {REVIEW} (set TRACKER_REVIEW)")
+def test_every_quote_is_an_exact_substring_of_the_review() -> None:
+    review = REVIEW.read_text(encoding="utf-8")
+    quotes = [q for path in sorted(REAL_SEEDS.glob("*.toml")) for q in _quotes(tomllib.loads(path.read_text(encoding="utf-8")))]
+    assert len(quotes) > 150
+    assert [q for q in quotes if q not in review] == []

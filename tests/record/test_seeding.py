@@ -159,3 +159,21 @@ def test_correcting_a_dated_registration_moves_its_step(cstore: EventStore, seed
     assert [(s["step"], s["date"]) for s in view.steps] == [("approved", "2021-07")]
     assert "cn-product" not in {s.id for s in replay(cstore, valid_at=date(2021, 6, 15))}
     assert {s.id: s.status_date for s in replay(cstore, valid_at=date(2021, 7, 1))}["cn-product"] == "2021-07"
+
+
+def test_a_source_no_longer_linking_an_item_of_these_files_drops_it(cstore: EventStore, seeds: Path, tmp_path: Path) -> None:
+    seed(cstore, [seeds])
+    sources = seeds / "sources.toml"
+    sources.write_text(sources.read_text(encoding="utf-8").replace('items = ["cn-agency"]', "items = []"), encoding="utf-8")
+    seed(cstore, [seeds])
+    gov = [e for e in cstore.read(types={"SourceRegistered"}) if e.payload["id"] == "src-gov-cn"]
+    # cn-reg stays: its own `urls` name the page; cn-agency, defined in these files, is no longer tied to it.
+    assert [e.payload["items"] for e in gov] == [["cn-agency", "cn-reg"], ["cn-reg"]]
+    # Seeding the sources file alone keeps what the item files (not given) linked.
+    extra = tmp_path / "alone"
+    extra.mkdir()
+    shutil.copy(sources, extra / "sources.toml")
+    (extra / "sources.toml").write_text(sources.read_text(encoding="utf-8").replace('items = ["cn-guide"]', 'items = ["cn-guide", "cn-reg"]'), encoding="utf-8")
+    seed(cstore, [extra / "sources.toml"])
+    cde = [e.payload["items"] for e in cstore.read(types={"SourceRegistered"}) if e.payload["id"] == "src-cde"]
+    assert cde[-1] == ["cn-guide", "cn-reg"]

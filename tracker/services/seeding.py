@@ -126,8 +126,9 @@ def seed(store: EventStore, paths: Sequence[Path], *, actor: str = "cli") -> See
     for seed_file in seeds.files:
         for reference in seed_file.references:
             planned.extend((seed_file.name, e) for e in _reference_events(reference, stored, reports[seed_file.name], meta(seed_file.name)))
+    present = {item.id for item in seeds.items()}
     for file, payload in se.source_payloads(seeds):
-        source = _source_event(payload, stored, meta(file))
+        source = _source_event(payload, stored, meta(file), present)
         if source is not None:
             reports[file].sources += 1
             planned.append((file, source))
@@ -193,11 +194,13 @@ def _reference_events(reference: Any, stored: _Stored, report: FileReport, metad
     )]
 
 
-def _source_event(payload: dict[str, Any], stored: _Stored, metadata: dict[str, Any]) -> NewEvent | None:
+def _source_event(payload: dict[str, Any], stored: _Stored, metadata: dict[str, Any], present: set[str]) -> NewEvent | None:
     old = stored.sources.get(payload["id"])
     if old is not None:
-        # Seeding part of the files must not drop the items other files documented.
-        payload = {**payload, "items": sorted(set(payload["items"]) | set(old.get("items") or []))}
+        # Seeding part of the files must not drop the items other files documented; an item these
+        # files define but no longer link is dropped: a page is tied only to what it documents.
+        kept = {i for i in old.get("items") or [] if i not in present}
+        payload = {**payload, "items": sorted(set(payload["items"]) | kept)}
         if canonical_json(old) == canonical_json(payload):
             return None
     return se.source_event(payload, metadata)
