@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tracker.core import EventStore, Projector
 from tracker.projections.record import RecordProjection
 from tracker.schema.read_models import record_items
-from tracker.services import auditing
+from tracker.services import auditing, record_queries
 from tracker.services.replay import ItemState, replay
 from tracker.services.seeding import seed
 
@@ -67,6 +67,27 @@ TABLE_2 = [
 ]
 
 
+def _without_items(folder: Path, ids: set[str]) -> set[str]:
+    """Cut these items, and every item that names one of them, from the seed files in folder."""
+    removed = set(ids)
+    while True:
+        grew = False
+        for path in folder.glob("*.toml"):
+            text = path.read_text(encoding="utf-8")
+            blocks = text.split("[[items]]\n")
+            kept = [blocks[0]]
+            for block in blocks[1:]:
+                own = block.split('"', 2)[1]
+                if own in removed or any(f'"{i}"' in block for i in removed):
+                    grew |= own not in removed
+                    removed.add(own)
+                else:
+                    kept.append(block)
+            path.write_text("[[items]]\n".join(kept), encoding="utf-8")
+        if not grew:
+            return removed
+
+
 @pytest.fixture
 def seeded(cstore: EventStore, clock: Clock, tmp_path: Path) -> tuple[EventStore, int]:
     """All the real seeds, the biomedical regulation recorded a day after the rest.
@@ -75,11 +96,8 @@ def seeded(cstore: EventStore, clock: Clock, tmp_path: Path) -> tuple[EventStore
     """
     early = tmp_path / "seeds"
     shutil.copytree(REAL_SEEDS, early, ignore=shutil.ignore_patterns("*.md"))
-    cn = early / "cn.toml"
-    text = cn.read_text(encoding="utf-8")
-    start = text.index(f'[[items]]\nid = "{BIOMED}"')
-    rest = text.find("[[items]]\n", start + 10)
-    cn.write_text(text[:start] + (text[rest:] if rest != -1 else ""), encoding="utf-8")
+    # The regulation, and the regimes, pathways and watch items that name it (they come with it).
+    late = _without_items(early, {BIOMED})
     sources = early / "sources.toml"
     sources.write_text(sources.read_text(encoding="utf-8").replace(f'"{BIOMED}", ', ""), encoding="utf-8")
     seed(cstore, [early])
@@ -87,7 +105,9 @@ def seeded(cstore: EventStore, clock: Clock, tmp_path: Path) -> tuple[EventStore
     clock.advance(days=1)
     report = seed(cstore, [REAL_SEEDS])
     # The regulation with its two steps, and the two pages that document it registered again.
-    assert report.file("cn.toml").new == 1 and report.file("sources.toml").sources == 2 and report.written == 5
+    assert report.file("cn.toml").new == 1 and report.file("cn.toml").written == 3
+    assert report.file("sources.toml").sources == 2 and report.file("sources.toml").written == 2
+    assert report.file("structure.toml").new == len(late) - 1
     return cstore, before
 
 
@@ -207,3 +227,66 @@ def test_every_quote_is_an_exact_substring_of_the_review() -> None:
     quotes = [q for path in sorted(REAL_SEEDS.glob("*.toml")) for q in _quotes(tomllib.loads(path.read_text(encoding="utf-8")))]
     assert len(quotes) > 150
     assert [q for q in quotes if q not in review] == []
+
+
+# Which route applied to CGT in China on a day: the regimes in force (status effective) then.
+ROUTES = [
+    ("1992-12-31", []),
+    ("1995-06-30", ["cn-regime-drug-route"]),
+    ("2009-02-28", ["cn-regime-drug-route"]),
+    ("2009-03-01", ["cn-regime-medical-technology"]),
+    ("2012-08-01", ["cn-regime-medical-technology"]),
+    ("2015-08-01", ["cn-regime-quasi-dual-track"]),
+    ("2026-04-30", ["cn-regime-quasi-dual-track"]),
+    ("2026-05-01", ["cn-regime-dual-track"]),
+]
+
+
+def test_replay_says_which_route_applied_on_a_day(seeded: tuple[EventStore, int]) -> None:
+    store, _ = seeded
+    for day, expected in ROUTES:
+        regimes = at(store, day, jurisdiction="CN", kind="regime")
+        assert sorted(i for i, s in regimes.items() if s.status == "effective") == expected, day
+    switches = [e.valid_from for e in store.read(stream="regime/cn-regime-quasi-dual-track") if e.type == "RegimeSwitched"]
+    assert switches == ["2015-06", "2015-07", "2017-12", "2018"]
+
+
+def test_the_analysts_corrections_hold(seeded: tuple[EventStore, int]) -> None:
+    store, _ = seeded
+    on = at(store, "2025-12-31")
+    assert on["us-guidance-expedited-programs-regenerative-medicine"].status == "draft"
+    assert on["us-guidance-expedited-programs-regenerative-medicine-2019"].status == "published"
+    Projector(store, [RecordProjection()]).catch_up()
+    relations = {(r["relation"], r["target_id"]): r for r in record_queries.show(store, "cn-drug-registration-measures-2020").relations}
+    assert relations[("supersedes", "cn-drug-registration-measures-2007")]["details"]["inferred"] is True
+    assert record_queries.show(store, "cn-drug-registration-measures-2007").relations == []
+    assert ("based-on", "cn-quasi-dual-track") not in {(r["relation"], r["target_id"]) for r in record_queries.show(store, BIOMED).relations}
+    notice = record_queries.show(store, "cn-2011-stem-cell-self-inspection-notice")
+    assert [s["step"] for s in notice.steps] == ["published"]
+    assert notice.item["attributes"]["flags"][0]["type"] == "anachronism"
+    [renamed] = [s for s in record_queries.show(store, "us-otp").steps if s["step"] == "renamed"]
+    assert renamed["details"]["date_basis"] == "external" and "87 FR 58806" in renamed["details"]["source"]
+    lineage = {r["target_id"]: r["details"] for r in record_queries.show(store, "cn-nmpa").relations}
+    assert lineage["cn-cfda"] == {"date": "2018-03", "external": True, "source": lineage["cn-cfda"]["source"]}
+    assert "cn-sda" in lineage
+
+
+def test_every_figure_says_where_its_date_comes_from(seeded: tuple[EventStore, int]) -> None:
+    store, _ = seeded
+    facts = [e for e in store.read(types={"FactReported"}) if "kind" in e.payload]
+    assert len(facts) == 27
+    bases = {e.payload["id"]: e.payload["step_folded"]["date_basis"] for e in facts}
+    assert sorted(i for i, b in bases.items() if b == "review") == sorted(i for i, e in ((e.payload["id"], e) for e in facts) if e.payload["date"] == "2025")
+    assert sum(b == "review" for b in bases.values()) == 9 and sum(b == "cited-source" for b in bases.values()) == 6
+    Projector(store, [RecordProjection()]).catch_up()
+    for item_id in ("us-fact-rmat-requests", "us-fact-rmat-granted"):
+        [flag] = record_queries.show(store, item_id).item["attributes"]["flags"]
+        assert (flag["type"], flag["against"], flag["external"]) == ("conflict", "src-fda-rmat-requests-by-fiscal-year", True)
+
+
+def test_agencies_sharing_a_chinese_title_say_why() -> None:
+    items = [i for p in sorted(REAL_SEEDS.glob("*.toml")) for i in tomllib.loads(p.read_text(encoding="utf-8")).get("items", [])]
+    agencies = [i for i in items if i["kind"] == "agency"]
+    linked = {frozenset((i["id"], r["target"])) for i in agencies for r in i.get("relations", []) if r["type"] == "same-title-as"}
+    pairs = [(a["id"], b["id"]) for n, a in enumerate(agencies) for b in agencies[n + 1:] if a["title_zh"] == b["title_zh"]]
+    assert pairs and all(frozenset(p) in linked for p in pairs)

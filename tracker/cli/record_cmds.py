@@ -108,7 +108,7 @@ def _valid_at(value: str | None) -> date | None:
 @click.option("--as-of", "as_of", metavar="TIME|POSITION", help="What the tracker knew then: a log position, a date (end of that day, UTC) or an ISO time. Default: now.")
 @click.option("--valid-at", "valid_at", metavar="DATE", help="The day of the world to show (YYYY-MM-DD). Default: today.")
 @click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
-@click.option("--kind", help="law, regulation, directive, guidance, program, product, agency, fact, or instrument (the first four).")
+@click.option("--kind", help="law, regulation, directive, guidance, program, product, agency, fact, classification, regime, pathway, watch, or instrument (the first four).")
 @click.option("--dated-only", is_flag=True, help="Leave out items whose status has no date in the source.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
@@ -126,6 +126,7 @@ def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdictio
 
         tracker replay --valid-at 2026-04-30 --jurisdiction CN --kind regulation
         tracker replay --as-of 2026-11-01 --valid-at 2026-05-01 --json
+        tracker replay --valid-at 2012-08-01 --jurisdiction CN --kind regime   (the route that applied)
     """
     day = _valid_at(valid_at)
     (jurisdiction,) = choices.jurisdictions([jurisdiction]) if jurisdiction else (None,)
@@ -211,14 +212,57 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
     click.echo(f"  {item['title_en']}")
     if item["issuer"]:
         click.echo(f"  issuer: {item['issuer']}")
+    for line in _structure_lines(item["attributes"]):
+        click.echo(f"  {line}")
     for step in view.steps:
-        click.echo(f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}")
+        click.echo(f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}{_provenance(step['details'])}")
     for relation in view.relations:
-        click.echo(f"  -> {relation['relation']} {relation['target_id']}")
+        click.echo(f"  -> {relation['relation']} {relation['target_id']}{_provenance(relation['details'])}")
     for relation in view.related_by:
         click.echo(f"  <- {relation['item_id']} {relation['relation']} this")
     for source in view.sources:
         click.echo(f"  source {source['id']}: {source['url']}")
+
+
+def _provenance(details: dict[str, Any] | None) -> str:
+    """A step's or relation's provenance, shown after it: never mistaken for the review's word."""
+    if not details:
+        return ""
+    parts = [f"since {details['date']}"] if details.get("date") else []
+    if details.get("date_basis") not in (None, "stated"):
+        parts.append(f"date: {details['date_basis']}")
+    if details.get("external"):
+        parts.append(f"external: {details.get('source')}")
+    if details.get("inferred"):
+        parts.append(f"inferred: {details.get('basis')}")
+    return f"  [{'; '.join(parts)}]" if parts else ""
+
+
+def _structure_lines(attributes: dict[str, Any]) -> list[str]:
+    """Provenance, flags, classes, stages and time limits kept in an item's attributes."""
+    lines = []
+    if attributes.get("external"):
+        lines.append(f"EXTERNAL (not in the review): {attributes.get('source')}")
+    for flag in attributes.get("flags", []):
+        against = f" (against {flag['against']})" if flag.get("against") else ""
+        lines.append(f"FLAG {flag['type']}{against}: {flag['note']}")
+    for fact in attributes.get("external_facts", []):
+        lines.append(f"external fact: {fact['fact']} [source: {fact['source']}]")
+    for entry in attributes.get("classified", []):
+        lines.append(f"class: {entry['scheme']} / {entry['class']}" + (f" [inferred: {entry['basis']}]" if entry.get("inferred") else ""))
+    for limit in attributes.get("time_limits", []):
+        lines.append(f"time limit: {limit['what']}: {limit['value']} {limit['unit']} from {limit['starts']}")
+    for c in attributes.get("classes", []):
+        lines.append(f"class {c['id']}{' (excluded)' if c.get('excluded') else ''}{' < ' + c['parent'] if c.get('parent') else ''}: "
+                     f"{c.get('title_zh') or ''} {c['title_en']}".rstrip())
+    for number, stage in enumerate(attributes.get("stages", []), 1):
+        who = f" [{stage['gatekeeper']}]" if stage.get("gatekeeper") else ""
+        under = f" (under {stage['instrument']})" if stage.get("instrument") else ""
+        lines.append(f"stage {number}: {stage['name']}{who}{under}")
+    for key in ("route", "scope", "regime", "concerns", "pending"):
+        if attributes.get(key):
+            lines.append(f"{key}: {attributes[key]}")
+    return lines
 
 
 def register(group: click.Group) -> None:

@@ -7,7 +7,9 @@ applies), published -> published, effective -> effective, superseded -> supersed
 repealed -> repealed, withdrawn -> withdrawn (its own status: a withdrawn draft was never repealed).
 amended and renamed steps keep the status (renamed changes the title). Programs are
 ``established``, products ``approved``, facts ``reported``, agencies ``active`` until a renamed
-step makes them ``renamed`` (the title becomes the new name).
+step makes them ``renamed`` (the title becomes the new name). Classifications, regimes and
+pathways follow the instruments' rules (a regime is ``effective`` from its start and
+``superseded`` from its end; a ``switch`` step keeps the status); watch items are ``pending``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from tracker.core import RecordedEvent
+from tracker.core.canonical import canonical_json
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import start_of
 
@@ -27,19 +30,23 @@ REGISTRATION_TYPE: Mapping[str, str] = {
     "program": v.PROGRAM_ESTABLISHED,
     "product": v.PRODUCT_APPROVED,
     "fact": v.FACT_REPORTED,
+    "classification": v.CLASSIFICATION_REGISTERED,
+    "regime": v.REGIME_REGISTERED,
+    "pathway": v.PATHWAY_REGISTERED,
+    "watch": v.WATCH_ITEM_REGISTERED,
 }
 # For these kinds the registration event also is the first step of this type (its valid_from).
 FOLDED_STEP: Mapping[str, str] = {"agency": "established", "program": "established", "product": "approved", "fact": "reported"}
 REGISTRATION_STATUS: Mapping[str, str | None] = {
-    **{kind: None for kind in v.INSTRUMENT_KINDS},
-    "agency": "active", "program": "established", "product": "approved", "fact": "reported",
+    **{kind: None for kind in v.LIFECYCLE_KINDS},
+    "agency": "active", "program": "established", "product": "approved", "fact": "reported", "watch": "pending",
 }
 STEP_STATUS: Mapping[str, str] = {
     "drafted": "draft", "trial": "published", "published": "published", "effective": "effective",
     "superseded": "superseded", "repealed": "repealed", "withdrawn": "withdrawn",
     "established": "established", "approved": "approved", "reported": "reported",
 }
-STREAM_CATEGORIES = ("instrument", "agency", "program", "product", "fact")
+STREAM_CATEGORIES = ("instrument", "agency", "program", "product", "fact", "classification", "regime", "pathway", "watch")
 
 RECORD_TYPES: frozenset[str] = frozenset(set(REGISTRATION_TYPE.values()) | set(v.STEP_EVENTS.values()) | {v.AGENCY_RENAMED, v.ITEM_CORRECTED})
 
@@ -60,7 +67,7 @@ def step_status(kind: str, step: str) -> str | None:
     """The status a step gives an item of this kind, or None if the step keeps the status."""
     if step == "renamed":
         return "renamed" if kind == "agency" else None
-    if kind in v.INSTRUMENT_KINDS:
+    if kind in v.LIFECYCLE_KINDS:
         return STEP_STATUS.get(step) if step not in {"established", "approved", "reported"} else None
     return STEP_STATUS.get(step) if step in {"established", "approved", "reported"} else None
 
@@ -96,6 +103,17 @@ def apply_correction(record: dict[str, Any], changes: Mapping[str, Any]) -> dict
         if not name.startswith("step:"):
             updated[name] = change.get("new")
     return updated
+
+
+# Provenance a step or relation may carry (seeds/README.md): kept in the read model's ``details``.
+STEP_DETAILS = ("date_basis", "external", "source")
+RELATION_DETAILS = ("date", "external", "source", "inferred", "basis")
+
+
+def details(payload: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The provenance fields present, as canonical JSON; None when there are none."""
+    found = {key: payload[key] for key in keys if key in payload}
+    return canonical_json(found) if found else None
 
 
 def exists_at(first_start: date | None, recorded_day: date, valid_at: date) -> bool:

@@ -122,7 +122,10 @@ def reference_event(reference: SeedReference, metadata: Metadata) -> NewEvent:
 
 
 def reference_payload(reference: SeedReference) -> dict[str, Any]:
-    return {"id": str(reference.number), "number": reference.number, "text": reference.text, "url": reference.url}
+    payload: dict[str, Any] = {"id": str(reference.number), "number": reference.number, "text": reference.text, "url": reference.url}
+    if reference.url_printed is not None:
+        payload["url_printed"] = reference.url_printed  # only when given: unchanged references stay unchanged
+    return payload
 
 
 def derived_source_id(url: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracker.domain import seed_structure as ss
 from tracker.domain.dates import parse_partial
 from tracker.domain.seed_checks import ItemChecker, Problems
 from tracker.domain.vocabulary import ITEM_KINDS, JURISDICTIONS, STEP_EVENTS
@@ -29,20 +30,24 @@ URL_RE = re.compile(r"^https?://[^\s]+$")
 COMMON_FIELDS = frozenset({
     "id", "jurisdiction", "kind", "title_zh", "title_en", "issuer", "topics", "discipline",
     "urls", "citation", "notes", "steps", "relations",
-})
+}) | ss.COMMON_FIELDS
 # Kind-specific fields, stored under the payload's "attributes".
 KIND_FIELDS: Mapping[str, frozenset[str]] = {
     "product": frozenset({"generic_name", "brand_name", "holder", "indication", "product_type", "target", "expedited"}),
     "fact": frozenset({"metric", "value", "unit"}),
+    **ss.KIND_FIELDS,
 }
 REQUIRED_FIELDS = ("id", "jurisdiction", "kind", "title_zh", "title_en", "citation")
-STEP_FIELDS = frozenset({"type", "date", "note", "by", "title_zh", "title_en", "citation"})
-RELATION_FIELDS = frozenset({"type", "target", "note"})
-RELATION_TYPES = frozenset({"supersedes", "amends", "implements", "repeals", "renamed-from", "based-on", "part-of", "designated"})
+STEP_FIELDS = frozenset({"type", "date", "note", "by", "title_zh", "title_en", "citation"}) | ss.STEP_FIELDS
+RELATION_FIELDS = frozenset({"type", "target", "note"}) | ss.RELATION_FIELDS
+# succeeds: an agency or body that took over another's functions (lineage); same-title-as: two
+# items that share a Chinese title (say why in the note); resolves: a change that settles a watch item.
+RELATION_TYPES = frozenset({"supersedes", "amends", "implements", "repeals", "renamed-from", "based-on", "part-of",
+                            "designated", "succeeds", "same-title-as", "resolves"})
 DISCIPLINES = frozenset({"clinical", "non-clinical", "cmc", "general"})
 SOURCE_FIELDS = frozenset({"id", "url", "jurisdiction", "title", "kind", "items", "tags", "select", "ignore"})
 SOURCE_KINDS = frozenset({"html", "pdf", "json", "feed", "ecfr", "federal-register", "fda-guidance", "ema-medicines"})
-REFERENCE_FIELDS = frozenset({"number", "text", "url"})
+REFERENCE_FIELDS = frozenset({"number", "text", "url", "url_printed"})
 TOP_LEVEL = frozenset({"items", "references", "sources"})
 
 
@@ -69,6 +74,7 @@ class SeedReference:
     number: int
     text: str
     url: str | None
+    url_printed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,8 +219,8 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) 
         citation = check.citation(raw["citation"], "citation")
     else:
         check.bad("citation", "is required")
-    attributes = _kind_attributes(kind, raw, check)
-    steps = _parse_steps(raw.get("steps", []), check)
+    attributes = {**_kind_attributes(kind, raw, check), **ss.kind_attributes(kind, raw, check), **ss.common_attributes(raw, check)}
+    steps = _parse_steps(raw.get("steps", []), check, kind)
     relations = _parse_relations(raw.get("relations", []), check)
     if not check.ok:
         return None
@@ -240,7 +246,7 @@ def _kind_attributes(kind: str, raw: Mapping[str, Any], check: ItemChecker) -> d
     return {}
 
 
-def _parse_steps(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
+def _parse_steps(value: Any, check: ItemChecker, kind: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         check.bad("steps", "must be an array of tables ([[items.steps]])")
         return []
@@ -253,6 +259,8 @@ def _parse_steps(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
         if step_type not in STEP_EVENTS:
             check.bad(prefix + "type", f"{step_type!r} is not one of {', '.join(STEP_EVENTS)}")
             continue
+        if step_type == "switch" and kind != "regime":
+            check.bad(prefix + "type", "only a regime has 'switch' steps")
         date_text = raw.get("date")
         if date_text is None:
             check.bad(prefix + "date", "is required")
@@ -275,6 +283,7 @@ def _parse_steps(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
             step["title_en"] = check.text(raw, "title_en", required=True, prefix=prefix)
         elif "title_zh" in raw or "title_en" in raw:
             check.bad(prefix + "title_zh", "only a 'renamed' step has a new title")
+        step.update(ss.step_extras(raw, check, prefix))
         steps.append(step)
     return steps
 
@@ -298,7 +307,8 @@ def _parse_relations(value: Any, check: ItemChecker) -> list[dict[str, Any]]:
         if (rel_type, target) in seen:
             check.bad(prefix + "target", f"a second {rel_type!r} relation to {target!r}")
         seen.add((rel_type, target))
-        relations.append({"type": rel_type, "target": target, "note": check.text(raw, "note", prefix=prefix)})
+        relations.append({"type": rel_type, "target": target, "note": check.text(raw, "note", prefix=prefix),
+                          **ss.relation_extras(raw, check, prefix, parse_partial)})
     return relations
 
 
@@ -309,12 +319,15 @@ def _parse_reference(file: str, index: int, raw: dict[str, Any], problems: Probl
     if not isinstance(number, int) or isinstance(number, bool) or number < 1:
         check.bad("number", f"must be a positive integer, not {number!r}")
     text = check.text(raw, "text", required=True)
-    url = check.text(raw, "url")
-    if url is not None and not URL_RE.match(url):
-        check.bad("url", f"{url!r} is not an http(s) URL")
+    url, printed = check.text(raw, "url"), check.text(raw, "url_printed")
+    for key, value in (("url", url), ("url_printed", printed)):
+        if value is not None and not URL_RE.match(value):
+            check.bad(key, f"{value!r} is not an http(s) URL")
+    if printed is not None and (url is None or printed == url):
+        check.bad("url_printed", "only beside a corrected url (the URL as the review prints it, when it differs)")
     if not check.ok:
         return None
-    return SeedReference(file, int(number), str(text), url)  # type: ignore[arg-type]
+    return SeedReference(file, int(number), str(text), url, printed)  # type: ignore[arg-type]
 
 
 def _parse_source(file: str, index: int, raw: dict[str, Any], problems: Problems) -> SeedSource | None:
@@ -357,6 +370,8 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
             else:
                 where_defined[item.id] = seed_file.name
     ids = known_ids | set(where_defined)
+    schemes = {item.id: item for f in files for item in f.items if item.kind == "classification"}
+    source_ids = {source.id for f in files for source in f.sources}
     seen_refs: dict[int, str] = {}
     seen_sources: dict[str, str] = {}
     for seed_file in files:
@@ -372,6 +387,7 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
             for number, program in enumerate(item.record["attributes"].get("expedited", [])):
                 if program not in ids:
                     problems.add(name, f"{where}: field 'expedited[{number}]'", f"unknown item id {program!r}")
+            _check_structure(name, item, ids, schemes, source_ids, problems)
         for reference in seed_file.references:
             if reference.number in seen_refs:
                 problems.add(name, f"reference {reference.number}: field 'number'", f"duplicate reference (already in {seen_refs[reference.number]})")
@@ -383,3 +399,26 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
             for number, item_id in enumerate(source.items):
                 if item_id not in ids:
                     problems.add(name, f"source {source.id!r}: field 'items[{number}]'", f"unknown item id {item_id!r}")
+
+
+def _check_structure(file: str, item: SeedItem, ids: set[str], schemes: dict[str, SeedItem], source_ids: set[str], problems: Problems) -> None:
+    """The ids the analyst's fields name exist; a class belongs to its scheme."""
+    attributes = item.record["attributes"]
+    where = f"item {item.id!r}"
+    for key, target in ss.referenced_ids(attributes):
+        if target not in ids:
+            problems.add(file, f"{where}: field {key!r}", f"unknown item id {target!r}")
+    for number, flag in enumerate(attributes.get("flags", [])):
+        against = str(flag.get("against", ""))
+        if against.startswith("src-") and against not in source_ids:
+            problems.add(file, f"{where}: field 'flags[{number}].against'", f"unknown source id {against!r}")
+    for number, entry in enumerate(attributes.get("classified", [])):
+        scheme = schemes.get(entry["scheme"])
+        if scheme is None:
+            if entry["scheme"] in ids:
+                problems.add(file, f"{where}: field 'classified[{number}].scheme'", f"{entry['scheme']!r} is not a classification")
+            continue
+        classes = {c["id"] for c in scheme.record["attributes"]["classes"]}
+        if entry["class"] not in classes:
+            problems.add(file, f"{where}: field 'classified[{number}].class'",
+                         f"{entry['class']!r} is not a class of {scheme.id!r} ({', '.join(sorted(classes))})")

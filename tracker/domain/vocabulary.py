@@ -30,6 +30,16 @@ PRODUCT_APPROVED: Final = "ProductApproved"              # full attributes + dat
 AGENCY_REGISTERED: Final = "AgencyRegistered"            # full attributes
 AGENCY_RENAMED: Final = "AgencyRenamed"                  # id, date, title_zh, title_en, note
 FACT_REPORTED: Final = "FactReported"                    # full attributes + metric, value, unit, date
+# The analyst's structure (full attributes, as for instruments, with kind-specific attributes):
+# a classification scheme with its classes; a regime (the route a kind of product took over a
+# period: effective = start, superseded/repealed = end, switch = a dated change within it); a
+# pathway (its stages, gatekeepers and instruments); a watch item (something the review says is
+# pending, which later changes can resolve).
+CLASSIFICATION_REGISTERED: Final = "ClassificationRegistered"
+REGIME_REGISTERED: Final = "RegimeRegistered"
+PATHWAY_REGISTERED: Final = "PathwayRegistered"
+WATCH_ITEM_REGISTERED: Final = "WatchItemRegistered"
+REGIME_SWITCHED: Final = "RegimeSwitched"                # a step: id, step "switch", date, note, ...
 # A seed item edited after it was recorded: id, changes {field: {"old": .., "new": ..}}, reason.
 ITEM_CORRECTED: Final = "ItemCorrected"
 REFERENCE_REGISTERED: Final = "ReferenceRegistered"      # number, text, url
@@ -71,10 +81,14 @@ STEP_EVENTS: Final = {
     "established": PROGRAM_ESTABLISHED,
     "approved": PRODUCT_APPROVED,
     "reported": FACT_REPORTED,
+    "switch": REGIME_SWITCHED,
 }
 
-ITEM_KINDS: Final = ("law", "regulation", "directive", "guidance", "program", "product", "agency", "fact")
+ITEM_KINDS: Final = ("law", "regulation", "directive", "guidance", "program", "product", "agency", "fact",
+                     "classification", "regime", "pathway", "watch")
 INSTRUMENT_KINDS: Final = ("law", "regulation", "directive", "guidance")
+# Kinds whose status comes from lifecycle steps (drafted, published, effective, superseded, ...).
+LIFECYCLE_KINDS: Final = INSTRUMENT_KINDS + ("classification", "regime", "pathway")
 JURISDICTIONS: Final = ("US", "EU", "JP", "CN", "INTL")
 
 

@@ -24,6 +24,9 @@ from tracker.domain.record import (
     REGISTRATION_STATUS,
     REGISTRATION_TYPE,
     RECORD_TYPES,
+    RELATION_DETAILS,
+    STEP_DETAILS,
+    details,
     is_record_stream,
     is_registration,
     item_attributes,
@@ -112,7 +115,8 @@ class _Batch:
         self.attributes[item_id] = item_attributes(p)
         self.full.add(item_id)
         if folded is not None:
-            self.steps.append((item_id, event.position, folded["step"], event.type, folded["date"], folded.get("note")))
+            self.steps.append((item_id, event.position, folded["step"], event.type, folded["date"], folded.get("note"),
+                               details(folded, STEP_DETAILS)))
         self.relations[item_id] = list(p.get("relations") or [])
         self.dirty.add(item_id)
 
@@ -140,7 +144,8 @@ class _Batch:
             if row is None:
                 continue  # a step of an item never registered: nothing to show it on
             item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
-            steps_append((item_id, position, step, type_, date, p.get("note")))
+            # Six fields (id, step, date, note, by, citation) carry no provenance: skip the lookup.
+            steps_append((item_id, position, step, type_, date, p.get("note"), details(p, STEP_DETAILS) if len(p) > 6 else None))
             status = status_of(row["kind"], step)
             if status is not None and wins(date, row["status_date"]):
                 row["status"], row["status_date"] = status, date
@@ -214,7 +219,7 @@ class _Batch:
         if folded is not None:
             self.conn.execute(record_steps.insert().values(
                 item_id=item_id, position=position, step=folded["step"], event_type=REGISTRATION_TYPE[row["kind"]],
-                date=folded["date"], note=folded.get("note"),
+                date=folded["date"], note=folded.get("note"), details=details(folded, STEP_DETAILS),
             ))
         if row["status_date"] == old_date:
             row["status_date"] = folded["date"] if folded else None
@@ -269,7 +274,8 @@ class _Batch:
             for chunk in _chunks(replaced):
                 conn.execute(record_relations.delete().where(record_relations.c.item_id.in_(chunk)))
         relation_rows = [
-            {"item_id": item_id, "relation": r["type"], "target_id": r["target"], "note": r.get("note")}
+            {"item_id": item_id, "relation": r["type"], "target_id": r["target"], "note": r.get("note"),
+             "details": details(r, RELATION_DETAILS)}
             for item_id in replaced for r in self.relations[item_id]
         ]
         if relation_rows:

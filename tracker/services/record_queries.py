@@ -123,19 +123,23 @@ def _item_row(row: Any) -> dict[str, Any]:
     return item
 
 
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
 def show(store: EventStore, item_id: str) -> ItemView:
     with store.db.read() as conn:
         row = conn.execute(sa.select(record_items).where(record_items.c.id == item_id)).mappings().first()
         if row is None:
             raise _not_found(item_id)
         steps = [
-            {**dict(s), "precision": precision_of(s["date"]), "date_known": bool(s["date"])}
+            {**dict(s), "precision": precision_of(s["date"]), "date_known": bool(s["date"]), "details": _json(s["details"])}
             for s in conn.execute(sa.select(record_steps).where(record_steps.c.item_id == item_id)
                                   .order_by(record_steps.c.position)).mappings()
         ]
-        outgoing = [dict(r) for r in conn.execute(sa.select(record_relations).where(record_relations.c.item_id == item_id)
+        outgoing = [{**dict(r), "details": _json(r["details"])} for r in conn.execute(sa.select(record_relations).where(record_relations.c.item_id == item_id)
                                                   .order_by(record_relations.c.relation, record_relations.c.target_id)).mappings()]
-        incoming = [dict(r) for r in conn.execute(sa.select(record_relations).where(record_relations.c.target_id == item_id)
+        incoming = [{**dict(r), "details": _json(r["details"])} for r in conn.execute(sa.select(record_relations).where(record_relations.c.target_id == item_id)
                                                   .order_by(record_relations.c.relation, record_relations.c.item_id)).mappings()]
     sources: dict[str, dict[str, Any]] = {}
     for event in store.read(types=[v.SOURCE_REGISTERED, v.SOURCE_REMOVED]):

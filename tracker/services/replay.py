@@ -134,7 +134,7 @@ class _Fold:
         r = self.record
         title_zh, title_en = self.title or (r["title_zh"], r["title_en"])
         status = self.status
-        if r["kind"] in v.INSTRUMENT_KINDS and self.status_start is None:
+        if r["kind"] in v.LIFECYCLE_KINDS and self.status_start is None:
             status = None  # no status-bearing step by valid_at (e.g. undated in the source)
         return ItemState(
             id=str(r["id"]), kind=r["kind"], jurisdiction=r["jurisdiction"], title_zh=title_zh, title_en=title_en,
