@@ -23,13 +23,14 @@ from tracker.services.replay import replay
 ITEM_FIELDS = [c.name for c in record_items.columns]
 
 _examples = itertools.count()
-KINDS = ["regulation", "guidance", "program", "product", "agency"]
+KINDS = ["regulation", "guidance", "program", "product", "agency", "regime"]
 STEPS = {
     "regulation": ["drafted", "trial", "published", "effective", "amended", "superseded", "repealed", "withdrawn", "renamed"],
     "guidance": ["drafted", "trial", "published", "effective", "superseded", "renamed"],
     "program": ["established", "amended"],
     "product": ["approved"],
     "agency": ["established", "renamed"],
+    "regime": ["effective", "switch", "superseded"],
 }
 dates = st.builds(
     lambda y, m, d, precision: f"{y}" if precision == 0 else f"{y}-{m:02d}" if precision == 1 else f"{y}-{m:02d}-{d:02d}",
@@ -42,6 +43,8 @@ ops = st.lists(
         st.tuples(st.just("correct"), st.integers(0, 3), st.sampled_from(["title_en", "topics", "notes", "relations", "issuer"]), st.text("治疗abc ", min_size=1, max_size=6)),
         st.tuples(st.just("note"), st.integers(0, 3), st.integers(0, 8), st.text("施行xyz", max_size=5)),
         st.tuples(st.just("redate"), st.integers(0, 3), st.integers(0, 1), dates),
+        # A recorded step replaced (StepCorrected): new type index and date, or retracted (-1).
+        st.tuples(st.just("restep"), st.integers(0, 3), st.integers(-1, 8), st.integers(0, 8), dates),
     ),
     max_size=25,
 )
@@ -102,6 +105,18 @@ def build_events(prefix: str, kinds: list[str], operations: list[tuple[Any, ...]
                 corrections[index] = corrections.get(index, 0) + 1
                 events.append(se.correction_event(seed_item, corrections[index], changes, meta))
                 items[index] = SeedItem("property.toml", new, [])
+        elif op[0] == "restep":
+            candidates = [s for s in steps[index] if s["step"] != "renamed"]
+            if not candidates:
+                continue
+            target = candidates[op[3] % len(candidates)]
+            names = [n for n in STEPS[seed_item.kind] if n != "renamed"]
+            new_step = None if op[2] < 0 else {"step": names[op[2] % len(names)], "date": op[4], "note": None, "by": None, "citation": None}
+            corrections[-index - 1] = corrections.get(-index - 1, 0) + 1
+            events.append(se.step_correction_event(seed_item, corrections[-index - 1], (target["step"], target["date"]), new_step, "property", meta))
+            steps[index] = [s for s in steps[index] if (s["step"], s["date"]) != (target["step"], target["date"])]
+            if new_step is not None:
+                steps[index].append(new_step)
         elif steps[index]:
             target = steps[index][op[2] % len(steps[index])]
             changed = {**target, "note": op[3]}
@@ -123,6 +138,10 @@ def only(prefix: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, lis
 @example(kinds=["regulation", "regulation", "program"],
          operations=[("step", 0, 0, "2015"), ("step", 2, 0, "2015"), ("note", 2, 0, ""), ("redate", 2, 1, "2015")],
          splits=[1], batch_size=1)
+# a step replaced by a later-dated one of another type, then another retracted (StepCorrected).
+@example(kinds=["regulation"],
+         operations=[("step", 0, 2, "2015"), ("step", 0, 3, "2016"), ("note", 0, 1, "x"), ("restep", 0, 0, 1, "2017"), ("restep", 0, -1, 0, "2015")],
+         splits=[2, 1], batch_size=2)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
     operations=ops,

@@ -177,3 +177,70 @@ def test_a_source_no_longer_linking_an_item_of_these_files_drops_it(cstore: Even
     seed(cstore, [extra / "sources.toml"])
     cde = [e.payload["items"] for e in cstore.read(types={"SourceRegistered"}) if e.payload["id"] == "src-cde"]
     assert cde[-1] == ["cn-guide", "cn-reg"]
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_step_whose_date_was_wrong_is_replaced_not_kept_beside(cstore: EventStore, seeds: Path, projector: Projector) -> None:
+    from datetime import date
+    from tracker.services.replay import replay
+    seed(cstore, [seeds])
+    head = cstore.head().position
+    _edit(seeds / "record.toml", 'type = "effective"\ndate = "2026-05"', 'type = "effective"\ndate = "2026-07"')
+    report = seed(cstore, [seeds])
+    [corrected] = list(cstore.read(after=head))
+    assert (corrected.type, corrected.valid_from, corrected.idempotency_key) == ("StepCorrected", "2026-07", "seed:cn-reg:step-corrected:1")
+    assert corrected.payload["old"] == {"step": "effective", "date": "2026-05"} and corrected.payload["new"]["date"] == "2026-07"
+    assert report.file("record.toml").steps_corrected == 1 and report.file("record.toml").notes == []
+    assert seed(cstore, [seeds]).written == 0  # the corrected step is now the recorded one
+    projector.catch_up()
+    view = record_queries.show(cstore, "cn-reg")
+    assert [(s["step"], s["date"]) for s in view.steps if s["step"] == "effective"] == [("effective", "2026-07")]
+    soon = record_queries.upcoming(cstore, days=400, today=date(2026, 1, 1))
+    assert [(u.item_id, u.date) for u in soon if u.step == "effective"] == [("cn-reg", "2026-07")]
+    assert {s.id: s.status for s in replay(cstore, valid_at=date(2026, 6, 1))}["cn-reg"] == "published"
+    assert {s.id: s.status for s in replay(cstore, valid_at=date(2026, 7, 1))}["cn-reg"] == "effective"
+    # As the tracker knew it before the correction, the old date still answers.
+    assert {s.id: s.status for s in replay(cstore, as_of=head, valid_at=date(2026, 6, 1))}["cn-reg"] == "effective"
+
+
+def test_a_step_whose_type_was_wrong_is_replaced_and_a_retracted_one_withdrawn(cstore: EventStore, seeds: Path, projector: Projector) -> None:
+    from datetime import date
+    from tracker.services.replay import replay
+    seed(cstore, [seeds])
+    head = cstore.head().position
+    _edit(seeds / "record.toml", 'type = "published"\ndate = "2025-09-28"', 'type = "trial"\ndate = "2025-09-28"')
+    _edit(seeds / "record.toml", 'type = "effective"\ndate = "2026-05"\n', 'type = "superseded"\ndate = "2026-05"\n')
+    seed(cstore, [seeds])
+    # Two of the same date changed type: each pairs by its date.
+    assert sorted((e.payload["old"]["step"], e.payload["new"]["step"]) for e in cstore.read(after=head)) == [
+        ("effective", "superseded"), ("published", "trial")]
+    head = cstore.head().position
+    text = (seeds / "record.toml").read_text(encoding="utf-8")
+    start = text.index('[[items.steps]]\ntype = "superseded"\ndate = "2026-05"\n')
+    end = text.find("\n[[", start + 10)
+    text = text[:start] + text[end + 1:]
+    (seeds / "record.toml").write_text(text.replace(
+        'id = "cn-reg"\n', 'id = "cn-reg"\nretracted = [{ type = "superseded", date = "2026-05", reason = "not in the source" }]\n', 1), encoding="utf-8")
+    seed(cstore, [seeds])
+    [retraction] = list(cstore.read(after=head))
+    assert retraction.type == "StepCorrected" and retraction.payload["new"] is None and retraction.valid_from is None
+    projector.catch_up()
+    assert [s["step"] for s in record_queries.show(cstore, "cn-reg").steps] == ["drafted", "trial"]
+    assert {s.id: s.status for s in replay(cstore, valid_at=date(2027, 1, 1))}["cn-reg"] == "published"
+    assert record_queries.show(cstore, "cn-reg").item["status"] == "published"
+
+
+def test_corrects_names_the_step_a_new_one_replaces(cstore: EventStore, seeds: Path) -> None:
+    seed(cstore, [seeds])
+    head = cstore.head().position
+    # Without `corrects` the drafted step would be kept beside a new step (no type or date in common).
+    _edit(seeds / "record.toml", 'type = "drafted"\ndate = "2025"\nnote = "征求意见稿"\n',
+          'type = "trial"\ndate = "2025-06"\ncorrects = { type = "drafted", date = "2025" }\n')
+    seed(cstore, [seeds])
+    [corrected] = list(cstore.read(after=head))
+    assert corrected.payload["old"] == {"step": "drafted", "date": "2025"} and corrected.payload["new"]["step"] == "trial"

@@ -48,7 +48,7 @@ STEP_STATUS: Mapping[str, str] = {
 }
 STREAM_CATEGORIES = ("instrument", "agency", "program", "product", "fact", "classification", "regime", "pathway", "watch")
 
-RECORD_TYPES: frozenset[str] = frozenset(set(REGISTRATION_TYPE.values()) | set(v.STEP_EVENTS.values()) | {v.AGENCY_RENAMED, v.ITEM_CORRECTED})
+RECORD_TYPES: frozenset[str] = frozenset(set(REGISTRATION_TYPE.values()) | set(v.STEP_EVENTS.values()) | {v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.STEP_CORRECTED})
 
 
 def is_record_stream(stream: str) -> bool:
@@ -94,6 +94,33 @@ def item_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("urls", "citation", "notes", "seed_file"):
         attributes[name] = record.get(name)
     return attributes
+
+
+def replaced_step(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (step, date) a StepCorrected replaces."""
+    old = payload.get("old")
+    if isinstance(old, Mapping) and old.get("step") and old.get("date"):
+        return str(old["step"]), str(old["date"])
+    return None
+
+
+def replacement_step(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The step a StepCorrected puts in place of the old one, as a step event's payload (or None)."""
+    new = payload.get("new")
+    return {"id": payload.get("id"), **new} if isinstance(new, Mapping) and new.get("step") else None
+
+
+def refold_status(kind: str, steps: list[tuple[str, str | None, bool]]) -> tuple[str | None, str | None]:
+    """(status, status_date) from an item's steps in log order: (step, date, is the registration)."""
+    status, status_date = REGISTRATION_STATUS.get(kind), None
+    for step, date, registration in steps:
+        if registration:
+            status, status_date = REGISTRATION_STATUS.get(kind), date
+            continue
+        new = step_status(kind, step)
+        if new is not None and wins(date, status_date):
+            status, status_date = new, date
+    return status, status_date
 
 
 def apply_correction(record: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

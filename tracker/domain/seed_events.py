@@ -37,6 +37,10 @@ def correction_key(item_id: str, number: int) -> str:
     return f"seed:{item_id}:corrected:{number}"
 
 
+def step_correction_key(item_id: str, number: int) -> str:
+    return f"seed:{item_id}:step-corrected:{number}"
+
+
 def split_steps(item: SeedItem) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(the step folded into the registration event, the steps that get their own events)."""
     folded_type = FOLDED_STEP.get(item.kind)
@@ -108,6 +112,20 @@ def correction_event(item: SeedItem, number: int, changes: Mapping[str, Any], me
         payload={"id": item.id, "changes": dict(changes), "reason": reason},
         metadata=metadata,
         idempotency_key=correction_key(item.id, number),
+    )
+
+
+def step_correction_event(item: SeedItem, number: int, old: tuple[str, str], new: Mapping[str, Any] | None,
+                          reason: str, metadata: Metadata) -> NewEvent:
+    """StepCorrected: the recorded step (type, date) replaced by ``new`` (None: retracted)."""
+    return NewEvent(
+        stream=v.item_stream(item.kind, item.id),
+        type=v.STEP_CORRECTED,
+        payload={"id": item.id, "old": {"step": old[0], "date": old[1]}, "new": dict(new) if new is not None else None,
+                 "reason": reason},
+        metadata=metadata,
+        valid_from=new["date"] if new is not None else None,
+        idempotency_key=step_correction_key(item.id, number),
     )
 
 

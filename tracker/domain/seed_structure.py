@@ -23,14 +23,14 @@ FLAG_TYPES = ("conflict", "inconsistency", "approximate", "bound", "expected", "
 TIME_UNITS = ("days", "months", "years")
 
 # Item fields every kind may carry; each is stored under the record's attributes when present.
-COMMON_FIELDS = frozenset({"external", "source", "external_facts", "flags", "classified", "time_limits"})
+COMMON_FIELDS = frozenset({"external", "source", "external_facts", "flags", "classified", "time_limits", "retracted"})
 KIND_FIELDS: Mapping[str, frozenset[str]] = {
     "classification": frozenset({"definition", "classes"}),
     "regime": frozenset({"route", "scope"}),
     "pathway": frozenset({"regime", "stages"}),
     "watch": frozenset({"concerns", "pending"}),
 }
-STEP_FIELDS = frozenset({"external", "source", "date_basis"})
+STEP_FIELDS = frozenset({"external", "source", "date_basis", "corrects"})
 RELATION_FIELDS = frozenset({"external", "source", "inferred", "basis", "date"})
 
 
@@ -73,6 +73,46 @@ def step_extras(raw: Mapping[str, Any], check: ItemChecker, prefix: str) -> dict
         else:
             extras["date_basis"] = basis
     return extras
+
+
+def _step_ref(value: Any, check: ItemChecker, key: str, step_types: Any, parse_date: Any) -> tuple[str, str] | None:
+    """A reference to a recorded step: { type = "published", date = "2025" }."""
+    if not isinstance(value, dict) or set(value) - {"type", "date", "reason"}:
+        check.bad(key, 'must be a table { type = "..", date = ".." }')
+        return None
+    step_type, date = value.get("type"), value.get("date")
+    if step_type not in step_types or step_type == "renamed":
+        check.bad(key + ".type", f"{step_type!r} is not a step type that can be corrected (any but renamed)")
+        return None
+    try:
+        parse_date(date)
+    except (TypeError, ValueError) as exc:
+        check.bad(key + ".date", str(exc) if isinstance(exc, ValueError) else f"{date!r} is not a date")
+        return None
+    return str(step_type), str(date)
+
+
+def step_corrections(raw: Mapping[str, Any], steps: list[dict[str, Any]], check: ItemChecker, step_types: Any,
+                     parse_date: Any) -> tuple[dict[tuple[str, str], tuple[str, str]], list[dict[str, Any]]]:
+    """Which recorded step each seed step replaces (``corrects``), and the steps ``retracted`` outright.
+
+    Returns ({(type, date) of the new step: (type, date) of the old}, [{step, date, reason}]).
+    """
+    replaces: dict[tuple[str, str], tuple[str, str]] = {}
+    for number, step in enumerate(raw.get("steps", []) if isinstance(raw.get("steps"), list) else []):
+        if isinstance(step, dict) and "corrects" in step:
+            old = _step_ref(step["corrects"], check, f"steps[{number}].corrects", step_types, parse_date)
+            if old is not None and number < len(steps):
+                if steps[number]["step"] == "renamed":
+                    check.bad(f"steps[{number}].corrects", "a renamed step cannot replace another (record the rename)")
+                replaces[(steps[number]["step"], steps[number]["date"])] = old
+    retracted = []
+    for number, table in enumerate(_tables(raw, "retracted", check)):
+        old = _step_ref(table, check, f"retracted[{number}]", step_types, parse_date)
+        reason = check.text(table, "reason", required=True, prefix=f"retracted[{number}].")
+        if old is not None:
+            retracted.append({"step": old[0], "date": old[1], "reason": reason})
+    return replaces, retracted
 
 
 def relation_extras(raw: Mapping[str, Any], check: ItemChecker, prefix: str, parse_date: Any) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class SeedItem:
     file: str
     record: dict[str, Any]
     steps: list[dict[str, Any]]
+    # {(type, date) of a step: (type, date) of the recorded step it replaces}, from `corrects`.
+    replaces: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # Recorded steps withdrawn with no replacement: [{step, date, reason}], from `retracted`.
+    retracted: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -222,6 +226,7 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) 
     attributes = {**_kind_attributes(kind, raw, check), **ss.kind_attributes(kind, raw, check), **ss.common_attributes(raw, check)}
     steps = _parse_steps(raw.get("steps", []), check, kind)
     relations = _parse_relations(raw.get("relations", []), check)
+    replaces, retracted = ss.step_corrections(raw, steps, check, STEP_EVENTS, parse_partial)
     if not check.ok:
         return None
     record = {
@@ -230,7 +235,7 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) 
         "topics": topics, "discipline": discipline, "urls": urls, "citation": citation,
         "notes": raw.get("notes"), "relations": relations, "attributes": attributes, "seed_file": file,
     }
-    return SeedItem(file, record, steps)
+    return SeedItem(file, record, steps, replaces, retracted)
 
 
 def _kind_attributes(kind: str, raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:

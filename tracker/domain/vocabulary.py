@@ -42,6 +42,12 @@ WATCH_ITEM_REGISTERED: Final = "WatchItemRegistered"
 REGIME_SWITCHED: Final = "RegimeSwitched"                # a step: id, step "switch", date, note, ...
 # A seed item edited after it was recorded: id, changes {field: {"old": .., "new": ..}}, reason.
 ITEM_CORRECTED: Final = "ItemCorrected"
+# A step whose date or type was wrong, replaced: id, old {step, date} (the step it replaces: every
+# step of the item with that type and date recorded before this event), new (the step payload
+# without id, as a step event carries it; null when the step is retracted), reason.
+# valid_from = the new date. Replays and the record projection fold the item as if the old step
+# had never been recorded and the new one were recorded here.
+STEP_CORRECTED: Final = "StepCorrected"
 REFERENCE_REGISTERED: Final = "ReferenceRegistered"      # number, text, url
 
 # -- monitoring ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tracker.schema.read_models import digest_effective, digest_index
 
 ITEM_REGISTRATIONS = frozenset({
     v.INSTRUMENT_REGISTERED, v.PROGRAM_ESTABLISHED, v.PRODUCT_APPROVED, v.AGENCY_REGISTERED, v.FACT_REPORTED,
+    v.CLASSIFICATION_REGISTERED, v.REGIME_REGISTERED, v.PATHWAY_REGISTERED, v.WATCH_ITEM_REGISTERED,
 })
 _CORRECTABLE = ("jurisdiction", "kind", "title_zh", "title_en", "topics", "urls")
 
@@ -54,7 +55,7 @@ def _first_url(urls: Any) -> str | None:
 class DigestIndexProjection:
     name = "digest_index"
     types: frozenset[str] | None = ITEM_REGISTRATIONS | frozenset({
-        v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.INSTRUMENT_EFFECTIVE,
+        v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.INSTRUMENT_EFFECTIVE, v.STEP_CORRECTED,
         v.SOURCE_REGISTERED, v.SOURCE_REMOVED, v.SOURCE_UNREACHABLE, v.SOURCE_RECOVERED,
     })
 
@@ -68,7 +69,9 @@ class DigestIndexProjection:
         effective: list[dict[str, Any]] = []
         for event in batch:
             ref = self._ref(event)
-            if self._apply_one(rows, ref, event, effective):
+            if event.type == v.STEP_CORRECTED:
+                self._correct_effective(conn, event, effective)
+            elif self._apply_one(rows, ref, event, effective):
                 touched.add(ref)
         for chunk in _chunks(sorted(touched)):
             conn.execute(digest_index.delete().where(digest_index.c.ref.in_(chunk)))
@@ -77,6 +80,23 @@ class DigestIndexProjection:
             conn.execute(digest_index.insert(), fresh)
         if effective:
             conn.execute(digest_effective.insert(), effective)
+
+    @staticmethod
+    def _correct_effective(conn: Connection, event: RecordedEvent, effective: list[dict[str, Any]]) -> None:
+        """A corrected effective step: the old date's row goes (those recorded before the correction),
+        the new one is kept at the correction's position."""
+        p = event.payload
+        old, new = p.get("old") or {}, p.get("new") or {}
+        if old.get("step") == "effective":
+            if effective:  # in log order: the rows of this batch so far first
+                conn.execute(digest_effective.insert(), effective)
+                effective.clear()
+            conn.execute(digest_effective.delete().where(
+                digest_effective.c.item_id == p.get("id", ""), digest_effective.c.date == old.get("date"),
+                digest_effective.c.position < event.position,
+            ))
+        if new.get("step") == "effective" and new.get("date"):
+            effective.append({"position": event.position, "item_id": p.get("id", ""), "date": new["date"], "note": new.get("note")})
 
     def clear(self, conn: Connection) -> None:
         conn.execute(digest_index.delete())

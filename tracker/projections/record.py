@@ -30,6 +30,9 @@ from tracker.domain.record import (
     is_record_stream,
     is_registration,
     item_attributes,
+    refold_status,
+    replaced_step,
+    replacement_step,
     registration_step,
     step_status,
     wins,
@@ -40,6 +43,7 @@ from tracker.schema.read_models import record_items, record_relations, record_st
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
 _CORRECTED = v.ITEM_CORRECTED
+_STEP_CORRECTED = v.STEP_CORRECTED
 # Plain columns an ItemCorrected may change directly.
 _COLUMNS = {"jurisdiction", "issuer", "discipline"}
 _ATTRIBUTE_FIELDS = {"urls", "citation", "notes", "seed_file"}
@@ -135,6 +139,9 @@ class _Batch:
             if type_ == _CORRECTED:
                 self.correct(event)
                 continue
+            if type_ == _STEP_CORRECTED:
+                self.correct_step(event)
+                continue
             if is_registration(event):
                 self.register(event)
                 continue
@@ -207,6 +214,33 @@ class _Batch:
                 self.conn.execute(record_steps.update().where(
                     record_steps.c.item_id == row["id"], record_steps.c.step == step, record_steps.c.date == date,
                 ).values(note=(new or {}).get("note")))
+        self._touch(row, event)
+
+    def correct_step(self, event: RecordedEvent) -> None:
+        """A StepCorrected: the old step's rows go, the new step is recorded at this position, and
+        the status is folded again from the item's steps (a replaced step may have set it)."""
+        p = event.payload
+        if str(p.get("id")) not in self.rows:
+            return
+        row = self.whole(str(p["id"]))
+        item_id, old, new = row["id"], replaced_step(p), replacement_step(p)
+        self.write_steps(self.conn)  # in log order: it replaces exactly the steps recorded before it
+        if old is not None:
+            self.conn.execute(record_steps.delete().where(
+                record_steps.c.item_id == item_id, record_steps.c.step == old[0], record_steps.c.date == old[1],
+                record_steps.c.position < event.position, record_steps.c.position != row["registered_position"],
+            ))
+        if new is not None:
+            self.conn.execute(record_steps.insert().values(
+                item_id=item_id, position=event.position, step=new["step"], event_type=event.type,
+                date=new.get("date"), note=new.get("note"), details=details(new, STEP_DETAILS),
+            ))
+        registered = int(row["registered_position"])
+        steps = self.conn.execute(
+            sa.select(record_steps.c.step, record_steps.c.date, record_steps.c.position)
+            .where(record_steps.c.item_id == item_id).order_by(record_steps.c.position)
+        ).all()
+        row["status"], row["status_date"] = refold_status(row["kind"], [(s, d, pos == registered) for s, d, pos in steps])
         self._touch(row, event)
 
     def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:

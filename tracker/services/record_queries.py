@@ -65,6 +65,10 @@ def _summary(event: RecordedEvent) -> str:
         return f"added to the record ({p.get('kind')}): {p.get('title_zh')} / {p.get('title_en')}"
     if event.type == v.ITEM_CORRECTED:
         return f"corrected {', '.join(sorted(p.get('changes') or {}))}: {p.get('reason') or ''}".rstrip(": ")
+    if event.type == v.STEP_CORRECTED:
+        old, new = p.get("old") or {}, p.get("new")
+        what = f"{new.get('step')} {new.get('date')}" if isinstance(new, dict) else "retracted"
+        return f"step {old.get('step')} {old.get('date')} -> {what}: {p.get('reason') or ''}".rstrip(": ")
     text = str(p.get("step") or event.type)
     if p.get("title_zh"):
         text += f" -> {p['title_zh']} / {p.get('title_en')}"
@@ -75,6 +79,14 @@ def _date_basis(payload: dict[str, Any]) -> str | None:
     folded = payload.get("step_folded")
     basis = payload.get("date_basis") or (folded.get("date_basis") if isinstance(folded, dict) else None)
     return str(basis) if basis else None
+
+
+def _step_of(event: RecordedEvent) -> str | None:
+    if is_registration(event):
+        return ADDED_TO_RECORD
+    if event.type == v.STEP_CORRECTED:
+        return "corrected"
+    return event.payload.get("step")
 
 
 def item_events(store: EventStore, item_id: str) -> list[RecordedEvent]:
@@ -90,7 +102,7 @@ def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
     return [
         HistoryEntry(
             position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
-            step=e.payload.get("step") if not is_registration(e) else ADDED_TO_RECORD, summary=_summary(e),
+            step=_step_of(e), summary=_summary(e),
             cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
             changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
             date_basis=_date_basis(e.payload),

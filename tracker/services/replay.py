@@ -30,6 +30,8 @@ from tracker.domain.record import (
     is_record_stream,
     is_registration,
     registration_step,
+    replaced_step,
+    replacement_step,
     step_status,
 )
 from tracker.errors import NotFoundError
@@ -144,6 +146,39 @@ class _Fold:
         )
 
 
+def _apply(fold: _Fold, event: RecordedEvent, day: date) -> None:
+    if event.type == v.ITEM_CORRECTED:
+        fold.correct(event.payload.get("changes") or {}, day)
+    elif "step" in event.payload:
+        fold.step(event.payload, day)
+
+
+def _refold(events: list[RecordedEvent], day: date) -> _Fold:
+    """One item's stream, with every step a later StepCorrected replaces left out and each
+    replacement folded where the correction was recorded."""
+    replaced: dict[tuple[str, str], int] = {}  # (step, date) -> position of the last correction replacing it
+    for event in events:
+        old = replaced_step(event.payload) if event.type == v.STEP_CORRECTED else None
+        if old is not None:
+            replaced[old] = event.position
+    fold: _Fold | None = None
+    for event in events:
+        if is_registration(event):
+            fold = _Fold(event, day)
+            continue
+        if fold is None:
+            continue
+        step = replacement_step(event.payload) if event.type == v.STEP_CORRECTED else event.payload
+        if step is None or (event.type != v.STEP_CORRECTED and "step" not in step):
+            _apply(fold, event, day)  # ItemCorrected, or a retraction (nothing to fold)
+            continue
+        if replaced.get((str(step.get("step")), str(step.get("date"))), 0) > event.position:
+            continue  # replaced by a correction recorded later
+        fold.step(step, day)
+    assert fold is not None  # the stream was found through its registration
+    return fold
+
+
 def resolve_as_of(store: EventStore, as_of: int | datetime | None) -> int:
     """The last position an as-of value means (head for None)."""
     if as_of is None:
@@ -171,6 +206,8 @@ def replay(
     until = resolve_as_of(store, as_of)
     day = valid_at or store.clock().date()
     items: dict[str, _Fold] = {}
+    streams: dict[str, str] = {}
+    corrected: set[str] = set()
     if until > 0:
         for event in store.read(until=until, types=RECORD_TYPES):
             if not is_record_stream(event.stream):
@@ -178,11 +215,15 @@ def replay(
             item_id = str(event.payload.get("id"))
             if is_registration(event):
                 items[item_id] = _Fold(event, day)
+                streams[item_id] = event.stream
+            elif event.type == v.STEP_CORRECTED:
+                corrected.add(item_id)
             elif item_id in items:
-                if event.type == v.ITEM_CORRECTED:
-                    items[item_id].correct(event.payload.get("changes") or {}, day)
-                elif "step" in event.payload:
-                    items[item_id].step(event.payload, day)
+                _apply(items[item_id], event, day)
+    # A step correction takes back a step already folded: the few items with one are folded again
+    # from their own stream (the pass above keeps no steps, only each item's state).
+    for item_id in sorted(corrected & set(streams)):
+        items[item_id] = _refold(list(store.read(stream=streams[item_id], until=until)), day)
     states = []
     for fold in items.values():
         first = fold.first_start

@@ -2,8 +2,11 @@
 
 Every file is validated before anything is written; then the events of the whole seed are appended
 in one atomic append (all or nothing). A second seed of the same files writes nothing. An edited
-item appends one ItemCorrected (what changed and why) and its new steps as new step events; a
-step or item no longer in its file is reported, never deleted: history is not rewritten.
+item appends one ItemCorrected (what changed and why) and its new steps as new step events. A step
+whose date or type changed is replaced by a StepCorrected: the step named by the new step's
+``corrects``, else the one recorded step of the same type (or date) no longer in the file when
+exactly one new step has that type (or date); ``retracted`` steps are withdrawn the same way. Any
+other step or item no longer in its file is reported, never deleted: history is not rewritten.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from tracker.core.canonical import canonical_json
 from tracker.domain.words import counted
 from tracker.domain import seed_events as se
 from tracker.domain import vocabulary as v
-from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream, is_registration
+from tracker.domain.record import (
+    RECORD_TYPES,
+    apply_correction,
+    is_record_stream,
+    is_registration,
+    replaced_step,
+    replacement_step,
+)
 from tracker.domain.seeds import SeedItem, SeedSet, load_seeds
 from tracker.errors import SeedError
 
@@ -41,6 +51,7 @@ class FileReport:
     corrected: int = 0
     unchanged: int = 0
     steps: int = 0
+    steps_corrected: int = 0
     sources: int = 0
     references: int = 0
     removed: list[str] = field(default_factory=list)
@@ -50,6 +61,8 @@ class FileReport:
         text = (f"{self.file}: {counted(self.written, 'event')} written ({counted(self.new, 'new item')}, "
                 f"{self.corrected} corrected, {self.unchanged} unchanged, {counted(self.steps, 'new step')}, "
                 f"{counted(self.sources, 'source')}, {counted(self.references, 'reference')})")
+        if self.steps_corrected:
+            text += f"; {counted(self.steps_corrected, 'step')} replaced or retracted (StepCorrected)"
         if self.removed:
             text += f"; NOT deleted, no longer in the file: {', '.join(self.removed)}"
         return text
@@ -75,6 +88,7 @@ class _Stored:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     item_steps: dict[str, list[str]] = field(default_factory=dict)
     corrections: dict[str, int] = field(default_factory=dict)
+    step_corrections: dict[str, int] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -97,6 +111,18 @@ def _read_stored(store: EventStore) -> _Stored:
             for name, change in changes.items():
                 if name.startswith("step:"):
                     stored.steps[f"seed:{item_id}:{name}"] = change.get("new")
+        elif event.type == v.STEP_CORRECTED:
+            stored.step_corrections[event.stream] = stored.step_corrections.get(event.stream, 0) + 1
+            old, new = replaced_step(event.payload), replacement_step(event.payload)
+            keys = stored.item_steps.setdefault(item_id, [])
+            if old is not None:
+                old_key = se.step_key(item_id, {"step": old[0], "date": old[1]})
+                stored.steps.pop(old_key, None)
+                keys[:] = [k for k in keys if k != old_key]
+            if new is not None:
+                new_key = se.step_key(item_id, new)
+                stored.steps[new_key] = {k: val for k, val in new.items() if k != "id"}
+                keys.append(new_key)
         elif not is_record_stream(event.stream):
             continue
         elif is_registration(event):
@@ -155,17 +181,28 @@ def _item_events(item: SeedItem, stored: _Stored, report: FileReport, metadata: 
     events: list[NewEvent] = []
     changes = se.diff(old, se.registration_payload(item))
     seen_keys = set()
+    added = []
     for step in own_steps:
         key = se.step_key(item.id, step)
         seen_keys.add(key)
         if key not in stored.steps:
-            events.append(se.step_event(item, step, metadata))
-            report.steps += 1
+            added.append(step)
         elif canonical_json(stored.steps[key]) != canonical_json(step):
             changes[f"step:{step['step']}:{step['date']}"] = {"old": stored.steps[key], "new": step}
-    for key in stored.item_steps.get(item.id, []):
-        if key not in seen_keys:
-            report.notes.append(f"{item.id}: step {key.split(':', 3)[-1]} is no longer in {item.file}; kept in the record")
+    missing = {key: stored.steps[key] for key in stored.item_steps.get(item.id, []) if key not in seen_keys and key in stored.steps}
+    stream = v.item_stream(item.kind, item.id)
+    for old_step, new_step, reason in _pair_corrections(item, missing, added):
+        number = stored.step_corrections.get(stream, 0) + report.steps_corrected + 1
+        events.append(se.step_correction_event(item, number, old_step, new_step, reason, metadata))
+        report.steps_corrected += 1
+        missing.pop(se.step_key(item.id, {"step": old_step[0], "date": old_step[1]}))
+        if new_step is not None:
+            added.remove(new_step)
+    for step in added:
+        events.append(se.step_event(item, step, metadata))
+        report.steps += 1
+    for key in missing:
+        report.notes.append(f"{item.id}: step {key.split(':', 3)[-1]} is no longer in {item.file}; kept in the record")
     if changes:
         number = stored.corrections.get(v.item_stream(item.kind, item.id), 0) + 1
         events.insert(0, se.correction_event(item, number, changes, metadata))
@@ -173,6 +210,42 @@ def _item_events(item: SeedItem, stored: _Stored, report: FileReport, metadata: 
     elif not events:
         report.unchanged += 1
     return events
+
+
+def _pair_corrections(item: SeedItem, missing: dict[str, dict[str, Any]], added: list[dict[str, Any]],
+                      ) -> list[tuple[tuple[str, str], dict[str, Any] | None, str]]:
+    """(old (type, date), new step or None, reason) for each recorded step the file replaces.
+
+    A new step's ``corrects`` names the step it replaces; otherwise a recorded step no longer in
+    the file pairs with a new step of the same type (its date was wrong), then of the same date
+    (its type was wrong), when exactly one of each is left. ``retracted`` withdraws a step.
+    """
+    left = {key: (str(s["step"]), str(s["date"])) for key, s in missing.items()}
+    new = list(added)
+    pairs: list[tuple[tuple[str, str], dict[str, Any] | None, str]] = []
+
+    def take(key: str, step: dict[str, Any] | None, reason: str) -> None:
+        pairs.append((left.pop(key), step, reason))
+        if step is not None:
+            new.remove(step)
+
+    for step in list(new):
+        wanted = item.replaces.get((step["step"], step["date"]))
+        key = se.step_key(item.id, {"step": wanted[0], "date": wanted[1]}) if wanted else None
+        if key in left:
+            take(key, step, f"seed file {item.file}: step {wanted[0]} {wanted[1]} corrected by {step['step']} {step['date']}")  # type: ignore[index]
+    for field_index in (0, 1):  # same type (date corrected), then same date (type corrected)
+        for value in sorted({s["step"] if field_index == 0 else s["date"] for s in new}):
+            olds = [k for k, ref in left.items() if ref[field_index] == value and ref[0] != "renamed"]
+            news = [s for s in new if (s["step"] if field_index == 0 else s["date"]) == value and s["step"] != "renamed"]
+            if len(olds) == 1 and len(news) == 1:
+                old_ref = left[olds[0]]
+                take(olds[0], news[0], f"seed file {item.file}: step {old_ref[0]} {old_ref[1]} corrected to {news[0]['step']} {news[0]['date']}")
+    for entry in item.retracted:
+        key = se.step_key(item.id, entry)
+        if key in left:
+            take(key, None, f"seed file {item.file}: step {entry['step']} {entry['date']} retracted: {entry['reason']}")
+    return pairs
 
 
 def _reference_events(reference: Any, stored: _Stored, report: FileReport, metadata: dict[str, Any]) -> list[NewEvent]:
