@@ -113,13 +113,13 @@ def replacement_step(payload: Mapping[str, Any]) -> dict[str, Any] | None:
 def refold_status(kind: str, steps: list[tuple[str, str | None, bool]]) -> tuple[str | None, str | None]:
     """(status, status_date) from an item's steps in log order: (step, date, is the registration)."""
     status, status_date = REGISTRATION_STATUS.get(kind), None
-    for step, date, registration in steps:
+    for step, day, registration in steps:
         if registration:
-            status, status_date = REGISTRATION_STATUS.get(kind), date
+            status, status_date = REGISTRATION_STATUS.get(kind), day
             continue
         new = step_status(kind, step)
-        if new is not None and wins(date, status_date):
-            status, status_date = new, date
+        if new is not None and wins(day, status_date):
+            status, status_date = new, day
     return status, status_date
 
 
