@@ -290,3 +290,13 @@ def test_agencies_sharing_a_chinese_title_say_why() -> None:
     linked = {frozenset((i["id"], r["target"])) for i in agencies for r in i.get("relations", []) if r["type"] == "same-title-as"}
     pairs = [(a["id"], b["id"]) for n, a in enumerate(agencies) for b in agencies[n + 1:] if a["title_zh"] == b["title_zh"]]
     assert pairs and all(frozenset(p) in linked for p in pairs)
+
+
+def test_replay_says_where_a_status_date_comes_from(seeded: tuple[EventStore, int]) -> None:
+    store, _ = seeded
+    on = at(store, "2025-12-31")
+    assert (on["us-fact-cgt-approvals-breakthrough"].status_date, on["us-fact-cgt-approvals-breakthrough"].date_basis) == ("2024", "cited-source")
+    assert on["us-fact-fda-cgt-guidances"].as_json()["date_basis"] == "review"
+    assert (on["us-otp"].status_date, on["us-otp"].date_basis) == ("2022-09-16", "external")
+    assert on["cn-regime-quasi-dual-track"].date_basis == "stated"
+    assert on[BIOMED].date_basis is None  # a step that does not say: the review states it

@@ -53,6 +53,9 @@ class ItemState:
     status_date: str | None
     recorded_at: str
     registered_position: int
+    # Where status_date comes from (seeds/README.md: stated, cited-source, review, title, external);
+    # None when the step that set the status does not say (read: stated).
+    date_basis: str | None = None
 
     @property
     def precision(self) -> str | None:
@@ -71,6 +74,7 @@ class ItemState:
             "status_date": self.status_date, "date_known": self.date_known, "precision": precision,
             "approximate": precision is not None and precision != "day",
             "recorded_at": self.recorded_at, "registered_position": self.registered_position,
+            "date_basis": self.date_basis,
         }
 
 
@@ -78,7 +82,7 @@ class _Fold:
     """The state of one item on the valid-at day, updated event by event."""
 
     __slots__ = ("record", "position", "recorded_at", "folded_start", "steps_start", "status", "status_date",
-                 "status_start", "title", "title_start")
+                 "status_start", "title", "title_start", "date_basis")
 
     def __init__(self, event: RecordedEvent, valid_at: date) -> None:
         self.record = dict(event.payload)
@@ -91,12 +95,13 @@ class _Fold:
         self.status_start: date | None = None
         self.title: tuple[str, str] | None = None
         self.title_start: date | None = None
+        self.date_basis: str | None = None
         folded = registration_step(event.payload)
         if folded is not None:
             start = start_of(folded["date"])
             self.folded_start = start
             if start is not None and start <= valid_at:
-                self.status_date, self.status_start = folded["date"], start
+                self.status_date, self.status_start, self.date_basis = folded["date"], start, folded.get("date_basis")
 
     def step(self, payload: dict[str, Any], valid_at: date) -> None:
         start = start_of(payload.get("date"))
@@ -109,6 +114,7 @@ class _Fold:
         status = step_status(self.record["kind"], str(payload.get("step")))
         if status is not None and (self.status_start is None or start >= self.status_start):
             self.status, self.status_date, self.status_start = status, payload.get("date"), start
+            self.date_basis = payload.get("date_basis")
         if payload.get("step") == "renamed" and payload.get("title_zh") and (self.title_start is None or start >= self.title_start):
             self.title = (payload["title_zh"], payload.get("title_en") or self.record["title_en"])
             self.title_start = start
@@ -123,9 +129,9 @@ class _Fold:
             # The status the registration gave moves with its corrected date.
             if self.status_date == (old["date"] if old else None):
                 if new is not None and start is not None and start <= valid_at:
-                    self.status_date, self.status_start = new["date"], start
+                    self.status_date, self.status_start, self.date_basis = new["date"], start, new.get("date_basis")
                 else:
-                    self.status_date, self.status_start = None, None
+                    self.status_date, self.status_start, self.date_basis = None, None, None
 
     @property
     def first_start(self) -> date | None:
@@ -142,7 +148,7 @@ class _Fold:
             id=str(r["id"]), kind=r["kind"], jurisdiction=r["jurisdiction"], title_zh=title_zh, title_en=title_en,
             issuer=r.get("issuer"), discipline=r.get("discipline"), topics=list(r.get("topics") or []),
             status=status, status_date=self.status_date, recorded_at=self.recorded_at,
-            registered_position=self.position,
+            registered_position=self.position, date_basis=self.date_basis,
         )
 
 
