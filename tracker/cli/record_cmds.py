@@ -34,7 +34,9 @@ def seed(ctx: AppContext, paths: tuple[Path, ...]) -> None:
     """Turn seed files into events (default: ./seeds if present, else the tracker's seeds/).
 
     Every file is validated first; a bad file writes nothing at all. Seeding again writes nothing;
-    an edited item appends an ItemCorrected; an item removed from its file is reported, not deleted.
+    an edited item appends an ItemCorrected; a step whose date or type changed (or that `corrects`
+    or `retracted` name) is replaced by a StepCorrected; an item removed from its file is reported,
+    not deleted.
 
     Example:
 
