@@ -45,7 +45,7 @@ record_steps = sa.Table(
     sa.Column("event_type", sa.String(100), nullable=False),
     sa.Column("date", sa.String(40), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
-    sa.Column("details", sa.Text, nullable=True),  # JSON: date_basis, external, source (migration 0011)
+    sa.Column("details", sa.Text, nullable=True),  # JSON: date_basis, external, source (migration 0014)
 )
 
 record_relations = sa.Table(
@@ -54,7 +54,7 @@ record_relations = sa.Table(
     sa.Column("relation", sa.String(40), primary_key=True),
     sa.Column("target_id", sa.String(200), primary_key=True),
     sa.Column("note", sa.Text, nullable=True),
-    sa.Column("details", sa.Text, nullable=True),  # JSON: date, external, source, inferred, basis (migration 0011)
+    sa.Column("details", sa.Text, nullable=True),  # JSON: date, external, source, inferred, basis (migration 0014)
     sa.Index("ix_record_relations_target", "target_id"),
 )
 

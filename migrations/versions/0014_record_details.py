@@ -1,7 +1,7 @@
 """Provenance of record steps and relations: a JSON ``details`` column on each
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04
 
 A step can say where its date comes from (date_basis) and that it is from outside the review
@@ -14,8 +14,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: Union[str, Sequence[str], None] = "0010"
+revision: str = "0014"
+down_revision: Union[str, Sequence[str], None] = "0013"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
