@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,postgres]'
 	touch $(STAMP)
 
-.PHONY: install run test lint bench venv-check
+.PHONY: install run test lint bench venv-check fuzz
 # A .venv made by an older Python (3.10 is the default on some systems), or whose Python is gone,
 # is rebuilt instead of failing on every run. A sub-make then looks at the stamp afresh.
 venv-check:
@@ -44,3 +44,8 @@ lint: venv-check
 
 bench: venv-check
 	$(BIN)/python -m bench
+
+# The CLI fuzz test of tests/cli/test_fuzz.py, longer than in the suite (FUZZ_EXAMPLES generated invocations).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	TRACKER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/cli/test_fuzz.py -q -p no:cacheprovider

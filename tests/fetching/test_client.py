@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import struct
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -260,6 +262,40 @@ def test_truncated_body_is_a_failure(server: LocalServer) -> None:
     server.route("/cut", Reply(200, {"Content-Length": "1000"}, cut()))
     result = fetch(server, "/cut")
     assert (result.outcome, result.error_class) == ("failed", TRUNCATED)
+    # Says what happened, not only where (it once read "connection dropped during the body:").
+    detail = (result.error or "").removeprefix("connection dropped during the body: ")
+    assert detail and detail[0].isalpha() and "(" in detail, result.error
+
+
+def test_a_connection_reset_says_so(tmp_path: object) -> None:
+    """A server that resets the connection mid-body (RST, not FIN): once shown only as "ReadError"."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\n" + b"a" * 100)
+        time.sleep(0.2)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def go() -> FetchResult:
+        async with Fetcher(config()) as fetcher:
+            return await fetcher.fetch(FetchRequest("src", f"http://127.0.0.1:{port}/reset"))
+
+    try:
+        result = run(go())
+    finally:
+        thread.join(5)
+        listener.close()
+    assert (result.outcome, result.error_class) == ("failed", TRUNCATED)
+    assert "the server reset the connection" in (result.error or ""), result.error
 
 
 def test_412_is_blocked(server: LocalServer) -> None:

@@ -59,7 +59,8 @@ def test_sources_check_diff_try_remove(db_url: str, server: LocalServer) -> None
     ok(tracker(db_url, "sources", "add", server.url("/challenge"), "--id", "nmpa"))
 
     first = tracker(db_url, "check")
-    assert "checked 2 source(s)" in ok(first) and "1 baselined, 1 failed" in first.stdout
+    assert first.exit_code == 3, first.output       # some source could not be checked
+    assert "checked 2 source(s)" in first.stdout and "1 baselined, 1 failed" in first.stdout
     assert "page: baselined" in first.stderr and "nmpa: failed (blocked:" in first.stderr   # one line per source, not a tty
     listing = ok(tracker(db_url, "sources", "list", "--state", "failing"))
     assert "nmpa" in listing and "NEEDS A MANUAL CHECK" in listing and "page" not in listing
@@ -89,3 +90,23 @@ def test_fetched_text_cannot_drive_the_terminal(db_url: str, server: LocalServer
     shown = ok(tracker(db_url, "diff", "notice"))
     assert "\x1b" not in shown and "\x07" not in shown
     assert "+Notice 2 \\x1b]0;owned\\x07\\x1b[2J" in shown
+
+
+def test_impossible_values_are_refused_before_anything_is_written(db_url: str) -> None:
+    """Issue 10 item 2 / issue 13 "Bad input": one line, exit 1, nothing appended."""
+    env = cli_env(db_url, **ENV)
+    run = [sys.executable, "-m", "tracker"]
+    subprocess.run([*run, "init"], env=env, capture_output=True, timeout=60, check=True)
+    for args, message in (
+        (["https://example.org/a", "--every", "99999999999999999999d"], "is longer than 366 days"),
+        (["https://example.org/a", "--every", "500000w"], "is longer than 366 days"),
+        (["http://[::1/"], "URL 'http://[::1/' is malformed: Invalid IPv6 URL"),
+        (["https://example.org/a", "--tag", "a\x1bb"], "contains a control character"),
+        (["https://example.org/a", "--title", "x" * 501], "at most 500"),
+    ):
+        result = subprocess.run([*run, "sources", "add", *args], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, result.stderr)
+    head = subprocess.run([*run, "log", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert head.returncode == 0 and head.stdout == ""

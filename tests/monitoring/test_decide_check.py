@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from tracker.domain import changes
+from tracker.domain.sources import validate_patterns
+from tracker.fetching.normalise import apply_ignore
 
 DATA = json.loads((Path(__file__).parent.parent / "data" / "changes" / "decide_check.json").read_text("utf-8"))
 THRESHOLD = 3
@@ -49,7 +51,8 @@ def _current(spec: dict[str, Any]) -> changes.Fetched | changes.Failed:
 @pytest.mark.parametrize("case", DATA["cases"], ids=lambda c: c["name"])
 def test_decide_check(case: dict[str, Any]) -> None:
     prev = case["previous"]
-    previous = changes.Previous(prev.get("content_hash"), _version(prev), prev.get("failures", 0))
+    previous = changes.Previous(prev.get("content_hash"), _version(prev), prev.get("failures", 0),
+                                prev.get("suspect_hash"))
     reads: list[int] = []
 
     def version() -> int:
@@ -66,6 +69,8 @@ def test_decide_check(case: dict[str, Any]) -> None:
     for name in ("error_class", "error"):
         if name in expect:
             assert getattr(step, name) == expect[name]
+    if "suspect" in expect:
+        assert step.suspect == expect["suspect"]
     assert bool(reads) is expect["version_read"]
     assert [(e.type, e.key) for e in step.events] == [(e["type"], e["key"]) for e in expect["events"]]
     for got, want in zip(step.events, expect["events"], strict=True):
@@ -73,3 +78,19 @@ def test_decide_check(case: dict[str, Any]) -> None:
             assert got.payload[name] == value, name
         if "valid_from" in want:
             assert got.valid_from == want["valid_from"]
+
+
+VOLATILE = json.loads((Path(__file__).parent.parent / "data" / "changes" / "volatile.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", VOLATILE["cases"], ids=lambda c: c["name"])
+def test_volatile_patterns(case: dict[str, Any]) -> None:
+    patterns = changes.volatile_patterns(case["first"], case["second"])
+    assert list(patterns) == case["patterns"]
+    assert validate_patterns(patterns) == patterns         # usable as ignore rules as they are
+    for line in case.get("matches", []):
+        assert apply_ignore(line, patterns) == "", line
+    for line in case.get("misses", []):
+        assert apply_ignore(line, patterns) == line, line
+    if patterns:    # what the two fetches differ in is gone: both give the same text
+        assert apply_ignore(case["second"], patterns) == apply_ignore(case["first"], patterns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -78,11 +79,11 @@ def test_an_error_page_between_two_good_answers_changes_nothing(app: App, server
 
 def test_429_with_retry_after_is_waited_for(db_url: str, clock: Clock, server: LocalServer) -> None:
     app = _app(db_url, clock, fetch__retries=1)
-    answers: Iterator[Reply] = iter([Reply(429, {"Retry-After": "1"}, b"slow down"), html(PAGE)])
+    answers: Iterator[Reply] = itertools.chain([Reply(429, {"Retry-After": "1"}, b"slow down")], itertools.repeat(html(PAGE)))
     server.route("/busy", lambda _s: next(answers))
     add(app, "busy", server.url("/busy"))
     assert check_sources(app, ["busy"]).by_source()["busy"].outcome == "baselined"
-    assert server.hits("/busy") == 2
+    assert server.hits("/busy") == 3      # the 429, the page, and the baseline's second fetch
     app.close()
 
 

@@ -17,16 +17,17 @@ STAMP = r"Updated \d\d:\d\d"
 
 @pytest.fixture
 def noisy(app: App, server: LocalServer, clock: Clock) -> dict[str, object]:
-    """A page checked four times: a timestamp moves every time; the rule text changes once (at the 4th)."""
+    """A page checked four times: a timestamp moves every check (not between the two immediate
+    fetches of the baseline, which would find it volatile); the rule text changes once (at the 4th)."""
     page: dict[str, object] = {"n": 0, "rule": "Section 1: donors must be screened."}
 
     def handler(_seen: Seen) -> Reply:
-        page["n"] = int(page["n"]) + 1  # type: ignore[call-overload]
         return html(f"<p>{page['rule']}</p><p>Updated 10:0{page['n']}</p>")
 
     server.route("/noisy", handler)
     add(app, "noisy", server.url("/noisy"))
     for step in range(4):
+        page["n"] = step + 1
         if step == 3:
             page["rule"] = "Section 1: donors must be screened and tested."
         check_sources(app, ["noisy"])

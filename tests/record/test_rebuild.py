@@ -13,6 +13,7 @@ from tracker.core import EventStore, NewEvent, Projector, RecordedEvent
 from tracker.domain import seed_events as se
 from tracker.domain.seeds import SeedItem
 from tests.record.helpers import dump
+from tracker.errors import DatabaseError
 from tracker.projections.record import RecordProjection
 from tracker.services.replay import replay
 
@@ -52,16 +53,23 @@ def test_a_backfilled_earlier_rename_does_not_take_the_name_back(cstore: EventSt
 
 
 class FailingRecord(RecordProjection):
-    """The record projection, failing after its second batch of a rebuild."""
+    """The record projection, failing after its second batch of a rebuild: the database becomes
+    unusable (any other error is blamed on the events and handled batch by batch, see below)."""
+
+    error: type[Exception] = DatabaseError
 
     def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
         def failing() -> Any:
             for number, batch in enumerate(batches):
                 if number == 2:
-                    raise RuntimeError("the machine fails mid-rebuild")
+                    raise self.error("the machine fails mid-rebuild")
                 yield batch
 
         super().rebuild(conn, failing())
+
+
+class FailingBulkRecord(FailingRecord):
+    error = RuntimeError
 
 
 def test_a_failed_rebuild_leaves_the_old_read_model_whole(cstore: EventStore) -> None:
@@ -72,8 +80,12 @@ def test_a_failed_rebuild_leaves_the_old_read_model_whole(cstore: EventStore) ->
     with cstore.db.read() as conn:
         before = dump(conn)
     failing = Projector(cstore, [FailingRecord()], batch_size=2, rebuild_batch_size=5)
-    with pytest.raises(RuntimeError, match="mid-rebuild"):
+    with pytest.raises(DatabaseError, match="mid-rebuild"):
         failing.rebuild()
+    with cstore.db.read() as conn:
+        assert dump(conn) == before
+    # A one-go rebuild stopped by something else falls back to batch by batch: the same read model.
+    assert Projector(cstore, [FailingBulkRecord()], rebuild_batch_size=5).rebuild() == {"record": 24}
     with cstore.db.read() as conn:
         assert dump(conn) == before
     assert failing.checkpoint("record") == cstore.head().position

@@ -28,7 +28,7 @@ def test_status_json_after_a_serve_once(ready_url: str, tmp_path: Path, pages: P
     result = run_cli(env, "status", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"generated_at", "database", "scheduler", "sources", "digests", "events"}
+    assert set(report) == {"generated_at", "database", "scheduler", "sources", "digests", "events", "projections"}
     sched = report["scheduler"]
     assert sched["last_tick_by"].split(":")[1].isdigit() and sched["last_tick_at"]
     assert sched["last_tick"]["claimed"] == 4

@@ -34,7 +34,7 @@ def test_ticks_check_due_sources_and_sigterm_exits_zero(ready_url: str, tmp_path
     assert sum(line.get("claimed", 0) for line in ticks) == 5
     assert sum(line.get("baselined", 0) for line in ticks) == 5
     assert any(line["msg"] == "stopped" for line in lines)
-    assert all(pages.count(f"/{i}") == 1 for i in ids)  # every=1d: checked once, not again each tick
+    assert all(pages.count(f"/{i}") == 2 for i in ids)  # the baseline fetches twice; every=1d: not again each tick
     baselined = [s for (t, s), n in event_types(app).items() if t == v.SOURCE_BASELINED]
     assert sorted(baselined) == sorted(v.source_stream(i) for i in ids)
     app.close()

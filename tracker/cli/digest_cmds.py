@@ -33,6 +33,7 @@ def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds
 
     Example:
 
+    \b
         tracker subscribe qa@example.org --jurisdiction CN --kind guidance --cadence daily --name "CN guidances"
         tracker subscribe qa@example.org --notify slack://TokenA/TokenB/TokenC/#regulatory
     """
@@ -54,7 +55,7 @@ def unsubscribe(ctx: AppContext, ref: str) -> None:
 
     Example:
 
-        tracker unsubscribe sub-1a2b3c4d5e6f
+    \b
         tracker unsubscribe qa@example.org
     """
     ids = subscribing.unsubscribe(ctx.app, ref)
@@ -67,21 +68,29 @@ def subscriptions_group() -> None:
 
     Example:
 
+    \b
         tracker subscriptions list
     """
 
 
 @subscriptions_group.command("list")
 @click.option("--active", is_flag=True, help="Only active subscriptions.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def list_cmd(ctx: AppContext, active: bool) -> None:
+def list_cmd(ctx: AppContext, active: bool, as_json: bool) -> None:
     """List subscriptions: id, status, cadence, address, filters, name.
 
     Example:
 
+    \b
         tracker subscriptions list --active
     """
     for info in subscribing.list_subscriptions(ctx.app, include_cancelled=not active):
+        if as_json:
+            click.echo(json.dumps({"id": info.id, "status": info.status, "cadence": info.cadence, "address": info.address,
+                                   "name": info.name, "filters": info.filters.as_payload(),
+                                   "created_at": info.created_at}, ensure_ascii=False))
+            continue
         address = info.address or "(forgotten)"
         shown = f"  channels: {', '.join(info.channels)}" if info.channels else ""
         click.echo(f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}{shown}")
@@ -95,6 +104,7 @@ def forget(ctx: AppContext, email: str) -> None:
 
     Example:
 
+    \b
         tracker forget qa@example.org
     """
     subscriber = subscribing.forget(ctx.app, email)
@@ -112,9 +122,9 @@ def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: boo
 
     Example:
 
+    \b
         tracker digest --preview
         tracker digest --preview --json
-        tracker digest --send --subscription sub-1a2b3c4d5e6f
     """
     app = ctx.app
     if mode == "preview":
@@ -157,6 +167,7 @@ def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ..
 
     Example:
 
+    \b
         tracker changelog
         tracker changelog --format atom --jurisdiction CN --since 2025-01-01 --output cn.atom
     """

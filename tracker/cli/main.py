@@ -38,6 +38,7 @@ def cli(ctx: click.Context, db_url: str | None, config_path: str | None, debug: 
 
     Example:
 
+    \b
         tracker --db sqlite:///var/tracker.db init
     """
     ctx.obj = AppContext(db_url=db_url, config_path=config_path, debug=debug)

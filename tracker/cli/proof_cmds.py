@@ -24,6 +24,7 @@ def keys() -> None:
 
     Example:
 
+    \b
         tracker keys generate
     """
 
@@ -40,7 +41,8 @@ def keys_generate(ctx: AppContext, output: str | None, as_json: bool) -> None:
 
     Example:
 
-        tracker keys generate --output /srv/tracker/signing-key.pem
+    \b
+        tracker keys generate --output var/backup-signing-key.pem --json
     """
     path = Path(output) if output else cps.key_path(ctx.settings)
     key = generate_key(path, ctx.settings.signing.origin).verifier
@@ -64,6 +66,7 @@ def checkpoint(ctx: AppContext, output: str | None, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker checkpoint --output var/checkpoint.txt
     """
     key = cps.signing_key(ctx.settings)
@@ -83,6 +86,7 @@ def checkpoints() -> None:
 
     Example:
 
+    \b
         tracker checkpoints list --json
     """
 
@@ -95,6 +99,7 @@ def checkpoints_list(ctx: AppContext, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker checkpoints list
     """
     ctx.app.require_ready()
@@ -129,6 +134,7 @@ def prove(ctx: AppContext, position: int | None, checkpoint_file: str | None, fi
 
     Example:
 
+    \b
         tracker prove 42 --json > proof.json
         tracker prove --from old-checkpoint.txt --to checkpoint.txt --json
     """

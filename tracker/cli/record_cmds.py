@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -29,8 +30,9 @@ def _shown_date(text: str | None) -> str:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: what each file wrote.")
 @pass_ctx
-def seed(ctx: AppContext, paths: tuple[Path, ...]) -> None:
+def seed(ctx: AppContext, paths: tuple[Path, ...], as_json: bool) -> None:
     """Turn seed files into events (default: ./seeds if present, else the tracker's seeds/).
 
     Every file is validated first; a bad file writes nothing at all. Seeding again writes nothing;
@@ -40,10 +42,15 @@ def seed(ctx: AppContext, paths: tuple[Path, ...]) -> None:
 
     Example:
 
+    \b
         tracker seed
         tracker seed seeds/cn.toml seeds/cn_guidelines.toml
     """
     report = seeding.seed(ctx.app.store, list(paths) or [seeding.default_seed_dir()])
+    if as_json:
+        ctx.app.projector.catch_up()
+        _echo_json({"written": report.written, "files": [dataclasses.asdict(f) for f in report.files]})
+        return
     for file_report in report.files:
         click.echo(file_report.summary())
         for note in file_report.notes:
@@ -58,6 +65,7 @@ def projections() -> None:
 
     Example:
 
+    \b
         tracker projections status
     """
 
@@ -70,6 +78,7 @@ def projections_rebuild(ctx: AppContext, only: tuple[str, ...]) -> None:
 
     Example:
 
+    \b
         tracker projections rebuild --only record
     """
     applied = ctx.app.projector.rebuild(list(only) or None)
@@ -78,20 +87,34 @@ def projections_rebuild(ctx: AppContext, only: tuple[str, ...]) -> None:
 
 
 @projections.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README, \"JSON output\").")
 @pass_ctx
-def projections_status(ctx: AppContext) -> None:
-    """Show each projection's checkpoint against the head of the log.
+def projections_status(ctx: AppContext, as_json: bool) -> None:
+    """Show each projection's checkpoint against the head of the log, and the stored events a
+    projection could not apply (quarantined: skipped, with the reason).
+
+    A quarantined event is corrected by a later event of its stream, e.g. `tracker sources add`
+    again with the same --id and valid values.
 
     Example:
 
-        tracker projections status
+    \b
+        tracker projections status --json
     """
-    app = ctx.app
-    head = app.store.head().position
-    for projection in app.projector.projections:
-        checkpoint = app.projector.checkpoint(projection.name)
-        state = "up to date" if checkpoint >= head else f"{head - checkpoint} positions behind"
-        click.echo(f"{projection.name}: checkpoint {checkpoint} of {head} ({state})")
+    from tracker.cli.serve_cmds import quarantine_lines
+    from tracker.services.status import projections_report
+
+    report = projections_report(ctx.app)
+    if as_json:
+        _echo_json(report)
+        return
+    for projection in report["projections"]:
+        behind = projection["behind"]
+        state = "up to date" if not behind else f"{behind} positions behind"
+        click.echo(f"{projection['name']}: checkpoint {projection['checkpoint']} of {projection['head']} ({state})"
+                   + (f", {len(projection['quarantined'])} quarantined" if projection["quarantined"] else ""))
+    for line in quarantine_lines(report):
+        click.echo(line)
 
 
 def _as_of(value: str | None) -> int | datetime | None:
@@ -126,6 +149,7 @@ def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdictio
 
     Example:
 
+    \b
         tracker replay --valid-at 2026-04-30 --jurisdiction CN --kind regulation
         tracker replay --as-of 2026-11-01 --valid-at 2026-05-01 --json
         tracker replay --valid-at 2012-08-01 --jurisdiction CN --kind regime   (the route that applied)
@@ -155,6 +179,7 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker history cn-biomed-new-tech-regulation
     """
     for entry in record_queries.history(ctx.app.store, item_id):
@@ -167,7 +192,7 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--days", default=90, show_default=True, type=click.IntRange(min=0), help="How far ahead to look.")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=0, max=36500), help="How far ahead to look (at most 36500, a century).")
 @click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
@@ -176,6 +201,7 @@ def upcoming(ctx: AppContext, days: int, jurisdictions: tuple[str, ...], as_json
 
     Example:
 
+    \b
         tracker upcoming --days 180 --jurisdiction CN
     """
     wanted = choices.jurisdictions(jurisdictions)
@@ -201,6 +227,7 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker show cn-biomed-new-tech-regulation
     """
     ctx.app.fresh()

@@ -26,6 +26,7 @@ def run(ctx: AppContext, seed_paths: tuple[str, ...], addresses: tuple[str, ...]
 
     Example:
 
+    \b
         tracker run --subscribe compliance@example.org
     """
     app = ctx.app

@@ -26,6 +26,7 @@ def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once
 
     Example:
 
+    \b
         TRACKER_DATABASE_URL=postgresql+psycopg://tracker@db/tracker tracker serve --config /etc/tracker.toml --log-format json
     """
     if config_path:
@@ -49,6 +50,7 @@ def status(ctx: AppContext, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker status --json
     """
     from tracker.services import status as status_service
@@ -95,6 +97,21 @@ def render_status(report: dict[str, Any]) -> list[str]:
             lines.append(f"  digest   {sub['id']:<24} {sub['cadence']:<7} {sub['status']:<10} {what}")
     ev = report["events"]
     lines.append(f"events     {ev['count']} events; head position {ev['head_position']} hash {ev['head_hash']}")
+    lines.extend(quarantine_lines(report["projections"]))
+    return lines
+
+
+def quarantine_lines(report: dict[str, Any]) -> list[str]:
+    """What the projections could not apply (see `tracker projections status`)."""
+    if not report["quarantined"]:
+        return []
+    lines = [f"QUARANTINE {report['quarantined']} stored event(s) could not be applied, "
+             f"{report['uncorrected']} not corrected by a later event (see `tracker projections status`)"]
+    for projection in report["projections"]:
+        for q in projection["quarantined"]:
+            fix = f"corrected by position {q['corrected_by']}" if q["corrected_by"] else "not corrected"
+            lines.append(f"  {projection['name']:<12} position {q['position']} {q['type']} {q['stream']}: "
+                         f"{q['reason']} ({fix})")
     return lines
 
 
@@ -108,6 +125,7 @@ def config() -> None:
 
     Example:
 
+    \b
         tracker config show
     """
 
@@ -122,7 +140,8 @@ def config_show(ctx: AppContext, as_json: bool) -> None:
 
     Example:
 
-        tracker --config /etc/tracker.toml config show
+    \b
+        tracker config show --json
     """
     settings = ctx.settings
     shown = settings.masked()

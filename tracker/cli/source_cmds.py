@@ -14,6 +14,7 @@ from tracker.domain.sources import KINDS, STATES, format_duration
 from tracker.services import capture as capture_service
 from tracker.services import checking, history, register_queries, sources_admin
 from tracker.services.recording import SourceOutcome
+from tracker.services.snapshots import Version
 
 
 # Fetched text is data: control characters (terminal escape sequences among them) are shown, not obeyed.
@@ -30,6 +31,7 @@ def sources_group() -> None:
 
     Example:
 
+    \b
         tracker sources list --state failing
     """
 
@@ -56,8 +58,10 @@ def sources_add(
 
     Example:
 
+    \b
         tracker sources add https://www.fda.gov/vaccines-blood-biologics/cellular-gene-therapy-products \\
-            --select main --ignore 'Content current as of: .*' --every 1d --tag US --item us-21-cfr-1271
+            --id fda-cgt-products --select main --ignore 'Content current as of: .*' --every 1d \\
+            --tag US --item us-21-cfr-1271
     """
     source = sources_admin.add_source(
         ctx.app, url, source_id=source_id, kind=kind, select=select, ignore=ignore, every=every,
@@ -78,6 +82,7 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker sources list --state failing
     """
     for view in sources_admin.list_sources(ctx.app, state):
@@ -90,7 +95,11 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
             line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
         if view.needs_manual_check:
             line += f"  NEEDS A MANUAL CHECK (bot challenge): save it in a browser, then `tracker sources capture {view.id} FILE`"
+        if view.state == "suspect":
+            line += "  (the last check saw a near-empty or much shorter page: the next one confirms it)"
         click.echo(line)
+        for pattern in view.volatile:
+            click.echo(f"    ignores volatile line {pattern}  (found at the baseline; `tracker sources revoke {view.id}`)")
 
 
 @sources_group.command("remove")
@@ -102,10 +111,31 @@ def sources_remove(ctx: AppContext, source_id: str, reason: str) -> None:
 
     Example:
 
-        tracker sources remove fda-cgt-news --reason "page retired"
+    \b
+        tracker sources remove src-fda-press-releases-feed --reason "page retired"
     """
     sources_admin.remove_source(ctx.app, source_id, reason)
     click.echo(f"removed source {source_id} (its history stays in the log)")
+
+
+@sources_group.command("revoke")
+@click.argument("source_id", metavar="ID")
+@click.option("--pattern", "patterns", metavar="REGEX", multiple=True, help="Revoke only this pattern (repeatable; default: all).")
+@click.option("--reason", default="", help="Why (kept in the event).")
+@pass_ctx
+def sources_revoke(ctx: AppContext, source_id: str, patterns: tuple[str, ...], reason: str) -> None:
+    """Stop ignoring the volatile lines found at a source's baseline (records SourceVolatileRevoked).
+
+    At the baseline a page is fetched twice; lines that differed (a timestamp, a request id) are
+    ignored from then on, and `tracker sources list` shows them.
+
+    Example:
+
+    \b
+        tracker sources revoke src-fda-cgt-guidances --reason "the date line matters"
+    """
+    revoked = sources_admin.revoke_volatile(ctx.app, source_id, patterns, reason)
+    click.echo(f"{source_id}: no longer ignores {list(revoked)}")
 
 
 @sources_group.command("try")
@@ -114,15 +144,29 @@ def sources_remove(ctx: AppContext, source_id: str, reason: str) -> None:
 @click.option("--select", metavar="CSS", help="CSS selector to try (default: the current one).")
 @click.option("--adopt", is_flag=True, help="Adopt these rules (records SourceRulesAdopted).")
 @click.option("--reason", default="", help="Why the rules change (kept in the event).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: each replayed step and the verdict.")
 @pass_ctx
-def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select: str | None, adopt: bool, reason: str) -> None:
+def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select: str | None, adopt: bool, reason: str,
+                as_json: bool) -> None:
     """Replay a source's stored history under other noise rules and show what they would report.
 
     Example:
 
-        tracker sources try fda-cgt --ignore 'Content current as of: \\S+' --adopt
+    \b
+        tracker sources try src-fda-cgt-guidances --ignore 'Content current as of: \\S+' --adopt
     """
     report = history.try_rules(ctx.app, source_id, ignore=ignore, select=select)
+    if as_json:
+        if adopt:
+            sources_admin.adopt_rules(ctx.app, source_id, report.rules.select, report.rules.ignore, reason)
+        click.echo(json.dumps({
+            "source": report.source_id, "select": report.rules.select, "ignore": list(report.rules.ignore),
+            "versions": report.versions, "suppressed": len(report.suppressed),
+            "still_reported": len(report.still_reported), "adopted": adopt,
+            "steps": [{"old": _version_json(s.old), "new": _version_json(s.new), "reported": s.reported,
+                       "would_report": s.would_report, "diff": s.diff} for s in report.steps],
+        }, ensure_ascii=False))
+        return
     click.echo(f"{report.source_id}: {report.versions} stored version(s), {len(report.steps)} step(s) replayed")
     for step in report.steps:
         if step.reported and not step.would_report:
@@ -154,6 +198,7 @@ def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         tracker sources entries src-federal-register-fda-cgt --json
     """
     ctx.app.fresh()
@@ -185,6 +230,7 @@ def sources_capture(ctx: AppContext, source_id: str, file: Path, url: str | None
 
     Example:
 
+    \b
         tracker sources capture src-nmpa-drug-regulation-news ~/Downloads/nmpa.html \
             --url https://www.nmpa.gov.cn/yaowen/ypjgyw/index.html --fetched-at 2026-12-01T09:30:00+08:00
     """
@@ -193,31 +239,45 @@ def sources_capture(ctx: AppContext, source_id: str, file: Path, url: str | None
     click.echo(f"captured {file} as {_outcome_line(outcome)}")
 
 
+# `tracker check` exits with this when some source could not be checked (see the README).
+EXIT_SOME_FAILED = 3
+
+
 @click.command("check")
 @click.option("--all", "check_all", is_flag=True, help="Every active source, due or not.")
 @click.option("--source", "source_ids", metavar="ID", multiple=True, help="Only this source, due or not (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: counts and each source's outcome (README, \"JSON output\").")
 @pass_ctx
-def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...]) -> None:
+def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...], as_json: bool) -> None:
     """Fetch sources and record what changed (default: the sources that are due).
 
-    A progress bar on a terminal, one line per source otherwise.
+    A progress bar on a terminal, one line per source otherwise. Exit status: 0 when every source
+    was checked (changed or not), 3 when some could not be (failed, unreachable or blocked), 1 on
+    an error that stopped the check.
 
     Example:
 
+    \b
         tracker check --all
-        tracker check --source fda-cgt --source ecfr-21-1271
+        tracker check --source src-fda-cgt-guidances --source src-ecfr-21-cfr-1271-versions --json
     """
     if check_all and source_ids:
         raise click.UsageError("use --all or --source, not both")
-    with CheckProgress(line=_outcome_line) as shown:
-        report = checking.check_sources(
-            ctx.app, list(source_ids) or None, all=check_all, progress=shown.progress, on_start=shown.on_start,
-        )
-    if shown.had_bar:  # the bar said nothing about each source: list what was not routine
-        for outcome in report.outcomes:
-            if outcome.outcome not in ("unchanged", "not_modified"):
-                click.echo(_outcome_line(outcome))
-    click.echo(report.summary())
+    if as_json:
+        report = checking.check_sources(ctx.app, list(source_ids) or None, all=check_all)
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        with CheckProgress(line=_outcome_line) as shown:
+            report = checking.check_sources(
+                ctx.app, list(source_ids) or None, all=check_all, progress=shown.progress, on_start=shown.on_start,
+            )
+        if shown.had_bar:  # the bar said nothing about each source: list what was not routine
+            for outcome in report.outcomes:
+                if outcome.outcome not in ("unchanged", "not_modified"):
+                    click.echo(_outcome_line(outcome))
+        click.echo(report.summary())
+    if report.failed:
+        raise click.exceptions.Exit(EXIT_SOME_FAILED)
 
 
 def _outcome_line(outcome: SourceOutcome) -> str:
@@ -235,16 +295,27 @@ def _outcome_line(outcome: SourceOutcome) -> str:
 @click.argument("source_id", metavar="SOURCE")
 @click.option("--from", "from_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the one before --to that differs).")
 @click.option("--to", "to_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: both versions and the diff.")
 @pass_ctx
-def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | None) -> None:
+def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | None, as_json: bool) -> None:
     """Show the full diff of a source's normalised text between two stored versions.
 
     Example:
 
-        tracker diff fda-cgt --from 2026-01-01 --to 2026-06-30
+    \b
+        tracker diff src-fda-cgt-guidances --from 2026-01-01 --to 2026-06-30
     """
     result = history.diff_versions(ctx.app, source_id, from_ref, to_ref)
+    if as_json:
+        click.echo(json.dumps({"source": source_id, "old": _version_json(result.old), "new": _version_json(result.new),
+                               "diff": result.diff}, ensure_ascii=False))
+        return
     click.echo(_safe(result.diff) if result.diff else f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}")
+
+
+def _version_json(version: Version) -> dict[str, object]:
+    return {"position": version.position, "fetched_at": version.fetched_at, "content_hash": version.content_hash,
+            "snapshot": version.snapshot}
 
 
 def register(group: click.Group) -> None:

@@ -12,7 +12,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core import RecordedEvent
 from tracker.domain import choices
-from tracker.errors import TrackerError, ValidationError
+from tracker.errors import ExportFileError, TrackerError, ValidationError
 from tracker.files import replacing
 from tracker.services import auditing
 
@@ -43,6 +43,7 @@ def init(ctx: AppContext) -> None:
 
     Example:
 
+    \b
         tracker --db sqlite:///var/tracker.db init
     """
     before, after = ctx.app.init()
@@ -64,6 +65,7 @@ def log(ctx: AppContext, stream: str | None, types: tuple[str, ...], since: str 
 
     Example:
 
+    \b
         tracker log --type InstrumentPublished --since 2026-01-01 --json
     """
     choices.choose(types, choices.event_types(), "event type", "--type")
@@ -91,6 +93,7 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 
     Example:
 
+    \b
         tracker export --format jsonl --output var/export.jsonl
     """
     store = ctx.app.store
@@ -98,8 +101,11 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
         count = auditing.export_jsonl(store, sys.stdout)
         return
     target = Path(output)
-    with replacing(target) as handle:  # an interrupted export never leaves a truncated file under the real name
-        count = auditing.export_jsonl(store, handle)
+    try:
+        with replacing(target) as handle:  # an interrupted export never leaves a truncated file under the real name
+            count = auditing.export_jsonl(store, handle)
+    except OSError as exc:
+        raise ExportFileError(f"{target}: cannot write: {exc.strerror or exc}") from None
     click.echo(f"exported {count} events to {target}", err=True)
 
 
@@ -110,18 +116,20 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 @click.option("--event", "event_file", type=click.Path(dir_okay=False), help="The event an inclusion proof is for (its line of `tracker export`).")
 @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False), help="A signed checkpoint; twice: detect a split view, or the two ends of a consistency proof.")
 @click.option("--public-key", help="Verifier key (vkey) or PEM file that signed the checkpoints (default: this tracker's own key).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object when the log or export verifies (an error is one line on stderr, exit 1).")
 @pass_ctx
 def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, proof_file: str | None,
-           event_file: str | None, checkpoint_files: tuple[str, ...], public_key: str | None) -> None:
+           event_file: str | None, checkpoint_files: tuple[str, ...], public_key: str | None, as_json: bool) -> None:
     """Recompute the whole hash chain; exit 1 naming the first bad position.
 
     With --witness FILE carrying a checkpoint, a consistency proof (O(log n)) replaces the scan.
 
     Example:
 
+    \b
         tracker verify
         tracker verify --file var/export.jsonl
-        tracker verify --witness digest.eml
+        tracker verify --witness var/changelog/changelog.atom
         tracker verify --proof proof.json --event event.json --checkpoint checkpoint.txt --public-key KEY
         tracker verify --checkpoint a.txt --checkpoint b.txt --public-key KEY
     """
@@ -143,6 +151,9 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
         from tracker.services import witness
 
         found = witness.verify_witness(ctx.app.store, Path(witness_file))
+        if as_json:
+            click.echo(json.dumps({"ok": True, "witness": witness_file, "position": found.position, "hash": found.hash}))
+            return
         click.echo(f"ok: the log still holds position {found.position} hash {found.hash} stated by {witness_file}")
         return
     if export_file:
@@ -151,6 +162,10 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
     else:
         report = auditing.verify_store(ctx.app.store)
         where = ctx.app.db.display_url
+    if as_json:
+        click.echo(json.dumps({"ok": True, "source": where, "events": report.count,
+                               "head_position": report.head_position, "head_hash": report.head_hash}))
+        return
     click.echo(f"ok: {report.count} events in {where} verify; head position {report.head_position} hash {report.head_hash}")
     if not export_file:
         tree, nodes = auditing.verify_tree(ctx.app.store, report.head_position)

@@ -135,15 +135,28 @@ class Database:
             raise DatabaseError(f"database error on {self.display_url}: {one_line(exc)}") from None
 
     @contextmanager
+    def _lock_waits(self) -> Iterator[None]:
+        """SQLite's "database is locked" after the busy timeout, as one line saying what it means."""
+        try:
+            yield
+        except Exception as exc:
+            if self.is_sqlite and "database is locked" in str(getattr(exc, "orig", None) or exc):
+                raise DatabaseError(
+                    f"{self.display_url} stayed locked for over {SQLITE_BUSY_TIMEOUT_MS // 1000} s: another process "
+                    "is writing to it (a long `tracker projections rebuild`?); try again when it has finished"
+                ) from None
+            raise
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction (a consistent snapshot on SQLite WAL)."""
-        with self.connect() as conn, conn.begin():
+        with self._lock_waits(), self.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: on SQLite it holds the write lock from its first statement."""
-        with self.connect() as conn:
+        with self._lock_waits(), self.connect() as conn:
             conn.execution_options(tracker_write=True)
             with conn.begin():
                 yield conn
@@ -165,7 +178,7 @@ class Database:
             with self._checkout() as pooled:
                 yield from self._transaction(pooled)
             return
-        with self._writer_lock:
+        with self._writer_lock, self._lock_waits():
             pooled = self._kept_writer()
             try:
                 yield from self._transaction(pooled)

@@ -2,11 +2,20 @@
 
 So a crash between two batches loses nothing and applies nothing twice, and a rebuild from
 position 0 goes through exactly the same code as the incremental path.
+
+A stored event a projection cannot apply (written by an old or buggy version, or by a future
+one) never stops it: each batch is applied under a savepoint; when it fails, its events are
+applied one by one, and the one that fails is quarantined (projection_quarantine: position,
+stream, type, reason), skipped, and the projection goes on. `tracker status` and `tracker
+projections status` show what is quarantined; a later event on the same stream (an operator's
+correction) is shown as correcting it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol, runtime_checkable
 
@@ -15,12 +24,47 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.core.collector import collector_paused
-from tracker.core.events import RecordedEvent
-from tracker.schema.read_models import projection_checkpoints
+from tracker.core.events import RecordedEvent, format_time
 from tracker.core.store import EventStore
-from tracker.errors import NotFoundError
+from tracker.errors import DatabaseError, NotFoundError
+from tracker.schema.log import events as events_table
+from tracker.schema.read_models import projection_checkpoints, projection_quarantine
+
+log = logging.getLogger(__name__)
 
 READ_PAGE_SIZE = 5000
+REASON_MAX_CHARS = 500
+
+
+def log_skipped(reader: str, event: RecordedEvent, exc: Exception) -> None:
+    """A reader that folds the log itself (replay, digests, changelogs, seeding) skips a stored
+    event it cannot read, says so and goes on; the projections record theirs as quarantined."""
+    log.warning("%s: skipped the stored event at position %d (%s) it cannot read: %s",
+                reader, event.position, event.type, _reason(exc))
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A stored event a projection skipped, and the later event of its stream that corrects it."""
+
+    projection: str
+    position: int
+    stream: str
+    type: str
+    reason: str
+    quarantined_at: str
+    corrected_by: int | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"projection": self.projection, "position": self.position, "stream": self.stream, "type": self.type,
+                "reason": self.reason, "quarantined_at": self.quarantined_at, "corrected_by": self.corrected_by}
+
+
+def _reason(exc: BaseException) -> str:
+    """One line naming what went wrong (database errors carry their statement: cut it)."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split()) or "no message"
+    line = f"{type(exc).__name__}: {text}"
+    return line if len(line) <= REASON_MAX_CHARS else line[:REASON_MAX_CHARS - 3] + "..."
 
 
 class Projection(Protocol):
@@ -93,15 +137,82 @@ class Projector:
                 self._lock_checkpoint(conn, projection.name)
                 target = self.store.head().position  # appends wait on SQLite; later ones catch up
                 projection.clear(conn)
+                conn.execute(projection_quarantine.delete().where(projection_quarantine.c.projection == projection.name))
                 batches = _Counted(self._batches(target, projection.types, self.rebuild_batch_size))
-                if isinstance(projection, BulkProjection):
-                    projection.rebuild(conn, batches)
+                if isinstance(projection, BulkProjection) and self._bulk(conn, projection, batches):
+                    pass
                 else:
+                    # Batch by batch: an event that cannot be applied is quarantined, not fatal.
+                    batches = _Counted(self._batches(target, projection.types, self.rebuild_batch_size))
                     for batch in batches:
-                        projection.apply(conn, batch)
+                        self._apply(conn, projection, batch)
                 self._set_checkpoint(conn, projection.name, target)
             applied[projection.name] = batches.events
         return applied
+
+    @staticmethod
+    def _bulk(conn: Connection, projection: BulkProjection, batches: Iterable[Sequence[RecordedEvent]]) -> bool:
+        """The one-go rebuild; False (and nothing of it kept) if some event stopped it."""
+        try:
+            with conn.begin_nested():
+                projection.rebuild(conn, batches)
+        except DatabaseError:
+            raise
+        except Exception:  # noqa: BLE001 - some stored event stopped it: go batch by batch
+            return False
+        return True
+
+    def _apply(self, conn: Connection, projection: Projection, batch: Sequence[RecordedEvent]) -> None:
+        """Apply a batch; if it fails, apply its events one by one and quarantine those that fail."""
+        try:
+            with conn.begin_nested():
+                projection.apply(conn, batch)
+            return
+        except DatabaseError:
+            raise       # the database itself is unusable: no event is to blame
+        except Exception as exc:  # noqa: BLE001 - a stored event we cannot apply must not stop the projection
+            if len(batch) == 1:
+                self._quarantine(conn, projection.name, batch[0], exc)
+                return
+        for event in batch:
+            try:
+                with conn.begin_nested():
+                    projection.apply(conn, [event])
+            except DatabaseError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - quarantined, see the module docstring
+                self._quarantine(conn, projection.name, event, exc)
+
+    def _quarantine(self, conn: Connection, name: str, event: RecordedEvent, exc: Exception) -> None:
+        log.error("projection %s: event at position %d (%s) quarantined: %s", name, event.position, event.type,
+                  _reason(exc))
+        insert = postgresql.insert if not self.store.db.is_sqlite else sqlite.insert
+        conn.execute(insert(projection_quarantine).values(
+            projection=name, position=event.position, stream=event.stream, type=event.type, reason=_reason(exc),
+            quarantined_at=format_time(self.store.clock()),
+        ).on_conflict_do_nothing())
+
+    def quarantined(self, only: Sequence[str] | None = None) -> list[Quarantined]:
+        """What the projections skipped, in position order, each with the later event of its
+        stream (of a type the projection reads, itself not quarantined) that corrects it, if any."""
+        found: list[Quarantined] = []
+        with self.store.db.read() as conn:
+            for projection in self._select(only):
+                rows = conn.execute(
+                    sa.select(projection_quarantine).where(projection_quarantine.c.projection == projection.name)
+                    .order_by(projection_quarantine.c.position)
+                ).all()
+                skipped = {row.position for row in rows}
+                for row in rows:
+                    later = sa.select(events_table.c.position).where(
+                        events_table.c.stream == row.stream, events_table.c.position > row.position,
+                    ).order_by(events_table.c.position).limit(len(skipped) + 1)
+                    if projection.types is not None:
+                        later = later.where(events_table.c.type.in_(sorted(projection.types)))
+                    corrected = next((p for p in conn.execute(later).scalars() if p not in skipped), None)
+                    found.append(Quarantined(projection.name, int(row.position), row.stream, row.type, row.reason,
+                                             row.quarantined_at, corrected))
+        return found
 
     def _batches(self, until: int, types: frozenset[str] | None, size: int) -> Iterator[list[RecordedEvent]]:
         events = self.store.read(until=until, types=types, page_size=min(size, READ_PAGE_SIZE))
@@ -134,7 +245,7 @@ class Projector:
                     return total
                 batch = self._page(position, target, projection.types, batch_size)
                 if batch:
-                    projection.apply(conn, batch)
+                    self._apply(conn, projection, batch)
                     total += len(batch)
                 # A short page means nothing of interest is left up to the target.
                 end = batch[-1].position if len(batch) == batch_size else target

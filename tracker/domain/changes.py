@@ -18,6 +18,16 @@ The rules, in full:
     accepted and the failure streak), the current one (a fetch, a 304 or a failure) and the
     threshold give the events to append and the state to keep. It is pure: recording loads
     what it needs and writes what it returns.
+  * A new version that is empty or near-empty (fewer than ``NEAR_EMPTY_CHARS`` characters besides
+    white space), or that keeps less than ``KEPT_FRACTION`` of the accepted text, is *suspect*: a
+    good page briefly answering an empty 200, or a challenge page without a known marker. It is
+    recorded only when the next successful check confirms it (the same hash again); until then the
+    source is in the ``suspect`` state and nothing is appended. Back to the accepted text, nothing
+    happened at all.
+  * At the baseline a page is fetched twice: lines that differ between the two immediate fetches
+    (a timestamp, a request id) are volatile, and ``volatile_patterns`` turns them into ignore
+    patterns that the baseline records (SourceVolatileIgnored) and applies from then on, until
+    an operator revokes them.
   * Idempotency keys make a replayed check (after a crash, or two checkers at once) write
     nothing twice: they are built from the source id, the hashes and the stream version the
     decision was taken at.
@@ -28,6 +38,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
@@ -36,6 +47,8 @@ from tracker.core.events import normalise_valid_from
 from tracker.domain import vocabulary as v
 from tracker.errors import InvalidEventError
 
+NEAR_EMPTY_CHARS: Final = 64
+KEPT_FRACTION: Final = 0.5
 DIFF_MAX_LINES: Final = 200
 DIFF_MAX_BYTES: Final = 16 * 1024
 
@@ -108,6 +121,68 @@ def listing_changed_beyond_additions(old_text: str, new_text: str) -> bool:
     return any(line not in new_lines for line in old_text.split("\n") if line)
 
 
+def _size(text: str) -> int:
+    return len(text) - sum(1 for ch in text if ch.isspace())
+
+
+def suspicious(old_text: str, new_text: str) -> bool:
+    """A change to (near-)empty text, or a drop of most of it: confirmed by the next check first."""
+    old_size = _size(old_text)
+    if old_size < NEAR_EMPTY_CHARS:
+        return False    # the accepted version is itself near-empty: nothing much to lose
+    new_size = _size(new_text)
+    return new_size < NEAR_EMPTY_CHARS or new_size < old_size * KEPT_FRACTION
+
+
+# -- volatile lines ----------------------------------------------------------------------------
+
+VOLATILE_MAX_LINES: Final = 10     # more lines than this differing at once is not noise: propose nothing
+_TOKEN_RE = re.compile(r"\w+|\W+")
+_DIGITS_RE = re.compile(r"^\d+$")
+_MIN_LITERAL_CHARS: Final = 4      # a pattern must say which line it is about
+
+
+def _line_pattern(old: str, new: str) -> str | None:
+    """A pattern matching both versions of a volatile line (and the line's later versions):
+    equal words literal, numbers and the words that differ generalised; None if too vague."""
+    a, b = _TOKEN_RE.findall(old.strip()), _TOKEN_RE.findall(new.strip())
+    if len(a) != len(b):
+        return None
+    parts: list[str] = []
+    literal = 0
+    for x, y in zip(a, b, strict=True):
+        if _DIGITS_RE.match(x) and _DIGITS_RE.match(y):
+            parts.append(r"\d+")
+        elif x == y:
+            parts.append(r"\s+" if x.isspace() else re.escape(x))
+            literal += len(x.strip())
+        elif x[0].isalnum() or x[0] == "_":
+            parts.append(r"\w+")
+        else:
+            return None
+    if literal < _MIN_LITERAL_CHARS:
+        return None
+    return "^" + "".join(parts) + "$"
+
+
+def volatile_patterns(first: str, second: str) -> tuple[str, ...]:
+    """Ignore patterns for the lines that differ between two immediate fetches of one page."""
+    a, b = first.split("\n"), second.split("\n")
+    found: list[str] = []
+    changed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        changed += max(i2 - i1, j2 - j1)
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            continue    # lines that come and go are content, not a counter
+        for old, new in zip(a[i1:i2], b[j1:j2], strict=True):
+            pattern = _line_pattern(old, new)
+            if pattern is not None and pattern not in found:
+                found.append(pattern)
+    return () if changed > VOLATILE_MAX_LINES else tuple(found)
+
+
 # -- failures -------------------------------------------------------------------------------
 
 
@@ -135,6 +210,10 @@ def recovers(failures_before: int, threshold: int) -> bool:
 
 def baseline_key(source_id: str) -> str:
     return f"baseline:{source_id}"
+
+
+def volatile_key(source_id: str) -> str:
+    return f"volatile:{source_id}"
 
 
 def change_key(source_id: str, old_hash: str, new_hash: str, stream_version: int) -> str:
@@ -202,6 +281,7 @@ class Previous:
     content_hash: str | None = None     # the accepted version's hash under the current rules; None: no baseline
     content: Version | None = None      # its content, when it differs from the fetched one (None: unreadable)
     failures: int = 0                   # the current streak of failed checks
+    suspect_hash: str | None = None     # a suspect version seen by the last check, awaiting confirmation
 
 
 @dataclass(frozen=True)
@@ -214,6 +294,7 @@ class Fetched:
     snapshot: str | None = None         # hash of the raw body
     http: Mapping[str, Any] = field(default_factory=dict)
     not_modified: bool = False
+    volatile: tuple[str, ...] = ()      # at a baseline: patterns for lines a second fetch changed
 
 
 @dataclass(frozen=True)
@@ -237,6 +318,7 @@ class Step:
     """The decision: the events to append and the state to keep.
 
     ``accept``: the fetched version becomes the accepted one (its hash and snapshot are kept).
+    ``suspect``: the hash of a suspect version to keep awaiting confirmation (None: none).
     ``outcome`` is one of the recording service's OUTCOMES.
     """
 
@@ -249,6 +331,7 @@ class Step:
     accept: bool = False
     entries: int = 0
     recovered: bool = False
+    suspect: str | None = None
 
 
 def _valid_from(date: str) -> str | None:
@@ -323,8 +406,9 @@ def decide_check(
                  "failures": failed.failures},
                 unreachable_key(source_id, stream_version()),
             ),)
+        # A failure confirms nothing and refutes nothing: a suspect version stays suspect.
         return Step("unreachable" if failed.unreachable else "failed", failed.state, failed.failures, events,
-                    current.error_class, current.error)
+                    current.error_class, current.error, suspect=previous.suspect_hash)
 
     emitted: list[Emit] = []
     recovered = recovers(previous.failures, threshold)
@@ -353,6 +437,13 @@ def decide_check(
         entries = list(content.entries or ())
         if content.entries is not None:
             payload["entries"] = len(entries)
+        if current.volatile:
+            emitted.append(Emit(
+                v.SOURCE_VOLATILE_IGNORED,
+                {"id": source_id, "ignore": list(current.volatile),
+                 "reason": "lines that differed between two immediate fetches at the baseline"},
+                volatile_key(source_id),
+            ))
         emitted.append(Emit(v.SOURCE_BASELINED, payload, baseline_key(source_id)))
         # The whole history of a register is what auditors want: every entry, at the baseline too.
         emitted.extend(_entry(source_id, entry) for entry in entries)
@@ -362,6 +453,8 @@ def decide_check(
     assert old_hash is not None
     old = previous.content
     old_text = old.text if old is not None else ""
+    if old is not None and previous.suspect_hash != current.content_hash and suspicious(old_text, content.text):
+        return Step("suspect", "suspect", 0, tuple(emitted), recovered=recovered, suspect=current.content_hash)
     outcome, added = "changed", 0
     report_change = True
     if content.entries is not None:

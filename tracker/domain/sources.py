@@ -9,6 +9,7 @@ network, no HTML parser): the CSS selector itself is checked by the service that
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ PAGE_KINDS: Final = ("html", "pdf", "json", "text")
 REGISTER_KINDS: Final = ("ecfr", "federal-register", "feed", "fda-guidance", "ema-medicines")
 KINDS: Final = PAGE_KINDS + REGISTER_KINDS
 ORIGINS: Final = ("seed", "operator")  # the usual ones; seeds may say more, e.g. "seed:us.toml"
-STATES: Final = ("new", "ok", "failing", "unreachable", "blocked")
+STATES: Final = ("new", "ok", "suspect", "failing", "unreachable", "blocked")
 # States an operator must look at; "blocked" means a bot challenge: check the page by hand.
 TROUBLE_STATES: Final = ("failing", "unreachable", "blocked")
 
@@ -31,17 +32,54 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MIN_EVERY_SECONDS: Final = 60
+# A source checked less than once a year is not monitored; the bound also keeps every stored
+# interval (and next_due_at = now + interval) far inside what databases and datetime can hold.
+MAX_EVERY_SECONDS: Final = 366 * 86400
+MAX_URL_CHARS: Final = 2000
+MAX_TEXT_CHARS: Final = 500         # a title, a tag, a selector, a pattern, a reason
+MAX_LIST_ITEMS: Final = 100         # tags, items, ignore patterns
+# Control characters (NUL among them, which PostgreSQL refuses in text) never belong in a field.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def parse_duration(text: str, *, what: str = "duration") -> int:
     """Seconds in "30m", "6h", "1d", "2w" (or "90s"); ValidationError names the bad value."""
-    match = _DURATION_RE.match(str(text))
+    match = _DURATION_RE.match(str(text)) if len(str(text)) <= 40 else None
     if not match:
-        raise ValidationError(f"{what} {text!r} is not a duration like 30m, 6h, 1d or 1w")
+        raise ValidationError(f"{what} {_shown(text)} is not a duration like 30m, 6h, 1d or 1w")
     seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < MIN_EVERY_SECONDS:
         raise ValidationError(f"{what} {text!r} is shorter than {MIN_EVERY_SECONDS} seconds")
+    if seconds > MAX_EVERY_SECONDS:
+        raise ValidationError(f"{what} {_shown(text)} is longer than {MAX_EVERY_SECONDS // 86400} days")
     return seconds
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as an error message quotes it: repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
+def validate_text(value: str, what: str, *, limit: int = MAX_TEXT_CHARS, empty: bool = True) -> str:
+    """A one-line text field: no control characters, at most ``limit`` characters."""
+    value = str(value)
+    if not empty and not value.strip():
+        raise ValidationError(f"{what} is empty")
+    if len(value) > limit:
+        raise ValidationError(f"{what} is {len(value)} characters long; at most {limit}")
+    bad = _CONTROL_RE.search(value)
+    if bad:
+        raise ValidationError(f"{what} {_shown(value)} contains a control character ({ord(bad.group()):#04x})")
+    return value
+
+
+def validate_list(values: Sequence[str], what: str, *, limit: int = MAX_TEXT_CHARS) -> tuple[str, ...]:
+    if isinstance(values, str) or not all(isinstance(x, str) for x in values):
+        raise ValidationError(f"{what} must be a list of strings")
+    if len(values) > MAX_LIST_ITEMS:
+        raise ValidationError(f"{what}: {len(values)} given; at most {MAX_LIST_ITEMS}")
+    return tuple(validate_text(x, f"{what} value", limit=limit, empty=False) for x in values)
 
 
 def format_duration(seconds: int) -> str:
@@ -55,15 +93,19 @@ def format_duration(seconds: int) -> str:
 def validate_url(url: str) -> str:
     """An absolute http(s) URL with a host, without spaces; returned stripped."""
     url = str(url).strip()
+    if len(url) > MAX_URL_CHARS:
+        raise ValidationError(f"URL {_shown(url)} is {len(url)} characters long; at most {MAX_URL_CHARS}")
+    if _CONTROL_RE.search(url):
+        raise ValidationError(f"URL {_shown(url)} contains a control character")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ValidationError(f"URL {url!r} is malformed: {exc}") from None
+        raise ValidationError(f"URL {_shown(url)} is malformed: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise ValidationError(f"URL {url!r} must start with http:// or https://")
+        raise ValidationError(f"URL {_shown(url)} must start with http:// or https://")
     if not parts.hostname:
-        raise ValidationError(f"URL {url!r} has no host")
+        raise ValidationError(f"URL {_shown(url)} has no host")
     if any(ch.isspace() for ch in url):
         raise ValidationError(f"URL {url!r} contains white space")
     return url
@@ -72,11 +114,11 @@ def validate_url(url: str) -> str:
 def validate_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
     """Ignore patterns must be valid Python regular expressions that cannot match empty text."""
     checked = []
-    for pattern in patterns:
+    for pattern in validate_list(tuple(patterns), "ignore pattern"):
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            raise ValidationError(f"ignore pattern {pattern!r} is not a regular expression: {exc}") from None
+            raise ValidationError(f"ignore pattern {_shown(pattern)} is not a regular expression: {exc}") from None
         if compiled.fullmatch(""):
             # A pattern matching "" would be applied everywhere and hides nothing useful.
             raise ValidationError(f"ignore pattern {pattern!r} matches empty text")
@@ -85,9 +127,9 @@ def validate_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
 
 
 def validate_id(source_id: str) -> str:
-    if not _ID_RE.match(source_id):
+    if not isinstance(source_id, str) or not _ID_RE.fullmatch(source_id):
         raise ValidationError(
-            f"source id {source_id!r} must be 1-120 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+            f"source id {_shown(source_id)} must be 1-120 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
         )
     return source_id
 
@@ -133,6 +175,8 @@ class Source:
     respect_robots: bool = True
     origin: str = "operator"
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Patterns for volatile lines found at the baseline (SourceVolatileIgnored), applied after ``ignore``.
+    volatile: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_id(self.id)
@@ -141,17 +185,22 @@ class Source:
             raise ValidationError(f"source {self.id}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.select is not None and self.kind != "html":
             raise ValidationError(f"source {self.id}: a CSS selector applies to html sources only, not {self.kind}")
-        if not self.origin:
-            raise ValidationError(f"source {self.id}: origin is empty")
+        validate_text(self.origin, f"source {self.id}: origin", limit=100, empty=False)
+        validate_text(self.title, f"source {self.id}: title")
+        if self.jurisdiction is not None:
+            validate_text(self.jurisdiction, f"source {self.id}: jurisdiction", limit=20)
+        if self.select is not None:
+            validate_text(self.select, f"source {self.id}: CSS selector")
         object.__setattr__(self, "ignore", validate_patterns(self.ignore))
-        object.__setattr__(self, "items", tuple(self.items))
-        object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "volatile", validate_patterns(self.volatile))
+        object.__setattr__(self, "items", validate_list(tuple(self.items), f"source {self.id}: item"))
+        object.__setattr__(self, "tags", validate_list(tuple(self.tags), f"source {self.id}: tag", limit=100))
         if self.every is not None:
             parse_duration(self.every, what=f"source {self.id}: every")
 
     @property
     def rules(self) -> Rules:
-        return Rules(self.kind, self.select, self.ignore)
+        return Rules(self.kind, self.select, self.ignore + tuple(p for p in self.volatile if p not in self.ignore))
 
     def every_seconds(self, default: str) -> int:
         return parse_duration(self.every or default, what=f"source {self.id}: every")
@@ -177,7 +226,7 @@ class Source:
         )
 
     def with_rules(self, select: str | None, ignore: Sequence[str]) -> Source:
-        return Source(
-            self.id, self.url, self.kind, self.jurisdiction, self.title, self.items, self.tags,
-            select, tuple(ignore), self.every, self.respect_robots, self.origin,
-        )
+        return dataclasses.replace(self, select=select, ignore=tuple(ignore))
+
+    def with_volatile(self, patterns: Sequence[str]) -> Source:
+        return dataclasses.replace(self, volatile=tuple(patterns))

@@ -55,6 +55,10 @@ REFERENCE_REGISTERED: Final = "ReferenceRegistered"      # number, text, url
 SOURCE_REGISTERED: Final = "SourceRegistered"
 SOURCE_REMOVED: Final = "SourceRemoved"                  # id, reason
 SOURCE_RULES_ADOPTED: Final = "SourceRulesAdopted"       # id, select, ignore, reason
+# Lines that differed between two immediate fetches at the baseline, ignored from then on (the
+# tracker's proposal, in effect at once): id, ignore (patterns), lines (examples), reason.
+SOURCE_VOLATILE_IGNORED: Final = "SourceVolatileIgnored"
+SOURCE_VOLATILE_REVOKED: Final = "SourceVolatileRevoked"  # id, ignore (the patterns taken back), reason
 SOURCE_BASELINED: Final = "SourceBaselined"              # id, content_hash, snapshot, http {...}
 SOURCE_CHANGED: Final = "SourceChanged"                  # id, old_hash, new_hash, diff, diff_truncated, snapshot, http
 SOURCE_UNREACHABLE: Final = "SourceUnreachable"          # id, error_class, error, failures

@@ -92,9 +92,36 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+# What a person should read for the OS-level causes that httpx reports with an empty message.
+_PLAIN_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionResetError, "the server reset the connection"),
+    (ConnectionRefusedError, "the server refused the connection"),
+    (ConnectionAbortedError, "the connection was aborted"),
+    (BrokenPipeError, "the server closed the connection while we were sending"),
+)
+_PLAIN_TYPES: tuple[tuple[type[BaseException], str], ...] = (
+    (httpx.RemoteProtocolError, "the server closed the connection before the end of its answer"),
+    (httpx.ReadError, "the connection failed while reading the answer"),
+    (httpx.WriteError, "the connection failed while sending the request"),
+    (httpx.ConnectError, "could not connect"),
+)
+
+
+def explain(exc: BaseException) -> str:
+    """One line saying what went wrong, never empty: the plain cause if the OS gave one, else the
+    first message in the chain, else what the exception's type means; its type name in brackets."""
+    causes = list(_chain(exc))
+    text = next((plain for c in causes for kind, plain in _PLAIN_CAUSES if isinstance(c, kind)), None)
+    if text is None:
+        text = next((" ".join(str(c).split()) for c in causes if str(c).strip()), None)
+    if text is None:
+        text = next((plain for kind, plain in _PLAIN_TYPES if isinstance(exc, kind)), "no detail given")
+    return _one_line(f"{text} ({type(exc).__name__})")
+
+
 def _translate(exc: BaseException) -> tuple[str, str]:
     """The error class and one-line message of a network-level exception."""
-    message = _one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    message = explain(exc)
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return TIMEOUT, message
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
@@ -382,7 +409,7 @@ class Fetcher:
         except FetchError as exc:
             return failed(exc.error_class, exc.message)
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            return failed(TRUNCATED, _one_line(f"connection dropped during the body: {exc}"))
+            return failed(TRUNCATED, _one_line(f"connection dropped during the body: {explain(exc)}"))
         known = (request.known_content is not None and len(body) <= SMALL_PAGE
                  and hashlib.sha256(body).hexdigest() == request.known_content)
         reason = challenge_reason(status, headers, b"" if known else body)

@@ -9,6 +9,10 @@ from tracker import __version__
 from tracker.settings import FetchSettings
 
 
+# The contact shipped as the default: it reaches nobody (see tracker.services.checking).
+PLACEHOLDER_CONTACT = "tracker-operator@localhost"
+
+
 @dataclass(frozen=True)
 class FetchConfig:
     """How politely and how defensively to fetch. Times are seconds, sizes bytes.

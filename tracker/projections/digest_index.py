@@ -120,8 +120,8 @@ class DigestIndexProjection:
                 "kind": p.get("kind"),
                 "title_zh": p.get("title_zh") or "",
                 "title_en": (p.get("title") if is_source else p.get("title_en")) or "",
-                "topics": json.dumps(p.get("tags" if is_source else "topics") or [], ensure_ascii=False),
-                "items": json.dumps(p.get("items") or [], ensure_ascii=False),
+                "topics": json.dumps(_texts(p.get("tags" if is_source else "topics")), ensure_ascii=False),
+                "items": json.dumps(_texts(p.get("items")), ensure_ascii=False),
                 "url": p.get("url") if is_source else _first_url(p.get("urls")),
                 "state": row["state"] if row else ("new" if is_source else "active"),
                 "state_since": row["state_since"] if row else None,
@@ -142,7 +142,7 @@ class DigestIndexProjection:
                 if name in _CORRECTABLE and isinstance(change, dict):
                     new = change.get("new")
                     if name == "topics":
-                        row["topics"] = json.dumps(new or [], ensure_ascii=False)
+                        row["topics"] = json.dumps(_texts(new), ensure_ascii=False)
                     elif name == "urls":
                         row["url"] = _first_url(new)
                     else:
@@ -167,6 +167,15 @@ def _entry(row: Any) -> IndexEntry:
         tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
         row.state, row.state_since, row.last_error,
     )
+
+
+def _texts(value: Any) -> list[str]:
+    """A list of text from a payload; anything else makes the event unreadable (quarantined)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise TypeError(f"{value!r:.60} is not a list of text")
+    return value
 
 
 def load_index(conn: Connection) -> dict[str, IndexEntry]:

@@ -152,6 +152,8 @@ class _Batch:
             if row is None:
                 continue  # a step of an item never registered: nothing to show it on
             item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
+            if date is not None and date.__class__ is not str:
+                raise TypeError(f"step date {date!r} is not text")   # quarantined by the projector
             # Six fields (id, step, date, note, by, citation) carry no provenance: skip the lookup.
             steps_append((item_id, position, step, type_, date, p.get("note"), details(p, STEP_DETAILS) if len(p) > 6 else None))
             status = status_of(row["kind"], step)

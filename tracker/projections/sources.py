@@ -18,13 +18,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.domain import vocabulary as v
-from tracker.domain.sources import Source, parse_duration
-from tracker.errors import ValidationError
+from tracker.domain.sources import Source, parse_duration, validate_patterns, validate_text
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 
@@ -33,21 +33,12 @@ def dialect_insert(conn: Connection) -> Any:
     return sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
 
 
-def _every_seconds(every: Any) -> int | None:
-    if not every:
-        return None
-    try:
-        return parse_duration(str(every))
-    except ValidationError:
-        return None     # a projection never fails on a stored event; the checker uses the default
-
-
 def row_to_source(row: Any) -> Source:
     """A Source from a ``sources`` row (raises ValidationError if the stored fields are unusable)."""
     return Source(
         id=row.id, url=row.url, kind=row.kind, jurisdiction=row.jurisdiction, title=row.title,
         items=tuple(json.loads(row.items)), tags=tuple(json.loads(row.tags)),
-        select=row.select_css, ignore=tuple(json.loads(row.ignore)),
+        select=row.select_css, ignore=tuple(json.loads(row.ignore)), volatile=tuple(json.loads(row.volatile or "[]")),
         every=None if row.every_seconds is None else f"{row.every_seconds}s",
         respect_robots=bool(row.respect_robots), origin=row.origin,
     )
@@ -55,7 +46,10 @@ def row_to_source(row: Any) -> Source:
 
 class SourcesProjection:
     name = "sources"
-    types: frozenset[str] | None = frozenset({v.SOURCE_REGISTERED, v.SOURCE_REMOVED, v.SOURCE_RULES_ADOPTED})
+    types: frozenset[str] | None = frozenset({
+        v.SOURCE_REGISTERED, v.SOURCE_REMOVED, v.SOURCE_RULES_ADOPTED, v.SOURCE_VOLATILE_IGNORED,
+        v.SOURCE_VOLATILE_REVOKED,
+    })
 
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
         for event in batch:
@@ -67,32 +61,55 @@ class SourcesProjection:
                 self._register(conn, event, source_id)
             elif event.type == v.SOURCE_REMOVED:
                 conn.execute(sources.update().where(sources.c.id == source_id).values(active=False))
+            elif event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
+                self._volatile(conn, source_id, event.type, payload.get("ignore"))
             elif event.type == v.SOURCE_RULES_ADOPTED:
+                select = payload.get("select") or None
+                if select is not None:
+                    validate_text(select, f"source {source_id}: CSS selector")
+                ignore = validate_patterns(payload.get("ignore") or ())
                 conn.execute(
                     sources.update().where(sources.c.id == source_id).values(
-                        select_css=payload.get("select") or None,
-                        ignore=json.dumps(list(payload.get("ignore") or []), ensure_ascii=False),
+                        select_css=select, ignore=json.dumps(list(ignore), ensure_ascii=False),
                     )
                 )
 
+    @staticmethod
+    def _volatile(conn: Connection, source_id: str, type_: str, patterns: Any) -> None:
+        changed = validate_patterns(patterns or ())
+        row = conn.execute(sa.select(sources.c.volatile).where(sources.c.id == source_id)).first()
+        if row is None:
+            return
+        kept = list(json.loads(row.volatile or "[]"))
+        if type_ == v.SOURCE_VOLATILE_IGNORED:
+            kept += [p for p in changed if p not in kept]
+        else:
+            kept = [p for p in kept if p not in changed]
+        conn.execute(sources.update().where(sources.c.id == source_id).values(
+            volatile=json.dumps(kept, ensure_ascii=False)))
+
     def _register(self, conn: Connection, event: RecordedEvent, source_id: str) -> None:
-        p = event.payload
+        # Validated as `sources add` validates: a stored registration this code cannot use (an old
+        # or buggy version's) raises here, and the projector quarantines it rather than storing a
+        # source every reader would then trip over.
+        source = Source.from_payload(event.payload)
         values = {
-            "url": str(p.get("url", "")), "kind": str(p.get("kind") or "html"),
-            "jurisdiction": p.get("jurisdiction"), "title": str(p.get("title") or ""),
-            "items": json.dumps(list(p.get("items") or []), ensure_ascii=False),
-            "tags": json.dumps(list(p.get("tags") or []), ensure_ascii=False),
-            "select_css": p.get("select") or None,
-            "ignore": json.dumps(list(p.get("ignore") or []), ensure_ascii=False),
-            "every_seconds": _every_seconds(p.get("every")),
-            "respect_robots": bool(p.get("respect_robots", True)),
-            "active": True, "origin": str(p.get("origin") or "operator"),
+            "url": source.url, "kind": source.kind, "jurisdiction": source.jurisdiction, "title": source.title,
+            "items": json.dumps(list(source.items), ensure_ascii=False),
+            "tags": json.dumps(list(source.tags), ensure_ascii=False),
+            "select_css": source.select,
+            "ignore": json.dumps(list(source.ignore), ensure_ascii=False), "volatile": "[]",
+            "every_seconds": None if source.every is None else parse_duration(source.every),
+            "respect_robots": source.respect_robots,
+            "active": True, "origin": source.origin,
             "registered_position": event.position,
         }
         insert = dialect_insert(conn)
         conn.execute(
             insert(sources).values(id=source_id, **values)
-            .on_conflict_do_update(index_elements=[sources.c.id], set_=values)
+            # A registration again (after a removal) keeps the volatile lines found at the baseline.
+            .on_conflict_do_update(index_elements=[sources.c.id],
+                                   set_={k: value for k, value in values.items() if k != "volatile"})
         )
         conn.execute(
             insert(source_state).values(source_id=source_id, state="new", consecutive_failures=0)

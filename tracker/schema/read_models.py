@@ -17,6 +17,19 @@ projection_checkpoints = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
+# Stored events a projection could not apply: skipped and kept here, so a read model never stops
+# on one event (an old or buggy version's, or a future one's). A rebuild deletes the projection's
+# rows and records again what it still cannot apply (core/projector.py).
+projection_quarantine = sa.Table(
+    "projection_quarantine", metadata,
+    sa.Column("projection", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("quarantined_at", sa.String(32), nullable=False),
+)
+
 # -- the record (projections/record.py) ------------------------------------------------------
 record_items = sa.Table(
     "record_items", metadata,
@@ -70,6 +83,8 @@ sources = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),         # JSON list
     sa.Column("select_css", sa.Text, nullable=True),
     sa.Column("ignore", sa.Text, nullable=False),       # JSON list
+    # JSON list: ignore patterns for volatile lines found at the baseline (SourceVolatileIgnored)
+    sa.Column("volatile", sa.Text, nullable=True),
     sa.Column("every_seconds", sa.Integer, nullable=True),
     sa.Column("respect_robots", sa.Boolean, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),

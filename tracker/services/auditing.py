@@ -55,7 +55,8 @@ def read_export(path: Path) -> Iterator[tuple[Any, ...]]:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ExportFileError(f"{path}:{number}: not a JSON object: {exc.msg}") from None
+                    raise ExportFileError(
+                        f"{path}:{number}: not a JSON object: {exc.msg} (column {exc.colno})") from None
                 if not isinstance(record, dict):
                     raise ExportFileError(f"{path}:{number}: not a JSON object")
                 missing = [name for name in EVENT_COLUMNS if name not in record]

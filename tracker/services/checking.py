@@ -14,6 +14,7 @@ state row. A crash loses at most the batch in flight, which the next cycle simpl
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -29,9 +31,10 @@ from tracker.app import App
 from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.domain import changes
-from tracker.domain.sources import Source
+from tracker.domain.sources import PAGE_KINDS, Source
 from tracker.errors import FetchError, NotFoundError, ValidationError
 from tracker.fetching import Fetcher, FetchRequest, FetchResult
+from tracker.fetching.config import PLACEHOLDER_CONTACT
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
@@ -68,6 +71,23 @@ class CheckReport:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in self.counts.items() if n)
         return f"checked {len(self.outcomes)} source(s) in {self.seconds:.1f}s: {counts or 'nothing to do'}"
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        """The sources this cycle could not check (any failure class, blocked included)."""
+        return [o for o in self.outcomes if o.outcome in ("failed", "unreachable")]
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of `tracker check --json` (README, "JSON output")."""
+        return {
+            "correlation_id": self.correlation_id, "seconds": round(self.seconds, 3), "counts": self.counts,
+            "failed": len(self.failed),
+            "sources": [
+                {"id": o.source_id, "outcome": o.outcome, "error_class": o.error_class, "error": o.error,
+                 "status": o.status, "events": list(o.events), "entries": o.entries, "recovered": o.recovered}
+                for o in self.outcomes
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -166,17 +186,69 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
     return None
 
 
-def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work:
+_contact_warned = False
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _warn_placeholder_contact(contact: str, known: Sequence[_Known]) -> None:
+    """Once per process: real sites are about to be asked with a User-Agent that names nobody."""
+    global _contact_warned
+    if _contact_warned or contact != PLACEHOLDER_CONTACT:
+        return
+    hosts = sorted({h for k in known if (h := urlsplit(k.source.url).hostname) and not _loopback(h)})
+    if hosts:
+        _contact_warned = True
+        log.warning("TRACKER_CONTACT is the placeholder %s: the User-Agent sent to %s%s carries no real contact; "
+                    "set TRACKER_CONTACT to an address where site operators can reach you",
+                    PLACEHOLDER_CONTACT, ", ".join(hosts[:3]), f" and {len(hosts) - 3} more host(s)" if len(hosts) > 3 else "")
+
+
+def _baseline_pending(known: _Known) -> bool:
+    """A page that has no accepted version yet: its first success is fetched twice."""
+    state = known.state
+    return known.source.kind in PAGE_KINDS and (state is None or state.content_hash is None)
+
+
+def _find_volatile(work: Work, again: FetchResult | None) -> None:
+    """Lines a second, immediate fetch changed become ignore patterns, applied to this baseline."""
+    source, result = work.source, work.result
+    if again is None or not again.ok or work.content is None:
+        return
+    try:
+        other = derive(source.rules, again.body, again.headers, again.final_url or source.url)
+    except FetchError:
+        return
+    patterns = changes.volatile_patterns(work.content.text, other.text)
+    if not patterns:
+        return
+    log.info("source %s: %d volatile line(s) at the baseline are ignored from now on", source.id, len(patterns))
+    work.source = source.with_volatile(source.volatile + patterns)
+    work.volatile = patterns
+    work.content = derive(work.source.rules, result.body, result.headers, result.final_url or source.url)
+
+
+def _assess(
+    db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
+    again: FetchResult | None = None,
+) -> Work:
     """Normalise, hash and compress a new body (runs in a worker thread).
 
     When the text differs from the last one recorded, the previous version's text is derived
-    here too, so the write transaction only compares and appends.
+    here too, so the write transaction only compares and appends. ``again`` is a second fetch
+    of a page at its baseline (see _find_volatile).
     """
     work = Work(known.source, result, fetched_at, every_seconds)
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
     try:
         work.content = derive(source.rules, result.body, result.headers, result.final_url or source.url)
+        _find_volatile(work, again)
     except FetchError as exc:
         work.error_class, work.error = exc.error_class, exc.message
         return work
@@ -198,10 +270,11 @@ def _assess(db: Database, known: _Known, result: FetchResult, fetched_at: dateti
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
+    again: FetchResult | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text."""
-    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds)
+    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
         work.text_diffs = await ecfr_text.text_diffs(
@@ -241,6 +314,7 @@ async def check_sources_async(  # noqa: C901
     settings = app.settings
     threshold = settings.fetch.failure_threshold
     default_every = settings.fetch.default_every
+    _warn_placeholder_contact(settings.fetch.contact, known)
     by_id = {k.source.id: k for k in known}
     every = {k.source.id: k.source.every_seconds(default_every) for k in known}
     pending: list[Work] = []
@@ -280,8 +354,9 @@ async def check_sources_async(  # noqa: C901
                 if quick is not None:
                     pending.append(quick)
                 else:
+                    again = await fetcher.fetch(_request(item)) if result.ok and _baseline_pending(item) else None
                     assessing.add(asyncio.ensure_future(
-                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds)))
+                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds, again)))
                     if len(assessing) >= ASSESS_WINDOW:
                         await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                 harvest()

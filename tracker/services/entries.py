@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker.core import RecordedEvent
+from tracker.core.projector import log_skipped
 from tracker.domain import vocabulary as v
 from tracker.domain.subscriptions import Target
 from tracker.projections.digest_index import IndexEntry
@@ -78,7 +79,16 @@ def diff_excerpt(diff: str, lines: int = EXCERPT_LINES) -> tuple[tuple[str, ...]
 
 
 def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None:
-    """The reader's view of one event, or None for events readers are not told about."""
+    """The reader's view of one event, or None for events readers are not told about (and for a
+    stored event this code cannot read: skipped and logged, never fatal to a digest)."""
+    try:
+        return _to_entry(event, index)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        log_skipped("digests", event, exc)
+        return None
+
+
+def _to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None:
     label = LABELS.get(event.type)
     if label is None:
         return None

@@ -58,6 +58,9 @@ class Work:
     capture: dict[str, str] | None = None
     # eCFR: entry_id -> the text diff fields of a new section version (services/ecfr_text.py).
     text_diffs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # At a baseline: ignore patterns for the lines a second, immediate fetch changed (``source``
+    # then carries them, and ``content`` is derived under them).
+    volatile: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class SourceOutcome:
     recovered: bool = False
 
 
-OUTCOMES = ("baselined", "changed", "unchanged", "not_modified", "failed", "unreachable", "recovered")
+OUTCOMES = ("baselined", "changed", "unchanged", "not_modified", "suspect", "failed", "unreachable", "recovered")
 
 
 @dataclass
@@ -139,7 +142,7 @@ def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 # Every column a check writes: one executemany per batch updates them all.
 _STATE_COLUMNS = (
     "state", "consecutive_failures", "last_status", "last_error_class", "last_error", "last_success_at",
-    "etag", "last_modified", "content_hash", "rules_hash", "normaliser_version", "last_snapshot",
+    "etag", "last_modified", "content_hash", "rules_hash", "normaliser_version", "last_snapshot", "suspect_hash",
 )
 # What a capture may change: the accepted version only. The site's state is the checks' to tell.
 _CAPTURE_COLUMNS = ("content_hash", "rules_hash", "normaliser_version", "last_snapshot")
@@ -165,7 +168,9 @@ def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous
     """Load what the decision compares: the accepted version (under the current rules) and this fetch."""
     source, result = work.source, work.result
     # A capture is not the site answering: it neither ends a failure streak nor reports a recovery.
-    previous = changes.Previous(state.content_hash, None, 0 if work.capture else int(state.consecutive_failures))
+    # A person saved that page on purpose: it needs no second look to be more than a blip.
+    previous = changes.Previous(state.content_hash, None, 0 if work.capture else int(state.consecutive_failures),
+                                work.content_hash if work.capture else state.suspect_hash)
     if result.outcome == "failed" or work.error_class is not None:
         failed = changes.Failed(work.error_class or result.error_class or "unknown", work.error or result.error or "")
         return previous, failed
@@ -190,8 +195,9 @@ def _observe(conn: Connection, work: Work, state: Any) -> tuple[changes.Previous
                 old_content = work.previous      # derived ahead under the same rules from the same bytes
             else:
                 old_content = _previous_content(conn, work, state)
-    previous = changes.Previous(old_hash, _version(old_content), previous.failures)
-    return previous, changes.Fetched(work.content_hash, _version(content), work.body_hash, _http(result))
+    previous = changes.Previous(old_hash, _version(old_content), previous.failures, previous.suspect_hash)
+    return previous, changes.Fetched(work.content_hash, _version(content), work.body_hash, _http(result),
+                                     volatile=work.volatile)
 
 
 def _annotate(work: Work, emit: changes.Emit) -> dict[str, Any]:
@@ -216,7 +222,7 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
         [NewEvent(stream, e.type, _annotate(work, e), meta, valid_from=e.valid_from, idempotency_key=e.key)
          for e in step.events],
         {"state": step.state, "consecutive_failures": step.failures, "last_status": work.result.status,
-         "last_error_class": step.error_class, "last_error": step.error},
+         "last_error_class": step.error_class, "last_error": step.error, "suspect_hash": step.suspect},
         outcome=step.outcome, entries=step.entries, recovered=step.recovered,
     )
     if isinstance(current, changes.Failed):
@@ -228,9 +234,10 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
             if headers.get(header):
                 plan.state[name] = headers[header]
         return plan
-    plan.state.update(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
     if step.accept:
-        plan.state.update(content_hash=work.content_hash, rules_hash=work.source.rules.hash,
+        # The validators describe the accepted version only: a 304 must never stand for a suspect one.
+        plan.state.update(etag=headers.get("etag"), last_modified=headers.get("last-modified"),
+                          content_hash=work.content_hash, rules_hash=work.source.rules.hash,
                           normaliser_version=normaliser_version(work.source.kind), last_snapshot=work.body_hash)
         plan.snapshot = work.body_hash != state.last_snapshot
     return plan
@@ -259,7 +266,8 @@ def record_batch(
                 compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
                 snapshots.save_snapshot(conn, work.body_hash, compressed, len(work.result.body),
                                         work.result.headers, fetched)
-                position = next((e.position for e in recorded if e.type != v.SOURCE_RECOVERED), None)
+                position = next((e.position for e in recorded
+                                 if e.type not in (v.SOURCE_RECOVERED, v.SOURCE_VOLATILE_IGNORED)), None)
                 snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched,
                                       normaliser_version(source.kind))
             row = {name: plan.state.get(name, getattr(state, name)) for name in _STATE_COLUMNS}

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.core import EventStore, RecordedEvent
+from tracker.core.projector import log_skipped
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import precision_of, start_of
 from tracker.domain.record import (
@@ -219,13 +220,16 @@ def replay(
             if not is_record_stream(event.stream):
                 continue
             item_id = str(event.payload.get("id"))
-            if is_registration(event):
-                items[item_id] = _Fold(event, day)
-                streams[item_id] = event.stream
-            elif event.type == v.STEP_CORRECTED:
-                corrected.add(item_id)
-            elif item_id in items:
-                _apply(items[item_id], event, day)
+            try:
+                if is_registration(event):
+                    items[item_id] = _Fold(event, day)
+                    streams[item_id] = event.stream
+                elif event.type == v.STEP_CORRECTED:
+                    corrected.add(item_id)
+                elif item_id in items:
+                    _apply(items[item_id], event, day)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                log_skipped("replay", event, exc)
     # A step correction takes back a step already folded: the few items with one are folded again
     # from their own stream (the pass above keeps no steps, only each item's state).
     for item_id in sorted(corrected & set(streams)):

@@ -20,6 +20,7 @@ from typing import Any
 from tracker import resources
 from tracker.core import EventStore, NewEvent
 from tracker.core.canonical import canonical_json
+from tracker.core.projector import log_skipped
 from tracker.domain.words import counted
 from tracker.domain import seed_events as se
 from tracker.domain import vocabulary as v
@@ -97,39 +98,42 @@ def _read_stored(store: EventStore) -> _Stored:
     stored = _Stored()
     types = RECORD_TYPES | {v.SOURCE_REGISTERED, v.REFERENCE_REGISTERED}
     for event in store.read(types=types):
-        item_id = str(event.payload.get("id"))
-        if event.type == v.SOURCE_REGISTERED:
-            stored.sources[item_id] = event.payload
-        elif event.type == v.REFERENCE_REGISTERED:
-            stored.references[item_id] = event.payload
-        elif event.type == v.ITEM_CORRECTED:
-            stored.corrections[event.stream] = stored.corrections.get(event.stream, 0) + 1
-            changes = event.payload.get("changes", {})
-            target = stored.references if event.stream.startswith("reference/") else stored.records
-            if item_id in target:
-                target[item_id] = apply_correction(target[item_id], changes)
-            for name, change in changes.items():
-                if name.startswith("step:"):
-                    stored.steps[f"seed:{item_id}:{name}"] = change.get("new")
-        elif event.type == v.STEP_CORRECTED:
-            stored.step_corrections[event.stream] = stored.step_corrections.get(event.stream, 0) + 1
-            old, new = replaced_step(event.payload), replacement_step(event.payload)
-            keys = stored.item_steps.setdefault(item_id, [])
-            if old is not None:
-                old_key = se.step_key(item_id, {"step": old[0], "date": old[1]})
-                stored.steps.pop(old_key, None)
-                keys[:] = [k for k in keys if k != old_key]
-            if new is not None:
-                new_key = se.step_key(item_id, new)
-                stored.steps[new_key] = {k: val for k, val in new.items() if k != "id"}
-                keys.append(new_key)
-        elif not is_record_stream(event.stream):
-            continue
-        elif is_registration(event):
-            stored.records[item_id] = event.payload
-        elif event.idempotency_key:
-            stored.steps[event.idempotency_key] = {k: val for k, val in event.payload.items() if k != "id"}
-            stored.item_steps.setdefault(item_id, []).append(event.idempotency_key)
+        try:
+            item_id = str(event.payload.get("id"))
+            if event.type == v.SOURCE_REGISTERED:
+                stored.sources[item_id] = event.payload
+            elif event.type == v.REFERENCE_REGISTERED:
+                stored.references[item_id] = event.payload
+            elif event.type == v.ITEM_CORRECTED:
+                stored.corrections[event.stream] = stored.corrections.get(event.stream, 0) + 1
+                changes = event.payload.get("changes", {})
+                target = stored.references if event.stream.startswith("reference/") else stored.records
+                if item_id in target:
+                    target[item_id] = apply_correction(target[item_id], changes)
+                for name, change in changes.items():
+                    if name.startswith("step:"):
+                        stored.steps[f"seed:{item_id}:{name}"] = change.get("new")
+            elif event.type == v.STEP_CORRECTED:
+                stored.step_corrections[event.stream] = stored.step_corrections.get(event.stream, 0) + 1
+                old, new = replaced_step(event.payload), replacement_step(event.payload)
+                keys = stored.item_steps.setdefault(item_id, [])
+                if old is not None:
+                    old_key = se.step_key(item_id, {"step": old[0], "date": old[1]})
+                    stored.steps.pop(old_key, None)
+                    keys[:] = [k for k in keys if k != old_key]
+                if new is not None:
+                    new_key = se.step_key(item_id, new)
+                    stored.steps[new_key] = {k: val for k, val in new.items() if k != "id"}
+                    keys.append(new_key)
+            elif not is_record_stream(event.stream):
+                continue
+            elif is_registration(event):
+                stored.records[item_id] = event.payload
+            elif event.idempotency_key:
+                stored.steps[event.idempotency_key] = {k: val for k, val in event.payload.items() if k != "id"}
+                stored.item_steps.setdefault(item_id, []).append(event.idempotency_key)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            log_skipped("seeding", event, exc)
     return stored
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.domain import vocabulary as v
-from tracker.domain.sources import TROUBLE_STATES, Source, id_from_url
+from tracker.domain.sources import TROUBLE_STATES, Source, id_from_url, validate_id, validate_text, validate_url
 from tracker.errors import NotFoundError, ValidationError
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
@@ -44,6 +44,7 @@ class SourceView:
     last_status: int | None
     last_error_class: str | None
     last_error: str | None
+    volatile: tuple[str, ...] = ()    # ignore patterns proposed at the baseline (revocable)
 
     @property
     def needs_manual_check(self) -> bool:
@@ -64,6 +65,10 @@ def get_source(app: App, source_id: str) -> Source:
     """The active source ``source_id`` (NotFoundError otherwise)."""
     from tracker.projections.sources import row_to_source
 
+    try:
+        validate_id(source_id)
+    except ValidationError as exc:
+        raise NotFoundError(f"no source: {exc}") from None
     app.fresh("sources")
     row = _row(app, source_id)
     if row is None:
@@ -90,8 +95,9 @@ def add_source(
     origin: str = "operator",
 ) -> Source:
     """Register a source (SourceRegistered); refuses a bad field or an id already in use."""
+    url = validate_url(url)     # first: the default id is made from it
     source = Source(
-        id=source_id or id_from_url(url.strip()), url=url, kind=kind, jurisdiction=jurisdiction, title=title,
+        id=source_id or id_from_url(url), url=url, kind=kind, jurisdiction=jurisdiction, title=title,
         items=tuple(items), tags=tuple(tags), select=select or None, ignore=tuple(ignore), every=every,
         respect_robots=respect_robots, origin=origin,
     )
@@ -112,6 +118,7 @@ def add_source(
 
 def remove_source(app: App, source_id: str, reason: str = "") -> None:
     """Stop checking a source (SourceRemoved); its events, snapshots and versions stay."""
+    validate_text(reason, "--reason")
     get_source(app, source_id)
     stream = v.source_stream(source_id)
     app.store.append(
@@ -123,6 +130,7 @@ def remove_source(app: App, source_id: str, reason: str = "") -> None:
 
 def adopt_rules(app: App, source_id: str, select: str | None, ignore: Sequence[str], reason: str = "") -> Source:
     """Record new noise rules for a source (SourceRulesAdopted); later checks compare under them."""
+    validate_text(reason, "--reason")
     source = get_source(app, source_id).with_rules(select or None, ignore)
     validate_rules(source.rules)
     stream = v.source_stream(source_id)
@@ -134,6 +142,28 @@ def adopt_rules(app: App, source_id: str, select: str | None, ignore: Sequence[s
     )
     app.fresh("sources")
     return source
+
+
+def revoke_volatile(app: App, source_id: str, patterns: Sequence[str] = (), reason: str = "") -> tuple[str, ...]:
+    """Take back volatile-line patterns proposed at the baseline (all of them by default):
+    SourceVolatileRevoked. Returns the patterns revoked."""
+    validate_text(reason, "--reason")
+    source = get_source(app, source_id)
+    unknown = [p for p in patterns if p not in source.volatile]
+    if unknown:
+        raise NotFoundError(f"source {source_id!r} ignores no volatile pattern {unknown[0]!r} "
+                            f"(it has {list(source.volatile)})")
+    revoked = tuple(patterns) or source.volatile
+    if not revoked:
+        raise NotFoundError(f"source {source_id!r} has no volatile-line patterns to revoke")
+    stream = v.source_stream(source_id)
+    app.store.append(
+        [NewEvent(stream, v.SOURCE_VOLATILE_REVOKED, {"id": source_id, "ignore": list(revoked), "reason": reason},
+                  _cli_metadata("sources revoke"))],
+        expect={stream: app.store.stream_version(stream)},
+    )
+    app.fresh("sources")
+    return revoked
 
 
 def list_sources(app: App, state: str | None = None, *, include_removed: bool = False) -> list[SourceView]:
@@ -156,6 +186,7 @@ def list_sources(app: App, state: str | None = None, *, include_removed: bool = 
             r.id, r.url, r.kind, r.title, r.jurisdiction, tuple(json.loads(r.tags)), tuple(json.loads(r.items)),
             bool(r.active), r.origin, r.every_seconds, r.state or "new", r.last_checked_at, r.next_due_at,
             int(r.consecutive_failures or 0), r.last_status, r.last_error_class, r.last_error,
+            tuple(json.loads(r.volatile or "[]")),
         )
         for r in rows
     ]

@@ -1,11 +1,12 @@
 """How the tracker is doing, for operators: `tracker status` reads this, in text or JSON.
 
-One plain dict (JSON-ready) with four sections:
+One plain dict (JSON-ready) with five sections:
   scheduler  the last tick and which process ran it, and the processes seen lately (alive or not)
   sources    counts by state (ok, due, failing, unreachable, blocked, new), the worst offenders,
              the next due times
   digests    the last digest of each subscription and the outbox queue by status
   events     event count and head (position, hash)
+  projections  checkpoints and the stored events a projection quarantined (could not apply)
 A section whose tables are not there yet says so instead of failing.
 """
 
@@ -24,7 +25,7 @@ from tracker.schema.read_models import sources as _sources, subscriptions as _su
 from tracker.services import claims, heartbeat
 from tracker.settings import mask_url
 
-STATES = ("ok", "failing", "unreachable", "blocked", "new")
+STATES = ("ok", "suspect", "failing", "unreachable", "blocked", "new")
 
 def gather(app: App, now: datetime | None = None, *, worst: int = 5, upcoming: int = 5) -> dict[str, Any]:
     """The status report as a plain dict; reads only."""
@@ -43,6 +44,27 @@ def gather(app: App, now: datetime | None = None, *, worst: int = 5, upcoming: i
         "digests": digests,
         "events": {"count": app.store.count(), "head_position": head.position, "head_hash": head.hash,
                    "head_recorded_at": head.recorded_at},
+        "projections": projections_report(app, head.position),
+    }
+
+
+def projections_report(app: App, head: int | None = None) -> dict[str, Any]:
+    """Each projection's checkpoint against the head, and the stored events it quarantined
+    (`tracker projections status --json` prints this)."""
+    head = app.store.head().position if head is None else head
+    quarantined = app.projector.quarantined()
+    listed = []
+    for projection in app.projector.projections:
+        checkpoint = app.projector.checkpoint(projection.name)
+        listed.append({
+            "name": projection.name, "checkpoint": checkpoint, "head": head, "behind": max(head - checkpoint, 0),
+            "quarantined": [q.as_json() for q in quarantined if q.projection == projection.name],
+        })
+    return {
+        "head_position": head,
+        "projections": listed,
+        "quarantined": len(quarantined),
+        "uncorrected": sum(1 for q in quarantined if q.corrected_by is None),
     }
 
 

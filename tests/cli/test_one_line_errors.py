@@ -1,0 +1,61 @@
+"""Issue 10 item 8: what used to be a traceback is one clear line."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import cli_env
+from tracker.cli.main import cli
+from tracker.core import db as db_module
+from tracker.errors import DatabaseError, ExportFileError
+
+
+def test_a_database_locked_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    env = cli_env(url)
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)    # the real wait is 60 s
+    holder = sqlite3.connect(tmp_path / "tracker.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for args in (["check", "--all"], ["sources", "add", "https://example.org/a"]):
+            result = CliRunner().invoke(cli, args, env=env)
+            assert isinstance(result.exception, DatabaseError), (args, result.output, result.exception)
+            message = str(result.exception)
+            assert "\n" not in message and "stayed locked for over 0 s" in message, message
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_export_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'tracker.db'}")
+    run = [sys.executable, "-m", "tracker"]
+    subprocess.run([*run, "init"], env=env, capture_output=True, timeout=60, check=True)
+    target = tmp_path / "missing" / "export.jsonl"
+    result = subprocess.run([*run, "export", "--output", str(target)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {target}: cannot write: No such file or directory"
+    assert not target.parent.exists()
+
+
+def test_a_cut_json_error_names_the_column(tmp_path: Path) -> None:
+    bad = tmp_path / "export.jsonl"
+    bad.write_text('{"position": "a\x01b"}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["verify", "--file", str(bad)], env=cli_env(f"sqlite:///{tmp_path / 't.db'}"))
+    assert isinstance(result.exception, ExportFileError), result.output
+    assert str(result.exception).endswith("not a JSON object: Invalid control character at (column 16)")
+
+
+def test_upcoming_with_an_impossible_number_of_days_is_refused(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, ["upcoming", "--days", str(10**20)], env=env)
+    assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert sum(1 for line in result.output.splitlines() if line.startswith("Error")) == 1, result.output

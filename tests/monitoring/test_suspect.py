@@ -1,0 +1,105 @@
+"""False "page changed" events (issue 10, item 3): a good page that briefly answers an empty 200,
+or a script-only page without a known challenge marker, records nothing until the next check
+confirms it; lines that differ between two immediate fetches at the baseline are ignored, listed
+and revocable. Against a real local HTTP server; the rules themselves are table-tested in
+test_decide_check.py."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from tests.conftest import cli_env
+from tests.fetching.localserver import LocalServer, Reply
+from tests.monitoring.conftest import Clock, add, events_of, html, types_of
+from tracker.app import App
+from tracker.cli.main import cli
+from tracker.domain import vocabulary as v
+from tracker.services.checking import check_sources
+from tracker.services.sources_admin import list_sources
+
+GOOD = "".join(f"<p>Guidance {i}: cellular and gene therapy products, chemistry and controls.</p>" for i in range(6))
+EMPTY = "<html><body></body></html>"
+SCRIPT_ONLY = "<html><head><script>document.location.reload()</script></head><body><noscript>JS</noscript></body></html>"
+
+
+def outcome(app: App, clock: Clock) -> str:
+    clock.advance(days=1)
+    return check_sources(app, ["page"]).by_source()["page"].outcome
+
+
+def test_an_empty_200_between_two_good_answers_records_nothing(app: App, server: LocalServer, clock: Clock) -> None:
+    body = {"now": html(GOOD)}
+    server.route("/page", lambda _seen: body["now"])
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    for blip in (EMPTY, SCRIPT_ONLY):
+        body["now"] = Reply(200, {"Content-Type": "text/html"}, blip.encode())
+        assert outcome(app, clock) == "suspect"
+        assert [s.state for s in list_sources(app)] == ["suspect"]
+        body["now"] = html(GOOD)
+        assert outcome(app, clock) == "unchanged"
+        assert [s.state for s in list_sources(app)] == ["ok"]
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
+
+
+def test_a_page_that_stays_empty_is_a_change_confirmed_by_the_next_check(
+    app: App, server: LocalServer, clock: Clock,
+) -> None:
+    body = {"now": html(GOOD)}
+    server.route("/page", lambda _seen: body["now"])
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    body["now"] = html("<p>Moved.</p>")
+    assert outcome(app, clock) == "suspect"
+    assert outcome(app, clock) == "changed"
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_CHANGED]
+    changed = events_of(app, "page")[-1].payload
+    assert changed["old_hash"] == events_of(app, "page")[1].payload["content_hash"]
+    assert "+Moved." in changed["diff"]
+    assert outcome(app, clock) == "unchanged"
+    assert [s.state for s in list_sources(app)] == ["ok"]
+
+
+def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
+    app: App, server: LocalServer, clock: Clock,
+) -> None:
+    served = {"n": 0}
+
+    def page(_seen: object) -> Reply:
+        served["n"] += 1
+        return html(f"{GOOD}<p>Page generated 2026-12-04 10:00:{served['n']:02d} UTC</p><p>Request id: r{served['n']}x</p>")
+
+    server.route("/page", page)
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    assert served["n"] == 2                                   # fetched twice at the baseline
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_VOLATILE_IGNORED, v.SOURCE_BASELINED]
+    proposed = events_of(app, "page")[1].payload["ignore"]
+    assert len(proposed) == 2
+    [view] = list_sources(app)
+    assert view.volatile == tuple(proposed)
+    for _ in range(2):
+        assert outcome(app, clock) == "unchanged"             # the timestamp moves on every check
+
+    runner = CliRunner()
+    env = cli_env(str(app.settings["database.url"]), TRACKER_ALLOW_HOSTS="127.0.0.1")
+    listed = runner.invoke(cli, ["sources", "list"], env=env)
+    assert listed.exit_code == 0 and "ignores volatile line ^Page" in listed.stdout
+    assert json.loads(runner.invoke(cli, ["sources", "list", "--json"], env=env).stdout)["volatile"] == proposed
+
+    revoked = runner.invoke(cli, ["sources", "revoke", "page", "--reason", "the date matters"], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    assert types_of(app, "page")[-1] == v.SOURCE_VOLATILE_REVOKED
+    assert list_sources(app)[0].volatile == ()
+    assert outcome(app, clock) == "changed"                   # compared like with like, timestamps differ
+    again = runner.invoke(cli, ["sources", "revoke", "page"], env=env)
+    assert again.exit_code == 1 and "no volatile-line patterns" in str(again.exception)
+
+
+def test_a_page_that_is_stable_between_two_fetches_proposes_nothing(app: App, server: LocalServer, clock: Clock) -> None:
+    server.route("/page", lambda _seen: html(GOOD))
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
