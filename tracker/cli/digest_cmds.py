@@ -192,6 +192,7 @@ def calendar_cmd(ctx: AppContext, jurisdictions: tuple[str, ...], output: str | 
 
     Example:
 
+    \b
         tracker calendar --jurisdiction CN --jurisdiction US --output deadlines.ics
     """
     if output is None:
