@@ -1,7 +1,7 @@
 """Stored events a projection could not apply are quarantined, not fatal (issue 10)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 
 projection_quarantine: one row per (projection, position) the projection skipped, with the event's
@@ -14,8 +14,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: Union[str, Sequence[str], None] = "0013"
+revision: str = "0015"
+down_revision: Union[str, Sequence[str], None] = "0014"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,7 +1,7 @@
 """Suspect versions await confirmation; volatile lines found at the baseline are ignored (issue 10)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-04
 
 source_state.suspect_hash: the hash of a near-empty version (or one that lost most of the text)
@@ -14,8 +14,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: Union[str, Sequence[str], None] = "0014"
+revision: str = "0016"
+down_revision: Union[str, Sequence[str], None] = "0015"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
