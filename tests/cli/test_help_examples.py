@@ -94,7 +94,7 @@ def test_every_help_example_runs_against_a_seeded_database(tmp_path: Path) -> No
             name = " ".join(path)
             if path[0] in NOT_RUN:
                 continue
-            words = shlex.split(line)
+            words = shlex.split(line, comments=True)   # a "# ..." note after an example is the shell's comment
             assert words[0] == "tracker", line
             target = None
             if ">" in words:        # a shell redirection of the output into a file

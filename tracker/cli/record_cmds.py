@@ -152,7 +152,7 @@ def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdictio
     \b
         tracker replay --valid-at 2026-04-30 --jurisdiction CN --kind regulation
         tracker replay --as-of 2026-11-01 --valid-at 2026-05-01 --json
-        tracker replay --valid-at 2012-08-01 --jurisdiction CN --kind regime   (the route that applied)
+        tracker replay --valid-at 2012-08-01 --jurisdiction CN --kind regime   # the route that applied
     """
     day = _valid_at(valid_at)
     (jurisdiction,) = choices.jurisdictions([jurisdiction]) if jurisdiction else (None,)
