@@ -106,23 +106,30 @@ def build_events(prefix: str, kinds: list[str], operations: list[tuple[Any, ...]
                 events.append(se.correction_event(seed_item, corrections[index], changes, meta))
                 items[index] = SeedItem("property.toml", new, [])
         elif op[0] == "restep":
-            candidates = [s for s in steps[index] if s["step"] != "renamed"]
-            if not candidates:
-                continue
-            target = candidates[op[3] % len(candidates)]
-            names = [n for n in STEPS[seed_item.kind] if n != "renamed"]
-            new_step = None if op[2] < 0 else {"step": names[op[2] % len(names)], "date": op[4], "note": None, "by": None, "citation": None}
-            corrections[-index - 1] = corrections.get(-index - 1, 0) + 1
-            events.append(se.step_correction_event(seed_item, corrections[-index - 1], (target["step"], target["date"]), new_step, "property", meta))
-            steps[index] = [s for s in steps[index] if (s["step"], s["date"]) != (target["step"], target["date"])]
-            if new_step is not None:
-                steps[index].append(new_step)
+            _restep(seed_item, steps, corrections, events, op, meta)
         elif steps[index]:
             target = steps[index][op[2] % len(steps[index])]
             changed = {**target, "note": op[3]}
             corrections[index] = corrections.get(index, 0) + 1
             events.append(se.correction_event(seed_item, corrections[index], {f"step:{target['step']}:{target['date']}": {"old": target, "new": changed}}, meta))
     return events
+
+
+def _restep(seed_item: SeedItem, steps: dict[int, list[dict[str, Any]]], corrections: dict[int, int],
+            events: list[NewEvent], op: tuple[Any, ...], meta: dict[str, Any]) -> None:
+    """A recorded step replaced by another type and date, or retracted (StepCorrected)."""
+    index = op[1]
+    candidates = [s for s in steps[index] if s["step"] != "renamed"]
+    if not candidates:
+        return
+    target = candidates[op[3] % len(candidates)]
+    names = [n for n in STEPS[seed_item.kind] if n != "renamed"]
+    new_step = None if op[2] < 0 else {"step": names[op[2] % len(names)], "date": op[4], "note": None, "by": None, "citation": None}
+    corrections[-index - 1] = corrections.get(-index - 1, 0) + 1
+    events.append(se.step_correction_event(seed_item, corrections[-index - 1], (target["step"], target["date"]), new_step, "property", meta))
+    steps[index] = [s for s in steps[index] if (s["step"], s["date"]) != (target["step"], target["date"])]
+    if new_step is not None:
+        steps[index].append(new_step)
 
 
 def only(prefix: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:

@@ -188,59 +188,74 @@ def common_attributes(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, A
     return found
 
 
+def _classification(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
+    classes, seen = [], set()
+    for n, table in enumerate(_tables(raw, "classes", check)):
+        prefix = f"classes[{n}]."
+        check.unknown(table, frozenset({"id", "title_zh", "title_en", "parent", "excluded", "note", "citation"}), prefix)
+        class_id = check.text(table, "id", required=True, prefix=prefix)
+        if class_id is not None and not CLASS_ID_RE.match(class_id):
+            check.bad(prefix + "id", f"{class_id!r} must be lower-case [a-z0-9-]")
+        if class_id in seen:
+            check.bad(prefix + "id", f"a second class {class_id!r}")
+        seen.add(class_id)
+        classes.append(_class_entry(table, class_id, check, prefix))
+    for n, entry in enumerate(classes):
+        if "parent" in entry and entry["parent"] not in seen:
+            check.bad(f"classes[{n}].parent", f"unknown class {entry['parent']!r} in this scheme")
+    if not classes:
+        check.bad("classes", "a classification needs at least one class ([[items.classes]])")
+    definition = check.text(raw, "definition")
+    return {"classes": classes, **({"definition": definition} if definition else {})}
+
+
+def _class_entry(table: Mapping[str, Any], class_id: str | None, check: ItemChecker, prefix: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": class_id, "title_zh": check.text(table, "title_zh", prefix=prefix),
+                             "title_en": check.text(table, "title_en", required=True, prefix=prefix)}
+    if "parent" in table:
+        entry["parent"] = check.text(table, "parent", required=True, prefix=prefix)
+    if table.get("excluded") is True:
+        entry["excluded"] = True
+    elif "excluded" in table and table["excluded"] is not False:
+        check.bad(prefix + "excluded", f"must be true or false, not {table['excluded']!r}")
+    if "note" in table:
+        entry["note"] = check.text(table, "note", prefix=prefix)
+    if "citation" in table:
+        entry["citation"] = check.citation(table["citation"], prefix + "citation")
+    return entry
+
+
+def _pathway(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
+    stages = []
+    for n, table in enumerate(_tables(raw, "stages", check)):
+        prefix = f"stages[{n}]."
+        check.unknown(table, frozenset({"name", "name_zh", "gatekeeper", "instrument", "note", "inferred", "basis"}), prefix)
+        stage = {"name": check.text(table, "name", required=True, prefix=prefix), **inference(table, check, prefix)}
+        for key in ("name_zh", "gatekeeper", "instrument", "note"):
+            if key in table:
+                stage[key] = check.text(table, key, required=True, prefix=prefix)
+        stages.append(stage)
+    if not stages:
+        check.bad("stages", "a pathway needs at least one stage ([[items.stages]])")
+    regime = check.text(raw, "regime")
+    return {"stages": stages, **({"regime": regime} if regime else {})}
+
+
+def _regime(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
+    return {"route": check.text(raw, "route", required=True), "scope": check.text(raw, "scope", required=True)}
+
+
+def _watch(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
+    return {"concerns": check.text(raw, "concerns", required=True), "pending": check.text(raw, "pending", required=True)}
+
+
+_KIND_PARSERS = {"classification": _classification, "regime": _regime, "pathway": _pathway, "watch": _watch}
+
+
 def kind_attributes(kind: str, raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
     """Fields of the analyst's kinds: classes of a scheme, a regime's route, a pathway's stages."""
-    if kind == "classification":
-        classes, seen = [], set()
-        for n, table in enumerate(_tables(raw, "classes", check)):
-            prefix = f"classes[{n}]."
-            check.unknown(table, frozenset({"id", "title_zh", "title_en", "parent", "excluded", "note", "citation"}), prefix)
-            class_id = check.text(table, "id", required=True, prefix=prefix)
-            if class_id is not None and not CLASS_ID_RE.match(class_id):
-                check.bad(prefix + "id", f"{class_id!r} must be lower-case [a-z0-9-]")
-            if class_id in seen:
-                check.bad(prefix + "id", f"a second class {class_id!r}")
-            seen.add(class_id)
-            entry: dict[str, Any] = {"id": class_id, "title_zh": check.text(table, "title_zh", prefix=prefix),
-                     "title_en": check.text(table, "title_en", required=True, prefix=prefix)}
-            if "parent" in table:
-                entry["parent"] = check.text(table, "parent", required=True, prefix=prefix)
-            if table.get("excluded") is True:
-                entry["excluded"] = True
-            elif "excluded" in table and table["excluded"] is not False:
-                check.bad(prefix + "excluded", f"must be true or false, not {table['excluded']!r}")
-            for key in ("note",):
-                if key in table:
-                    entry[key] = check.text(table, key, prefix=prefix)
-            if "citation" in table:
-                entry["citation"] = check.citation(table["citation"], prefix + "citation")
-            classes.append(entry)
-        for n, entry in enumerate(classes):
-            if "parent" in entry and entry["parent"] not in seen:
-                check.bad(f"classes[{n}].parent", f"unknown class {entry['parent']!r} in this scheme")
-        if not classes:
-            check.bad("classes", "a classification needs at least one class ([[items.classes]])")
-        definition = check.text(raw, "definition")
-        return {"classes": classes, **({"definition": definition} if definition else {})}
-    if kind == "regime":
-        return {"route": check.text(raw, "route", required=True), "scope": check.text(raw, "scope", required=True)}
-    if kind == "pathway":
-        stages = []
-        for n, table in enumerate(_tables(raw, "stages", check)):
-            prefix = f"stages[{n}]."
-            check.unknown(table, frozenset({"name", "name_zh", "gatekeeper", "instrument", "note", "inferred", "basis"}), prefix)
-            stage = {"name": check.text(table, "name", required=True, prefix=prefix), **inference(table, check, prefix)}
-            for key in ("name_zh", "gatekeeper", "instrument", "note"):
-                if key in table:
-                    stage[key] = check.text(table, key, required=True, prefix=prefix)
-            stages.append(stage)
-        if not stages:
-            check.bad("stages", "a pathway needs at least one stage ([[items.stages]])")
-        regime = check.text(raw, "regime")
-        return {"stages": stages, **({"regime": regime} if regime else {})}
-    if kind == "watch":
-        return {"concerns": check.text(raw, "concerns", required=True), "pending": check.text(raw, "pending", required=True)}
-    return {}
+    parse = _KIND_PARSERS.get(kind)
+    return parse(raw, check) if parse else {}
 
 
 def referenced_ids(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
