@@ -61,5 +61,5 @@ def test_an_installed_wheel_runs_from_an_empty_folder(tmp_path: Path) -> None:
     seeded = _run([tracker, "seed"], empty, env).stdout  # seeds shipped
     assert "us.toml:" in seeded and "cn.toml:" in seeded
     preview = _run([tracker, "digest", "--preview"], empty, env).stdout  # templates shipped
-    assert "== New and changed regulatory items ==" in preview and "RMAT" in preview
+    assert "== Status changes and official documents ==" in preview and "RMAT" in preview
     assert sorted(p.name for p in empty.iterdir()) == ["var"]  # nothing read or written beside its home
