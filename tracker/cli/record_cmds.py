@@ -13,7 +13,7 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.store_cmds import parse_moment
 from tracker.domain import choices
-from tracker.domain.dates import NOT_GIVEN, precision_of
+from tracker.domain.dates import NOT_GIVEN, basis_note, precision_of
 from tracker.services import deadlines, record_queries, replay as replay_service, seeding
 
 
@@ -186,7 +186,8 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
         if as_json:
             _echo_json(entry.as_json())
         else:
-            shown = _shown_date(entry.valid_from) + (" (conventional date)" if entry.date_basis == "conventional" else "")
+            note = basis_note(entry.date_basis) if entry.valid_from else ""
+            shown = _shown_date(entry.valid_from) + (f" ({note})" if note else "")
             click.echo(f"{shown:<14} recorded {entry.recorded_at} #{entry.position:<6} "
                        f"{entry.type:<22} {entry.summary}  [{entry.cause or '-'}]")
 
@@ -258,8 +259,8 @@ def _provenance(details: dict[str, Any] | None) -> str:
     if not details:
         return ""
     parts = [f"since {details['date']}"] if details.get("date") else []
-    if details.get("date_basis") not in (None, "stated"):
-        parts.append(f"date: {details['date_basis']}")
+    if basis_note(details.get("date_basis")):
+        parts.append(f"date: {basis_note(details.get('date_basis'))}")
     if details.get("external"):
         parts.append(f"external: {details.get('source')}")
     if details.get("inferred"):

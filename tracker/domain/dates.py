@@ -22,6 +22,24 @@ _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 NOT_GIVEN = "date not given"  # what readers see where a source gives no date (never the day it was recorded)
 
+# Where a date comes from (a step's ``date_basis`` in the seeds), and what readers see after a date
+# that the source itself does not state. "stated" (or none) shows nothing; "conventional" is the
+# word older events used for a date the seeds assign.
+DATE_BASIS_NOTES = {
+    "stated": "",
+    "cited-source": "date of the cited source",
+    "review": "the review's date, not stated for the item",
+    "title": "year from the title",
+    "external": "date from outside the review",
+    "conventional": "conventional date",
+}
+DATE_BASES = tuple(basis for basis in DATE_BASIS_NOTES if basis != "conventional")
+
+
+def basis_note(basis: str | None) -> str:
+    """What follows a date in brackets when the source does not state it ("" when it does)."""
+    return DATE_BASIS_NOTES.get(basis or "stated", f"date basis: {basis}")
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class PartialDate:

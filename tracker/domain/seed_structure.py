@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tracker.domain.dates import DATE_BASES
 from tracker.domain.seed_checks import ItemChecker
 
 CLASS_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
@@ -18,7 +19,6 @@ CLASS_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 # date of the source the review cites for it; review: the review's own date (2025) for a figure it
 # gives undated; title: read from the document's title or number ("2015版", "2001/83/EC");
 # external: from outside the review (with `source`).
-DATE_BASES = ("stated", "cited-source", "review", "title", "external")
 FLAG_TYPES = ("conflict", "inconsistency", "approximate", "bound", "expected", "anachronism")
 TIME_UNITS = ("days", "months", "years")
 

@@ -42,6 +42,7 @@ class IndexEntry:
     state: str
     state_since: str | None
     last_error: str | None
+    marks: tuple[str, ...] = ()  # flags and provenance a reader must see beside the item
 
 
 def _first_url(urls: Any) -> str | None:
@@ -126,6 +127,7 @@ class DigestIndexProjection:
                 "state": row["state"] if row else ("new" if is_source else "active"),
                 "state_since": row["state_since"] if row else None,
                 "last_error": row["last_error"] if row else None,
+                "marks": None if is_source else _marks_json(p),
             }
             return True
         if event.type == v.INSTRUMENT_EFFECTIVE and event.valid_from:
@@ -139,12 +141,14 @@ class DigestIndexProjection:
             row["title_en"] = p.get("title_en") or row["title_en"]
         elif event.type == v.ITEM_CORRECTED:
             for name, change in (p.get("changes") or {}).items():
-                if name in _CORRECTABLE and isinstance(change, dict):
+                if name in (*_CORRECTABLE, "attributes") and isinstance(change, dict):
                     new = change.get("new")
                     if name == "topics":
                         row["topics"] = json.dumps(_texts(new), ensure_ascii=False)
                     elif name == "urls":
                         row["url"] = _first_url(new)
+                    elif name == "attributes":
+                        row["marks"] = _marks_json({"attributes": new})
                     else:
                         row[name] = new or ""
         elif event.type == v.SOURCE_REMOVED:
@@ -165,8 +169,30 @@ def _entry(row: Any) -> IndexEntry:
     return IndexEntry(
         row.entry, row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
         tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
-        row.state, row.state_since, row.last_error,
+        row.state, row.state_since, row.last_error, tuple(json.loads(row.marks)) if row.marks else (),
     )
+
+
+def item_marks(payload: dict[str, Any]) -> list[str]:
+    """What a reader must see beside an item, from its registration's attributes: each flag (a
+    conflict with an official source, an anachronism, an approximate figure) with what it is
+    against, and that the item itself comes from outside the review, with its source."""
+    attributes = payload.get("attributes")
+    if not isinstance(attributes, dict):
+        return []
+    marks = []
+    if attributes.get("external"):
+        marks.append(f"from outside the review: {attributes.get('source') or 'source not named'}")
+    for flag in attributes.get("flags") or ():
+        if isinstance(flag, dict) and flag.get("type"):
+            against = f" (against {flag['against']})" if flag.get("against") else ""
+            marks.append(f"{flag['type']}{against}: {flag.get('note') or ''}".rstrip(": "))
+    return marks
+
+
+def _marks_json(payload: dict[str, Any]) -> str | None:
+    marks = item_marks(payload)
+    return json.dumps(marks, ensure_ascii=False) if marks else None
 
 
 def _texts(value: Any) -> list[str]:

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from tracker.domain.dates import NOT_GIVEN
+from tracker.domain.dates import NOT_GIVEN, basis_note
 
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -22,10 +22,11 @@ def clean(text: str | None) -> str:
 
 
 def when(date: str | None, basis: str | None = None) -> str:
-    """A real-world date for readers: "2025-09", "2025 (conventional date)" or "date not given"."""
+    """A real-world date for readers: "2025-09", "2025 (the review's date, ...)" or "date not given"."""
     if not date:
         return NOT_GIVEN
-    return f"{date} (conventional date)" if basis == "conventional" else date
+    note = basis_note(basis)
+    return f"{date} ({note})" if note else date
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,9 @@ class ChangeRow:
     url: str
     excerpt: tuple[str, ...] = ()
     excerpt_truncated: bool = False
-    date_basis: str = ""  # "conventional": a date the seeds assign (e.g. the review's year), not one the source states
+    date_basis: str = ""  # where the date comes from when the source does not state it (domain.dates.DATE_BASIS_NOTES)
+    marks: tuple[str, ...] = ()  # the item's flags and provenance (digest_index.item_marks)
+    provenance: str = ""  # a step from outside the review: its source
 
     @property
     def dated(self) -> bool:
@@ -72,8 +75,13 @@ class ChangeRow:
 
     @property
     def when(self) -> str:
-        """The date of the world as a reader sees it: as given, marked when conventional, or "date not given"."""
+        """The date of the world as a reader sees it: as given, with its basis when not stated, or "date not given"."""
         return when(self.date, self.date_basis)
+
+    @property
+    def date_note(self) -> str:
+        """Where the date comes from when the source does not state it ("" when it does)."""
+        return basis_note(self.date_basis) if self.date else ""
 
     @property
     def recorded_day(self) -> str:
@@ -116,6 +124,7 @@ class ItemEntry:
     status_when: str  # its date as given, or "date not given"
     action: str  # why it is listed: "status change", "new official document", "changed", "new in the record"
     steps: tuple[ChangeRow, ...]
+    marks: tuple[str, ...] = ()  # the item's flags and provenance, shown under its title
 
 
 @dataclass(frozen=True, slots=True)

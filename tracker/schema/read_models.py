@@ -149,6 +149,9 @@ digest_index = sa.Table(
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("state_since", sa.String(32), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    # JSON list of what a reader must see beside an item: its flags (a conflict with an official
+    # source, an anachronism, an approximate figure) and that it comes from outside the review.
+    sa.Column("marks", sa.Text, nullable=True),  # migration 0021
 )
 
 digest_effective = sa.Table(

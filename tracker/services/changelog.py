@@ -10,6 +10,7 @@ states the log head it was made from, which `tracker verify --witness` checks la
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from datetime import datetime
 from pathlib import Path
@@ -103,6 +104,7 @@ def build_view(
     rows: Sequence[ChangeRow], head: HeadView, head_time: str | None, fmt: str, *,
     jurisdictions: Iterable[str] = (), since: str | None = None, now: datetime,
 ) -> ChangelogView:
+    rows = marks_once(rows)
     wanted = tuple(sorted({j.upper() for j in jurisdictions}))
     title = "CGT regulatory changelog" + (f" ({', '.join(wanted)})" if wanted else "")
     base = dict(
@@ -124,6 +126,18 @@ def build_view(
         return ChangelogView(**{**base, "generated_at": head_time or format_time(now)}, entries=newest)  # type: ignore[arg-type]
     years = timeline_years(rows)
     return ChangelogView(**{**base, "count": sum(y.count for y in years)}, years=years)  # type: ignore[arg-type]
+
+
+def marks_once(rows: Sequence[ChangeRow]) -> list[ChangeRow]:
+    """An item's flags and provenance under its latest row only (the one a reader meets first,
+    newest first), not repeated under every step of the item."""
+    latest: dict[str, tuple[bool, str, int]] = {}
+    for row in rows:
+        if row.marks:
+            key = (row.dated, row.date, row.position)
+            latest[row.ref_id] = max(latest.get(row.ref_id, key), key)
+    return [row if not row.marks or latest[row.ref_id][2] == row.position else replace(row, marks=())
+            for row in rows]
 
 
 def timeline_years(rows: Sequence[ChangeRow]) -> tuple[YearGroup, ...]:

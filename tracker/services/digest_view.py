@@ -70,6 +70,7 @@ def _item(ref_id: str, steps: list[ChangeRow], context: Context) -> ItemEntry:
     return ItemEntry(
         ref_id=ref_id, jurisdiction=last.jurisdiction, kind=last.kind, title_zh=last.title_zh, title_en=last.title_en,
         url=last.url, status=status or "", status_when=when(status_date), action=_action(steps), steps=tuple(steps),
+        marks=last.marks,
     )
 
 

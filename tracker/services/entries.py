@@ -111,6 +111,7 @@ def _to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | Non
         title_en=clean(info.title_en if info else p.get("title_en")),
         label=label[0], category=label[1], date=date, recorded_at=event.recorded_at,
         note=clean(str(note)), url=(info.url if info else None) or "", date_basis=date_basis(p),
+        marks=tuple(clean(m) for m in info.marks) if info else (), provenance=provenance(p),
     )
     topics = frozenset(info.topics) if info else frozenset(p.get("topics") or ())
     return Entry(row, Target(jurisdiction, frozenset({kind}), topics, frozenset({ref_id})))
@@ -123,6 +124,15 @@ def date_basis(payload: dict[str, object]) -> str:
     if not basis and isinstance(folded, dict):
         basis = folded.get("date_basis")
     return str(basis or "")
+
+
+def provenance(payload: dict[str, object]) -> str:
+    """A step from outside the review names its source ("" for the review's own word)."""
+    folded = payload.get("step_folded")
+    step = folded if isinstance(folded, dict) and not payload.get("external") else payload
+    if not step.get("external"):
+        return ""
+    return clean(f"from outside the review: {step.get('source') or 'source not named'}")
 
 
 def _page_entry(
