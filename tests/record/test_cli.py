@@ -62,6 +62,11 @@ def test_seed_defaults_to_the_seeds_folder_of_the_working_directory(db_url: str,
 
 def test_bad_input_is_one_line_exit_1_naming_the_value_and_the_valid_ones(db_url: str) -> None:
     tracker(db_url, "init")
+    # An empty record knows no item or tag: a filter naming one would match nothing, so it is refused.
+    for option, value in (("--item", "cn-rg"), ("--tag", "no-such-tag")):
+        refused = tracker(db_url, "subscribe", "qa@example.org", option, value, code=1)
+        assert refused.stderr.endswith(f"{value!r} (the record is empty: run `tracker seed` first)\n"), refused.stderr
+    assert tracker(db_url, "subscriptions", "list", "--json").stdout.strip() in ("", "[]")
     tracker(db_url, "seed", str(FIXTURE))
     cases = [
         (("replay", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS' (valid: CN, EU, INTL, JP, US)"),

@@ -25,7 +25,7 @@ from tracker.domain import subscriptions as domain
 from tracker.domain.vocabulary import (
     SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, subscription_stream,
 )
-from tracker.errors import NotFoundError
+from tracker.errors import NotFoundError, ValidationError
 from tracker.mail import eml_name
 from tracker.projections import ReadModel
 from tracker.projections.subscriptions import PENDING
@@ -155,7 +155,7 @@ def run_may_subscribe(app: App, canonical: str) -> str | None:
 def check_known(app: App, filters: domain.Filters) -> None:
     """Tags and item ids must name something the record or monitoring knows (a typo would match nothing).
 
-    An empty record (before the first `tracker seed`) cannot tell, so it accepts them.
+    An empty record (before the first `tracker seed`) knows none: it refuses them and says so.
     """
     if not filters.tags and not filters.items:
         return
@@ -164,7 +164,9 @@ def check_known(app: App, filters: domain.Filters) -> None:
     with app.db.read() as conn:
         index = load_index(conn)
     if not index:
-        return
+        option, value = ("--item", sorted(filters.items)[0]) if filters.items else ("--tag", sorted(filters.tags)[0])
+        what = "item id" if option == "--item" else "tag"
+        raise ValidationError(f"{option}: unknown {what} {value!r} (the record is empty: run `tracker seed` first)")
     ids = {entry.id for entry in index.values()}
     tags = {tag for entry in index.values() for tag in entry.topics}
     choices.choose(sorted(filters.items), ids, "item id", "--item", limit=12)
