@@ -18,7 +18,8 @@
     ├── ExportFileError              an export or witness file is unreadable or malformed
     ├── NotFoundError                an id that names nothing
     ├── FetchError                   a source could not be fetched (carries an error class)
-    └── DeliveryError                a digest could not be delivered
+    └── DeliveryError                a digest could not be delivered (this time: it stays queued)
+        └── DeliveryRejectedError        the server refused it for good (a 5xx to RCPT or DATA)
 
 The CLI catches TrackerError once, prints one line and exits 1; nothing deeper swallows them.
 """
@@ -116,3 +117,11 @@ class FetchError(TrackerError):
 
 class DeliveryError(TrackerError):
     pass
+
+
+class DeliveryRejectedError(DeliveryError):
+    """A permanent refusal (SMTP 5xx to RCPT or DATA): retried a bounded number of times, then failed."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code

@@ -201,6 +201,10 @@ class MailSettings:
         "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: only.",
         _unsubscribe_base)
     send_empty: bool = setting("TRACKER_SEND_EMPTY", False, "Send a digest even when nothing matched.", _bool)
+    max_rejections: int = setting(
+        "TRACKER_MAX_REJECTIONS", 3,
+        "Permanent refusals (SMTP 5xx to RCPT or DATA) of one digest before it is marked failed for good.",
+        _positive_int)
 
 
 @dataclass(frozen=True)
@@ -254,7 +258,7 @@ class ScheduleSettings:
     weekly_on: str = setting("TRACKER_WEEKLY_ON", "mon", "Day of weekly digests (mon..sun).", _weekday)
     lease_seconds: float = setting(
         "TRACKER_LEASE_SECONDS", 300.0,
-        "Seconds a claim on a due source or a digest run holds before another process may take it over.",
+        "Seconds a claim on a due source, a digest run or an outbox message holds before another process may take it over.",
         _positive_float)
     instance_lease: float = setting(
         "TRACKER_INSTANCE_LEASE_SECONDS", 30.0,

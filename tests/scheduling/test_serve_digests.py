@@ -118,3 +118,37 @@ def test_a_digest_left_unfinished_by_a_killed_process_runs_once_on_the_next_star
     assert lease is not None and lease.completed_at is not None and lease.holder != killed.process_id
     assert run_cli(env, "verify").returncode == 0
     app.close()
+
+
+def test_serve_and_digest_send_at_once_deliver_each_digest_once(
+    ready_url: str, tmp_path: Path, serve: Callable[..., Served]
+) -> None:
+    """`tracker serve` sending its outbox while an operator runs `tracker digest --send` (issue 10):
+    both claim each message before sending it, so each digest arrives once."""
+    from collections import Counter
+
+    from tracker.services import digesting
+
+    app = make_app(ready_url, tmp_path)
+    for i in range(12):
+        subscribe(app, f"reader{i}@example.org", cadence="daily", name=f"Reader {i}")
+    prepared = {p.message_id for p in digesting.prepare_digests(app)}
+    box = Mailbox(delay=0.2)
+    try:
+        env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=box.url)
+        served = serve(env, "--once", "--log-format", "json")
+        operator = subprocess.Popen([sys.executable, "-m", "tracker", "digest", "--send"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = operator.communicate(timeout=120)
+        assert operator.returncode == 0, err
+        assert served.wait(120) == 0, served.log()
+        received = Counter(str(m["Message-ID"]) for m in box.messages)
+        assert set(received) == prepared and set(received.values()) == {1}, received
+        by_cli = out.count("\nsent ") + out.startswith("sent ")
+        by_serve = sum(line.get("mail_sent", 0) for line in json_lines(served.log()))
+        assert by_cli + by_serve == 12 and by_cli and by_serve, (by_cli, by_serve)
+    finally:
+        box.stop()
+    counts = event_types(app)
+    assert sum(n for (t, _), n in counts.items() if t == v.DIGEST_SENT) == 12
+    app.close()

@@ -114,11 +114,14 @@ def forget(ctx: AppContext, email: str) -> None:
 @click.command()
 @click.option("--send", "mode", flag_value="send", help="Prepare and deliver (SMTP, or .eml files in <home>/outbox).")
 @click.option("--preview", "mode", flag_value="preview", default=True, help="Show what would be sent; record nothing (default).")
-@click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription.")
+@click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription (prepared and sent).")
 @click.option("--json", "as_json", is_flag=True, help="With --preview: one JSON object per digest (subject, counts, every entry).")
 @pass_ctx
 def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: bool) -> None:
     """Prepare and send digests, or preview exactly what would be sent.
+
+    Sending claims each message first, so a second sender (another `digest --send`, or `tracker
+    serve`) running at the same time never sends it twice.
 
     Example:
 
@@ -149,9 +152,12 @@ def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: boo
         click.echo(f"sent {message_id} for {sub} via {report.transport}: {where}")
     for message_id, sub, error, attempts in report.failed:
         click.echo(f"queued {message_id} for {sub} (attempt {attempts} failed: {error}); retried on the next run")
+    for message_id, sub, error, rejections in report.given_up:
+        click.echo(f"failed {message_id} for {sub}: refused {rejections} times ({error}); not retried, "
+                   "later digests go on (see `tracker status`)")
     for message_id in report.cancelled:
         click.echo(f"dropped {message_id}: its subscription was cancelled or forgotten")
-    if not run.prepared and not report.sent and not report.failed:
+    if not run.prepared and not report.sent and not report.failed and not report.given_up:
         click.echo("nothing to send")
 
 

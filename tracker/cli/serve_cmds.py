@@ -95,6 +95,9 @@ def render_status(report: dict[str, Any]) -> list[str]:
             what = "no digest yet" if last is None else (
                 f"last digest {last['status']}: prepared {last['prepared_at']}" + (f", sent {last['sent_at']}" if last["sent_at"] else ""))
             lines.append(f"  digest   {sub['id']:<24} {sub['cadence']:<7} {sub['status']:<10} {what}")
+        for row in dig["failed"]:
+            lines.append(f"  FAILED   {row['message_id']} for {row['subscription']}: refused {row['rejections']} times "
+                         f"({row['error']}); not retried")
     ev = report["events"]
     lines.append(f"events     {ev['count']} events; head position {ev['head_position']} hash {ev['head_hash']}")
     lines.extend(quarantine_lines(report["projections"]))

@@ -77,6 +77,8 @@ SUBSCRIBER_FORGOTTEN: Final = "SubscriberForgotten"      # subscriber (opaque): 
 DIGEST_PREPARED: Final = "DigestPrepared"                # subscription, message_id, positions [from, to], count
 DIGEST_SENT: Final = "DigestSent"                        # subscription, message_id
 DIGEST_NOTIFIED: Final = "DigestNotified"                # subscription, message_id, channel (opaque id), positions
+# Refused for good (mail.max_rejections 5xx answers): subscription, message_id, positions, rejections, code.
+DIGEST_FAILED: Final = "DigestFailed"
 
 STEP_EVENTS: Final = {
     "drafted": INSTRUMENT_DRAFTED,

@@ -18,7 +18,8 @@ from tracker.projections.digest_index import DigestIndexProjection
 from tracker.domain.vocabulary import SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED
 from tracker.schema.read_models import subscriptions
 
-PENDING = ("prepared", "failed")
+# Outbox statuses still to be sent ("failed" is final since 0017: see schema/operational.py).
+PENDING = ("prepared",)
 
 
 class SubscriptionsProjection:

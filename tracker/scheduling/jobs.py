@@ -200,20 +200,13 @@ class Jobs:
         return self._send()
 
     def _send(self) -> dict[str, Any]:
-        """Send what the outbox holds, by one process at a time across all of them."""
+        """Send what the outbox holds. Each message is claimed before it is sent (services/outbox.py),
+        so this process, other `tracker serve` processes and `tracker digest --send` never send one twice."""
         with self._send_lock:
-            return self._send_locked()
-
-    def _send_locked(self) -> dict[str, Any]:
-        db, now = self.app.db, self.app.clock()
-        if not claims.acquire(db, claims.OUTBOX_LEASE, self.holder, now, self.schedule.lease_seconds):
-            return {"send": "held elsewhere"}
-        try:
-            report = digesting.send_pending(self.app, actor=ACTOR)
-        finally:
-            claims.release(db, claims.OUTBOX_LEASE, self.holder)
+            report = digesting.send_pending(self.app, actor=ACTOR, holder=self.holder)
         return {"mail_transport": report.transport, "mail_sent": len(report.sent),
-                "mail_failed": len(report.failed), "mail_cancelled": len(report.cancelled)}
+                "mail_failed": len(report.failed), "mail_given_up": len(report.given_up),
+                "mail_cancelled": len(report.cancelled)}
 
     # -- checkpoints ---------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:

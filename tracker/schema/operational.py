@@ -94,7 +94,8 @@ subscription_channels = sa.Table(
 )
 
 # What each channel is to receive of a prepared digest, written in the same transaction as the
-# digest's outbox row and DigestPrepared: prepared -> sent | failed | cancelled (like digest_outbox).
+# digest's outbox row and DigestPrepared: prepared -> sent | cancelled (like digest_outbox; a channel
+# that is down keeps its message prepared, with its attempts and last error).
 channel_outbox = sa.Table(
     "channel_outbox", metadata,
     sa.Column("message_id", sa.String(255), primary_key=True),  # the digest's Message-ID + "#" + channel id
@@ -108,6 +109,11 @@ channel_outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("sent_at", sa.String(32), nullable=True),
+    # A sender's claim on this message (services/outbox.py): no other sender takes it until
+    # claimed_until passes, so a crashed sender's message is sent by the next one.
+    sa.Column("claimed_by", sa.String(120), nullable=True),
+    sa.Column("claimed_until", sa.String(32), nullable=True),
+    sa.Column("rejections", sa.Integer, nullable=False, server_default="0"),  # permanent (5xx) refusals so far
 )
 
 # The opaque unsubscribe token of each subscription (List-Unsubscribe links).
@@ -118,7 +124,9 @@ subscription_tokens = sa.Table(
 )
 
 # Rendered digests (compressed drafts without the To header: tracker.mail), written in the same
-# transactions as DigestPrepared and DigestSent: prepared -> sent | failed | cancelled.
+# transactions as DigestPrepared and DigestSent: prepared -> sent | failed | cancelled. A passing
+# failure leaves the row prepared (attempts, last_error); `failed` is final: the server refused
+# the message for good mail.max_rejections times (DigestFailed).
 digest_outbox = sa.Table(
     "digest_outbox", metadata,
     sa.Column("message_id", sa.String(255), primary_key=True),
@@ -135,6 +143,11 @@ digest_outbox = sa.Table(
     sa.Column("transport", sa.String(20), nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("sent_at", sa.String(32), nullable=True),
+    # A sender's claim on this message (services/outbox.py): no other sender takes it until
+    # claimed_until passes, so a crashed sender's message is sent by the next one.
+    sa.Column("claimed_by", sa.String(120), nullable=True),
+    sa.Column("claimed_until", sa.String(32), nullable=True),
+    sa.Column("rejections", sa.Integer, nullable=False, server_default="0"),  # permanent (5xx) refusals so far
     sa.UniqueConstraint("subscription_id", "position_from", name="uq_digest_outbox_range"),
 )
 

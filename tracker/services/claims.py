@@ -2,8 +2,9 @@
 
 Two kinds, both leases that run out on their own when their holder dies:
 
-- Named leases (table ``service_leases``): the SQLite single-instance lock ``serve:instance``,
-  one digest period ``digest:<cadence>:<period start>`` and the outbox sender ``outbox:send``.
+- Named leases (table ``service_leases``): the SQLite single-instance lock ``serve:instance``
+  and one digest period ``digest:<cadence>:<period start>``. (Outbox messages are claimed one by
+  one, by every sender: services/outbox.py.)
   Taking one is one conditional UPDATE (or an INSERT that does nothing on conflict), so two
   processes racing for it cannot both win, on SQLite or PostgreSQL. A lease marked completed is
   never taken again: that is how a digest period is known to have run.
@@ -29,7 +30,6 @@ from tracker.schema.operational import service_leases, source_state as _state
 from tracker.schema.read_models import sources as _sources
 
 INSTANCE_LEASE = "serve:instance"
-OUTBOX_LEASE = "outbox:send"
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,6 @@ def release_all_sources(db: Database) -> int:
 
 __all__ = [
     "INSTANCE_LEASE",
-    "OUTBOX_LEASE",
     "Lease",
     "acquire",
     "claim_due_sources",

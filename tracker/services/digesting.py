@@ -4,10 +4,10 @@ prepare: the rendered message (a compressed draft, tracker.mail) is stored in `d
 covers, its Message-ID) is appended in the SAME transaction, before any sending. A subscription
 with a digest still pending gets no new one until that one is sent, so ranges never overlap.
 
-send: each pending message goes to the transport; on success DigestSent is appended, the outbox
-row marked sent and the subscription's cursor moved to the digest's `to` position, in one
-transaction. A crash in between resends the same bytes with the same Message-ID; a failed send
-leaves the row queued (status failed, attempts and the error kept) for the next run.
+send (services/delivery.py): every sender claims each prepared message before sending it; once
+the server accepts it, DigestSent is appended, the outbox row marked sent and the subscription's
+cursor moved to the digest's `to` position, in one transaction. A crash in between resends the
+same bytes with the same Message-ID; a passing failure leaves the row prepared for the next run.
 """
 
 from __future__ import annotations
@@ -23,25 +23,21 @@ import sqlalchemy as sa
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
-from tracker.domain.vocabulary import DIGEST_NOTIFIED, DIGEST_PREPARED, DIGEST_SENT, subscription_stream
-from tracker.errors import ConstraintError, DeliveryError, NotFoundError
-from tracker.mail import channels
-from tracker.mail import (
-    Transport, build_digest_message, message_bytes, message_domain, sender_address,
-)
+from tracker.domain.vocabulary import DIGEST_PREPARED, subscription_stream
+from tracker.errors import ConstraintError, NotFoundError
+from tracker.mail import Transport, build_digest_message, message_domain
 from tracker.projections import ReadModel
 from tracker.projections.digest_index import event_ref, load_index, load_refs
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import (
-    channel_outbox, digest_cursors, digest_outbox, subscribers, subscription_channels,
-)
-from tracker.schema.read_models import record_items, subscriptions
+from tracker.schema.operational import channel_outbox, digest_outbox
+from tracker.schema.read_models import record_items
 from tracker.rendering import DigestView, HeadView, render_digest
 from tracker.services.checkpoints import latest_note
 from tracker.services import deadlines
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
 from tracker.services import subscribing
+from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pending as send_pending
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 # Statuses now and dates due come from the record and the registers' read models.
@@ -75,14 +71,6 @@ class Rendered:
     head_hash: str
     view: DigestView | None = None  # what was rendered (for --preview --json); let go once recorded
     channel_body: str = ""  # what each channel of the subscription gets (digest_view.channel_text)
-
-
-@dataclass
-class DeliveryReport:
-    transport: str
-    sent: list[tuple[str, str, str]] = field(default_factory=list)      # message_id, subscription, where
-    failed: list[tuple[str, str, str, int]] = field(default_factory=list)  # message_id, subscription, error, attempts
-    cancelled: list[str] = field(default_factory=list)                  # message_ids never to be sent
 
 
 @dataclass
@@ -271,130 +259,12 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
     return [Prepared(r.subscription_id, r.message_id, r.positions, r.count, r.subject) for r in fresh]
 
 
-def send_pending(app: App, transport: Transport | None = None, *, actor: str = "cli") -> DeliveryReport:
-    """Send every prepared or failed digest; record DigestSent and move the cursor for each success.
-
-    ``transport`` defaults to the app's (SMTP, or .eml files in the outbox folder)."""
-    transport = transport or app.mail
-    app.require_ready()
-    report = DeliveryReport(transport.name)
-    sender = app.settings.mail.sender
-    envelope_from = sender_address(sender)[1]
-    with app.db.read() as conn:
-        rows = conn.execute(
-            sa.select(digest_outbox.c.message_id, digest_outbox.c.subscription_id, digest_outbox.c.attempts,
-                      digest_outbox.c.position_from, digest_outbox.c.position_to,
-                      subscriptions.c.status.label("sub_status"), subscribers.c.address)
-            .select_from(
-                digest_outbox
-                .outerjoin(subscriptions, subscriptions.c.id == digest_outbox.c.subscription_id)
-                .outerjoin(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
-            )
-            .where(digest_outbox.c.status.in_(PENDING))
-            .order_by(digest_outbox.c.created_at, digest_outbox.c.message_id)
-        ).all()
-    for row in rows:
-        if row.address is None or row.sub_status != "active":
-            with app.db.write() as conn:
-                conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id)
-                             .values(status="cancelled"))
-            report.cancelled.append(row.message_id)
-            continue
-        with app.db.read() as conn:
-            message = conn.execute(sa.select(digest_outbox.c.message).where(
-                digest_outbox.c.message_id == row.message_id)).scalar_one()
-        attempts = int(row.attempts) + 1
-        try:
-            where = transport.send(message_bytes(bytes(message), row.address), sender=envelope_from,
-                                   recipient=row.address, message_id=row.message_id)
-        except DeliveryError as exc:
-            with app.db.write() as conn:
-                conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id)
-                             .values(status="failed", attempts=attempts, last_error=str(exc)[:1000]))
-            report.failed.append((row.message_id, row.subscription_id, str(exc), attempts))
-            continue
-        _record_sent(app, row, attempts, transport.name, actor)
-        report.sent.append((row.message_id, row.subscription_id, where))
-    notify_channels(app, report, actor=actor)
-    return report
-
-
-def notify_channels(app: App, report: DeliveryReport, *, actor: str = "cli") -> None:
-    """Send every prepared or failed channel message once; DigestNotified records each success.
-
-    Reported and logged with the channel's masked URL only. A channel that is down keeps its
-    message queued (failed, attempts counted) for the next run, without holding back e-mail.
-    """
-    with app.db.read() as conn:
-        rows = conn.execute(
-            sa.select(channel_outbox, subscription_channels.c.url, subscriptions.c.status.label("sub_status"),
-                      digest_outbox.c.position_from, digest_outbox.c.position_to)
-            .select_from(
-                channel_outbox
-                .outerjoin(subscription_channels, subscription_channels.c.id == channel_outbox.c.channel_id)
-                .outerjoin(subscriptions, subscriptions.c.id == channel_outbox.c.subscription_id)
-                .outerjoin(digest_outbox, digest_outbox.c.message_id == channel_outbox.c.digest_message_id)
-            )
-            .where(channel_outbox.c.status.in_(PENDING))
-            .order_by(channel_outbox.c.created_at, channel_outbox.c.message_id)
-        ).all()
-    for row in rows:
-        if row.url is None or row.sub_status != "active":
-            with app.db.write() as conn:
-                conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id)
-                             .values(status="cancelled"))
-            report.cancelled.append(row.message_id)
-            continue
-        attempts = int(row.attempts) + 1
-        where = channels.mask(row.url)
-        try:
-            channels.notify(row.url, title=row.title, body=row.body)
-        except DeliveryError as exc:
-            with app.db.write() as conn:
-                conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id)
-                             .values(status="failed", attempts=attempts, last_error=str(exc)[:1000]))
-            report.failed.append((row.message_id, row.subscription_id, str(exc), attempts))
-            continue
-        with app.db.write() as conn:
-            app.store.append([NewEvent(
-                stream=subscription_stream(row.subscription_id), type=DIGEST_NOTIFIED,
-                payload={"subscription": row.subscription_id, "message_id": row.digest_message_id,
-                         "channel": row.channel_id,
-                         "positions": [int(row.position_from or 0), int(row.position_to or 0)]},
-                metadata=_metadata(actor), idempotency_key=f"digest-notified:{row.message_id}",
-            )], conn=conn)
-            conn.execute(channel_outbox.update().where(channel_outbox.c.message_id == row.message_id).values(
-                status="sent", attempts=attempts, last_error=None, sent_at=format_time(app.clock())))
-        report.sent.append((row.message_id, row.subscription_id, f"channel {where}"))
-
-
-def _record_sent(app: App, row: sa.Row, attempts: int, transport: str, actor: str) -> None:  # type: ignore[type-arg]
-    now = format_time(app.clock())
-    with app.db.write() as conn:
-        app.store.append([NewEvent(
-            stream=subscription_stream(row.subscription_id), type=DIGEST_SENT,
-            payload={"subscription": row.subscription_id, "message_id": row.message_id,
-                     "positions": [int(row.position_from), int(row.position_to)], "transport": transport},
-            metadata=_metadata(actor), idempotency_key=f"digest-sent:{row.message_id}",
-        )], conn=conn)
-        conn.execute(digest_outbox.update().where(digest_outbox.c.message_id == row.message_id).values(
-            status="sent", attempts=attempts, last_error=None, transport=transport, sent_at=now))
-        current = conn.execute(sa.select(digest_cursors.c.position).where(
-            digest_cursors.c.subscription_id == row.subscription_id)).scalar()
-        if current is None:
-            conn.execute(digest_cursors.insert().values(
-                subscription_id=row.subscription_id, position=int(row.position_to),
-                message_id=row.message_id, updated_at=now))
-        elif int(current) < int(row.position_to):
-            conn.execute(digest_cursors.update().where(digest_cursors.c.subscription_id == row.subscription_id)
-                         .values(position=int(row.position_to), message_id=row.message_id, updated_at=now))
-
-
 def run_digests(
     app: App, send: bool = True, *, transport: Transport | None = None, subscription_id: str | None = None,
     cadence: str | None = None, now: datetime | None = None,
 ) -> DigestRun:
-    """What the scheduler and `tracker digest --send` call: prepare, then send everything pending."""
+    """What `tracker digest --send` and `tracker run` call: prepare, then send what is pending (of
+    `subscription_id` only, when given), claiming each message (services/delivery.py)."""
     prepared = prepare_digests(app, subscription_id=subscription_id, now=now, cadence=cadence)
-    report = send_pending(app, transport) if send else None
+    report = send_pending(app, transport, subscription_id=subscription_id) if send else None
     return DigestRun(prepared, report)

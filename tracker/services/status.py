@@ -173,4 +173,13 @@ def _digests_section(conn: Connection) -> dict[str, Any]:
                 "items": digest["item_count"], "attempts": digest["attempts"], "error": digest["last_error"],
             },
         })
-    return {"available": True, "outbox": queue, "subscriptions": subscriptions}
+    # Digests refused for good (DigestFailed): shown until an operator has seen to the address.
+    failed = [
+        {"message_id": row.message_id, "subscription": row.subscription_id, "rejections": row.rejections,
+         "attempts": row.attempts, "prepared_at": row.created_at, "error": row.last_error}
+        for row in conn.execute(
+            sa.select(_outbox.c.message_id, _outbox.c.subscription_id, _outbox.c.rejections, _outbox.c.attempts,
+                      _outbox.c.created_at, _outbox.c.last_error)
+            .where(_outbox.c.status == "failed").order_by(_outbox.c.created_at.desc()).limit(20))
+    ]
+    return {"available": True, "outbox": queue, "subscriptions": subscriptions, "failed": failed}
