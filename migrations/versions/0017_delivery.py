@@ -1,7 +1,7 @@
 """Outbox messages are claimed by their sender; a permanent rejection ends in `failed` (issue 10)
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0021
 Create Date: 2026-12-04
 
 digest_outbox, channel_outbox: claimed_by/claimed_until (a sender's claim on one prepared message,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: Union[str, Sequence[str], None] = "0016"
+down_revision: Union[str, Sequence[str], None] = "0021"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
