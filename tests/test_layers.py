@@ -38,13 +38,16 @@ FORBIDDEN = {
     # The scheduler runs jobs that call services: it reads no table and fetches nothing itself.
     "scheduling": {"httpx", "jinja2", "click", "sqlalchemy", "lxml", "tracker.cli", "tracker.fetching",
                    "tracker.rendering", "tracker.projections", "tracker.schema", "tracker.mail"},
+    # The web interface reads and writes through services, renders through tracker.rendering.
+    "web": {"httpx", "jinja2", "apscheduler", "click", "sqlalchemy", "lxml", "tracker.cli", "tracker.scheduling",
+            "tracker.fetching", "tracker.projections", "tracker.schema", "tracker.mail"},
     # Commands are thin: they call services (or start the scheduler) and print.
     "cli": {"httpx", "jinja2", "apscheduler", "sqlalchemy", "lxml", "tracker.fetching", "tracker.rendering",
             "tracker.projections", "tracker.schema", "tracker.mail"},
 }
 # Each third-party adapter lives in exactly one package.
 OWNERS = {"httpx": "fetching", "jinja2": "rendering", "apscheduler": "scheduling", "click": "cli",
-          "cryptography": "signing", "icalendar": "rendering", "apprise": "mail"}
+          "cryptography": "signing", "icalendar": "rendering", "apprise": "mail", "starlette": "web", "uvicorn": "web"}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -32,8 +32,12 @@ class App:
         clock: Callable[[], datetime] = utc_now,
         fetcher: FetcherFactory | None = None,
         mail: Transport | None = None,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings
+        # A process whose database role may only read (the web interface, TRACKER_WEB_READ_ONLY):
+        # it never catches the read models up itself; `tracker serve` does.
+        self.read_only = read_only
         self.clock = clock
         self._fetcher = fetcher
         self._mail = mail
@@ -57,8 +61,16 @@ class App:
         return Projector(self.store, all_projections())
 
     def fresh(self, *read_models: ReadModel) -> None:
-        """Bring these read models (all of them when none is named) up to the head of the log."""
-        self.projector.catch_up(only=read_models or None)
+        """Bring these read models (all of them when none is named) up to the head of the log.
+
+        Those already at the head are left alone without a write transaction; a read-only
+        process reads them as they are.
+        """
+        if self.read_only:
+            return
+        behind = self.projector.behind(read_models or None)
+        if behind:
+            self.projector.catch_up(only=behind)
 
     def fetcher(self) -> Fetcher:
         """A new fetcher for one round of checks (use it as ``async with``)."""

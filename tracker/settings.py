@@ -7,6 +7,7 @@ malformed values are refused with the key's name, so a bad configuration never s
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -285,6 +286,73 @@ class SigningSettings:
         "Origin line of checkpoints and the signing key's name: a schema-less URL naming this log.")
 
 
+def _web_tokens(value: Any) -> str:
+    """Comma-separated NAME:sha256:HEX entries (`tracker web-token NAME` prints one): hashes, never tokens."""
+    text = str(value).strip()
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, digest = entry.partition(":sha256:")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", name) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"{entry.split(':', 1)[0]!r}...: each entry is NAME:sha256:<64 hex digits> "
+                             "(`tracker web-token NAME` makes one)")
+    return text
+
+
+def _header_name(value: Any) -> str:
+    text = str(value).strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", text):
+        raise ValueError(f"{text!r} is not an HTTP header name")
+    return text
+
+
+def _networks(value: Any) -> str:
+    text = str(value).strip()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+    return text
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    tokens: str = setting(
+        "TRACKER_WEB_TOKENS", "",
+        "Named bearer tokens of the web interface, hashed: NAME:sha256:HEX,... (`tracker web-token NAME`).",
+        _web_tokens, secret=True)
+    trusted_user_header: str = setting(
+        "TRACKER_WEB_TRUSTED_USER_HEADER", "",
+        "Header naming the analyst signed in at a reverse proxy (single sign-on), e.g. X-Forwarded-User.",
+        _header_name)
+    trusted_proxies: str = setting(
+        "TRACKER_WEB_TRUSTED_PROXIES", "",
+        "Comma-separated addresses or CIDRs of the proxies whose user header is believed; empty believes none.",
+        _networks)
+    open_reading: bool = setting(
+        "TRACKER_WEB_OPEN_READING", True,
+        "Reading pages need no token (a trusted network); false asks every reader for a token or the proxy header.",
+        _bool)
+    read_only: bool = setting(
+        "TRACKER_WEB_READ_ONLY", False,
+        "The database role may only read: pages show the read models as `tracker serve` keeps them; forms are refused.",
+        _bool)
+    max_form_bytes: int = setting(
+        "TRACKER_WEB_MAX_FORM_BYTES", 65536, "Largest request body accepted, bytes (413 above).", _positive_int)
+
+    @property
+    def token_hashes(self) -> dict[str, str]:
+        """sha256 hex -> name."""
+        found = {}
+        for entry in filter(None, (part.strip() for part in self.tokens.split(","))):
+            name, _, digest = entry.partition(":sha256:")
+            found[digest] = name
+        return found
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class LogSettings:
     format: str = setting("TRACKER_LOG_FORMAT", "text", "text or json.", _one_of("text", "json"))
@@ -293,6 +361,7 @@ class LogSettings:
 SECTIONS: dict[str, type[Any]] = {
     "": PathSettings, "database": DatabaseSettings, "smtp": SmtpSettings, "mail": MailSettings, "digest": DigestSettings,
     "fetch": FetchSettings, "schedule": ScheduleSettings, "log": LogSettings, "signing": SigningSettings,
+    "web": WebSettings,
 }
 
 
@@ -336,6 +405,7 @@ class Settings(Mapping[str, Any]):
         self.schedule: ScheduleSettings = ScheduleSettings(**by_section["schedule"])
         self.log: LogSettings = LogSettings(**by_section["log"])
         self.signing: SigningSettings = SigningSettings(**by_section["signing"])
+        self.web: WebSettings = WebSettings(**by_section["web"])
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]

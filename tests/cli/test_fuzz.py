@@ -8,7 +8,8 @@ empty and very long strings, control characters, CJK, malformed URLs and address
 ones taken from the seeded database, so that commands get past their first check too.
 
 Bounded in the suite (TRACKER_FUZZ_EXAMPLES, default 40, on SQLite); `make fuzz` runs it longer.
-Left out, each for a reason: `serve` (runs until stopped; its one-shot tick checks real sites),
+Left out, each for a reason: `serve` (runs until stopped; its one-shot tick checks real sites), `web`
+(serves until stopped; tests/web runs it),
 `--debug` (shows tracebacks by design), `--db` (the database under test), and fetching of the
 seeded real sites (`check --all`, `run` without `--no-check`: the network is not reachable here).
 """
@@ -35,7 +36,7 @@ from tracker.services import auditing
 from tracker.settings import load_settings
 
 EXAMPLES = int(os.environ.get("TRACKER_FUZZ_EXAMPLES", "40"))
-SKIPPED_COMMANDS = {("serve",)}
+SKIPPED_COMMANDS = {("serve",), ("web",)}
 SKIPPED_OPTIONS = {"debug", "db_url", "help", "version"}
 FIXTURE_SEEDS = Path(__file__).resolve().parent.parent / "data" / "seeds" / "fixture"
 

@@ -25,6 +25,7 @@ SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 # Commands that cannot run here, each with the reason.
 NOT_RUN = {
     "serve": "runs until stopped, against PostgreSQL on another host (tests/scheduling runs serve)",
+    "web": "serves until stopped (tests/web/test_browser.py runs it)",
 }
 # Examples that need what only fetching real sites gives (stored versions, volatile lines found at
 # a baseline): the sites are not reachable here, so these end in their one-line error, exit 1.
@@ -35,7 +36,7 @@ PLACEHOLDER_FILES = ("tracker verify --proof ", "tracker verify --checkpoint ", 
                      "tracker sources capture ")
 ORDER = ["init", "seed", "keys", "checkpoint", "checkpoints", "prove", "subscribe", "sources add", "log", "replay", "history", "show", "upcoming", "projections",
          "status", "config", "sources", "check", "diff", "digest", "changelog", "export", "verify", "unsubscribe",
-         "forget", "sources remove", "run"]
+         "forget", "sources remove", "run", "web-token"]
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:

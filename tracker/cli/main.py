@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "tracker.cli.digest_cmds",
     "tracker.cli.serve_cmds",
     "tracker.cli.run_cmd",
+    "tracker.cli.web_cmds",
 )
 
 

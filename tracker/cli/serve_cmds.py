@@ -17,8 +17,10 @@ from tracker.settings import SETTINGS
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log lines as text or one JSON object per line (default: setting log.format).")
 @click.option("--once", is_flag=True, help="Run what is due now (checks, a missed digest, the outbox) and exit.")
 @click.option("--standby", is_flag=True, help="On SQLite: if another process serves this file, wait and take over when it stops.")
+@click.option("--http", "http", metavar="HOST:PORT", help="Also serve the web interface here, in this process (see `tracker web`).")
 @pass_ctx
-def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once: bool, standby: bool) -> None:
+def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once: bool, standby: bool,
+          http: str | None) -> None:
     """Run the scheduler: due source checks, digests on their cadence, housekeeping.
 
     Stops cleanly on SIGTERM or SIGINT (exit 0 within 10 seconds). On SQLite one process serves a
@@ -28,6 +30,7 @@ def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once
 
     \b
         TRACKER_DATABASE_URL=postgresql+psycopg://tracker@db/tracker tracker serve --config /etc/tracker.toml --log-format json
+        tracker serve --http 127.0.0.1:8080
     """
     if config_path:
         ctx.config_path = config_path
@@ -37,7 +40,19 @@ def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once
     from tracker.scheduling.logs import setup_logging
 
     logger = setup_logging(log_format or settings.log.format)
-    status = run_service(ctx.app, ServeOptions(once=once, standby=standby), logger)
+    web_server = None
+    if http:
+        from tracker.web.server import WebServer, parse_address   # Starlette and uvicorn only with --http
+
+        host, port = parse_address(http)
+        ctx.app.require_ready()
+        web_server = WebServer(ctx.app, host, port).start()
+        logger.info("web interface listening", extra={"fields": {"address": f"http://{host}:{port}/"}})
+    try:
+        status = run_service(ctx.app, ServeOptions(once=once, standby=standby), logger)
+    finally:
+        if web_server is not None:
+            web_server.stop()
     if status:
         raise click.exceptions.Exit(status)
 

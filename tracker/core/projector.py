@@ -226,6 +226,14 @@ class Projector:
             ).scalar()
         return int(value or 0)
 
+    def behind(self, only: Sequence[str] | None = None) -> list[str]:
+        """The projections (of ``only``) whose checkpoint is below the head: reads only, two queries."""
+        head = self.store.head().position
+        with self.store.db.read() as conn:
+            at = {name: position for name, position in
+                  conn.execute(sa.select(projection_checkpoints.c.name, projection_checkpoints.c.position))}
+        return [p.name for p in self._select(only) if int(at.get(p.name) or 0) < head]
+
     def _select(self, only: Sequence[str] | None) -> list[Projection]:
         if only is None:
             return self.projections

@@ -145,3 +145,46 @@ def try_rules(app: App, source_id: str, *, ignore: Sequence[str], select: str | 
             steps.append(ReplayedChange(before, after, after.position is not None, would, diff.text if would else ""))
             previous_text = text
     return TryReport(source_id, trial.rules, len(found), steps)
+
+
+@dataclass(frozen=True)
+class ChangeTexts:
+    """One change of a source as a reader compares it: the version before and after, both texts
+    derived under the source's current rules."""
+
+    source_id: str
+    old: Version | None  # None: the first version (nothing before it)
+    new: Version
+    old_text: str
+    new_text: str
+
+
+def list_versions(app: App, source_id: str) -> list[Version]:
+    """Every stored version of a source, oldest first (none yet: an empty list)."""
+    get_source(app, source_id)  # NotFoundError for an unknown source
+    with app.db.read() as conn:
+        return snapshots.versions(conn, source_id)
+
+
+def change_texts(app: App, source_id: str, version_id: int) -> ChangeTexts:
+    """The texts of one version and of the version before it (both under the current rules)."""
+    source = get_source(app, source_id)
+    with app.db.read() as conn:
+        found = snapshots.versions(conn, source_id)
+        index = next((i for i, version in enumerate(found) if version.id == version_id), None)
+        if index is None:
+            raise NotFoundError(f"source {source_id!r} has no version {version_id}")
+        new = found[index]
+        old = found[index - 1] if index else None
+        new_text = _text(conn, source, source.rules, new)
+        old_text = _text(conn, source, source.rules, old) if old is not None else ""
+    return ChangeTexts(source_id, old, new, old_text, new_text)
+
+
+def raw_snapshot(app: App, source_id: str, version_id: int) -> snapshots.Snapshot:
+    """The body exactly as the source served it for one version (with the headers kept)."""
+    for version in list_versions(app, source_id):
+        if version.id == version_id:
+            with app.db.read() as conn:
+                return snapshots.load_snapshot(conn, version.snapshot)
+    raise NotFoundError(f"source {source_id!r} has no version {version_id}")

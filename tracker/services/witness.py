@@ -68,8 +68,26 @@ def verify_witness_export(export: Path, path: Path) -> WitnessReport:
     return _against(read_export(export), path, f"the export {export.name}")
 
 
+def verify_witness_text(store: EventStore, text: str) -> WitnessReport:
+    """The same check for a pasted witness: text holding one "Log head: position N, hash H" line
+    (or the two values of an X-Tracker-Head header)."""
+    header = _HEADER_RE.match(text.strip())
+    found = {(int(header.group(1)), header.group(2))} if header else set()
+    found.update((int(p), h) for p, h in _LINE_RE.findall(text))
+    if not found:
+        raise ExportFileError('the text states no log head (expected a line "Log head: position N, hash H")')
+    if len(found) > 1:
+        raise ExportFileError("the text states more than one log head; paste one")
+    position, digest = found.pop()
+    return _stated(store.rows(), position, digest, Path("pasted text"), "the log")
+
+
 def _against(rows: Iterable[Sequence[Any]], path: Path, what: str) -> WitnessReport:
     position, digest = read_witness(path)
+    return _stated(rows, position, digest, path, what)
+
+
+def _stated(rows: Iterable[Sequence[Any]], position: int, digest: str, path: Path, what: str) -> WitnessReport:
     seen: list[str] = []
 
     def watched() -> Iterator[Sequence[Any]]:  # one pass: the chain verified, the stated row noted
