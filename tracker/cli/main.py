@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "tracker.cli.source_cmds",
     "tracker.cli.digest_cmds",
     "tracker.cli.serve_cmds",
+    "tracker.cli.triage_cmds",
     "tracker.cli.run_cmd",
     "tracker.cli.web_cmds",
 )

@@ -133,7 +133,7 @@ def apply_correction(record: dict[str, Any], changes: Mapping[str, Any]) -> dict
 
 
 # Provenance a step or relation may carry (seeds/README.md): kept in the read model's ``details``.
-STEP_DETAILS = ("date_basis", "external", "source")
+STEP_DETAILS = ("date_basis", "external", "source", "triage")
 RELATION_DETAILS = ("date", "external", "source", "inferred", "basis")
 
 

@@ -80,6 +80,21 @@ DIGEST_NOTIFIED: Final = "DigestNotified"                # subscription, message
 # Refused for good (mail.max_rejections 5xx answers): subscription, message_id, positions, rejections, code.
 DIGEST_FAILED: Final = "DigestFailed"
 
+# -- triage (domain/proposals.py): the machine proposes, an analyst decides ---------------------
+# A candidate regulatory event derived from a SourceChanged, RegisterEntryAdded or
+# RegisterEntryRevised (metadata causation_id = that event's position): id, key, source, origin
+# (register kind or "html-rows"), jurisdiction, issuer, kind, step, title_zh, title_en, titles {},
+# date, precision, identifier, url, deadlines {}, note, suggested_id, evidence {position, type,
+# content_hash, entry_id, lines}, match {item_id, reason, score, alternatives}. Idempotency key
+# "proposal:<key>": the key is derived from the evidence, so it is never raised twice.
+PROPOSAL_RAISED: Final = "ProposalRaised"
+# Decisions: id, and (actor in metadata; free text kept outside the chain, see triage_texts):
+PROPOSAL_ACCEPTED: Final = "ProposalAccepted"    # item_id, new_item, step, date, kind, title_zh, title_en, events, note_ref
+PROPOSAL_REJECTED: Final = "ProposalRejected"    # reason_ref
+PROPOSAL_DEFERRED: Final = "ProposalDeferred"    # until
+PROPOSAL_ASSIGNED: Final = "ProposalAssigned"    # to
+PROPOSAL_ASSESSED: Final = "ProposalAssessed"    # impact, products, due, note_ref
+
 STEP_EVENTS: Final = {
     "drafted": INSTRUMENT_DRAFTED,
     "trial": INSTRUMENT_TRIAL_ISSUED,
@@ -112,6 +127,10 @@ def item_stream(kind: str, item_id: str) -> str:
 
 def source_stream(source_id: str) -> str:
     return f"source/{source_id}"
+
+
+def proposal_stream(proposal_id: str) -> str:
+    return f"proposal/{proposal_id}"
 
 
 def subscription_stream(subscription_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from tracker.core import Projection
+from tracker.projections.proposals import ProposalsProjection
 from tracker.projections.record import RecordProjection
 from tracker.projections.register_entries import RegisterEntriesProjection
 from tracker.projections.sources import SourcesProjection
@@ -13,7 +14,7 @@ from tracker.projections.subscriptions import digest_projections
 
 # The names of the read models, as callers ask for them fresh (App.fresh("sources")): mypy checks
 # the spelling, and tests/record/test_rebuild.py that every projection is named here.
-ReadModel = Literal["record", "sources", "subscriptions", "digest_index", "register_entries"]
+ReadModel = Literal["record", "sources", "subscriptions", "digest_index", "register_entries", "proposals"]
 
 
 def all_projections() -> list[Projection]:
@@ -23,4 +24,5 @@ def all_projections() -> list[Projection]:
         SourcesProjection(),     # monitored sources (and their operational state rows)
         RegisterEntriesProjection(),  # register entries as known, and their deadlines
         *digest_projections(),   # subscriptions and the digest index
+        ProposalsProjection(),   # triage: proposals, their state and the analysts' decisions
     ]

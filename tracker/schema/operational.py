@@ -207,3 +207,21 @@ checkpoints = sa.Table(
     sa.Column("key_name", sa.String(200), nullable=False),
     sa.Column("note", sa.Text, nullable=False),
 )
+
+# -- triage (services/triage.py) ---------------------------------------------------------------
+# What an analyst typed (a reason, a note): it may hold personal data, so it stays outside the hash
+# chain; the decision event carries only the opaque ref. Deleting a row leaves the log verifying.
+triage_texts = sa.Table(
+    "triage_texts", metadata,
+    sa.Column("ref", sa.String(40), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# How far through the log proposals have been derived (services/proposing.py): one row. Derivation
+# is idempotent (proposal keys), so losing this row only means deriving again from the start.
+triage_cursor = sa.Table(
+    "triage_cursor", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)

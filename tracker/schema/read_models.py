@@ -161,3 +161,40 @@ digest_effective = sa.Table(
     sa.Column("date", sa.String(40), nullable=False, index=True),
     sa.Column("note", sa.Text, nullable=True),
 )
+
+# -- triage (projections/proposals.py): ProposalRaised and the analyst's decisions -------------
+triage_proposals = sa.Table(
+    "triage_proposals", metadata,
+    sa.Column("id", sa.String(20), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False),           # open, accepted, rejected, deferred
+    sa.Column("source_id", sa.String(120), nullable=False),
+    sa.Column("jurisdiction", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=True),
+    sa.Column("step", sa.String(20), nullable=False),
+    sa.Column("title_zh", sa.Text, nullable=False),
+    sa.Column("title_en", sa.Text, nullable=False),
+    sa.Column("date", sa.String(40), nullable=True),
+    sa.Column("identifier", sa.Text, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("match_item", sa.String(200), nullable=True),     # the item matched when raised
+    sa.Column("item_id", sa.String(200), nullable=True),        # the item an acceptance wrote to
+    sa.Column("assignee", sa.String(80), nullable=True),
+    sa.Column("deferred_until", sa.String(40), nullable=True),
+    sa.Column("impact", sa.String(10), nullable=True),
+    sa.Column("evidence_position", sa.BigInteger, nullable=False),
+    sa.Column("raised_position", sa.BigInteger, nullable=False),
+    sa.Column("updated_position", sa.BigInteger, nullable=False),
+    sa.Column("proposal", sa.Text, nullable=False),              # JSON: the ProposalRaised payload
+    sa.Index("ix_triage_proposals_state", "state", "jurisdiction"),
+)
+
+# Every decision on a proposal, in log order: who (the event's actor), what, and its fields.
+triage_decisions = sa.Table(
+    "triage_decisions", metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("proposal_id", sa.String(20), nullable=False, index=True),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=True),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),               # JSON: the decision's payload
+)

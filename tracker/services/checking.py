@@ -39,7 +39,7 @@ from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.fetching.versions import normaliser_version
-from tracker.services import ecfr_text, snapshots
+from tracker.services import ecfr_text, proposing, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -59,6 +59,7 @@ class CheckReport:
     correlation_id: str
     outcomes: list[SourceOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    proposals: list[str] = field(default_factory=list)     # ids of the proposals raised after recording
 
     @property
     def counts(self) -> dict[str, int]:
@@ -371,6 +372,9 @@ async def check_sources_async(  # noqa: C901
             await flush()
             if recording is not None:
                 await recording
+    if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
+        # Through the log: the changes just recorded are read back and derived (services/proposing.py).
+        report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app)).raised
     report.seconds = time.monotonic() - started
     return report
 

@@ -47,6 +47,8 @@ class HistoryEntry:
     actor: str | None
     changes: dict[str, Any] | None
     date_basis: str | None = None  # "conventional": the seeds assign this date, the source does not state it
+    # A step that came through triage: the proposal, the source and evidence, who accepted it.
+    triage: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,11 +56,16 @@ class HistoryEntry:
             "date_known": bool(self.valid_from),
             "precision": precision_of(self.valid_from), "type": self.type, "step": self.step,
             "summary": self.summary, "cause": self.cause, "actor": self.actor, "changes": self.changes,
-            "date_basis": self.date_basis,
+            "date_basis": self.date_basis, "triage": self.triage,
         }
 
 
 def _summary(event: RecordedEvent) -> str:
+    cited = _triage(event.payload)
+    return _plain_summary(event) + (_evidence(cited) if cited else "")
+
+
+def _plain_summary(event: RecordedEvent) -> str:
     p = event.payload
     if is_registration(event):
         # Bookkeeping, not a regulatory event: never "registered".
@@ -73,6 +80,20 @@ def _summary(event: RecordedEvent) -> str:
     if p.get("title_zh"):
         text += f" -> {p['title_zh']} / {p.get('title_en')}"
     return f"{text}: {p['note']}" if p.get("note") else text
+
+
+def _triage(payload: dict[str, Any]) -> dict[str, Any] | None:
+    cited = payload.get("triage")
+    return dict(cited) if isinstance(cited, dict) else None
+
+
+def _evidence(cited: dict[str, Any]) -> str:
+    """Where a triaged step came from, and who accepted it."""
+    what = f"entry {cited['entry_id']}" if cited.get("entry_id") else (
+        f"page version {str(cited['content_hash'])[:12]}" if cited.get("content_hash") else "a change")
+    return (f" [triage {cited.get('proposal')}: {what} of {cited.get('source')} #{cited.get('evidence_position')}"
+            + (f" {cited['url']}" if cited.get("url") else "") + f", accepted by {cited.get('accepted_by')} from "
+            f"{cited.get('source')}]")
 
 
 def _date_basis(payload: dict[str, Any]) -> str | None:
@@ -105,7 +126,7 @@ def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
             step=_step_of(e), summary=_summary(e),
             cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
             changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
-            date_basis=_date_basis(e.payload),
+            date_basis=_date_basis(e.payload), triage=_triage(e.payload),
         )
         for e in item_events(store, item_id)
     ]

@@ -129,7 +129,8 @@ def _read_stored(store: EventStore) -> _Stored:
                 continue
             elif is_registration(event):
                 stored.records[item_id] = event.payload
-            elif event.idempotency_key:
+            elif event.idempotency_key and event.idempotency_key.startswith("seed:"):
+                # Steps seeds wrote; a step accepted in triage (triage:...) is no seed step to correct.
                 stored.steps[event.idempotency_key] = {k: val for k, val in event.payload.items() if k != "id"}
                 stored.item_steps.setdefault(item_id, []).append(event.idempotency_key)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:

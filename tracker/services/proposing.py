@@ -1,0 +1,232 @@
+"""Raising proposals: what checks recorded, read back from the log, becomes ProposalRaised events.
+
+    report = raise_proposals(app)             # from where the last run stopped (checks call this)
+    report = raise_proposals(app, after=0)    # the whole log again: raises only what is missing
+
+Reads SourceChanged, RegisterEntryAdded and RegisterEntryRevised after the cursor (``triage_cursor``);
+derives drafts (domain/derivation.py; for a list page, the rows of the two raw versions the
+change compared, from the stored snapshots); matches each against the record (domain/matching.py:
+an index over the record's items and the identifiers and links of accepted proposals); appends
+ProposalRaised with the change as its causation and the key ``proposal:<key>``. Because every
+input is in the log or in content-addressed snapshots, and the key comes from the evidence, a
+second run, or a run from position 0, raises nothing twice. The cursor moves in the same
+transaction as the events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.app import App
+from tracker.core import NewEvent, RecordedEvent
+from tracker.core.projector import log_skipped
+from tracker.domain import derivation
+from tracker.domain import proposals as dp
+from tracker.domain import vocabulary as v
+from tracker.domain.matching import IndexedItem, RecordIndex
+from tracker.errors import FetchError, NotFoundError
+from tracker.fetching import decode
+from tracker.fetching.rows import list_rows
+from tracker.projections.sources import dialect_insert
+from tracker.schema.operational import source_versions, triage_cursor
+from tracker.schema.read_models import record_items, sources, triage_proposals
+from tracker.services import snapshots
+
+log = logging.getLogger(__name__)
+
+TRIGGERS = frozenset({v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED, v.REGISTER_ENTRY_REVISED})
+CURSOR = "derivation"
+BATCH = 500
+MAX_ROW_PROPOSALS = 200    # a page redesign is one change to look at, not thousands of proposals
+
+
+@dataclass
+class RaiseReport:
+    read: int = 0
+    raised: list[str] = field(default_factory=list)
+    already: int = 0
+    cursor: int = 0
+
+    def summary(self) -> str:
+        return (f"{len(self.raised)} proposal(s) raised from {self.read} change(s)"
+                + (f"; {self.already} raised before" if self.already else ""))
+
+
+def record_index(conn: Connection) -> RecordIndex:
+    """The record's items, with the links and identifiers accepted proposals gave them."""
+    index = RecordIndex()
+    for row in conn.execute(sa.select(record_items.c.id, record_items.c.jurisdiction, record_items.c.kind,
+                                      record_items.c.title_zh, record_items.c.title_en, record_items.c.attributes)):
+        urls = json.loads(row.attributes).get("urls") or []
+        index.add(IndexedItem(row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
+                              tuple(str(u) for u in urls if u)))
+    accepted = sa.select(triage_proposals.c.item_id, triage_proposals.c.identifier, triage_proposals.c.url).where(
+        triage_proposals.c.state == "accepted")
+    for item_id, identifier, url in conn.execute(accepted):
+        index.add_identifier(identifier or "", item_id)
+        index.add_url(url, item_id)
+    return index
+
+
+def _sources(conn: Connection) -> dict[str, tuple[derivation.SourceInfo, str | None, list[str]]]:
+    found = {}
+    for row in conn.execute(sa.select(sources.c.id, sources.c.kind, sources.c.jurisdiction, sources.c.title,
+                                      sources.c.select_css, sources.c["items"])):
+        info = derivation.SourceInfo(row.id, row.kind, row.jurisdiction or "INTL", row.title)
+        found[row.id] = (info, row.select_css, json.loads(row[5]))
+    return found
+
+
+def _page_rows(conn: Connection, event: RecordedEvent, select: str | None, url: str) -> tuple[list[derivation.PageRow], list[derivation.PageRow], str | None]:
+    """The rows of the two raw versions a SourceChanged compared (old, new, new snapshot)."""
+    p = event.payload
+    versions = conn.execute(sa.select(source_versions).where(source_versions.c.source_id == p["id"])
+                            .order_by(source_versions.c.id)).all()
+    new = next((version for version in versions if version.position == event.position), None)
+    if new is None:
+        return [], [], None
+    old = next((version for version in reversed(versions)
+                if version.id < new.id and version.content_hash == p.get("old_hash")), None)
+    if old is None:
+        return [], [], new.snapshot
+
+    def rows(snapshot: str) -> list[derivation.PageRow]:
+        snap = snapshots.load_snapshot(conn, snapshot)
+        text = decode(snap.body, snap.headers.get("content-type"))
+        return [derivation.PageRow(*row) for row in list_rows(text, url, select)]
+
+    return rows(old.snapshot), rows(new.snapshot), new.snapshot
+
+
+def _default_kind(conn: Connection, items: list[str]) -> str | None:
+    """The kind most of a page's linked items have: a list of approved products proposes products."""
+    if not items:
+        return None
+    kinds = Counter(conn.execute(sa.select(record_items.c.kind).where(record_items.c.id.in_(items[:500]))).scalars())
+    kind = kinds.most_common(1)[0][0] if kinds else None
+    return kind if kind in dp.KINDS else None
+
+
+def drafts_of(conn: Connection, event: RecordedEvent,
+              known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]]) -> list[dp.Draft]:
+    """The drafts one trigger event gives (none for a source unknown or of a kind without rules)."""
+    p = event.payload
+    entry = known.get(str(p.get("id")))
+    if entry is None:
+        return []
+    source, select, items = entry
+    if event.type == v.SOURCE_CHANGED:
+        if source.kind != "html":
+            return []
+        url = str(p.get("url") or "")
+        if not url:
+            url = conn.execute(sa.select(sources.c.url).where(sources.c.id == source.id)).scalar() or ""
+        old, new, snapshot = _page_rows(conn, event, select, url)
+        evidence = dp.Evidence(event.position, event.type, p.get("new_hash") or snapshot)
+        changes = derivation.row_changes(old, new, day_first=source.jurisdiction == "EU")[:MAX_ROW_PROPOSALS]
+        return derivation.from_rows(source, changes, evidence, _default_kind(conn, items))
+    evidence = dp.Evidence(event.position, event.type, None, str(p.get("entry_id") or ""), (_entry_line(p),))
+    return derivation.from_entry(source, p, evidence)
+
+
+def _entry_line(p: dict[str, Any]) -> str:
+    deadlines = p.get("deadlines")
+    parts = [str(p.get("entry_id") or ""), str(p.get("type") or ""), str(p.get("date") or ""), str(p.get("title") or "")]
+    if isinstance(deadlines, dict):
+        parts += [f"{kind} {day}" for kind, day in deadlines.items()]
+    return " | ".join(part for part in parts if part)
+
+
+def _cursor(conn: Connection) -> int:
+    return int(conn.execute(sa.select(triage_cursor.c.position).where(triage_cursor.c.name == CURSOR)).scalar() or 0)
+
+
+def _set_cursor(conn: Connection, position: int) -> None:
+    conn.execute(dialect_insert(conn)(triage_cursor).values(name=CURSOR, position=position)
+                 .on_conflict_do_update(index_elements=[triage_cursor.c.name], set_={"position": position}))
+
+
+def _chunks(events: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
+    while chunk := list(islice(events, BATCH)):
+        yield chunk
+
+
+def raise_proposals(app: App, *, after: int | None = None) -> RaiseReport:
+    """Derive and raise the proposals of the trigger events after the cursor (or ``after``)."""
+    app.fresh("sources", "record", "proposals")
+    report = RaiseReport()
+    with app.db.read() as conn:
+        start = _cursor(conn) if after is None else after
+        known = _sources(conn)
+        index = record_index(conn)
+    head = app.store.head().position
+    for chunk in _chunks(app.store.read(after=start, until=head, types=TRIGGERS)):
+        report.read += len(chunk)
+        _raise_chunk(app, chunk, known, index, report, move_cursor=after is None)
+    with app.db.write() as conn:
+        if after is None or head > _cursor(conn):
+            _set_cursor(conn, head)
+    report.cursor = head
+    return report
+
+
+def _raise_chunk(app: App, chunk: list[RecordedEvent],
+                 known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
+                 index: RecordIndex, report: RaiseReport, *, move_cursor: bool) -> None:
+    new_events: list[NewEvent] = []
+    seen: set[str] = set()
+    with app.db.read() as conn:
+        for event in chunk:
+            try:
+                drafts = drafts_of(conn, event, known)
+            except (FetchError, NotFoundError, TypeError, ValueError, KeyError, AttributeError) as exc:
+                log_skipped("triage", event, exc)
+                continue
+            for draft in drafts:
+                proposal = dp.propose(draft, index.match(draft), index.items.keys())
+                if proposal.key in seen:
+                    continue
+                seen.add(proposal.key)
+                new_events.append(_raised(proposal, event))
+    with app.db.write() as conn:
+        before = app.store.head().position
+        recorded = app.store.append(new_events, conn=conn) if new_events else []
+        if move_cursor:
+            _set_cursor(conn, chunk[-1].position)
+    for event in recorded:
+        if event.position > before:
+            report.raised.append(str(event.payload["id"]))
+        else:
+            report.already += 1
+
+
+def _raised(proposal: dp.Proposal, cause: RecordedEvent) -> NewEvent:
+    return NewEvent(
+        stream=v.proposal_stream(proposal.id), type=v.PROPOSAL_RAISED, payload=proposal.payload(),
+        metadata={"actor": "tracker", "cause": f"triage:derive:{cause.type}", "causation_id": cause.position},
+        idempotency_key=dp.idempotency_key(proposal.key),
+    )
+
+
+def derive_all(app: App, events: Iterable[RecordedEvent]) -> list[dp.Proposal]:
+    """The proposals these events give, without writing anything (for tests and benchmarks)."""
+    app.fresh("sources", "record", "proposals")
+    found: list[dp.Proposal] = []
+    with app.db.read() as conn:
+        known, index = _sources(conn), record_index(conn)
+        for event in events:
+            for draft in drafts_of(conn, event, known):
+                found.append(dp.propose(draft, index.match(draft), index.items.keys()))
+    return found
+
+
+__all__ = ["RaiseReport", "derive_all", "drafts_of", "raise_proposals", "record_index"]
