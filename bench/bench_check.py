@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import peak_rss_mb
+from bench.common import URLWATCH_VENV, install_urlwatch, peak_rss_mb
 from tracker import migrate
 from tracker.app import App
 from tracker.core import NewEvent
@@ -45,7 +45,6 @@ from tracker.domain.sources import Source
 from tracker.services.checking import check_sources
 from tracker.settings import load_settings
 
-URLWATCH_VENV = Path("/tmp/bench-urlwatch-venv")
 WORDS = (
     "regulation guidance cell gene therapy product clinical trial manufacturing quality donor tissue "
     "approval marketing authorisation advanced medicinal committee review priority conditional "
@@ -160,14 +159,8 @@ def register(app: App, base: str, pages: int) -> None:
 
 def run_urlwatch(base: str, pages: int, workdir: Path) -> float | None:
     """Seconds of urlwatch's second run (nothing changed), or None if it cannot be installed."""
-    python = URLWATCH_VENV / "bin" / "python"
-    if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
-        try:
-            subprocess.run([sys.executable, "-m", "venv", str(URLWATCH_VENV)], check=True, capture_output=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "urlwatch"], check=True, capture_output=True, timeout=600)
-        except (subprocess.SubprocessError, OSError) as exc:
-            print(f"urlwatch: skipped, cannot install it into {URLWATCH_VENV}: {exc}")
-            return None
+    if not install_urlwatch():
+        return None
     urls = workdir / "urls.yaml"
     urls.write_text("".join(f"---\nname: page {i}\nurl: {base}/p/{i}\n" for i in range(pages)))
     config = workdir / "urlwatch.yaml"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# urlwatch, the closest peer, in its own venv: installed for the benchmarks only, not a dependency.
+URLWATCH_VENV = Path("/tmp/bench-urlwatch-venv")
 
 
 def timed(fn: Callable[[], T]) -> tuple[float, T]:
@@ -49,3 +55,16 @@ def ratio_line(name: str, ours: float, floor: float, target: float, *, unit: str
     ratio = floor / ours if ours else float("inf")
     verdict = "OK" if ratio >= target else "BELOW TARGET"
     return f"{name:<38} ours {ours:8.3f}{unit}  floor {floor:8.3f}{unit}  ratio {ratio:5.2f}x  (target >= {target}x) {verdict}"
+
+
+def install_urlwatch() -> bool:
+    """urlwatch in its own venv, for the benchmarks only (not a dependency); False if it cannot be installed."""
+    python = URLWATCH_VENV / "bin" / "python"
+    if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(URLWATCH_VENV)], check=True, capture_output=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "urlwatch"], check=True, capture_output=True, timeout=600)
+        except (subprocess.SubprocessError, OSError) as exc:
+            print(f"urlwatch: skipped, cannot install it into {URLWATCH_VENV}: {exc}")
+            return False
+    return True

@@ -1,3 +1,3 @@
-from tracker.cli.main import main
+from tracker.cli.main import run
 
-main()
+run()

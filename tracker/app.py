@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from tracker import migrate
 from tracker.core import Database, EventStore, Projector
 from tracker.core.store import utc_now
 from tracker.domain.upcasters import build_upcaster
-from tracker.fetching import FetchConfig, Fetcher
-from tracker.mail import Transport, transport_from_settings
 from tracker.projections import ReadModel, all_projections
-from tracker.services.host_pace import DatabasePacer
 from tracker.settings import Settings
 
-FetcherFactory = Callable[[], Fetcher]
+if TYPE_CHECKING:
+    # Built on first use (and imported then): `tracker status` loads neither httpx's transports nor smtplib.
+    from tracker.fetching import Fetcher
+    from tracker.mail import Transport
+
+FetcherFactory = Callable[[], "Fetcher"]
 
 
 class App:
@@ -76,6 +79,9 @@ class App:
         """A new fetcher for one round of checks (use it as ``async with``)."""
         if self._fetcher is not None:
             return self._fetcher()
+        from tracker.fetching import FetchConfig, Fetcher
+        from tracker.services.host_pace import DatabasePacer
+
         # Every process paces each host through the database, not only its own requests.
         return Fetcher(FetchConfig.from_settings(self.settings.fetch), pacer=DatabasePacer(self.db))
 
@@ -84,6 +90,8 @@ class App:
         """Where digests go: SMTP when ``smtp.url`` is set, else .eml files in <home>/outbox."""
         if self._mail is not None:
             return self._mail
+        from tracker.mail import transport_from_settings
+
         smtp = self.settings.smtp
         return transport_from_settings(smtp.url, smtp.username, smtp.password, smtp.timeout,
                                        self.settings.home / "outbox")

@@ -68,7 +68,9 @@ PATH = st.one_of(
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name, command in ((n, group.get_command(ctx, n)) for n in group.list_commands(ctx)):
+        assert command is not None
         path = prefix + (name,)
         if path in SKIPPED_COMMANDS:
             continue

@@ -43,7 +43,9 @@ ORDER = ["init", "seed", "keys", "checkpoint", "checkpoints", "prove", "subscrib
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name, command in ((n, group.get_command(ctx, n)) for n in group.list_commands(ctx)):
+        assert command is not None
         yield prefix + (name,), command
         if isinstance(command, click.Group):
             yield from walk(command, prefix + (name,))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 
-from tracker.app import App
-from tracker.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from tracker.app import App
+    from tracker.settings import Settings
 
 
 class AppContext:
@@ -18,6 +21,8 @@ class AppContext:
 
     @cached_property
     def settings(self) -> Settings:
+        from tracker.settings import load_settings
+
         settings = load_settings(self.config_path)
         if self.db_url:
             settings = settings.with_overrides(database__url=self.db_url)
@@ -25,6 +30,11 @@ class AppContext:
 
     @cached_property
     def app(self) -> App:
+        from tracker.app import App
+
+        if not gc.isenabled():  # held back during start-up by cli.main.run: what exists now lives on
+            gc.freeze()
+            gc.enable()
         return App(self.settings)
 
     def close(self) -> None:

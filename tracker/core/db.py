@@ -40,6 +40,21 @@ def one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def upsert_insert(dialect_name: str) -> Any:
+    """The INSERT construct of a backend, with on_conflict_do_nothing/do_update.
+
+    Only that backend's dialect module is imported: PostgreSQL's costs about 20 ms at start-up,
+    which a command on SQLite never pays (bench/bench_startup.py).
+    """
+    if dialect_name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert
+
+
 def _describe(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 

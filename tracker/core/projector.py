@@ -20,10 +20,10 @@ from itertools import islice
 from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.core.collector import collector_paused
+from tracker.core.db import upsert_insert
 from tracker.core.events import RecordedEvent, format_time
 from tracker.core.store import EventStore
 from tracker.errors import DatabaseError, NotFoundError
@@ -186,7 +186,7 @@ class Projector:
     def _quarantine(self, conn: Connection, name: str, event: RecordedEvent, exc: Exception) -> None:
         log.error("projection %s: event at position %d (%s) quarantined: %s", name, event.position, event.type,
                   _reason(exc))
-        insert = postgresql.insert if not self.store.db.is_sqlite else sqlite.insert
+        insert = upsert_insert(conn.dialect.name)
         conn.execute(insert(projection_quarantine).values(
             projection=name, position=event.position, stream=event.stream, type=event.type, reason=_reason(exc),
             quarantined_at=format_time(self.store.clock()),
@@ -270,7 +270,7 @@ class Projector:
         return page
 
     def _lock_checkpoint(self, conn: Connection, name: str) -> int:
-        insert = postgresql.insert if not self.store.db.is_sqlite else sqlite.insert
+        insert = upsert_insert(conn.dialect.name)
         conn.execute(insert(projection_checkpoints).values(name=name, position=0).on_conflict_do_nothing())
         query = sa.select(projection_checkpoints.c.position).where(projection_checkpoints.c.name == name)
         if not self.store.db.is_sqlite:

@@ -9,8 +9,9 @@ Nothing here knows the event store, the database, scheduling or rendering; a fai
 FetchResult with an error class (see ``ERROR_CLASSES``), never an exception.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from tracker.fetching.blocked import challenge_reason
-from tracker.fetching.client import Fetcher, Pacer, parse_retry_after
 from tracker.fetching.config import FetchConfig
 from tracker.fetching.decode import decode
 from tracker.fetching.normalise import NORMALISERS, normalise, validate_filters
@@ -20,6 +21,22 @@ from tracker.fetching.result import (
     BLOCKED, CONNECT, DNS, ERROR_CLASSES, HTTP_STATUS, REDIRECT, REFUSED_ADDRESS, ROBOTS, TIMEOUT,
     TLS, TOO_LARGE, TRUNCATED, UNDECODABLE, UNSUPPORTED_SCHEME, FetchRequest, FetchResult, Outcome,
 )
+
+if TYPE_CHECKING:
+    from tracker.fetching.client import Fetcher, Pacer, parse_retry_after
+
+# The client (httpx with its transports, about 50 ms to import) is loaded by the first use of one
+# of these names, not by every command that imports a result type (bench/bench_startup.py).
+_CLIENT = frozenset({"Fetcher", "Pacer", "parse_retry_after"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT:
+        from tracker.fetching import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BLOCKED", "CONNECT", "DNS", "ERROR_CLASSES", "HTTP_STATUS", "REDIRECT", "REFUSED_ADDRESS", "ROBOTS",

@@ -13,8 +13,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 from tracker.errors import FetchError
 from tracker.fetching.result import UNDECODABLE
 
@@ -90,6 +88,8 @@ def decode(body: bytes, content_type: str | None = None) -> str:
             continue
         if _plausible(text):
             return text
+    from charset_normalizer import from_bytes  # about 30 ms to import; needed only to guess
+
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         name = canonical_encoding(best.encoding) or best.encoding

@@ -26,13 +26,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 from tracker.errors import FetchError, ValidationError
 from tracker.fetching.decode import decode
-from tracker.fetching.html import html_to_text
 from tracker.fetching.result import UNDECODABLE
 
 _WS = re.compile(r"[ \t\f\v\u00a0\u200b]+")
 
 
 def _html(body: bytes, headers: Mapping[str, str], select: str | None) -> str:
+    # Imported here: lxml is loaded by the first page normalised, not by every command.
+    from tracker.fetching.html import html_to_text
+
     return html_to_text(decode(body, headers.get("content-type")), select)
 
 

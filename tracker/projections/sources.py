@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
+from tracker.core.db import upsert_insert
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source, parse_duration, validate_patterns, validate_text
 from tracker.schema.operational import source_state
@@ -30,7 +30,7 @@ from tracker.schema.read_models import sources
 
 def dialect_insert(conn: Connection) -> Any:
     """The INSERT of this backend, with on_conflict_do_nothing/do_update."""
-    return sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    return upsert_insert(conn.dialect.name)
 
 
 def row_to_source(row: Any) -> Source:

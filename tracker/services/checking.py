@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain.sources import PAGE_KINDS, Source
 from tracker.errors import FetchError, NotFoundError, ValidationError
-from tracker.fetching import Fetcher, FetchRequest, FetchResult
+from tracker.fetching import FetchRequest, FetchResult
 from tracker.fetching.config import PLACEHOLDER_CONTACT
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
@@ -42,6 +42,9 @@ from tracker.fetching.versions import normaliser_version
 from tracker.services import ecfr_text, proposing, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
+
+if TYPE_CHECKING:
+    from tracker.fetching import Fetcher  # the client is imported only when a check fetches
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.core import Database
+from tracker.core.db import upsert_insert
 from tracker.core.events import format_time
 from tracker.schema.operational import service_leases, source_state as _state
 from tracker.schema.read_models import sources as _sources
@@ -42,8 +43,8 @@ class Lease:
     note: str | None
 
 
-def _insert(db: Database):  # type: ignore[no-untyped-def]
-    return sqlite.insert if db.is_sqlite else postgresql.insert
+def _insert(db: Database) -> Any:
+    return upsert_insert("sqlite" if db.is_sqlite else "postgresql")
 
 
 def acquire(db: Database, name: str, holder: str, now: datetime, seconds: float, *, note: str | None = None) -> bool:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.domain.changes import unified_diff
 from tracker.errors import FetchError
-from tracker.fetching import Entry, Fetcher, FetchRequest
+from tracker.fetching import Entry, FetchRequest
 from tracker.fetching.registers import ecfr
+
+if TYPE_CHECKING:
+    from tracker.fetching import Fetcher  # the client is imported only when a check fetches
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.core import Database
+from tracker.core.db import upsert_insert
 from tracker.schema.operational import host_pace
 
 
@@ -28,7 +28,7 @@ class DatabasePacer:
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
-        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        insert = upsert_insert("sqlite" if db.is_sqlite else "postgresql")
         later = sa.func.max if db.is_sqlite else sa.func.greatest  # SQLite's two-argument max() is scalar
         now, delay = sa.bindparam("now", type_=sa.Float), sa.bindparam("delay", type_=sa.Float)
         self._statement = (

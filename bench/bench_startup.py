@@ -1,0 +1,129 @@
+"""Start-up benchmark (issue 18): commands that do little, as fresh processes, against a floor.
+
+    python -m bench.bench_startup [--runs 15] [--no-urlwatch]
+
+Every command runs as a new process, N times, in interleaved rounds (each round runs every command
+once, in a shuffled order, so a burst of load on the shared machine hits all of them alike); the
+figure is the median wall time, as hyperfine reports it. Measured here:
+
+  floor      a Python process that only imports httpx and SQLAlchemy and opens the database
+             (connects and runs SELECT 1 on the same SQLite file)
+  floor, no gc  the same with the collector held back as `tracker` holds it (tracker.cli.main.run):
+             the stricter floor, shown beside the issue's
+  tracker    `tracker --help`, `tracker status`, `tracker check` with nothing due (python -m tracker)
+  urlwatch   `urlwatch` over an empty jobs file and `urlwatch --help` (2.29, its own venv, see
+             bench_check.py), when it can be installed
+
+Targets: each tracker command at most 1.5x the floor and faster than urlwatch's run with no jobs.
+Peak memory (ru_maxrss of each child, from wait4) is shown beside the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import URLWATCH_VENV, install_urlwatch
+
+FLOOR_CODE = (
+    "import sys, httpx, sqlalchemy\n"
+    "engine = sqlalchemy.create_engine(sys.argv[1])\n"
+    "with engine.connect() as conn:\n"
+    "    conn.exec_driver_sql('SELECT 1').all()\n"
+)
+FLOOR_NO_GC_CODE = "import gc\ngc.disable()\n" + FLOOR_CODE + "gc.freeze()\n"
+FLOOR = "floor (httpx+SQLAlchemy+connect)"
+STRICT = "floor, collector held back"
+
+
+def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of one fresh process (it must exit 0)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.stderr is not None
+    error = child.stderr.read().decode(errors="replace")
+    child.stderr.close()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {child.returncode}: {error.strip()}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--no-urlwatch", action="store_true")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    try:
+        url = f"sqlite:///{workdir / 'tracker.db'}"
+        env = {**os.environ, "TRACKER_DATABASE_URL": url}
+        env.pop("TRACKER_CONFIG", None)
+        # An installed package runs from compiled .pyc files (pip writes them); a checkout run with
+        # PYTHONDONTWRITEBYTECODE would compile the tracker's modules on every start instead.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        python = sys.executable
+        subprocess.run([python, "-m", "tracker", "init"], cwd=workdir, env=env, check=True, capture_output=True)
+        commands: dict[str, list[str]] = {
+            FLOOR: [python, "-c", FLOOR_CODE, url],
+            STRICT: [python, "-c", FLOOR_NO_GC_CODE, url],
+            "tracker --help": [python, "-m", "tracker", "--help"],
+            "tracker status": [python, "-m", "tracker", "status"],
+            "tracker check (nothing due)": [python, "-m", "tracker", "check"],
+        }
+        if not args.no_urlwatch and install_urlwatch():
+            (workdir / "urls.yaml").write_text("")
+            (workdir / "urlwatch.yaml").write_text("report:\n  stdout:\n    enabled: false\n")
+            urlwatch = str(URLWATCH_VENV / "bin" / "urlwatch")
+            commands["urlwatch (no jobs)"] = [
+                urlwatch, "--urls", "urls.yaml", "--config", "urlwatch.yaml", "--cache", "cache.db", "--hooks", "hooks.py",
+            ]
+            commands["urlwatch --help"] = [urlwatch, "--help"]
+        for command in commands.values():      # warm the page cache and .pyc files
+            run_once(command, workdir, env)
+        seconds: dict[str, list[float]] = {name: [] for name in commands}
+        memory: dict[str, float] = dict.fromkeys(commands, 0.0)
+        rnd = random.Random(18)
+        for _ in range(args.runs):
+            order = list(commands)
+            rnd.shuffle(order)
+            for name in order:
+                took, peak = run_once(commands[name], workdir, env)
+                seconds[name].append(took)
+                memory[name] = max(memory[name], peak)
+
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        floor, strict = median[FLOOR], median[STRICT]
+        watch = median.get("urlwatch (no jobs)")
+        print(f"{args.runs} interleaved runs per command, medians; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        ok = True
+        for name, value in median.items():
+            spread = f"[{min(seconds[name]):.3f}-{max(seconds[name]):.3f}]"
+            text = f"{name:<34} {value:7.3f}s {spread:<15} {memory[name]:6.1f} MB  {value / floor:5.2f}x floor"
+            if name.startswith("tracker"):
+                within = value <= 1.5 * floor
+                faster = watch is None or value < watch
+                ok = ok and within and faster
+                text += " (target <= 1.5x)" + ("" if within else " ABOVE TARGET") + f", {value / strict:4.2f}x the strict one"
+                if watch is not None:
+                    text += f"; {watch / value:4.2f}x as fast as urlwatch" + ("" if faster else " SLOWER")
+            print(text)
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Commands that do little load little (issue 18): heavy libraries are imported only where they are used.
+
+Each case runs in a fresh interpreter (an import, once made, stays) and lists the top-level
+packages loaded by the end. bench/bench_startup.py measures what this buys.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracker import migrate
+from tracker.core import Database
+
+# Used by some commands only: rendering, scheduling, migrations, mail channels, signing, HTML parsing.
+HEAVY = {"alembic", "jinja2", "apscheduler", "apprise", "lxml", "cryptography", "mako", "icalendar", "markdown",
+         "charset_normalizer", "pypdf"}
+
+PROBE = """
+import json, sys
+from tracker.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} | {n for n in sys.modules if n.startswith("tracker.")})))
+"""
+
+
+def loaded_by(args: list[str], tmp_path: Path, url: str) -> set[str]:
+    env = {"PATH": "/usr/bin:/bin", "TRACKER_DATABASE_URL": url, "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.fixture
+def ready_sqlite(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    migrate.upgrade(Database(url))
+    return url
+
+
+def test_help_imports_no_command_module_and_no_database_library(tmp_path: Path, ready_sqlite: str) -> None:
+    loaded = loaded_by(["--help"], tmp_path, ready_sqlite)
+    assert not {m for m in loaded if m.startswith("tracker.cli.") and m != "tracker.cli.main"}
+    assert not loaded & (HEAVY | {"sqlalchemy", "httpx"})
+
+
+@pytest.mark.parametrize("args", [["status"], ["check"]], ids=" ".join)
+def test_commands_that_do_little_load_no_heavy_library(tmp_path: Path, ready_sqlite: str, args: list[str]) -> None:
+    loaded = loaded_by(args, tmp_path, ready_sqlite)
+    assert not loaded & HEAVY, f"`tracker {' '.join(args)}` imported {sorted(loaded & HEAVY)}"
+
+
+def test_the_composition_root_imports_no_adapter_library() -> None:
+    code = ("import json, sys, tracker.app, tracker.settings, tracker.cli.context; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(json.loads(done.stdout))
+    assert not loaded & (HEAVY | {"httpx", "smtplib"}), sorted(loaded & (HEAVY | {"httpx", "smtplib"}))
+
+
+def test_the_migration_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert migrate.script_head() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
