@@ -75,8 +75,8 @@ def test_help_lists_every_command_as_an_eager_group_would() -> None:
     eager = click.Group("tracker", params=cli.params, help=cli.help, context_settings=cli.context_settings)
     for _module, command in registered_commands().values():
         eager.add_command(command)
-    lazy_help = cli.get_help(click.Context(cli, info_name="tracker"))
-    assert lazy_help == eager.get_help(click.Context(eager, info_name="tracker"))
+    lazy_help = cli.get_help(click.Context(cli, info_name="tracker", **cli.context_settings))
+    assert lazy_help == eager.get_help(click.Context(eager, info_name="tracker", **cli.context_settings))
 
 
 COMMANDS = walk(cli)

@@ -35,7 +35,6 @@ from tracker.domain import vocabulary as v
 from tracker.domain.matching import IndexedItem, RecordIndex
 from tracker.errors import FetchError, NotFoundError
 from tracker.fetching import decode
-from tracker.fetching.rows import list_rows
 from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
 from tracker.schema.read_models import record_items, sources, triage_proposals
@@ -98,6 +97,9 @@ def _page_rows(conn: Connection, event: RecordedEvent, select: str | None, url: 
                 if version.id < new.id and version.content_hash == p.get("old_hash")), None)
     if old is None:
         return [], [], new.snapshot
+
+    # Imported here: lxml is loaded when a list page changed, not by every `tracker check` (issue 18).
+    from tracker.fetching.rows import list_rows
 
     def rows(snapshot: str) -> list[derivation.PageRow]:
         snap = snapshots.load_snapshot(conn, snapshot)
