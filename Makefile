@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,postgres]'
 	touch $(STAMP)
 
-.PHONY: install run test lint bench venv-check fuzz
+.PHONY: install run test lint bench venv-check fuzz browser-deps
 # A .venv made by an older Python (3.10 is the default on some systems), or whose Python is gone,
 # is rebuilt instead of failing on every run. A sub-make then looks at the stamp afresh.
 venv-check:
@@ -30,7 +30,21 @@ run: venv-check
 
 # PostgreSQL tests run when a server answers on 127.0.0.1:5432 (or TRACKER_TEST_POSTGRES_URL is set).
 PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
-test: venv-check
+# The browser tests drive the system's Chromium (Debian packages): installed here where we are root
+# with apt-get; anywhere else those tests skip, each with a one-line reason.
+BROWSER_PKGS := chromium chromium-driver fonts-noto-cjk
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(BROWSER_PKGS) for the browser tests"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1; }; } || \
+		echo "could not install $(BROWSER_PKGS): the browser tests will skip"; \
+	else \
+		echo "no chromium here and no root apt-get to install it: the browser tests will skip"; \
+	fi
+
+test: venv-check browser-deps
 	@if [ -z "$$TRACKER_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		echo "PostgreSQL found on 127.0.0.1:5432: the suite runs on SQLite and PostgreSQL"; \
 		export TRACKER_TEST_POSTGRES_URL=$(PG_URL); \

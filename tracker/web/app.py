@@ -45,16 +45,20 @@ def _pages(web: Web) -> list[BaseRoute]:
         ("/unsubscribe/{token:str}", subscriber_pages.show, PUBLIC, ["GET"]),
         ("/unsubscribe/{token:str}/filters", subscriber_pages.change_filters, PUBLIC, ["POST"]),
     ]
+    writing = {subscriber_pages.change_filters}
     routes: list[BaseRoute] = []
     for path, handler, access, methods in pages:
-        routes.append(Route(path, route_handler(web, handler, as_json=False, access=access), methods=methods))
-        api = "/api/items" if path == "/" else f"/api{path}"
+        writes = handler in writing
+        routes.append(Route(path, route_handler(web, handler, as_json=False, access=access, writes=writes),
+                            methods=methods))
         if path != "/":
-            routes.append(Route(api, route_handler(web, handler, as_json=True, access=access), methods=methods))
+            routes.append(Route(f"/api{path}", route_handler(web, handler, as_json=True, access=access, writes=writes),
+                                methods=methods))
     # RFC 8058: the one-click POST carries no cookie and no CSRF token, by design.
     for prefix, as_json in (("", False), ("/api", True)):
         routes.append(Route(f"{prefix}/unsubscribe/{{token:str}}", route_handler(
-            web, subscriber_pages.one_click, as_json=as_json, access=PUBLIC, csrf_exempt=subscriber_pages.is_one_click,
+            web, subscriber_pages.one_click, as_json=as_json, access=PUBLIC, writes=True,
+            csrf_exempt=subscriber_pages.is_one_click,
         ), methods=["POST"]))
     return routes
 

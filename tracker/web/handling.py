@@ -124,12 +124,14 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     return form
 
 
-def route_handler(web: Web, handler: Handler, *, as_json: bool, access: str,
+def route_handler(web: Web, handler: Handler, *, as_json: bool, access: str, writes: bool = False,
                   csrf_exempt: Callable[[Mapping[str, str]], bool] | None = None) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         nonce = request.cookies.get(COOKIE) or ""
         new_nonce = "" if nonce else web.csrf.new_nonce()
         try:
+            if writes and web.read_only:
+                raise HttpError(503, "this interface runs with a read-only database role: nothing can be changed here")
             response = await _respond(web, request, handler, as_json, access, nonce or new_nonce, csrf_exempt)
         except HttpError as exc:
             response = error_response(web, exc.status, str(exc), as_json, exc.headers)
@@ -148,8 +150,6 @@ async def _respond(web: Web, request: Request, handler: Handler, as_json: bool, 
     who = _who(web, request, access)
     form: dict[str, str] = {}
     if request.method == "POST":
-        if access == WRITE and web.read_only:
-            raise HttpError(403, "this interface runs with a read-only database role: nothing can be changed here")
         body = await _read_body(request, web.settings.web.max_form_bytes)
         form = parse_form(body, request.headers.get("content-type", ""))
         if not (csrf_exempt and csrf_exempt(form)) and who.ambient:

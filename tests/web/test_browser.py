@@ -1,0 +1,186 @@
+"""Real browser tests: headless Chromium against `tracker web` on 127.0.0.1 (a subprocess on a free
+port). Screenshots of the main pages go to test-output/browser/ (TRACKER_TEST_OUTPUT to move it).
+
+They skip, with one line saying why, where Chromium, its driver or Selenium is missing; `make test`
+installs the Debian packages where it runs as root, and .ci/run does.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import cli_env
+from tests.fetching.localserver import LocalServer
+from tests.monitoring.conftest import Clock
+from tests.web import browser
+from tests.web.conftest import SCRIPT, populate, web_settings
+from tracker import migrate
+from tracker.app import App
+from tracker.services import subscribing, subscriber_page
+
+REASON = browser.missing()
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(REASON), reason=REASON or "")]
+
+
+@dataclass
+class Served:
+    base: str
+    token: str
+    subscription: str
+    db_url: str
+    home: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("web-browser")
+    db_url = f"sqlite:///{home / 'tracker.db'}"
+    clock = Clock()
+    app = App(web_settings(db_url, home), clock=clock)  # type: ignore[arg-type]
+    migrate.upgrade(app.db)
+    server = LocalServer().start()
+    try:
+        token, subscription = populate(app, server, clock)
+    finally:
+        server.stop()
+    app.close()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "web", "--host", "127.0.0.1", "--port", str(port)],
+        env=cli_env(db_url, TRACKER_HOME=str(home)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get_json(base + "/healthz")["database"] == "ok":
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tracker web did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            time.sleep(0.2)
+        yield Served(base, token, subscription, db_url, home)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    chrome = browser.start_browser()
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def by_css(driver: Any, selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def all_css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def test_browse_the_record_and_open_an_item(served: Served, driver: Any) -> None:
+    driver.get(served.base + "/")
+    assert int(by_css(driver, "#total").text) == 3
+    browser.screenshot(driver, "record")
+    search = by_css(driver, "#q")
+    search.send_keys("细胞治疗")
+    search.submit()
+    assert by_css(driver, "#total").text == "1"
+    by_css(driver, "table.record tbody a").click()
+    assert by_css(driver, "#item-id").text == "cn-ct-guideline"
+    assert "细胞治疗产品临床试验技术指导原则" in by_css(driver, "h1").text
+    steps = [row.text for row in all_css(driver, "#timeline tbody tr")]
+    assert any("2025-09-28" in s and "published" in s for s in steps)
+    assert any("date not given" in s for s in steps)
+    browser.screenshot(driver, "item")
+
+
+def test_run_a_replay_and_follow_its_link(served: Served, driver: Any) -> None:
+    driver.get(served.base + "/items/jp-rm-guidance")
+    form = by_css(driver, "#replay-form")
+    field = form.find_element("name", "valid_at")
+    field.clear()
+    field.send_keys("2025-12-01")
+    form.submit()
+    count = by_css(driver, "#total").text
+    assert count == "1" and "2025-10 (month)" in by_css(driver, "#replay-results").text
+    browser.screenshot(driver, "replay")
+    link = by_css(driver, "#permalink").get_attribute("href")
+    driver.get(link)
+    assert by_css(driver, "#total").text == count
+
+
+def test_get_never_unsubscribes_and_one_click_post_does(served: Served, driver: Any) -> None:
+    page = f"{served.base}/unsubscribe/{served.token}"
+    for _ in range(2):
+        driver.get(page)
+        assert by_css(driver, "#status").text == "active"
+    assert get_json(f"{served.base}/api/unsubscribe/{served.token}")["status"] == "active"
+    browser.screenshot(driver, "subscription")
+    # RFC 8058: what a mail client sends, with no cookie and no login.
+    request = urllib.request.Request(page, data=b"List-Unsubscribe=One-Click", method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    driver.get(page)
+    assert by_css(driver, "#status").text == "cancelled"
+
+
+def test_the_unsubscribe_button_works_in_the_browser(served: Served, driver: Any) -> None:
+    app = App(web_settings(served.db_url, served.home))  # type: ignore[arg-type]
+    try:
+        info = subscribing.subscribe(app, "second@example.org", jurisdictions=["JP"])
+        token = subscriber_page.token_of(app, info.id)
+    finally:
+        app.close()
+    driver.get(f"{served.base}/unsubscribe/{token}")
+    by_css(driver, "#unsubscribe-form button").click()
+    assert "You are unsubscribed" in by_css(driver, "#done").text
+    assert by_css(driver, "#status").text == "cancelled"
+
+
+def test_an_injected_script_in_a_fetched_page_stays_inert(served: Served, driver: Any) -> None:
+    versions = get_json(f"{served.base}/api/sources/src-local")["versions"]
+    driver.get(f"{served.base}/sources/src-local/changes/{versions[0]['id']}")
+    assert driver.title != "pwned"
+    assert SCRIPT in by_css(driver, "#diff").text          # shown as text, never run
+    assert driver.execute_script("return document.scripts.length") == 0
+    assert all_css(driver, "#diff ins") and all_css(driver, "#diff del")
+    browser.screenshot(driver, "change")
+    driver.get(served.base + "/audit")
+    assert by_css(driver, "#verify-result").get_attribute("class") == "ok"
+    browser.screenshot(driver, "audit")
+    driver.get(served.base + "/sources")
+    browser.screenshot(driver, "sources")
