@@ -147,8 +147,9 @@ def _ema_medicines(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence)
         return [_base(source, p, evidence, kind="product", step="approved", date=date,
                       note=f"EMA {p.get('entry_id')}: authorised")]
     if status.startswith("withdrawn"):
+        # The register dates the authorisation, not its withdrawal: no date unless one is given.
         return [_base(source, p, evidence, kind="product", step="withdrawn",
-                      date=dates.get("last_updated") or _str(p.get("date")), note=f"EMA {p.get('entry_id')}: withdrawn")]
+                      date=dates.get("application_withdrawn") or "", note=f"EMA {p.get('entry_id')}: withdrawn")]
     return []
 
 

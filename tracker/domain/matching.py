@@ -115,6 +115,7 @@ class RecordIndex:
     by_url: dict[str, set[str]] = field(default_factory=dict)
     by_token: dict[str, list[str]] = field(default_factory=dict)
     tokens: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    steps: set[tuple[str, str, str]] = field(default_factory=set)     # (item, step, date) recorded
 
     @classmethod
     def build(cls, items: Iterable[IndexedItem]) -> RecordIndex:
@@ -142,6 +143,13 @@ class RecordIndex:
     def add_url(self, url: str | None, item_id: str) -> None:
         if url and item_id in self.items:
             self.by_url.setdefault(normalise_url(url), set()).add(item_id)
+
+    def add_step(self, item_id: str, step: str, date: str | None) -> None:
+        self.steps.add((item_id, step, date or ""))
+
+    def recorded(self, item_id: str | None, step: str, date: str) -> bool:
+        """Does the record already hold this step of this item on this date?"""
+        return item_id is not None and (item_id, step, date) in self.steps
 
     def match(self, draft: Draft) -> Match:
         """The item this draft is about, with the reason, and up to three alternatives."""

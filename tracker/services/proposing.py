@@ -10,7 +10,9 @@ an index over the record's items and the identifiers and links of accepted propo
 ProposalRaised with the change as its causation and the key ``proposal:<key>``. Because every
 input is in the log or in content-addressed snapshots, and the key comes from the evidence, a
 second run, or a run from position 0, raises nothing twice. The cursor moves in the same
-transaction as the events.
+transaction as the events. A proposal the record already answers (the matched item holds that
+step on that date) is not raised: a register's first check lists its whole history, much of it
+in the record already.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -37,7 +39,7 @@ from tracker.errors import FetchError, NotFoundError
 from tracker.fetching import decode
 from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
-from tracker.schema.read_models import record_items, sources, triage_proposals
+from tracker.schema.read_models import record_items, record_steps, sources, triage_proposals
 from tracker.services import snapshots
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ def record_index(conn: Connection) -> RecordIndex:
         urls = json.loads(row.attributes).get("urls") or []
         index.add(IndexedItem(row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
                               tuple(str(u) for u in urls if u)))
+    for item_id, step, day in conn.execute(sa.select(record_steps.c.item_id, record_steps.c.step, record_steps.c.date)):
+        index.add_step(item_id, step, day)
     accepted = sa.select(triage_proposals.c.item_id, triage_proposals.c.identifier, triage_proposals.c.url).where(
         triage_proposals.c.state == "accepted")
     for item_id, identifier, url in conn.execute(accepted):
@@ -194,8 +198,9 @@ def _raise_chunk(app: App, chunk: list[RecordedEvent],
                 log_skipped("triage", event, exc)
                 continue
             for draft in drafts:
-                proposal = dp.propose(draft, index.match(draft), index.items.keys())
-                if proposal.key in seen:
+                proposal = propose(draft, index)
+                if proposal.key in seen or index.recorded(proposal.match.item_id, draft.step, draft.date):
+                    # Raised in this run already, or the record holds this very step: nothing to decide.
                     continue
                 seen.add(proposal.key)
                 new_events.append(_raised(proposal, event))
@@ -209,6 +214,14 @@ def _raise_chunk(app: App, chunk: list[RecordedEvent],
             report.raised.append(str(event.payload["id"]))
         else:
             report.already += 1
+
+
+def propose(draft: dp.Draft, index: RecordIndex) -> dp.Proposal:
+    """The draft matched against the record; a draft of no known kind takes its item's kind."""
+    match = index.match(draft)
+    if draft.kind is None and match.item_id is not None:
+        draft = replace(draft, kind=index.items[match.item_id].kind)
+    return dp.propose(draft, match, index.items.keys())
 
 
 def _raised(proposal: dp.Proposal, cause: RecordedEvent) -> NewEvent:
@@ -226,9 +239,8 @@ def derive_all(app: App, events: Iterable[RecordedEvent]) -> list[dp.Proposal]:
     with app.db.read() as conn:
         known, index = _sources(conn), record_index(conn)
         for event in events:
-            for draft in drafts_of(conn, event, known):
-                found.append(dp.propose(draft, index.match(draft), index.items.keys()))
+            found.extend(propose(draft, index) for draft in drafts_of(conn, event, known))
     return found
 
 
-__all__ = ["RaiseReport", "derive_all", "drafts_of", "raise_proposals", "record_index"]
+__all__ = ["RaiseReport", "derive_all", "drafts_of", "propose", "raise_proposals", "record_index"]

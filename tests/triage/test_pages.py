@@ -1,0 +1,80 @@
+"""List pages served from 127.0.0.1 change between two checks: the rows that differ become exactly
+the expected proposals (table: tests/data/triage/page_pairs.json), in UTF-8, GB18030 and Shift_JIS."""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fetching.localserver import LocalServer, Reply
+from tests.triage.conftest import Clock, add
+from tracker.app import App
+from tracker.domain import vocabulary as v
+from tracker.services import triage
+from tracker.services.checking import check_sources
+
+CASES: list[dict[str, Any]] = json.loads(
+    (Path(__file__).resolve().parent.parent / "data" / "triage" / "page_pairs.json").read_text(encoding="utf-8"))
+
+
+def page(case: dict[str, Any], rows: list[list[str]], version: int) -> bytes:
+    nav = (case.get("nav") or [["Home", "Search"]] * 2)[version]
+    counter = (case.get("counter") or ["", ""])[version]
+    esc = htmlmod.escape
+    if case["layout"] == "table":
+        body = "<table class='listing'><thead><tr><th>Title</th><th>Date</th></tr></thead><tbody>" + "".join(
+            f"<tr><td><a href='{esc(href)}'>{esc(title)}</a></td><td>{esc(day)}</td></tr>" for href, title, day in rows
+        ) + "</tbody></table>"
+    else:
+        body = "<ul class='list'>" + "".join(
+            f"<li><span class='date'>{esc(day)}</span> <a href='{esc(href)}'>{esc(title)}</a></li>" for href, title, day in rows
+        ) + "</ul>"
+    text = (
+        f"<!DOCTYPE html><html lang='{case['lang']}'><head><meta charset='{case['charset']}'><title>{esc(case['name'])}</title></head><body>"
+        f"<header><nav><ul>{''.join(f'<li><a href=/menu/{i}>{esc(n)}</a></li>' for i, n in enumerate(nav))}</ul></nav></header>"
+        "<div class='breadcrumb'><a href='/'>Home</a> &gt; <a href='/guidance'>Guidance documents</a></div>"
+        f"<main><h1>{esc(case['name'])}</h1><p class='count'>{esc(counter)}</p>{body}"
+        "<ul class='pagination'><li><a href='?page=1'>1</a></li><li><a href='?page=2'>2</a></li>"
+        "<li><a href='?page=2'>Next page</a></li></ul></main>"
+        "<footer><ul><li><a href='/privacy'>Privacy policy</a></li><li><a href='/foia'>FOIA requests</a></li></ul></footer>"
+        "</body></html>"
+    )
+    return text.encode(case["charset"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_page_pair(app: App, server: LocalServer, clock: Clock, case: dict[str, Any]) -> None:
+    served = {"version": 0}
+
+    def reply(_seen: object) -> Reply:
+        rows = case["before"] if served["version"] == 0 else case["after"]
+        return Reply(200, {"Content-Type": f"text/html; charset={case['charset']}"},
+                     page(case, rows, served["version"]))
+
+    server.route("/list", reply)
+    add(app, "agency-list", server.url("/list"), jurisdiction=case["jurisdiction"], title="Agency list")
+    assert check_sources(app, ["agency-list"]).by_source()["agency-list"].outcome == "baselined"
+    served["version"] = 1
+    clock.advance(days=1)
+    report = check_sources(app, ["agency-list"])
+    assert report.by_source()["agency-list"].outcome == "changed"
+    assert v.SOURCE_CHANGED in report.by_source()["agency-list"].events
+
+    found = sorted((triage.show_proposal(app, p.id) for p in triage.list_proposals(app)),
+                   key=lambda view: view.summary.title)
+    got = [{"step": f.summary.step, "kind": f.summary.kind, "title": f.summary.title, "date": f.summary.date,
+            "precision": f.summary.precision, "match": f.summary.match, "check": f.proposal.draft.check} for f in found]
+    expected = sorted(case["expected"], key=lambda e: e["title"])
+    assert got == [{k: val for k, val in e.items() if k != "note"} for e in expected]
+    for view, wanted in zip(found, expected, strict=True):
+        assert view.summary.url and view.summary.url.startswith(("http://127.0.0.1", "https://"))
+        assert view.evidence.type == v.SOURCE_CHANGED and view.evidence.lines
+        if wanted.get("note"):
+            assert wanted["note"] in view.proposal.draft.note
+        if case["jurisdiction"] == "JP":
+            assert view.proposal.draft.titles.get("ja") == view.summary.title_zh
+    assert sorted(report.proposals) == sorted(p.id for p in triage.list_proposals(app))
