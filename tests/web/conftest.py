@@ -64,3 +64,18 @@ def site(db_url: str, tmp_path: Path, server: LocalServer) -> Iterator[Site]:
     with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
         yield Site(app, client, token, subscription)
     app.close()
+
+
+def populate_triage(app: App) -> str:
+    """The triage tests' small record, a Federal Register source and one entry: one open proposal
+    (a draft guidance matching us-potency-guidance); returns its id."""
+    from tests.triage.conftest import add_record, record_entries
+    from tests.triage.test_decisions import FR, POTENCY
+    from tracker.services import proposing, triage
+
+    add_record(app)
+    sources_admin.add_source(app, FR, source_id="fr", kind="federal-register", jurisdiction="US")
+    record_entries(app, "fr", POTENCY)
+    proposing.raise_proposals(app)
+    [proposal] = triage.list_proposals(app, state="open")
+    return proposal.id

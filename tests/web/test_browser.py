@@ -24,7 +24,7 @@ from tests.conftest import cli_env
 from tests.fetching.localserver import LocalServer
 from tests.monitoring.conftest import Clock
 from tests.web import browser
-from tests.web.conftest import SCRIPT, populate, web_settings
+from tests.web.conftest import SCRIPT, populate, populate_triage, web_settings
 from tracker import migrate
 from tracker.app import App
 from tracker.services import subscribing, subscriber_page
@@ -38,6 +38,7 @@ class Served:
     base: str
     token: str
     subscription: str
+    proposal: str
     db_url: str
     home: Path
 
@@ -63,13 +64,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = LocalServer().start()
     try:
         token, subscription = populate(app, server, clock)
+        proposal = populate_triage(app)
     finally:
         server.stop()
     app.close()
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tracker", "web", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env(db_url, TRACKER_HOME=str(home)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=cli_env(db_url, TRACKER_HOME=str(home), TRACKER_WEB_TRUSTED_USER_HEADER="X-Forwarded-User",
+                    TRACKER_WEB_TRUSTED_PROXIES="127.0.0.1"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -83,7 +86,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"tracker web did not start: {process.stderr.read().decode() if process.stderr else ''}")
             time.sleep(0.2)
-        yield Served(base, token, subscription, db_url, home)
+        yield Served(base, token, subscription, proposal, db_url, home)
     finally:
         process.terminate()
         process.wait(10)
@@ -112,10 +115,10 @@ def all_css(driver: Any, selector: str) -> list[Any]:
 
 def test_browse_the_record_and_open_an_item(served: Served, driver: Any) -> None:
     driver.get(served.base + "/")
-    assert int(by_css(driver, "#total").text) == 3
+    assert int(by_css(driver, "#total").text) == get_json(served.base + "/api/items")["total"] > 3
     browser.screenshot(driver, "record")
     search = by_css(driver, "#q")
-    search.send_keys("细胞治疗")
+    search.send_keys("临床试验")
     search.submit()
     assert by_css(driver, "#total").text == "1"
     by_css(driver, "table.record tbody a").click()
@@ -135,7 +138,8 @@ def test_run_a_replay_and_follow_its_link(served: Served, driver: Any) -> None:
     field.send_keys("2025-12-01")
     form.submit()
     count = by_css(driver, "#total").text
-    assert count == "1" and "2025-10 (month)" in by_css(driver, "#replay-results").text
+    expected = get_json(f"{served.base}/api/replay?valid_at=2025-12-01&jurisdiction=JP")["items"]
+    assert count == str(len(expected)) and "2025-10 (month)" in by_css(driver, "#replay-results").text
     browser.screenshot(driver, "replay")
     link = by_css(driver, "#permalink").get_attribute("href")
     driver.get(link)
@@ -184,3 +188,27 @@ def test_an_injected_script_in_a_fetched_page_stays_inert(served: Served, driver
     browser.screenshot(driver, "audit")
     driver.get(served.base + "/sources")
     browser.screenshot(driver, "sources")
+
+
+def test_accept_a_proposal_and_see_the_items_history_change(served: Served, driver: Any) -> None:
+    driver.get(served.base + "/items/us-potency-guidance")
+    before = len(all_css(driver, "#timeline tbody tr"))
+    # The analyst signed in at the reverse proxy (127.0.0.1 is the trusted proxy here).
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"X-Forwarded-User": "alice"}})
+    try:
+        driver.get(served.base + "/triage")
+        browser.screenshot(driver, "triage")
+        by_css(driver, f"#proposals a[href='/triage/{served.proposal}']").click()
+        assert by_css(driver, "#proposal-state").text.startswith("open")
+        browser.screenshot(driver, "proposal")
+        by_css(driver, "#accept-form button").click()
+        assert by_css(driver, "#proposal-state").text.startswith("accepted")
+        assert "alice" in by_css(driver, "#decisions").text
+    finally:
+        driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+    driver.get(served.base + "/items/us-potency-guidance")
+    rows = [row.text for row in all_css(driver, "#timeline tbody tr")]
+    assert len(rows) == before + 1
+    assert "2023-12-28" in rows[-1] and "drafted" in rows[-1] and f"triage:{served.proposal}" in rows[-1]
+    browser.screenshot(driver, "item-after-triage")

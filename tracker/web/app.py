@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from tracker.app import App
 from tracker.errors import TrackerError
 from tracker.rendering.web import web_asset
-from tracker.web import audit_pages, ops, record_pages, source_pages, subscriber_pages
+from tracker.web import audit_pages, ops, record_pages, source_pages, subscriber_pages, triage_pages
 from tracker.web.auth import ANONYMOUS, AuthRefused
 from tracker.web.handling import PUBLIC, READ, WRITE, Call, Handler, HttpError, error_response, route_handler, status_of
 from tracker.web.security import SecurityHeaders
@@ -42,10 +42,13 @@ def _pages(web: Web) -> list[BaseRoute]:
         ("/upcoming", audit_pages.upcoming, READ, ["GET"]),
         ("/audit", audit_pages.audit, READ, ["GET"]),
         ("/audit/witness", audit_pages.check_witness, READ, ["POST"]),
+        ("/triage", triage_pages.queue, READ, ["GET"]),
+        ("/triage/{proposal_id:str}", triage_pages.proposal, READ, ["GET"]),
+        ("/triage/{proposal_id:str}/{action:str}", triage_pages.decide, WRITE, ["POST"]),
         ("/unsubscribe/{token:str}", subscriber_pages.show, PUBLIC, ["GET"]),
         ("/unsubscribe/{token:str}/filters", subscriber_pages.change_filters, PUBLIC, ["POST"]),
     ]
-    writing = {subscriber_pages.change_filters}
+    writing = {subscriber_pages.change_filters, triage_pages.decide}
     routes: list[BaseRoute] = []
     for path, handler, access, methods in pages:
         writes = handler in writing

@@ -13,7 +13,7 @@ from tracker.web.csrf import Csrf
 
 NAV = (
     ("/", "Record", "记录"), ("/replay", "Replay", "回放"), ("/sources", "Sources", "来源"),
-    ("/upcoming", "Upcoming", "即将到期"), ("/audit", "Audit", "审计"),
+    ("/upcoming", "Upcoming", "即将到期"), ("/triage", "Triage", "分拣"), ("/audit", "Audit", "审计"),
 )
 
 
