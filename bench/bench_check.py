@@ -1,22 +1,31 @@
-"""Checking benchmark (issue 4): check cycles against a bare-httpx floor, in the same run.
+"""Checking benchmark (issues 4, 18): `tracker check --all` as a process, against a floor and urlwatch.
 
-    python -m bench.bench_check [--pages 1000] [--concurrency 16] [--no-urlwatch]
+    python -m bench.bench_check [--pages 500] [--concurrency 16] [--no-validators] [--noisy]
+                                [--rounds 3] [--no-urlwatch]
 
-A separate process serves N pages of 5-50 KB (a small asyncio HTTP/1.1 server with keep-alive,
-so the server is not the bottleneck; it sends no validators, so every cycle downloads and
-normalises every page). Measured here:
+A separate process serves N pages of 5-50 KB (a small asyncio HTTP/1.1 server with keep-alive, so
+the server is not the bottleneck). With validators (the default) each page has an ETag and a
+conditional GET of an unchanged page is answered 304; with --noisy each response also carries a
+line that changes on every request (the tracker ignores it by a rule on its sources), and no
+validators. Every side
+runs as a fresh process, started the same way (the interpreter of this venv or urlwatch's):
 
-  floor      a bare httpx.AsyncClient fetching and SHA-256-hashing every page at the same
-             concurrency (the best of 3 runs before the cycles and 2 after)
-  baseline   the first cycle: SourceBaselined for every page, every body stored
-  no change  a cycle where nothing changed (best of 2)
-  5% change  a cycle where 5% of the pages changed (best of 2, a different 5% each time);
-             exactly those pages must be reported
-  urlwatch   the same pages with urlwatch (in its own venv under /tmp), second run (no change)
+  floor     a Python process that fetches every page with httpx at the same concurrency,
+            hashes each body with SHA-256, and keeps the ETags in a JSON file for its next run
+            (conditional GETs, as the tracker and urlwatch make them)
+  floor+lxml  the same, each 200 body also turned into text with lxml (--noisy only: what
+            normalising costs, reported apart from what the tracker adds)
+  tracker   `python -m tracker check --all` on a SQLite file where the pages are registered
+  urlwatch  `urlwatch` over the same pages (2.29, its own venv, see common.install_urlwatch)
 
-The per-host limit is raised to the concurrency for the tracker (all pages sit on one host)
-and the host delay is 0, as for the floor. Targets: no-change and 5%-change cycles at most
-1.5x the floor; peak memory of this process under 250 MB.
+Cycles: the first run (baselines), a run where nothing changed, and a run where 5% of the pages
+changed (a different 5% each round; exactly those must be reported). Each cycle is run --rounds
+times per side, the sides interleaved, and the median counts. Peak memory is each process's own
+(ru_maxrss from wait4; this parent stays smaller than any of them).
+
+Targets (issue 18): no-change and 5%-change cycles at most 1.1x the floor and faster than
+urlwatch; the first run at most 1.4x the floor; with --noisy at most 1.3x floor+lxml; peak memory
+at most 1.5x the floor's.
 """
 
 from __future__ import annotations
@@ -24,38 +33,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib.util
+import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
-from bench.common import URLWATCH_VENV, install_urlwatch, peak_rss_mb
-from tracker import migrate
-from tracker.app import App
-from tracker.core import NewEvent
-from tracker.domain import vocabulary as v
-from tracker.domain.sources import Source
-from tracker.services.checking import check_sources
-from tracker.settings import load_settings
+from bench.common import URLWATCH_VENV, install_urlwatch
 
 WORDS = (
     "regulation guidance cell gene therapy product clinical trial manufacturing quality donor tissue "
     "approval marketing authorisation advanced medicinal committee review priority conditional "
     "safety efficacy vector potency release specification comparability registration 细胞 治疗 再生医療"
 ).split()
+# The rule the tracker's sources carry in --noisy runs: the served-at line is ignored.
+NOISE_RULE = r"^Served at \d+"
 
 
 # -- the server (runs in its own process) -------------------------------------------------------
 
 
-def render(index: int, edition: int) -> bytes:
+def render(index: int, edition: int, noise: int | None = None) -> bytes:
     rnd = random.Random(index)
     target = rnd.randint(5_000, 50_000)
     paragraphs: list[str] = []
@@ -65,6 +69,8 @@ def render(index: int, edition: int) -> bytes:
         paragraphs.append(f"<p>{text}</p>")
         size += len(text.encode()) + 7
     paragraphs[len(paragraphs) // 2] = f"<p>Edition {edition}: text in force for page {index}.</p>"
+    if noise is not None:
+        paragraphs.insert(1, f"<p>Served at {noise}</p>")
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Page {index}</title>"
         f"<script>var session='{rnd.random()}';</script><style>p {{ margin: 0 }}</style></head>"
@@ -73,32 +79,47 @@ def render(index: int, edition: int) -> bytes:
     ).encode()
 
 
-async def _serve(pages: int) -> None:
+async def _serve(pages: int, validators: bool, noisy: bool) -> None:
     editions = [0] * pages
     bodies = [render(i, 0) for i in range(pages)]
+    served = [0]
 
-    def answer(path: str) -> tuple[int, bytes]:
+    def answer(path: str, etag: str | None) -> tuple[int, bytes, bytes]:
         if path.startswith("/p/"):
             index = int(path[3:])
-            return (200, bodies[index]) if 0 <= index < pages else (404, b"no such page")
+            if not 0 <= index < pages:
+                return 404, b"no such page", b""
+            tag = f'"{index}-{editions[index]}"'
+            header = b"ETag: %s\r\n" % tag.encode() if validators else b""
+            if validators and etag == tag:
+                return 304, b"", header
+            if noisy:
+                served[0] += 1
+                return 200, render(index, editions[index], served[0]), header
+            return 200, bodies[index], header
         if path.startswith("/_bump/"):
             for part in path[len("/_bump/"):].split(","):
                 index = int(part)
                 editions[index] += 1
                 bodies[index] = render(index, editions[index])
-            return 200, b"ok"
-        return 404, b"not found"
+            return 200, b"ok", b""
+        return 404, b"not found", b""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1].decode()
-                status, body = answer(path)
-                reason = b"OK" if status == 200 else b"Not Found"
+                etag = None
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"if-none-match":
+                        etag = value.strip().decode()
+                status, body, extra = answer(path, etag)
+                reason = {200: b"OK", 304: b"Not Modified"}.get(status, b"Not Found")
                 writer.write(
-                    b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n"
-                    % (status, reason, len(body)) + body
+                    b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n%sContent-Length: %d\r\n\r\n"
+                    % (status, reason, extra, len(body)) + body
                 )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -112,141 +133,251 @@ async def _serve(pages: int) -> None:
         await server.serve_forever()
 
 
-# -- the measurements ---------------------------------------------------------------------------
+# -- the floor (runs in its own process) ----------------------------------------------------------
 
 
-async def _floor(urls: list[str], concurrency: int) -> int:
+async def _floor(urls: list[str], concurrency: int, etags: dict[str, str], to_text: bool) -> int:
+    import httpx
+
+    html_to_text: Callable[[str], str] | None = None
+    if to_text:
+        import lxml.html
+
+        def html_to_text(text: str) -> str:
+            return str(lxml.html.document_fromstring(text).text_content())
+
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         async def one(url: str) -> str:
             async with gate:
-                response = await client.get(url)
-                return hashlib.sha256(response.content).hexdigest()
+                headers = {"If-None-Match": etags[url]} if url in etags else {}
+                response = await client.get(url, headers=headers)
+            if response.status_code == 304:
+                return etags[url]
+            if "etag" in response.headers:
+                etags[url] = response.headers["etag"]
+            if html_to_text is not None:
+                html_to_text(response.text)
+            return hashlib.sha256(response.content).hexdigest()
 
         digests = await asyncio.gather(*(one(url) for url in urls))
     return len(digests)
 
 
+def floor_child(state: str, concurrency: int, to_text: bool) -> None:
+    path = Path(state)
+    data = json.loads(path.read_text())
+    assert asyncio.run(_floor(data["urls"], concurrency, data["etags"], to_text)) == len(data["urls"])
+    path.write_text(json.dumps(data))
+
+
+async def _floor_in_process(urls: list[str], concurrency: int) -> int:
+    return await _floor(urls, concurrency, {}, False)
+
+
 def floor_seconds(urls: list[str], concurrency: int, runs: int = 3) -> float:
+    """A bare download in this process (bench_tick's floor): the best of ``runs``."""
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
-        assert asyncio.run(_floor(urls, concurrency)) == len(urls)
+        assert asyncio.run(_floor_in_process(urls, concurrency)) == len(urls)
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def bump(base: str, indexes: list[int]) -> None:
-    httpx.get(f"{base}/_bump/{','.join(map(str, indexes))}", timeout=30).raise_for_status()
+# -- registering the pages with the tracker (runs in its own process) -----------------------------
 
 
-def timed_cycle(app: App) -> tuple[float, dict[str, str]]:
-    start = time.perf_counter()
-    report = check_sources(app, all=True)
-    seconds = time.perf_counter() - start
-    return seconds, {o.source_id: o.outcome for o in report.outcomes}
+def register_child(url: str, base: str, pages: int, noisy: bool) -> None:
+    from tracker import migrate
+    from tracker.core import Database, EventStore, NewEvent
+    from tracker.domain import vocabulary as v
+    from tracker.domain.sources import Source
 
-
-def register(app: App, base: str, pages: int) -> None:
-    sources = [Source(id=f"page-{i:05d}", url=f"{base}/p/{i}", kind="html", origin="operator") for i in range(pages)]
-    app.store.append([
+    db = Database(url)
+    migrate.upgrade(db)
+    ignore = (NOISE_RULE,) if noisy else ()
+    sources = [Source(id=f"page-{i:05d}", url=f"{base}/p/{i}", kind="html", origin="operator", ignore=ignore)
+               for i in range(pages)]
+    EventStore(db).append([
         NewEvent(v.source_stream(s.id), v.SOURCE_REGISTERED, s.to_payload(), {"actor": "bench", "cause": "bench"})
         for s in sources
     ])
-    app.projector.catch_up(only=["sources"])
+    db.dispose()
 
 
-def run_urlwatch(base: str, pages: int, workdir: Path) -> float | None:
-    """Seconds of urlwatch's second run (nothing changed), or None if it cannot be installed."""
-    if not install_urlwatch():
-        return None
-    urls = workdir / "urls.yaml"
-    urls.write_text("".join(f"---\nname: page {i}\nurl: {base}/p/{i}\n" for i in range(pages)))
-    config = workdir / "urlwatch.yaml"
-    config.write_text("report:\n  stdout:\n    enabled: false\n  text:\n    details: false\n")
-    command = [str(URLWATCH_VENV / "bin" / "urlwatch"), "--urls", str(urls), "--config", str(config),
-               "--cache", str(workdir / "cache.db"), "--hooks", str(workdir / "hooks.py")]
-    subprocess.run(command, check=True, capture_output=True, timeout=900)      # first run: its baseline
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, timeout=900)
-    return time.perf_counter() - start
+# -- the measurements ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_measured(command: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """Wall seconds, peak resident MB (the child's own, from wait4) and stdout of one fresh process."""
+    out_path = cwd / "stdout.txt"
+    with open(out_path, "wb") as out, open(cwd / "stderr.txt", "wb") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in ok:
+        raise SystemExit(f"{' '.join(command[:5])} exited {child.returncode}: "
+                         f"{(cwd / 'stderr.txt').read_text(errors='replace')[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out_path.read_text(errors="replace")
+
+
+def bump(base: str, indexes: list[int]) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/_bump/{','.join(map(str, indexes))}", timeout=30) as response:
+        response.read()
+
+
+class Sides:
+    """Every side of the comparison as a command in its own folder, with its own state."""
+
+    def __init__(self, workdir: Path, base: str, pages: int, concurrency: int, noisy: bool, urlwatch: bool) -> None:
+        self.workdir, self.base, self.pages, self.noisy = workdir, base, pages, noisy
+        python = sys.executable
+        self.env = {k: val for k, val in os.environ.items() if not k.startswith("TRACKER_")}
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package runs from .pyc files
+        self.env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # the floor child is bench.bench_check
+        urls = [f"{base}/p/{i}" for i in range(pages)]
+        self.commands: dict[str, list[str]] = {}
+        for name, to_text in (("floor", False), ("floor+lxml", True)):
+            if to_text and not noisy:
+                continue
+            (workdir / name).mkdir()
+            (workdir / name / "state.json").write_text(json.dumps({"urls": urls, "etags": {}}))
+            self.commands[name] = [python, "-m", "bench.bench_check", "--floor-child", "state.json",
+                                   "--concurrency", str(concurrency)] + (["--to-text"] if to_text else [])
+        tracker = workdir / "tracker"
+        tracker.mkdir()
+        url = f"sqlite:///{tracker / 'tracker.db'}"
+        (tracker / "tracker.toml").write_text(
+            f'[database]\nurl = "{url}"\n[fetch]\nallow_hosts = "127.0.0.1"\nconcurrency = {concurrency}\n'
+            f'per_host = {concurrency}\nhost_delay = 0.0\nretries = 0\ncontact = "bench@example.org"\n'
+        )
+        subprocess.run([python, "-m", "bench.bench_check", "--register-child", url, "--base", base,
+                        "--pages", str(pages)] + (["--noisy"] if noisy else []), check=True, env=self.env,
+                       cwd=Path.cwd())
+        self.commands["tracker"] = [python, "-m", "tracker", "--config", "tracker.toml", "check", "--all", "--json"]
+        if urlwatch:
+            watch = workdir / "urlwatch"
+            watch.mkdir()
+            (watch / "urls.yaml").write_text("".join(f"---\nname: page {i}\nurl: {u}\n" for i, u in enumerate(urls)))
+            (watch / "urlwatch.yaml").write_text("report:\n  stdout:\n    enabled: false\n  text:\n    details: false\n")
+            self.commands["urlwatch"] = [str(URLWATCH_VENV / "bin" / "urlwatch"), "--urls", "urls.yaml", "--config",
+                                         "urlwatch.yaml", "--cache", "cache.db", "--hooks", "hooks.py"]
+
+    def run(self, name: str) -> tuple[float, float, str]:
+        cwd = self.workdir / name
+        # The tracker exits 3 when some source failed: the outcomes are checked by the caller.
+        return run_measured(self.commands[name], self.env, cwd, ok=(0, 3) if name == "tracker" else (0,))
+
+
+def changed_ids(stdout: str) -> tuple[dict[str, int], list[int]]:
+    report = json.loads(stdout.strip().splitlines()[-1])
+    counts = report["counts"]
+    changed = sorted(int(o["id"].split("-")[1]) for o in report["sources"] if o["outcome"] == "changed")
+    return counts, changed
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run of cycles
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-validators", action="store_true")
+    parser.add_argument("--noisy", action="store_true", help="a line that changes on every request, ignored by a rule")
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-child", help=argparse.SUPPRESS)
+    parser.add_argument("--to-text", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--register-child", help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    validators = not args.no_validators and not args.noisy  # a noisy page changes under one ETag: no validators
     if args.serve:
-        asyncio.run(_serve(args.pages))
+        asyncio.run(_serve(args.pages, validators, args.noisy))
+        return 0
+    if args.floor_child:
+        floor_child(args.floor_child, args.concurrency, args.to_text)
+        return 0
+    if args.register_child:
+        register_child(args.register_child, args.base, args.pages, args.noisy)
         return 0
 
-    server = subprocess.Popen([sys.executable, "-m", "bench.bench_check", "--serve", "--pages", str(args.pages)],
-                              stdout=subprocess.PIPE, text=True)
+    serve = [sys.executable, "-m", "bench.bench_check", "--serve", "--pages", str(args.pages)]
+    serve += (["--no-validators"] if not validators else []) + (["--noisy"] if args.noisy else [])
+    server = subprocess.Popen(serve, stdout=subprocess.PIPE, text=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-check-"))
     try:
         assert server.stdout is not None
         base = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        urls = [f"{base}/p/{i}" for i in range(args.pages)]
-        c = args.concurrency
-        settings = load_settings(environ={}).with_overrides(
-            database__url=f"sqlite:///{workdir / 'tracker.db'}", fetch__allow_hosts="127.0.0.1",
-            fetch__concurrency=c, fetch__per_host=c, fetch__host_delay=0.0, fetch__retries=0,
-        )
-        app = App(settings)
-        migrate.upgrade(app.db)
-        register(app, base, args.pages)
+        urlwatch = not args.no_urlwatch and install_urlwatch()
+        sides = Sides(workdir, base, args.pages, args.concurrency, args.noisy, urlwatch)
         total_kb = sum(len(render(i, 0)) for i in range(args.pages)) / 1024
-        print(f"{args.pages} pages, {total_kb / args.pages:.1f} KB on average ({total_kb / 1024:.1f} MB), "
-              f"concurrency {c}, SQLite, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        if importlib.util.find_spec("sniffio") is None:
-            print("note: sniffio is not installed, so httpcore retries `import sniffio` on every request; "
-                  "that slows the floor and the tracker alike (the floor about 2.5x here)")
+        print(f"{args.pages} pages, {total_kb / args.pages:.1f} KB on average, concurrency {args.concurrency}, "
+              f"{'ETags and conditional GETs' if validators else 'no validators'}"
+              f"{', a line changing on every request (ignored by a rule)' if args.noisy else ''}; SQLite; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; medians of {args.rounds} rounds")
 
-        floor = floor_seconds(urls, c)
-        baseline, outcomes = timed_cycle(app)
-        assert set(outcomes.values()) == {"baselined"}, set(outcomes.values())
-        no_change = float("inf")
-        for _ in range(2):
-            seconds, outcomes = timed_cycle(app)
-            assert set(outcomes.values()) == {"unchanged"}, set(outcomes.values())
-            no_change = min(no_change, seconds)
-        changed = float("inf")
+        seconds: dict[tuple[str, str], list[float]] = {}
+        memory: dict[tuple[str, str], float] = {}
         exact = True
         rnd = random.Random(4)
-        for _ in range(2):
+        names = list(sides.commands)
+
+        def cycle(kind: str, expect_changed: list[int] | None) -> None:
+            nonlocal exact
+            order = names[:]
+            rnd.shuffle(order)
+            for name in order:
+                took, peak, out = sides.run(name)
+                seconds.setdefault((kind, name), []).append(took)
+                memory[(kind, name)] = max(memory.get((kind, name), 0.0), peak)
+                if name == "tracker":
+                    counts, changed = changed_ids(out)
+                    if kind == "first run":
+                        exact = exact and counts["baselined"] == args.pages
+                    elif expect_changed is not None:
+                        exact = exact and changed == expect_changed and sum(counts.values()) == args.pages
+
+        cycle("first run", None)          # once: a first run happens once per side
+        for _ in range(args.rounds):
+            cycle("no change", [])
+        for _ in range(args.rounds):
             picked = sorted(rnd.sample(range(args.pages), max(1, args.pages // 20)))
             bump(base, picked)
-            seconds, outcomes = timed_cycle(app)
-            reported = sorted(int(s.split("-")[1]) for s, o in outcomes.items() if o == "changed")
-            exact = exact and reported == picked and len(outcomes) == args.pages
-            changed = min(changed, seconds)
-        floor_again = floor_seconds(urls, c, runs=2)
-        # The machine may be shared: the fastest floor seen in the run is the fair (strict) one.
-        floor = min(floor, floor_again)
-        peak = peak_rss_mb()
-        watch = None if args.no_urlwatch else run_urlwatch(base, args.pages, workdir)
+            cycle("5% changed", picked)
+            cycle("no change", [])        # every side sees the change before the next round
 
-        def line(name: str, seconds: float, target: float | None = None) -> str:
-            ratio = seconds / floor
-            verdict = "" if target is None else ("  OK" if ratio <= target else "  ABOVE TARGET")
-            goal = "" if target is None else f" (target <= {target}x)"
-            return f"{name:<26} {seconds:8.3f}s  {args.pages / seconds:8.0f} pages/s  {ratio:5.2f}x floor{goal}{verdict}"
-
-        print(f"{'floor (httpx + sha256)':<26} {floor:8.3f}s  {args.pages / floor:8.0f} pages/s  (best of 3 before and 2 after the cycles)")
-        print(line("baseline cycle", baseline))
-        print(line("no-change cycle", no_change, 1.5))
-        print(line("5%-change cycle", changed, 1.5))
-        print(f"{'changed pages reported':<26} {'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}")
-        print(f"{'peak memory':<26} {peak:8.1f} MB  (target < 250 MB){'  OK' if peak < 250 else '  ABOVE TARGET'}")
-        if watch is not None:
-            print(f"{'urlwatch no-change run':<26} {watch:8.3f}s  {args.pages / watch:8.0f} pages/s  {watch / floor:5.2f}x floor; "
-                  f"tracker is {watch / no_change:.2f}x faster (urlwatch: 10 threads, raw bytes, no normalisation)")
-        app.close()
-        ok = exact and no_change <= 1.5 * floor and changed <= 1.5 * floor and peak < 250
+        ok = exact
+        targets = {"first run": 1.4, "no change": 1.1, "5% changed": 1.1}
+        for kind in ("first run", "no change", "5% changed"):
+            floor_name = "floor+lxml" if args.noisy else "floor"
+            target = 1.3 if args.noisy else targets[kind]
+            floor = statistics.median(seconds[(kind, floor_name)])
+            print(f"-- {kind}")
+            for name in names:
+                value = statistics.median(seconds[(kind, name)])
+                line = f"   {name:<12} {value:8.3f}s  {args.pages / value:7.0f} pages/s  {value / floor:5.2f}x {floor_name}"
+                if name == "tracker":
+                    within = value <= target * floor
+                    ok = ok and within
+                    line += f" (target <= {target}x) {'OK' if within else 'ABOVE TARGET'}"
+                    if (kind, "urlwatch") in seconds:
+                        watch = statistics.median(seconds[(kind, "urlwatch")])
+                        line += f"; urlwatch {watch / value:.2f}x the tracker's time"
+                print(line)
+        floor_name = "floor+lxml" if args.noisy else "floor"
+        for kind in ("first run", "no change", "5% changed"):
+            floor_peak = memory[(kind, floor_name)]
+            peaks = "  ".join(f"{name} {memory[(kind, name)]:5.1f} MB ({memory[(kind, name)] / floor_peak:4.2f}x)" for name in names)
+            within = memory[(kind, "tracker")] <= 1.5 * floor_peak
+            ok = ok and within
+            print(f"peak memory, {kind:<11} {peaks}  tracker target <= 1.5x: {'OK' if within else 'ABOVE TARGET'}")
+        print(f"changed pages reported: {'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}")
         return 0 if ok else 1
     finally:
         server.terminate()
