@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from tracker.web.state import Web
 log = logging.getLogger("tracker.web")
 
 READ, WRITE, PUBLIC = "read", "write", "public"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class HttpError(Exception):
@@ -160,6 +162,10 @@ async def _respond(web: Web, request: Request, handler: Handler, as_json: bool, 
     params = dict(request.query_params)
     if any(len(value) > 2000 for value in params.values()):
         raise HttpError(414, "a query parameter is too long")
+    if any(_CONTROL.search(value) for value in params.values()):
+        raise HttpError(400, "a query parameter holds control characters")
+    if any(len(value) > 200 or _CONTROL.search(value) for value in request.path_params.values()):
+        raise HttpError(404, "no such page")
     url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     call = Call(params, dict(request.path_params), form, who, web.csrf.token_for(nonce), url, request.method)
     page = await run_in_threadpool(handler, web, call)
