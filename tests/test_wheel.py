@@ -62,4 +62,9 @@ def test_an_installed_wheel_runs_from_an_empty_folder(tmp_path: Path) -> None:
     assert "us.toml:" in seeded and "cn.toml:" in seeded
     preview = _run([tracker, "digest", "--preview"], empty, env).stdout  # templates shipped
     assert "== Status changes and official documents ==" in preview and "RMAT" in preview
+    # The web interface's templates and style sheet shipped (digests/web/).
+    shipped = ("from tracker.rendering import environment; from tracker.rendering.web import web_asset; "
+               "assert 'body' in web_asset('web.css'); "
+               "[environment().get_template('web/' + n) for n in ('record.html', 'item.html', 'triage.html')]")
+    _run([str(python), "-c", shipped], empty, env)
     assert sorted(p.name for p in empty.iterdir()) == ["var"]  # nothing read or written beside its home
