@@ -16,7 +16,8 @@ in the period: item steps, page changes and register entries with comment deadli
 
 Each figure is the best of --runs, ours and the floor alternating (the machine is shared).
 
-Measured 2026-12-04 on the shared 2-core machine (load average ~10), defaults, --runs 3:
+Measured 2026-12-04 on the shared 2-core machine (load average ~4.8: four other sessions running
+tests), defaults. Before the changelog read model (--runs 3):
 
     digest (html + text)   ours 0.120s  floor 0.008s  ratio 0.07x  BELOW TARGET
     changelog md           ours 0.964s  floor 0.238s  ratio 0.25x  BELOW TARGET
@@ -24,12 +25,20 @@ Measured 2026-12-04 on the shared 2-core machine (load average ~10), defaults, -
     changelog html         ours 1.282s  floor 0.222s  ratio 0.17x  BELOW TARGET
     calendar (.ics)        ours 2.695s  floor 3.210s  ratio 1.19x  OK
 
-The digest's floor renders 250 entries in 8 ms; ours spends ~0.1 s reading the database (the period's
-events, the index entries they name, statuses, deadlines, failing sources) whatever the digest's size.
-The changelogs read and convert every reported event of the log (7,750 here) where the floor only
-renders the rows; the Atom feed renders 500 of them, but in this log they reach back to the first
-registrations, so it reads everything too. bench_digest (100 subscriptions x 10,000 events, where
-rendering dominates) stays within target: 0.62x.
+With it (rows from projections/changelog_rows.py joined with the digest index in one query; the
+feed reads backwards with its filter in the query), two runs (--runs 3, then --runs 5):
+
+    digest (html + text)   0.14x, 0.11x  BELOW TARGET
+    changelog md           0.39x, 0.20x  BELOW TARGET
+    changelog atom         0.35x, 0.21x  BELOW TARGET
+    changelog html         0.37x, 0.71x  (target met in one run of two)
+    calendar (.ics)        0.75x, 0.71x  OK
+
+The changelogs now cost the one joined read of 7,750 rows (~25 ms idle) plus building a row
+object per event; the floor renders the same rows. The digest's floor renders 250 entries in 5-9
+ms; ours spends ~30 ms reading what a digest needs (the period's events, the index entries they
+name, statuses, deadlines, failing sources) whatever the digest's size. bench_digest (100
+subscriptions x 10,000 events, where rendering dominates) stays within target: 0.62x.
 """
 
 from __future__ import annotations

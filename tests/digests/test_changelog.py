@@ -13,7 +13,9 @@ from tests.digests.conftest import CN_TITLE, SCRIPT, record_changes, register_re
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.errors import ValidationError
+from tracker.projections.digest_index import load_index
 from tracker.services import changelog
+from tracker.services.entries import to_entry
 
 
 def test_atom_feed_parses_and_keeps_its_ids_when_regenerated(app: App, tmp_path: Path) -> None:
@@ -125,3 +127,25 @@ def test_the_newest_rows_read_backwards_equal_the_tail_of_a_full_read(app: App) 
     for newest in (1, 3, 500):
         rows, _, _ = changelog.collect_rows(app, newest=newest)
         assert rows == everything[-newest:]
+    # A filter that leaves most reported events out: the backward read goes on past them.
+    cn, _, _ = changelog.collect_rows(app, jurisdictions=["CN"])
+    for newest in (1, 2, 500):
+        rows, _, _ = changelog.collect_rows(app, jurisdictions=["CN"], newest=newest)
+        assert rows == cn[-newest:] and len(rows) == min(newest, len(cn))
+
+
+def test_the_changelog_read_model_says_what_the_events_say_and_rebuilds_to_the_same(app: App) -> None:
+    """The changelog reads its rows from a projection; digests build theirs from the events: the same rows."""
+    register_record(app)
+    record_changes(app)
+    app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRenamed", {
+        "id": "us-cures-act", "step": "renamed", "date": "2017", "title_zh": "治愈法案", "title_en": "Cures Act"},
+        valid_from="2017")])
+    rows, _, _ = changelog.collect_rows(app)
+    with app.db.read() as conn:
+        index = load_index(conn)
+    direct = [entry.row for entry in (to_entry(event, index) for event in app.store.read()) if entry is not None]
+    assert rows == direct and len(rows) > 5
+    assert {r.title_en for r in rows if r.ref_id == "us-cures-act"} == {"Cures Act"}  # titles as they are now
+    app.projector.rebuild(only=["changelog_rows"])
+    assert changelog.collect_rows(app)[0] == rows

@@ -6,6 +6,7 @@ from typing import Literal
 
 from tracker.core import Projection
 from tracker.projections.proposals import ProposalsProjection
+from tracker.projections.changelog_rows import ChangelogRowsProjection
 from tracker.projections.record import RecordProjection
 from tracker.projections.register_entries import RegisterEntriesProjection
 from tracker.projections.sources import SourcesProjection
@@ -14,7 +15,7 @@ from tracker.projections.subscriptions import digest_projections
 
 # The names of the read models, as callers ask for them fresh (App.fresh("sources")): mypy checks
 # the spelling, and tests/record/test_rebuild.py that every projection is named here.
-ReadModel = Literal["record", "sources", "subscriptions", "digest_index", "register_entries", "proposals"]
+ReadModel = Literal["record", "sources", "subscriptions", "digest_index", "register_entries", "proposals", "changelog_rows"]
 
 
 def all_projections() -> list[Projection]:
@@ -25,4 +26,5 @@ def all_projections() -> list[Projection]:
         RegisterEntriesProjection(),  # register entries as known, and their deadlines
         *digest_projections(),   # subscriptions and the digest index
         ProposalsProjection(),   # triage: proposals, their state and the analysts' decisions
+        ChangelogRowsProjection(),  # the event's half of each changelog row
     ]

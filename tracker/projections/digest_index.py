@@ -168,9 +168,13 @@ class DigestIndexProjection:
 def _entry(row: Any) -> IndexEntry:
     return IndexEntry(
         row.entry, row.id, row.jurisdiction, row.kind, row.title_zh, row.title_en,
-        tuple(json.loads(row.topics)), tuple(json.loads(row.items)), row.url,
-        row.state, row.state_since, row.last_error, tuple(json.loads(row.marks)) if row.marks else (),
+        _tuple(row.topics), _tuple(row.items), row.url, row.state, row.state_since, row.last_error,
+        _tuple(row.marks) if row.marks else (),
     )
+
+
+def _tuple(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
 
 
 def item_marks(payload: dict[str, Any]) -> list[str]:

@@ -8,17 +8,10 @@ never inject markup. Control characters that XML forbids are stripped when a vie
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from tracker.domain.dates import NOT_GIVEN, basis_note
-
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-
-
-def clean(text: str | None) -> str:
-    """Text safe for every output format: no control characters XML 1.0 forbids."""
-    return _FORBIDDEN.sub("", text or "")
+from tracker.domain.reporting import clean as clean  # re-exported: every view cleans text the same way
 
 
 def when(date: str | None, basis: str | None = None) -> str:
@@ -41,7 +34,10 @@ class HeadView:
         return f"Log head: position {self.position}, hash {self.hash}"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike the other views: a changelog builds one per reported event of the log, and a
+# frozen dataclass's __init__ (object.__setattr__ per field) took three times as long (measured:
+# 13.4 against 4.6 us for 20 fields). Nothing changes a row once built (dataclasses.replace copies).
+@dataclass(slots=True)
 class ChangeRow:
     """One event as a reader sees it: a step of a regulatory item or a change of a monitored page."""
 

@@ -198,3 +198,31 @@ triage_decisions = sa.Table(
     sa.Column("recorded_at", sa.String(32), nullable=False),
     sa.Column("details", sa.Text, nullable=False),               # JSON: the decision's payload
 )
+
+# -- the changelog (projections/changelog_rows.py): the event's half of each reader's row ---------
+# (domain/reporting.py); titles, jurisdiction, kind, link and flags are joined from digest_index
+# when a changelog is written. jurisdiction .. topics: what the event itself says, for an item the
+# index does not know.
+changelog_rows = sa.Table(
+    "changelog_rows", metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_hash", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("ref", sa.String(220), nullable=False),
+    sa.Column("section", sa.String(10), nullable=False),
+    sa.Column("ref_id", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(60), nullable=False),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("date", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("excerpt", sa.Text, nullable=False),  # the diff excerpt's lines joined by newlines
+    sa.Column("excerpt_truncated", sa.Boolean, nullable=False),
+    sa.Column("date_basis", sa.String(30), nullable=False),
+    sa.Column("provenance", sa.Text, nullable=False),
+    sa.Column("jurisdiction", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("title_zh", sa.Text, nullable=False),
+    sa.Column("title_en", sa.Text, nullable=False),
+    sa.Column("topics", sa.Text, nullable=False),  # JSON list
+)

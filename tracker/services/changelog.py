@@ -9,25 +9,29 @@ states the log head it was made from, which `tracker verify --witness` checks la
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from itertools import islice
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.core.events import format_time
 from tracker.domain import choices
 from tracker.domain import vocabulary as v
 from tracker.errors import ExportFileError, ValidationError
-from tracker.core import RecordedEvent
-from tracker.projections.digest_index import IndexEntry, event_ref, load_refs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tracker.schema.read_models import changelog_rows, digest_index
+from tracker.projections.changelog_rows import from_row
+from tracker.projections.digest_index import IndexEntry
 from tracker.files import write_replacing
 from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
 from tracker.services import calendar_export
-from tracker.services.entries import REPORTED_TYPES, group_by_jurisdiction, to_entry
+from tracker.services.entries import change_row, group_by_jurisdiction
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 if TYPE_CHECKING:
@@ -50,54 +54,57 @@ def collect_rows(
 ) -> tuple[list[ChangeRow], HeadView, str | None]:
     """Every reported event as a row, position order, filtered; with the head it was read up to.
 
-    With `newest`, only the last that many rows are wanted (the Atom feed): the log is read
-    backwards in growing windows until they are found, not from its first event."""
+    Rows come from the changelog read model joined with the digest index, in one query. With
+    `newest`, only the last that many rows are wanted (the Atom feed): read backwards, with the
+    jurisdiction filter in the query, so a feed never reads the whole log."""
     if since is not None:
         since = choices.partial(since, "--since")
     wanted = set(choices.jurisdictions(jurisdictions))
-    store = app.store
-    head = store.head()
-    app.fresh(*OWN_PROJECTIONS)
-    index: dict[str, IndexEntry] = {}
-    window = max(4 * newest, 1000) if newest else head.position
-    while True:
-        after = max(head.position - window, 0)
-        rows = _rows(app, store.read(after=after, until=head.position, types=REPORTED_TYPES), index, wanted, since)
-        if newest is None or len(rows) >= newest or after == 0:
-            break
-        window *= 4
+    head = app.store.head()
+    app.fresh(*OWN_PROJECTIONS, "changelog_rows")
+    with app.db.read() as conn:
+        rows = _read(conn, head.position, wanted, newest if since is None else None)
+    if since is not None:  # an undated entry cannot be said to be on or after any date
+        rows = [row for row in rows if row.dated and _latest_day(row.date) >= since]
     if newest is not None:
         rows = rows[-newest:]
     return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
 
 
-def _rows(app: App, events: Iterable[RecordedEvent], index: dict[str, IndexEntry], wanted: set[str],
-          since: str | None) -> list[ChangeRow]:
-    rows: list[ChangeRow] = []
-    for event in _indexed(app, events, index):
-        entry = to_entry(event, index)
-        if entry is None:
-            continue
-        row = entry.row
-        if wanted and row.jurisdiction not in wanted:
-            continue
-        if since is not None and (not row.dated or _latest_day(row.date) < since):
-            continue  # an undated entry cannot be said to be on or after any date
-        rows.append(row)
-    return rows
+# What a changelog row takes from the index (change_row): no topics or items, which only digest
+# filters need.
+_INDEX_COLUMNS = tuple(digest_index.c[name] for name in (
+    "entry", "id", "jurisdiction", "kind", "title_zh", "title_en", "url", "state", "marks"))
 
 
-def _indexed(app: App, events: Iterable[RecordedEvent], index: dict[str, IndexEntry],
-             batch: int = 5000) -> Iterator[RecordedEvent]:
-    """The events, a batch at a time, with the index entries they name loaded into `index` first:
-    only what the log's reported events name, never the whole index, never the whole log at once."""
-    events = iter(events)
-    while chunk := list(islice(events, batch)):
-        missing = {event_ref(e) for e in chunk} - index.keys()
-        if missing:
-            with app.db.read() as conn:
-                index.update(load_refs(conn, missing))
-        yield from chunk
+def _read(conn: Connection, until: int, wanted: set[str], newest: int | None) -> list[ChangeRow]:
+    c, i = changelog_rows.c, digest_index.c
+    query = (sa.select(*changelog_rows.columns, *_INDEX_COLUMNS)
+             .select_from(changelog_rows.outerjoin(digest_index, i.ref == c.ref))
+             .where(c.position <= until))
+    if wanted:  # the row's jurisdiction, as entries.change_row decides it
+        shown = sa.func.coalesce(sa.func.nullif(i.jurisdiction, ""), sa.func.nullif(c.jurisdiction, ""), "INTL")
+        query = query.where(shown.in_(sorted(wanted)))
+    query = query.order_by(c.position.desc()).limit(newest) if newest else query.order_by(c.position)
+    width = len(changelog_rows.columns)
+    infos: dict[str, IndexEntry | None] = {}
+    rows = []
+    for record in conn.execute(query):
+        part = from_row(record[:width], topics=False)
+        info = infos.get(part.ref, _MISSING)
+        if info is _MISSING:
+            info = infos[part.ref] = _info(record[width:]) if record[width] is not None else None
+        rows.append(change_row(part, info))  # type: ignore[arg-type]
+    return rows[::-1] if newest else rows
+
+
+_MISSING = object()
+
+
+def _info(values: Sequence[Any]) -> IndexEntry:
+    entry, id_, jurisdiction, kind, title_zh, title_en, url, state, marks = values
+    return IndexEntry(entry, id_, jurisdiction, kind, title_zh, title_en, (), (), url, state, None, None,
+                      tuple(json.loads(marks)) if marks else ())
 
 
 def build_view(

@@ -21,7 +21,8 @@ from tracker.projections.digest_index import IndexEntry
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
 from tracker.schema.read_models import digest_index, subscriptions
-from tracker.rendering.views import FailingRow, UpcomingRow, clean
+from tracker.domain.reporting import clean
+from tracker.rendering.views import FailingRow, UpcomingRow
 from tracker.services import deadlines
 from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
 
