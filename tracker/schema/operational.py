@@ -31,7 +31,10 @@ source_state = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=True),
     sa.Column("rules_hash", sa.String(64), nullable=True),     # the rules content_hash was computed under
     sa.Column("normaliser_version", sa.String(200), nullable=True),   # and the normaliser (None: before 0008)
-    sa.Column("last_snapshot", sa.String(64), nullable=True),
+    sa.Column("last_snapshot", sa.String(64), nullable=True),       # the last body kept (snapshots.hash)
+    # The last body accepted, by hash only: it differs from last_snapshot when the page changed only
+    # in ignored text, which is not kept (migration 0020).
+    sa.Column("last_body_hash", sa.String(64), nullable=True),
     # A suspect version (near-empty, or most of the text gone) the next check must confirm.
     sa.Column("suspect_hash", sa.String(64), nullable=True),
     sa.Column("claimed_by", sa.String(100), nullable=True),

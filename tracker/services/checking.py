@@ -182,9 +182,10 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
         return work
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
-    if state is not None and state.last_snapshot == work.body_hash and state.content_hash \
+    if state is not None and work.body_hash in (state.last_snapshot, state.last_body_hash) and state.content_hash \
             and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind):
-        # The same bytes under the same rules and code give the same text: no need to normalise again.
+        # The same bytes under the same rules and code give the same text: no need to normalise again
+        # (the last body kept, or the last one accepted whose changes were all ignored).
         work.content_hash = state.content_hash
         return work
     return None
@@ -257,7 +258,11 @@ def _assess(
         work.error_class, work.error = exc.error_class, exc.message
         return work
     work.content_hash = changes.content_hash(work.content.text)
-    if state is None or state.last_snapshot != work.body_hash:
+    same_text = state is not None and state.content_hash == work.content_hash \
+        and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind)
+    if (state is None or state.last_snapshot != work.body_hash) and not same_text:
+        # Compressed here, off the write transaction, only if it may be kept (recording.py keeps a
+        # body whose text is the accepted one by its hash only).
         work.compressed = snapshots.compress(result.body)
     if state is not None and state.last_snapshot and state.content_hash \
             and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash \

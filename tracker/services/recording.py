@@ -143,9 +143,10 @@ def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 _STATE_COLUMNS = (
     "state", "consecutive_failures", "last_status", "last_error_class", "last_error", "last_success_at",
     "etag", "last_modified", "content_hash", "rules_hash", "normaliser_version", "last_snapshot", "suspect_hash",
+    "last_body_hash",
 )
 # What a capture may change: the accepted version only. The site's state is the checks' to tell.
-_CAPTURE_COLUMNS = ("content_hash", "rules_hash", "normaliser_version", "last_snapshot")
+_CAPTURE_COLUMNS = ("content_hash", "rules_hash", "normaliser_version", "last_snapshot", "last_body_hash")
 
 
 def _previous_content(conn: Connection, work: Work, state: Any) -> Content | None:
@@ -238,9 +239,26 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
         # The validators describe the accepted version only: a 304 must never stand for a suspect one.
         plan.state.update(etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                           content_hash=work.content_hash, rules_hash=work.source.rules.hash,
-                          normaliser_version=normaliser_version(work.source.kind), last_snapshot=work.body_hash)
+                          normaliser_version=normaliser_version(work.source.kind), last_body_hash=work.body_hash)
+        if only_ignored_text_changed(work, state, previous):
+            return plan         # its hash only: last_snapshot stays the last body kept
+        plan.state["last_snapshot"] = work.body_hash
         plan.snapshot = work.body_hash != state.last_snapshot
     return plan
+
+
+def only_ignored_text_changed(work: Work, state: Any, previous: changes.Previous) -> bool:
+    """A new body whose text, under the rules and code of the accepted one, is the accepted text.
+
+    Such a body differs in ignored text only and is not kept (issue 18: a noisy page stored about
+    1.7 KB a sweep for nothing); the last body kept reads as the same text, so diffs, `sources try`
+    and a later change of rules start from it. Kept as before: a capture (a person saved it on
+    purpose), and the first body read under new rules or a new normaliser (its version records them).
+    """
+    source = work.source
+    return (work.capture is None and state.last_snapshot is not None and work.body_hash != state.last_snapshot
+            and previous.content_hash is not None and previous.content_hash == work.content_hash
+            and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind))
 
 
 def record_batch(
