@@ -46,7 +46,8 @@ def populate(app: App, server: LocalServer, clock: Clock) -> tuple[str, str]:
     record_changes(app)
     page = {"body": PAGE_V1}
     server.route("/notice", lambda _seen: html(page["body"]))
-    sources_admin.add_source(app, server.url("/notice"), source_id="src-local", title="本地通知 local notices")
+    sources_admin.add_source(app, server.url("/notice"), source_id="src-local", title="本地通知 local notices",
+                              items=["cn-ct-guideline"])
     check_sources(app, ["src-local"])
     page["body"] = PAGE_V2
     clock.advance(days=1)

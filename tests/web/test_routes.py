@@ -43,6 +43,14 @@ def test_item_page_keeps_the_two_times_apart(site: Site) -> None:
     assert published["recorded_at"].startswith("20")  # when the tracker learned it, kept apart
 
 
+def test_item_page_links_the_changes_of_its_monitored_pages(site: Site) -> None:
+    data = site.client.get("/api/items/cn-ct-guideline").json()
+    changes = data["page_changes"]
+    assert [c["source_id"] for c in changes] == ["src-local", "src-local"] and changes[-1]["first"] is True
+    page = site.client.get("/items/cn-ct-guideline")
+    assert f'href="/sources/src-local/changes/{changes[0]["version"]}"' in page.text
+
+
 def test_replay_link_reproduces_it(site: Site) -> None:
     first = site.client.get("/api/replay", params={"as_of": "3", "valid_at": "2026-01-01"}).json()
     assert first["as_of_position"] == 3

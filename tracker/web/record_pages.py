@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 
 from tracker.domain import choices
-from tracker.errors import ValidationError
-from tracker.services import record_browse, record_queries, replay as replay_service
+from tracker.errors import NotFoundError, ValidationError
+from tracker.services import history as source_history, record_browse, record_queries, replay as replay_service
 from tracker.services.record_browse import ItemQuery
 from tracker.web.handling import Call, Page
 from tracker.web.state import Web
-from tracker.web.views import ItemDetail, RecordView, ReplayView, TimelineStep, link, world
+from tracker.web.views import ItemDetail, PageChange, RecordView, ReplayView, TimelineStep, link, world
+
+PAGE_CHANGES_SHOWN = 10  # per monitored page, newest first
 
 
 def _jurisdiction(call: Call) -> str | None:
@@ -40,6 +42,18 @@ def record(web: Web, call: Call) -> Page:
     return Page("record.html", "Record 记录", view, found.as_json())
 
 
+def _page_changes(web: Web, sources: list[dict[str, object]]) -> tuple[PageChange, ...]:
+    found: list[PageChange] = []
+    for source in sources:
+        try:
+            versions = source_history.list_versions(web.app, str(source["id"]))
+        except NotFoundError:
+            continue  # removed since the record was read: nothing to show for it
+        found.extend(PageChange(v.source_id, v.id, v.fetched_at, v.position, i == 0)
+                     for i, v in list(enumerate(versions))[-PAGE_CHANGES_SHOWN:])
+    return tuple(sorted(found, key=lambda c: c.fetched_at, reverse=True))
+
+
 def item(web: Web, call: Call) -> Page:
     item_id = call.path["item_id"]
     web.app.fresh("record", "sources")
@@ -57,9 +71,11 @@ def item(web: Web, call: Call) -> Page:
         notes=str(attributes.get("notes") or ""), steps=tuple(shown.steps), relations=tuple(shown.relations),
         related_by=tuple(shown.related_by), sources=tuple(shown.sources),
         timeline=tuple(TimelineStep.of(entry) for entry in history), head_position=store.head().position,
-        today=web.app.clock().date().isoformat(),
+        today=web.app.clock().date().isoformat(), page_changes=_page_changes(web, shown.sources),
     )
-    data = {**shown.as_json(), "history": [entry.as_json() for entry in history]}
+    data = {**shown.as_json(), "history": [entry.as_json() for entry in history],
+            "page_changes": [{"source_id": c.source_id, "version": c.version_id, "fetched_at": c.fetched_at,
+                              "position": c.position, "first": c.first} for c in view.page_changes]}
     return Page("item.html", f"{shown.item['title_zh']} / {shown.item['title_en']}", view, data)
 
 

@@ -64,6 +64,17 @@ class TimelineStep:
 
 
 @dataclass(frozen=True, slots=True)
+class PageChange:
+    """A stored version of one of the item's monitored pages: evidence a reader can open side by side."""
+
+    source_id: str
+    version_id: int
+    fetched_at: str  # recorded time
+    position: int | None
+    first: bool  # the baseline (nothing before it)
+
+
+@dataclass(frozen=True, slots=True)
 class ItemDetail:
     item: dict[str, Any]
     status_world: str
@@ -77,6 +88,7 @@ class ItemDetail:
     timeline: tuple[TimelineStep, ...]
     head_position: int
     today: str
+    page_changes: tuple[PageChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
