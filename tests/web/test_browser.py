@@ -107,6 +107,15 @@ def by_css(driver: Any, selector: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, selector)
 
 
+def then_wait(driver: Any, element: Any, act: str = "click") -> None:
+    """Click (or submit) an element and wait for the page it leads to (the old one goes stale)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    getattr(element, act)()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(element))
+
+
 def all_css(driver: Any, selector: str) -> list[Any]:
     from selenium.webdriver.common.by import By
 
@@ -119,9 +128,9 @@ def test_browse_the_record_and_open_an_item(served: Served, driver: Any) -> None
     browser.screenshot(driver, "record")
     search = by_css(driver, "#q")
     search.send_keys("临床试验")
-    search.submit()
+    then_wait(driver, search, "submit")
     assert by_css(driver, "#total").text == "1"
-    by_css(driver, "table.record tbody a").click()
+    then_wait(driver, by_css(driver, "table.record tbody a"))
     assert by_css(driver, "#item-id").text == "cn-ct-guideline"
     assert "细胞治疗产品临床试验技术指导原则" in by_css(driver, "h1").text
     steps = [row.text for row in all_css(driver, "#timeline tbody tr")]
@@ -136,7 +145,7 @@ def test_run_a_replay_and_follow_its_link(served: Served, driver: Any) -> None:
     field = form.find_element("name", "valid_at")
     field.clear()
     field.send_keys("2025-12-01")
-    form.submit()
+    then_wait(driver, form, "submit")
     count = by_css(driver, "#total").text
     expected = get_json(f"{served.base}/api/replay?valid_at=2025-12-01&jurisdiction=JP")["items"]
     assert count == str(len(expected)) and "2025-10 (month)" in by_css(driver, "#replay-results").text
@@ -170,7 +179,7 @@ def test_the_unsubscribe_button_works_in_the_browser(served: Served, driver: Any
     finally:
         app.close()
     driver.get(f"{served.base}/unsubscribe/{token}")
-    by_css(driver, "#unsubscribe-form button").click()
+    then_wait(driver, by_css(driver, "#unsubscribe-form button"))
     assert "You are unsubscribed" in by_css(driver, "#done").text
     assert by_css(driver, "#status").text == "cancelled"
 
@@ -199,10 +208,10 @@ def test_accept_a_proposal_and_see_the_items_history_change(served: Served, driv
     try:
         driver.get(served.base + "/triage")
         browser.screenshot(driver, "triage")
-        by_css(driver, f"#proposals a[href='/triage/{served.proposal}']").click()
+        then_wait(driver, by_css(driver, f"#proposals a[href='/triage/{served.proposal}']"))
         assert by_css(driver, "#proposal-state").text.startswith("open")
         browser.screenshot(driver, "proposal")
-        by_css(driver, "#accept-form button").click()
+        then_wait(driver, by_css(driver, "#accept-form button"))
         assert by_css(driver, "#proposal-state").text.startswith("accepted")
         assert "alice" in by_css(driver, "#decisions").text
     finally:
