@@ -180,7 +180,9 @@ def test_ema_medicines_keeps_atmps_with_their_flags(server: LocalServer) -> None
     assert kymriah.dates["opinion"] == "2018-06-28" and kymriah.dates["first_published"] == "2018-09-07"
     assert kymriah.fields["prime"] is True and "conditional_approval" not in kymriah.fields
     assert casgevy.fields["conditional_approval"] is True and (casgevy.url or "").endswith("/casgevy")
-    assert glybera.type == "Withdrawn" and glybera.fields["exceptional_circumstances"] is True and glybera.url is None
+    assert casgevy.type == "Authorised (conditional approval)"  # the kind of authorisation is part of its status
+    assert glybera.type == "Withdrawn (exceptional circumstances)" and glybera.fields["exceptional_circumstances"] is True
+    assert glybera.url is None
     assert (pending.title, pending.date) == ("Ébauche thérapie génique (pending)", "2026-11-20")
 
 

@@ -138,3 +138,18 @@ def test_an_fda_draft_turned_final_under_its_page_is_a_revision(app: App, server
         "deadlines": {"old": {"comments_close": "2024-03-27"}, "new": {}},
     }
     assert revised.valid_from == "2025-06-30"
+
+
+def test_an_ema_conditional_authorisation_turned_standard_is_a_revision(app: App, server: LocalServer) -> None:
+    data = json.loads((Path(__file__).parents[1] / "data" / "registers" / "ema-medicines.json").read_text("utf-8"))
+    report = {"body": json.dumps(data).encode()}
+    server.route("/medicines.json", lambda _s: Reply(200, {"Content-Type": "application/json"}, report["body"]))
+    add(app, "ema", server.url("/medicines.json"), kind="ema-medicines")
+    check_sources(app, ["ema"])
+    casgevy = next(row for row in data["data"] if row.get("conditional_approval") == "Yes")
+    casgevy["conditional_approval"] = "No"
+    report["body"] = json.dumps(data).encode()
+    check_sources(app, ["ema"])
+    (revised,) = [e for e in app.store.read(stream="source/ema") if e.type == "RegisterEntryRevised"]
+    assert revised.payload["changes"] == {"type": {"old": "Authorised (conditional approval)", "new": "Authorised"}}
+    assert "SourceChanged" not in _types(app)

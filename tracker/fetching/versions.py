@@ -13,10 +13,11 @@ from __future__ import annotations
 from functools import cache
 from importlib import metadata
 
-# Our code's revision per kind. Registers: 2 = the listing line carries type and deadlines.
+# Our code's revision per kind. Registers: 2 = the listing line carries type and deadlines;
+# ema-medicines 3 = its type names a conditional or exceptional authorisation.
 REVISIONS: dict[str, int] = {
     "html": 1, "pdf": 1, "json": 1, "text": 1,
-    "ecfr": 2, "federal-register": 2, "feed": 2, "fda-guidance": 2, "ema-medicines": 2,
+    "ecfr": 2, "federal-register": 2, "feed": 2, "fda-guidance": 2, "ema-medicines": 3,
 }
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "html": ("lxml", "cssselect", "charset-normalizer"),

@@ -5,7 +5,10 @@ centrally evaluated medicine, dates ``DD/MM/YYYY``, flags "Yes"/"No". Only rows 
 ``advanced_therapy`` are entries. Id: the EMA product number (EMEA/H/C/NNNNNN), else the
 medicine's page. Date: the marketing authorisation date, else the European Commission
 decision, else the CHMP opinion. Type: the authorisation status (Authorised, Withdrawn,
-Refused, ...). PRIME, conditional approval and the other flags are kept in ``fields``.
+Refused, ...) with the kind of authorisation when it is not a standard one ("Authorised
+(conditional approval)", "(exceptional circumstances)"): a conditional authorisation turned
+standard is then a revision of the entry, as an official change of its status is. PRIME and the
+other flags are kept in ``fields``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 from tracker.fetching.registers.common import Entry, iso_date, load_json, non_empty, plain, rows, undecodable
 
 KIND = "ema-medicines"
+# Flags that qualify the authorisation itself, shown in the entry's type (in this order).
+ROUTES = {"conditional_approval": "conditional approval", "exceptional_circumstances": "exceptional circumstances"}
 FLAGS = {
     "advanced_therapy": "atmp", "prime_priority_medicine": "prime", "conditional_approval": "conditional_approval",
     "exceptional_circumstances": "exceptional_circumstances", "accelerated_assessment": "accelerated_assessment",
@@ -59,8 +64,12 @@ def parse(body: bytes, url: str) -> list[Entry]:
             holder=plain(row.get("marketing_authorisation_developer_applicant_holder")
                          or row.get("marketing_authorisation_holder")),
         ))
+        status = plain(row.get("medicine_status"))
+        routes = [label for key, label in ROUTES.items() if _yes(row.get(key))]
+        if status and routes:
+            status = f"{status} ({', '.join(routes)})"
         entries.append(Entry(
-            entry_id, date, name, page, fields, plain(row.get("medicine_status")),
+            entry_id, date, name, page, fields, status,
             "European Medicines Agency", dates, {}, non_empty(html=page), non_empty(inn=inn),
         ))
     return entries
