@@ -78,3 +78,30 @@ def test_page_pair(app: App, server: LocalServer, clock: Clock, case: dict[str, 
         if case["jurisdiction"] == "JP":
             assert view.proposal.draft.titles.get("ja") == view.summary.title_zh
     assert sorted(report.proposals) == sorted(p.id for p in triage.list_proposals(app))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_only_the_rows_that_differ_are_read_and_they_give_the_same_changes(case: dict[str, Any]) -> None:
+    from tracker.domain.derivation import PageRow, row_changes
+    from tracker.fetching.rows import changed_rows, list_rows
+
+    old = page(case, case["before"], 0).decode(case["charset"])
+    new = page(case, case["after"], 1).decode(case["charset"])
+    url = "https://agency.example/list"
+    full = row_changes([PageRow(*r) for r in list_rows(old, url)], [PageRow(*r) for r in list_rows(new, url)])
+    before, after = changed_rows(old, new, url)
+    assert row_changes([PageRow(*r) for r in before], [PageRow(*r) for r in after]) == full
+    assert len(full) == len(case["expected"])
+
+
+def test_cards_and_a_selector() -> None:
+    from tracker.fetching.rows import list_rows
+
+    cards = ("<main><div class='grid'>" + "".join(
+        f"<div class='card'><h3><a href='/news/{n}'>Notice on cell therapy product {n}</a></h3><p>28 September 2025</p></div>"
+        for n in range(3)) + "</div><aside><ul><li><a href='/x'>Related reading list</a></li></ul></aside></main>"
+        "<section id='other'><ul><li><a href='/elsewhere'>Another list entirely</a></li></ul></section>")
+    rows = list_rows(cards, "https://agency.example/")
+    assert [r.key for r in rows] == [f"https://agency.example/news/{n}" for n in range(3)] + ["https://agency.example/elsewhere"]
+    assert rows[0].title == "Notice on cell therapy product 0" and "28 September 2025" in rows[0].text
+    assert [r.key for r in list_rows(cards, "https://agency.example/", select="#other")] == ["https://agency.example/elsewhere"]

@@ -12,8 +12,9 @@ Three keys, strongest first:
                scored by the Dice coefficient of the token sets
 
 Every key is looked up in an inverted index, and the title score is computed only for the items
-that share a token, skipping tokens so common that they would name a large part of the record:
-the cost per proposal depends on how many items share its rare tokens, not on the record's size.
+that share one of the proposal's rarest tokens, skipping tokens so common that they name nothing in
+particular: the work per proposal is bounded (POSTING_BUDGET look-ups, SCORED scores),
+not a scan of the record (bench/bench_triage.py measures it at 1,000 and 10,000 items).
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ from tracker.domain.proposals import Candidate, Draft, Match
 ACCEPT_SCORE = 0.6      # a title this close (with jurisdiction agreeing) is a match
 CANDIDATE_SCORE = 0.3   # shown as an alternative
 ALTERNATIVES = 3
-COMMON_SHARE = 0.05     # a token in more than this share of the items (and at least MIN_COMMON) is skipped
-MIN_COMMON = 50
+# The title stage does bounded work per proposal, whatever the record's size: it looks up only the
+# RAREST_TOKENS rarest of the proposal's tokens, skips a token shared by more than MAX_POSTING items
+# (it names nothing in particular), stops at POSTING_BUDGET items looked up, and scores the SCORED
+# items that share the most tokens.
+RAREST_TOKENS = 8
+MAX_POSTING = 64
+POSTING_BUDGET = 96     # and stops adding tokens once their postings add up to this many items
+SCORED = 5
 
 _EN_STOP = frozenset("""a an and of the for to in on with by or as at from its into under this that be is are
 draft final guidance industry guideline document notice rule proposed""".split())
@@ -183,14 +190,19 @@ class RecordIndex:
     def _by_title(self, draft: Draft) -> list[Candidate]:
         query_en, query_zh = title_tokens(draft.title_en), title_tokens(
             " ".join([draft.title_zh, *(t for lang, t in draft.titles.items() if lang in ("zh", "ja"))]))
-        limit = max(MIN_COMMON, int(len(self.items) * COMMON_SHARE))
+        # Sorted by (rarity, token): the same tokens are chosen whatever the order of the set.
+        rare = sorted((len(posting), token) for token in query_en | query_zh
+                      if (posting := self.by_token.get(token)) and len(posting) <= MAX_POSTING)
         shared: Counter[str] = Counter()
-        for token in query_en | query_zh:
-            posting = self.by_token.get(token)
-            if posting and len(posting) <= limit:
-                shared.update(posting)
+        used = 0
+        for size, token in rare[:RAREST_TOKENS]:
+            if shared and used + size > POSTING_BUDGET:
+                break
+            shared.update(self.by_token[token])
+            used += size
         candidates = []
-        for item_id, _count in shared.most_common(20):
+        # most_common keeps first-seen order among equals: deterministic, as the tokens' order is.
+        for item_id, _count in shared.most_common(SCORED):
             en, zh = self.tokens[item_id]
             score, why = max((_dice(query_en, en), "English title"), (_dice(query_zh, zh), "Chinese/Japanese title"))
             if score >= CANDIDATE_SCORE:

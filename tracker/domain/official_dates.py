@@ -77,11 +77,22 @@ def _read(kind: str, groups: tuple[str | None, ...], day_first: bool) -> tuple[s
     return _iso(int(str(groups[1])), MONTHS[str(groups[0]).lower()], None)
 
 
+_MONTH_HINT = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+
+
+def _patterns(line: str) -> list[tuple[str, re.Pattern[str]]]:
+    """The patterns that can match this line at all (a quick look spares most of the regex work)."""
+    months = _MONTH_HINT.search(line.lower()) is not None
+    wanted = {"era": "令和" in line or "平成" in line or "昭和" in line, "cjk": "年" in line, "iso": True,
+              "slashed": "/" in line, "dmy": months, "mdy": months, "my": months}
+    return [(kind, pattern) for kind, pattern in _PATTERNS if wanted[kind]]
+
+
 def find_date(text: str, *, day_first: bool = False) -> OfficialDate | None:
     """The first official date in ``text`` (leftmost; the more precise reading at one place)."""
     line = text.translate(_DIGITS)
     best: OfficialDate | None = None
-    for kind, pattern in _PATTERNS:
+    for kind, pattern in _patterns(line):
         for found in pattern.finditer(line):
             read = _read(kind, found.groups(), day_first)
             if read is None:
@@ -95,7 +106,7 @@ def find_date(text: str, *, day_first: bool = False) -> OfficialDate | None:
 def strip_dates(text: str) -> str:
     """The text without the dates in it (a row's title beside its date)."""
     line = text.translate(_DIGITS)
-    for _kind, pattern in _PATTERNS:
+    for _kind, pattern in _patterns(line):
         line = pattern.sub(" ", line)
     return " ".join(line.split())
 

@@ -13,10 +13,10 @@ title (page numbers, "more", arrows) name no document.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from tracker.fetching.html import compile_selector
@@ -37,13 +37,17 @@ class Row(NamedTuple):
     text: str       # the whole row, white space collapsed
 
 
+# The plain etree parser: lxml.html's looks up a Python element class for every element touched,
+# which costs more than the parse itself on a list of thousands of rows.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+
+
 def _parse(text: str) -> etree._Element | None:
     if not text.strip():
         return None
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
     try:
-        return lxml.html.document_fromstring(text, parser=parser)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(text, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
 
@@ -51,61 +55,139 @@ def _is_chrome(element: etree._Element) -> bool:
     if element.tag in CHROME_TAGS or element.get("role", "").lower() in ("navigation", "banner", "contentinfo"):
         return True
     marks = f"{element.get('class', '')} {element.get('id', '')}"
-    return bool(marks.strip()) and bool(_CHROME_WORDS.search(marks))
+    return len(marks) > 1 and bool(_CHROME_WORDS.search(marks))
 
 
 def _is_title(text: str) -> bool:
+    if len(text) >= 16:       # long enough: a title unless it has no letter at all (a long number)
+        return _TITLE_CHARS.search(text) is not None
     letters = _TITLE_CHARS.findall(text)
     cjk = sum(1 for ch in letters if ch >= "\u3040")
     return cjk >= 2 or len(letters) >= MIN_TITLE
 
 
-def _row_of(link: etree._Element) -> etree._Element | None:
-    """The row around a link, or None when the link sits in the page's chrome."""
-    row: etree._Element | None = None
-    card: etree._Element | None = None
-    for ancestor in link.iterancestors():
-        tag = ancestor.tag
-        if not isinstance(tag, str):
-            continue
-        if _is_chrome(ancestor):
-            return None
-        if row is None and tag in ROW_TAGS:
-            row = ancestor
-        elif row is None and card is None and tag in CARD_TAGS:
-            card = ancestor
-    return row if row is not None else card
+class _Chrome:
+    """Whether an element or one of its ancestors is the page's chrome; remembered per element,
+    since the rows of one list share every ancestor above them."""
+
+    def __init__(self) -> None:
+        self.known: dict[etree._Element, bool] = {}
+
+    def __call__(self, element: etree._Element | None) -> bool:
+        path = []
+        found = False
+        while element is not None:
+            known = self.known.get(element)
+            if known is not None:
+                found = known
+                break
+            path.append(element)
+            if isinstance(element.tag, str) and _is_chrome(element):
+                found = True
+                break
+            element = element.getparent()
+        for seen in path:
+            self.known[seen] = found
+        return found
 
 
 def _text(element: etree._Element) -> str:
-    return _SPACE.sub(" ", element.text_content()).strip()
+    return " ".join(etree.tostring(element, method="text", encoding="unicode", with_tail=False).split())
+
+
+class _Origin:
+    """Links made absolute against the page's URL; the common forms without urljoin's cost."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.base, self.origin = base, f"{parts.scheme}://{parts.netloc}"
+
+    def __call__(self, href: str) -> str:
+        if href.startswith(("https://", "http://")):
+            link = href
+        elif href.startswith("/") and not href.startswith("//"):
+            link = self.origin + href
+        else:
+            link = urljoin(self.base, href)
+        return link.split("#", 1)[0]
+
+
+def _holds_rows(element: etree._Element) -> bool:
+    """A card holds no other row: a div around a list, a table or other cards (each with a link
+    of its own) is no row; a card's own paragraphs without links do not count."""
+    for inner in element.iter(*ROW_TAGS, *CARD_TAGS):
+        if inner is not element and next(inner.iter("a"), None) is not None:
+            return True
+    return False
+
+
+def _title(row: etree._Element) -> str | None:
+    """The row's title: the longest text of its links that reads as a title."""
+    best: str | None = None
+    for link in row.iter("a"):
+        title = _text(link)
+        if _is_title(title) and (best is None or len(title) > len(best)):
+            best = title
+    return best
+
+
+_NOT_LINKS = ("#", "javascript:", "mailto:", "tel:")
+
+
+def _candidates(root: etree._Element | None, select: str | None) -> list[tuple[str, etree._Element]]:
+    """(text, element) of each element that may be a row, outside the page's chrome. This loop runs
+    once per row of both versions of a page: it is kept to lxml's C calls where it can."""
+    if root is None:
+        return []
+    scopes = compile_selector(select)(root) if select else [root]
+    chrome = _Chrome()
+    known, tostring = chrome.known, etree.tostring
+    found = []
+    for scope in scopes:
+        for row in scope.iter(*ROW_TAGS, *CARD_TAGS):
+            parent = row.getparent()
+            blocked = known.get(parent)
+            if blocked is None:
+                blocked = chrome(parent)
+            if blocked or (row.keys() and _is_chrome(row)):
+                continue
+            found.append((tostring(row, method="text", encoding="unicode", with_tail=False), row))
+    return found
+
+
+def _rows(elements: Iterable[etree._Element], base_url: str) -> list[Row]:
+    """The rows among these elements: each with a link, not a container of other rows, with a
+    title; keyed by the absolute URL of its first link (the first row that links it wins)."""
+    absolute = _Origin(base_url)
+    rows: dict[str, Row] = {}
+    for element in elements:
+        href = next((h for link in element.iter("a") if (h := (link.get("href") or "").strip())
+                     and not h.startswith(_NOT_LINKS)), "")
+        if not href or (element.tag in CARD_TAGS and _holds_rows(element)):
+            continue
+        key = absolute(href)
+        title = _title(element)
+        if key not in rows and title is not None:
+            # Text nodes joined with a space: table cells must not run together ("No. 12" "09/28/2025").
+            rows[key] = Row(key, title, " ".join(" ".join(element.itertext()).split()))
+    return list(rows.values())
 
 
 def list_rows(text: str, base_url: str, select: str | None = None) -> list[Row]:
     """The rows of a page, in page order, one per link target (the first row that links it)."""
-    root = _parse(text)
-    if root is None:
-        return []
-    scopes = compile_selector(select)(root) if select else [root]
-    rows: dict[str, Row] = {}
-    seen: set[int] = set()
-    for scope in scopes:
-        for link in scope.iter("a"):
-            href = (link.get("href") or "").strip()
-            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-                continue
-            title = _text(link)
-            if not _is_title(title):
-                continue
-            row = _row_of(link)
-            if row is None or id(row) in seen:
-                continue
-            seen.add(id(row))
-            key = urljoin(base_url, href).split("#", 1)[0]
-            best = max((_text(a) for a in row.iter("a")), key=len, default=title)
-            if key not in rows:
-                rows[key] = Row(key, best if _is_title(best) else title, _text(row))
-    return list(rows.values())
+    return _rows((element for _, element in _candidates(_parse(text), select)), base_url)
 
 
-__all__ = ["Row", "list_rows"]
+def changed_rows(old_text: str, new_text: str, base_url: str,
+                 select: str | None = None) -> tuple[list[Row], list[Row]]:
+    """The rows of two versions of a page, less those whose text both versions hold: what can be
+    added, changed or removed. Most rows of a long list say the same in both versions; they are
+    never read further (a row that says the same under a new link is not a change of the list)."""
+    old_root, new_root = _parse(old_text), _parse(new_text)
+    old, new = _candidates(old_root, select), _candidates(new_root, select)
+    both = {text for text, _ in old} & {text for text, _ in new}
+    return (_rows((element for text, element in old if text not in both), base_url),
+            _rows((element for text, element in new if text not in both), base_url))
+
+
+__all__ = ["Row", "changed_rows", "list_rows"]

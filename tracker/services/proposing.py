@@ -103,14 +103,16 @@ def _page_rows(conn: Connection, event: RecordedEvent, select: str | None, url: 
         return [], [], new.snapshot
 
     # Imported here: lxml is loaded when a list page changed, not by every `tracker check` (issue 18).
-    from tracker.fetching.rows import list_rows
+    from tracker.fetching.rows import changed_rows
 
-    def rows(snapshot: str) -> list[derivation.PageRow]:
+    def text(snapshot: str) -> str:
         snap = snapshots.load_snapshot(conn, snapshot)
-        text = decode(snap.body, snap.headers.get("content-type"))
-        return [derivation.PageRow(*row) for row in list_rows(text, url, select)]
+        return decode(snap.body, snap.headers.get("content-type"))
 
-    return rows(old.snapshot), rows(new.snapshot), new.snapshot
+    # Rows both versions hold unchanged are left out: they can be neither added, changed nor removed.
+    before, after = changed_rows(text(old.snapshot), text(new.snapshot), url, select)
+    return ([derivation.PageRow(*row) for row in before], [derivation.PageRow(*row) for row in after],
+            new.snapshot)
 
 
 def _default_kind(conn: Connection, items: list[str]) -> str | None:
