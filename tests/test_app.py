@@ -35,7 +35,7 @@ def test_sqlalchemy_errors_leave_a_transaction_as_database_errors(db: Database) 
     with pytest.raises(DatabaseError, match="^database error on .*nowhere") as caught, db.read() as conn:
         conn.execute(sa.text("SELECT * FROM nowhere"))
     assert "\n" not in str(caught.value)
-    row = {"id": "s1", "address": "a@example.org", "created_at": "2026-01-01T00:00:00.000000Z"}
+    row = {"id": "s1", "address_index": "0" * 64, "address_sealed": b"x", "created_at": "2026-01-01T00:00:00.000000Z"}
     with db.write() as conn:
         conn.execute(subscribers.insert().values(**row))
     with pytest.raises(ConstraintError), db.write() as conn:

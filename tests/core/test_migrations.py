@@ -124,3 +124,62 @@ def test_the_merkle_migration_builds_the_tree_of_an_existing_log(db_url: str) ->
     _append_some(EventStore(db), 60)
     assert LogProofs(db).head().root_hash == root_of([leaf_hash(bytes.fromhex(str(r[11]))) for r in _rows(db)]).hex()
     db.dispose()
+
+
+def test_0017_seals_existing_personal_data_and_its_downgrade_opens_it_again(db_url: str) -> None:
+    """Addresses, names, channel URLs and prepared messages stored in plaintext before 0017 are
+    sealed under new per-subscriber keys; a queued `failed` row becomes `prepared` again."""
+    from alembic.script import ScriptDirectory
+
+    from tracker.mail import build_digest_message
+    from tracker.schema.operational import digest_outbox
+    from tracker.services import personal
+
+    before = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0017").down_revision
+    assert isinstance(before, str)
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        _to(db, before, down=True)
+        draft = build_digest_message(sender="T <t@localhost>", subject="Quokka: 1 entry", text="hello", html="<p>hello</p>",
+                                     message_id="<m1@localhost>", date=utc_now(), unsubscribe_url="",
+                                     unsubscribe_token="tok", head=(1, "a" * 64))
+        now = format_time(utc_now())
+        with db.write() as conn:
+            conn.exec_driver_sql(f"INSERT INTO subscribers (id, address, created_at) VALUES ('sbr-1', 'Pla.In@example.org', '{now}')")
+            conn.execute(sa.text(
+                "INSERT INTO subscriptions (id, subscriber_id, name, cadence, filters, status, created_position, created_at) "
+                "VALUES ('sub-1', 'sbr-1', 'Quokka', 'weekly', '{}', 'active', 1, :now)"), {"now": now})
+            conn.execute(sa.text("INSERT INTO subscription_channels (id, subscription_id, subscriber_id, url, created_at) "
+                                 "VALUES ('chn-1', 'sub-1', 'sbr-1', 'json://127.0.0.1:9/hook/plain-secret', :now)"), {"now": now})
+            conn.execute(sa.text(
+                "INSERT INTO digest_outbox (message_id, subscription_id, status, position_from, position_to, head_hash, "
+                "item_count, subject, message, attempts, created_at) VALUES ('<m1@localhost>', 'sub-1', 'failed', 1, 1, "
+                ":h, 1, 'Quokka: 1 entry', :m, 1, :now)"), {"h": "a" * 64, "m": draft, "now": now})
+            conn.execute(sa.text(
+                "INSERT INTO channel_outbox (message_id, digest_message_id, subscription_id, channel_id, status, title, "
+                "body, attempts, created_at) VALUES ('<m1@localhost>#chn-1', '<m1@localhost>', 'sub-1', 'chn-1', "
+                "'prepared', 'Quokka: 1 entry', 'body text', 0, :now)"), {"now": now})
+        migrate.upgrade(db)
+        with db.read() as conn:
+            for table in sa.inspect(conn).get_table_names():
+                dump = repr(conn.execute(sa.text(f"SELECT * FROM {table}")).all())
+                assert "Pla.In" not in dump and "plain-secret" not in dump and "Quokka" not in dump, table
+            assert personal.find_subscriber(conn, "pla.in@example.org") == "sbr-1"
+            assert personal.address_of(conn, "sbr-1") == "Pla.In@example.org"
+            assert personal.names(conn, ["sub-1"]) == {"sub-1": "Quokka"}
+            assert personal.channel_urls(conn, ["sub-1"]) == {"sub-1": [("chn-1", "json://127.0.0.1:9/hook/plain-secret")]}
+            key = personal.key_of_subscriber(conn, "sbr-1")
+            assert key is not None
+            row = conn.execute(sa.select(digest_outbox.c.status, digest_outbox.c.message)).one()
+            assert row.status == "prepared" and personal.open_message(key, "<m1@localhost>", bytes(row.message)) == draft
+        _to(db, before, down=True)
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT address FROM subscribers").scalar() == "Pla.In@example.org"
+            assert str(conn.exec_driver_sql("SELECT url FROM subscription_channels").scalar()).endswith("plain-secret")
+            assert bytes(conn.exec_driver_sql("SELECT message FROM digest_outbox").scalar() or b"") == draft
+            assert conn.exec_driver_sql("SELECT body FROM channel_outbox").scalar() == "body text"
+            assert conn.exec_driver_sql("SELECT name FROM subscriptions").scalar() == "Quokka"
+        migrate.upgrade(db)
+    finally:
+        db.dispose()

@@ -15,7 +15,7 @@ from tracker.cli.main import cli
 from tracker.core import NewEvent
 from tracker.errors import ValidationError
 from tracker.schema.operational import channel_outbox, subscription_channels
-from tracker.services import digesting, subscribing
+from tracker.services import digesting, personal, subscribing
 
 
 @pytest.fixture
@@ -61,7 +61,10 @@ def test_a_crash_before_sending_resends_the_prepared_message_and_a_down_channel_
     record_changes(app)
     (prepared,) = digesting.prepare_digests(app)  # ... and the process dies before sending
     with app.db.read() as conn:
-        queued = conn.execute(sa.select(channel_outbox.c.body)).scalars().all()[-1]
+        row = conn.execute(sa.select(channel_outbox.c.message_id, channel_outbox.c.content)
+                           .order_by(channel_outbox.c.created_at)).all()[-1]
+        key = personal.keys_of(conn, [prepared.subscription_id])[prepared.subscription_id][1]
+    _, queued = personal.open_note(key, row.message_id, bytes(row.content))  # stored only sealed
     app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRepealed",
                                {"id": "us-cures-act", "step": "repealed", "date": "2030"}, valid_from="2030")])
 

@@ -102,13 +102,22 @@ def list_cmd(ctx: AppContext, active: bool, as_json: bool) -> None:
 def forget(ctx: AppContext, email: str) -> None:
     """Erase an address for good; the log keeps only its opaque id and still verifies.
 
+    The address is matched as `subscribe` normalises it (case does not matter). Its key is
+    destroyed, so its address, subscription names, channel URLs and prepared messages, stored only
+    sealed under that key, can never be read again, from the database or any copy of it.
+
     Example:
 
     \b
         tracker forget qa@example.org
     """
-    subscriber = subscribing.forget(ctx.app, email)
-    click.echo(f"forgotten: the address of {subscriber} is erased; its subscriptions are cancelled")
+    result = subscribing.forget(ctx.app, email)
+    click.echo(f"forgotten: the address of {result.subscriber_id} is erased (its key destroyed); "
+               "its subscriptions are cancelled")
+    if not result.purged:
+        click.echo("warning: the database could not purge old copies of the key now (a SQLite reader kept the "
+                   "WAL busy, or the PostgreSQL role may not VACUUM FULL); run PRAGMA wal_checkpoint(TRUNCATE) "
+                   "(SQLite) or VACUUM FULL subscriber_keys (PostgreSQL) when it can", err=True)
 
 
 @click.command()

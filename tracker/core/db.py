@@ -242,6 +242,36 @@ class Database:
         self._writer = (os.getpid(), pooled)
         return pooled
 
+    def purge_erased(self, tables: Sequence[str]) -> bool:
+        """After an erasure, leave no old copy of the erased rows in the database's own files.
+
+        SQLite (secure_delete is on, so the main file holds zeros where they were): checkpoint the
+        WAL, whose older frames still hold the pages as they were, and truncate it. PostgreSQL:
+        VACUUM FULL each table, which rewrites it into a new file without its dead tuples (a plain
+        VACUUM would leave their bytes in the page's free space). False if it could not be done
+        now (a SQLite reader kept the WAL busy; a role not allowed to VACUUM FULL); the erasure
+        itself stands either way. WAL segments and backups the server keeps are beyond reach here.
+        """
+        with self._translating(), self._checkout() as pooled:
+            driver = pooled.driver_connection
+            cursor = driver.cursor()
+            try:
+                if self.is_sqlite:
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    return bool(cursor.fetchone()[0] == 0)
+                driver.rollback()
+                driver.autocommit = True
+                try:
+                    for table in tables:
+                        cursor.execute(f"VACUUM FULL {table}")
+                except self.driver_errors.Error:
+                    return False
+                finally:
+                    driver.autocommit = False
+                return True
+            finally:
+                cursor.close()
+
     @property
     def driver_errors(self) -> Any:
         """The driver's DB-API module, whose Error classes driver_write lets through."""
@@ -298,6 +328,8 @@ def _configure_sqlite(engine: Engine) -> None:
         # FULL: an event acknowledged to the caller survives a power cut (NORMAL may lose it).
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted content is overwritten with zeros, not left in free pages (erasure: `tracker forget`).
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

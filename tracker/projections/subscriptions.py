@@ -34,7 +34,9 @@ class SubscriptionsProjection:
             if event.type == SUBSCRIPTION_CREATED:
                 conn.execute(subscriptions.delete().where(subscriptions.c.id == p["id"]))
                 conn.execute(subscriptions.insert().values(
-                    id=p["id"], subscriber_id=p["subscriber"], name=p.get("name") or p["id"],
+                    # The name is personal data, kept sealed (services/personal.py): never copied here,
+                    # even from an event of before 0017 that carries one.
+                    id=p["id"], subscriber_id=p["subscriber"], name=p["id"],
                     cadence=p.get("cadence", "weekly"), filters=json.dumps(p.get("filters", {}), sort_keys=True),
                     status="active", created_position=event.position, created_at=event.recorded_at,
                 ))

@@ -27,7 +27,7 @@ from tracker.core.events import format_time
 from tracker.errors import TrackerError
 from tracker.scheduling.calendar import CADENCES, Schedule, period_key
 from tracker.scheduling.logs import job_line
-from tracker.services import checking, checkpoints, claims, digest_queue, digesting, heartbeat
+from tracker.services import checking, checkpoints, claims, digest_queue, digesting, heartbeat, personal
 from tracker.services.subscribing import OWN_PROJECTIONS
 from tracker.services.heartbeat import ProcessIdentity
 
@@ -232,6 +232,8 @@ class Jobs:
         return {
             "heartbeats_pruned": heartbeat.prune(self.app.db, before),
             "leases_pruned": claims.prune(self.app.db, before),
+            # What a `forget` could not purge at once (PostgreSQL: an older transaction was open).
+            "erased_purged": self.app.db.purge_erased(personal.KEY_TABLES),
         }
 
 

@@ -1,7 +1,7 @@
 """Operational tables: written beside the log by the services, never rebuilt from it.
 
 A rebuild of the read models leaves these alone. Some hold what must stay outside the hash chain
-on purpose (subscriber addresses: `tracker forget` deletes a row and the log still verifies);
+on purpose (personal data, sealed: `tracker forget` destroys a key and the log still verifies);
 the others are the working state of monitoring, delivery and the scheduler.
 """
 
@@ -65,18 +65,46 @@ source_versions = sa.Table(
     sa.Index("ix_source_versions_source", "source_id", "id"),
 )
 
-# -- subscribers and delivery (services/subscribing.py, digesting.py) ---------------------------
-# Opaque subscriber id -> e-mail address: personal data, outside the hash chain.
-subscribers = sa.Table(
-    "subscribers", metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("address", sa.String(320), nullable=False, unique=True),
+# -- subscribers and delivery (services/subscribing.py, personal.py, digesting.py, delivery.py) ---
+# Personal data (addresses, subscription names, channel URLs, prepared messages) is stored only
+# sealed under its subscriber's own key (tracker/signing/sealing.py: AES-256-GCM); `tracker forget`
+# deletes the key, which makes every remaining copy (a backup, a dead tuple, a WAL page) unreadable.
+subscriber_keys = sa.Table(
+    "subscriber_keys", metadata,
+    sa.Column("subscriber_id", sa.String(40), primary_key=True),
+    sa.Column("key", sa.LargeBinary, nullable=False),  # 32 random bytes
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
-# Addresses whose owner unsubscribed through `forget`: a one-way SHA-256 digest only (the address
-# itself is erased), so `tracker run --subscribe` recognises the address if named again and does
-# not subscribe it behind its owner's back. An explicit `tracker subscribe` lifts it.
+# Secrets of this installation: "blind-index", the HMAC key of address look-ups (made by 0017).
+installation_secrets = sa.Table(
+    "installation_secrets", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# Opaque subscriber id -> the address, sealed; found by its blind index (HMAC of the address).
+subscribers = sa.Table(
+    "subscribers", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("address_index", sa.String(64), nullable=False, unique=True),
+    sa.Column("address_sealed", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# A subscription's name (what --name gave, or the default label), sealed: not in the hash chain.
+subscription_names = sa.Table(
+    "subscription_names", metadata,
+    sa.Column("subscription_id", sa.String(40), primary_key=True),
+    sa.Column("subscriber_id", sa.String(40), nullable=False, index=True),
+    sa.Column("name_sealed", sa.LargeBinary, nullable=False),
+)
+
+# Addresses whose owner was erased by `forget`: their blind index only (keyed: without the
+# installation's secret a dictionary of addresses cannot be tested against it), so `tracker run
+# --subscribe` recognises the address if named again and does not subscribe it behind its owner's
+# back. An explicit `tracker subscribe` lifts it. (Rows written before 0017 are an unkeyed SHA-256.)
 subscriber_suppressions = sa.Table(
     "subscriber_suppressions", metadata,
     sa.Column("digest", sa.String(64), primary_key=True),
@@ -85,14 +113,14 @@ subscriber_suppressions = sa.Table(
 )
 
 # Channels a subscription is announced on besides e-mail (Apprise URLs: Slack, Teams, webhooks).
-# A URL often is a secret (a webhook token): personal data, outside the chain, erased by `forget`;
+# A URL often is a secret (a webhook token): sealed under the subscriber's key, erased by `forget`;
 # events and outputs name a channel by its opaque id, and show its URL only masked.
 subscription_channels = sa.Table(
     "subscription_channels", metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("subscription_id", sa.String(40), nullable=False, index=True),
     sa.Column("subscriber_id", sa.String(40), nullable=False, index=True),
-    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url_sealed", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
@@ -106,8 +134,7 @@ channel_outbox = sa.Table(
     sa.Column("subscription_id", sa.String(40), nullable=False),
     sa.Column("channel_id", sa.String(40), nullable=False),
     sa.Column("status", sa.String(12), nullable=False, index=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),  # {"title", "body"} as JSON, sealed (empty once forgotten)
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
@@ -139,8 +166,9 @@ digest_outbox = sa.Table(
     sa.Column("position_to", sa.BigInteger, nullable=False),
     sa.Column("head_hash", sa.String(64), nullable=False),
     sa.Column("item_count", sa.Integer, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("message", sa.LargeBinary, nullable=False),  # the rendered draft (tracker.mail): headers + both parts, zlib
+    # The rendered draft (tracker.mail: headers + both parts, zlib), sealed under the subscriber's
+    # key: its subject and welcome name the subscription. Emptied by `forget`.
+    sa.Column("message", sa.LargeBinary, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("transport", sa.String(20), nullable=True),

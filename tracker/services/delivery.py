@@ -37,11 +37,9 @@ from tracker.domain.vocabulary import DIGEST_FAILED, DIGEST_NOTIFIED, DIGEST_SEN
 from tracker.errors import DeliveryError, DeliveryRejectedError
 from tracker.mail import Transport, channels, message_bytes, sender_address
 from tracker.mail.transport import Accepted
-from tracker.schema.operational import (
-    channel_outbox, digest_cursors, digest_outbox, subscribers, subscription_channels,
-)
+from tracker.schema.operational import channel_outbox, digest_cursors, digest_outbox
 from tracker.schema.read_models import subscriptions
-from tracker.services import outbox
+from tracker.services import outbox, personal
 from tracker.services.heartbeat import ProcessIdentity
 
 if TYPE_CHECKING:
@@ -76,7 +74,7 @@ def _metadata(actor: str) -> dict[str, str]:
 
 
 class MailSender:
-    """E-mail: the stored draft, addressed now (the address lives only in `subscribers`)."""
+    """E-mail: the stored draft, opened and addressed now (both sealed under the subscriber's key)."""
 
     table = digest_outbox
 
@@ -88,15 +86,19 @@ class MailSender:
         t = digest_outbox
         row = conn.execute(sa.select(
             t.c.subscription_id, t.c.attempts, t.c.rejections, t.c.position_from, t.c.position_to, t.c.message,
-            subscriptions.c.status.label("sub_status"), subscribers.c.address,
+            subscriptions.c.status.label("sub_status"), subscriptions.c.subscriber_id,
         ).select_from(
             t.outerjoin(subscriptions, subscriptions.c.id == t.c.subscription_id)
-            .outerjoin(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
         ).where(t.c.message_id == message_id)).first()
-        if row is None or row.address is None or row.sub_status != "active":
+        if row is None or row.sub_status != "active":
             return None
+        key = personal.key_of_subscriber(conn, row.subscriber_id)
+        address = personal.address_of(conn, row.subscriber_id)
+        if key is None or address is None:  # forgotten
+            return None
+        draft = personal.open_message(key, message_id, bytes(row.message))
         return Claimed(message_id, row.subscription_id, int(row.attempts), int(row.rejections),
-                       (int(row.position_from), int(row.position_to)), row.address, bytes(row.message))
+                       (int(row.position_from), int(row.position_to)), address, draft)
 
     def deliver(self, message: Claimed, accepted: Accepted) -> str:
         return self.transport.send(message_bytes(message.content, message.target), sender=self.envelope_from,
@@ -134,19 +136,23 @@ class ChannelSender:
     def load(self, conn: Connection, message_id: str) -> Claimed | None:
         t = channel_outbox
         row = conn.execute(sa.select(
-            t.c.subscription_id, t.c.channel_id, t.c.digest_message_id, t.c.attempts, t.c.rejections, t.c.title,
-            t.c.body, subscription_channels.c.url, subscriptions.c.status.label("sub_status"),
+            t.c.subscription_id, t.c.channel_id, t.c.digest_message_id, t.c.attempts, t.c.rejections, t.c.content,
+            subscriptions.c.status.label("sub_status"), subscriptions.c.subscriber_id,
             digest_outbox.c.position_from, digest_outbox.c.position_to,
         ).select_from(
-            t.outerjoin(subscription_channels, subscription_channels.c.id == t.c.channel_id)
-            .outerjoin(subscriptions, subscriptions.c.id == t.c.subscription_id)
+            t.outerjoin(subscriptions, subscriptions.c.id == t.c.subscription_id)
             .outerjoin(digest_outbox, digest_outbox.c.message_id == t.c.digest_message_id)
         ).where(t.c.message_id == message_id)).first()
-        if row is None or row.url is None or row.sub_status != "active":
+        if row is None or row.sub_status != "active":
             return None
+        key = personal.key_of_subscriber(conn, row.subscriber_id)
+        url = dict(personal.channel_urls(conn, [row.subscription_id]).get(row.subscription_id, [])).get(row.channel_id)
+        if key is None or url is None:  # forgotten, or the channel is gone
+            return None
+        title, body = personal.open_note(key, message_id, bytes(row.content))
         return Claimed(message_id, row.subscription_id, int(row.attempts), int(row.rejections),
-                       (int(row.position_from or 0), int(row.position_to or 0)), row.url,
-                       (row.channel_id, row.digest_message_id, row.title, row.body))
+                       (int(row.position_from or 0), int(row.position_to or 0)), url,
+                       (row.channel_id, row.digest_message_id, title, body))
 
     def deliver(self, message: Claimed, accepted: Accepted) -> str:
         _, _, title, body = message.content

@@ -23,7 +23,7 @@ from tracker.schema.operational import digest_cursors, digest_outbox, source_sta
 from tracker.schema.read_models import digest_index, subscriptions
 from tracker.domain.reporting import clean
 from tracker.rendering.views import FailingRow, UpcomingRow
-from tracker.services import deadlines
+from tracker.services import deadlines, personal
 from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
 
 
@@ -67,11 +67,13 @@ def candidates(
         query = query.where(subscriptions.c.id == subscription_id)
     if cadence is not None:
         query = query.where(subscriptions.c.cadence == cadence)
+    rows = conn.execute(query).all()
+    labels = personal.names(conn, [row.id for row in rows])  # sealed; the log has no name since 0017
     return [
-        Candidate(row.id, row.subscriber_id, row.name, row.cadence,
+        Candidate(row.id, row.subscriber_id, labels.get(row.id, row.name), row.cadence,
                   Filters.from_payload(json.loads(row.filters)), int(row.cursor), row.token or "",
                   bool(row.pending), bool(row.new))
-        for row in conn.execute(query)
+        for row in rows
     ]
 
 

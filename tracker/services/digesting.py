@@ -36,7 +36,7 @@ from tracker.services.checkpoints import latest_note
 from tracker.services import deadlines
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
-from tracker.services import subscribing
+from tracker.services import personal
 from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pending as send_pending
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -225,22 +225,28 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
                 digest_outbox.c.subscription_id.in_([r.subscription_id for r in batch]),
                 digest_outbox.c.status.in_(PENDING),
             )).scalars())
-            fresh = [r for r in batch if r.subscription_id not in busy]  # busy: prepared by another process
+            keys = personal.keys_of(conn, [r.subscription_id for r in batch])
+            # busy: prepared by another process; no key: forgotten since the selection
+            fresh = [r for r in batch if r.subscription_id not in busy and r.subscription_id in keys]
             if not fresh:
                 return []
+            # The draft (its subject and welcome name the subscription) is stored only sealed under
+            # the subscriber's key: `forget` makes every copy of it unreadable.
             conn.execute(digest_outbox.insert(), [{
                 "message_id": r.message_id, "subscription_id": r.subscription_id, "status": "prepared",
                 "position_from": r.positions[0], "position_to": r.positions[1], "head_hash": r.head_hash,
-                "item_count": r.count, "subject": r.subject, "message": r.message, "attempts": 0,
-                "last_error": None, "transport": None, "created_at": created, "sent_at": None,
+                "item_count": r.count,
+                "message": personal.seal_message(keys[r.subscription_id][1], r.message_id, r.message),
+                "attempts": 0, "last_error": None, "transport": None, "created_at": created, "sent_at": None,
             } for r in fresh])
             # Each channel's message is prepared with the digest, so a crash before sending resends it as is.
-            urls = subscribing.channel_urls(conn, [r.subscription_id for r in fresh])
+            urls = personal.channel_urls(conn, [r.subscription_id for r in fresh])
             notes = [{
                 "message_id": f"{r.message_id}#{channel_id}", "digest_message_id": r.message_id,
                 "subscription_id": r.subscription_id, "channel_id": channel_id, "status": "prepared",
-                "title": r.subject, "body": r.channel_body, "attempts": 0, "last_error": None,
-                "created_at": created, "sent_at": None,
+                "content": personal.seal_note(keys[r.subscription_id][1], f"{r.message_id}#{channel_id}",
+                                              r.subject, r.channel_body),
+                "attempts": 0, "last_error": None, "created_at": created, "sent_at": None,
             } for r in fresh for channel_id, _ in urls.get(r.subscription_id, ())]
             if notes:
                 conn.execute(channel_outbox.insert(), notes)

@@ -22,7 +22,7 @@ from tracker.app import App
 from tracker.core.events import format_time
 from tracker.schema.operational import digest_outbox as _outbox, source_state as _state
 from tracker.schema.read_models import sources as _sources, subscriptions as _subscriptions
-from tracker.services import claims, heartbeat
+from tracker.services import claims, heartbeat, personal
 from tracker.settings import mask_url
 
 STATES = ("ok", "suspect", "failing", "unreachable", "blocked", "new")
@@ -160,13 +160,15 @@ def _digests_section(conn: Connection) -> dict[str, Any]:
         ).mappings()
     }
     subscriptions = []
-    for row in conn.execute(
+    rows = conn.execute(
         sa.select(_subscriptions.c.id, _subscriptions.c.name, _subscriptions.c.cadence, _subscriptions.c.status)
         .order_by(_subscriptions.c.id)
-    ).mappings():
+    ).mappings().all()
+    labels = personal.names(conn, [row["id"] for row in rows])
+    for row in rows:
         digest = last.get(row["id"])
         subscriptions.append({
-            "id": row["id"], "name": row["name"], "cadence": row["cadence"], "status": row["status"],
+            "id": row["id"], "name": labels.get(row["id"], row["name"]), "cadence": row["cadence"], "status": row["status"],
             "last_digest": None if digest is None else {
                 "message_id": digest["message_id"], "status": digest["status"],
                 "prepared_at": digest["created_at"], "sent_at": digest["sent_at"],

@@ -1,8 +1,10 @@
-"""Subscribe, unsubscribe, forget: subscriptions are events, addresses are not.
+"""Subscribe, unsubscribe, forget: subscriptions are events, personal data is not.
 
-Events name a subscriber by an opaque id; the address lives in the `subscribers` table outside
-the hash chain. `forget` deletes that row (and the subscriber's .eml copies in the outbox folder)
-and records SubscriberForgotten with only the opaque id, so the log still verifies.
+Events name a subscriber by an opaque id and carry no address, name or channel URL; those are
+kept sealed under the subscriber's own key (services/personal.py). `forget` destroys the key and
+what was sealed under it (and the subscriber's .eml copies in the outbox folder), records
+SubscriberForgotten with only the opaque id, so the log still verifies, and has the database purge
+old copies of the key (SQLite: WAL truncated, secure_delete; PostgreSQL: VACUUM FULL of the keys).
 """
 
 from __future__ import annotations
@@ -30,11 +32,10 @@ from tracker.mail import eml_name
 from tracker.projections import ReadModel
 from tracker.projections.subscriptions import PENDING
 from tracker.mail import channels
-from tracker.schema.operational import (
-    channel_outbox, digest_outbox, subscriber_suppressions, subscribers, subscription_channels, subscription_tokens,
-)
+from tracker.schema.operational import channel_outbox, digest_outbox, subscriber_suppressions, subscription_tokens
 from tracker.schema.read_models import subscriptions
 from tracker.projections.digest_index import load_index
+from tracker.services import personal
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -90,31 +91,30 @@ def subscribe(
     store = app.store
     app.fresh(*OWN_PROJECTIONS)
     with app.db.write() as conn:
-        subscriber_id = conn.execute(
-            sa.select(subscribers.c.id).where(subscribers.c.address == canonical)
-        ).scalar()
+        subscriber_id = personal.find_subscriber(conn, canonical)
         same = _same_filters(conn, subscriber_id, filters) if subscriber_id is not None else None
         if same is not None:
             subscription_id = same  # one address, the same filters: one subscription, not two
         # Subscribing explicitly is the owner's own act: it lifts a suppression left by `forget`.
-        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest == address_digest(canonical)))
-        if same is None and subscriber_id is None:
-            subscriber_id = domain.new_subscriber_id()
-            conn.execute(subscribers.insert().values(id=subscriber_id, address=canonical, created_at=now))
-        known = set(conn.execute(sa.select(subscription_channels.c.url).where(
-            subscription_channels.c.subscription_id == subscription_id)).scalars())
+        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest.in_(
+            _suppression_digests(conn, canonical))))
+        if subscriber_id is None:
+            subscriber_id = personal.create_subscriber(conn, canonical, now)
+        key = personal.key_of_subscriber(conn, subscriber_id)
+        assert key is not None  # created with its key, in this same transaction if new
+        known = {url for _, url in personal.channel_urls(conn, [subscription_id]).get(subscription_id, [])}
         fresh = [url for url in urls if url not in known]
-        if fresh:
-            conn.execute(subscription_channels.insert(), [
-                {"id": domain.new_channel_id(), "subscription_id": subscription_id, "subscriber_id": subscriber_id,
-                 "url": url, "created_at": now} for url in fresh])
+        for url in fresh:
+            personal.add_channel(conn, subscription_id, subscriber_id, key, url, now)
         if same is None:
             conn.execute(subscription_tokens.insert().values(
                 subscription_id=subscription_id, token=domain.new_unsubscribe_token()))
+            personal.set_name(conn, subscription_id, subscriber_id, key, label)
+            # No name in the chain: it is personal data (an address typed into --name stays erasable).
             store.append([NewEvent(
                 stream=subscription_stream(subscription_id), type=SUBSCRIPTION_CREATED,
                 payload={"id": subscription_id, "subscriber": subscriber_id, "filters": filters.as_payload(),
-                         "cadence": cadence, "name": label},
+                         "cadence": cadence},
                 metadata=_metadata("subscribe", actor),
             )], expect={subscription_stream(subscription_id): 0}, conn=conn)
     app.fresh(*OWN_PROJECTIONS)
@@ -122,9 +122,13 @@ def subscribe(
     return replace(info, existing=True) if same is not None and not fresh else info
 
 
-def address_digest(canonical: str) -> str:
-    """A one-way digest of an address: recognises it when named again, never gives it back."""
+def legacy_digest(canonical: str) -> str:
+    """The unkeyed digest `forget` kept before 0017 (still recognised; no longer written)."""
     return hashlib.sha256(f"tracker-suppressed-address/1\n{canonical}".encode()).hexdigest()
+
+
+def _suppression_digests(conn: Connection, canonical: str) -> list[str]:
+    return [personal.address_index(conn, canonical), legacy_digest(canonical)]
 
 
 def _same_filters(conn: Connection, subscriber_id: str, filters: domain.Filters) -> str | None:
@@ -142,13 +146,13 @@ def run_may_subscribe(app: App, canonical: str) -> str | None:
     """Why `tracker run --subscribe` must leave this address alone, or None if it may subscribe it:
     the address has or had a subscription (whoever unsubscribed meant it), or it was forgotten."""
     with app.db.read() as conn:
-        known = conn.execute(sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+        known = personal.find_subscriber(conn, canonical)
         if known is not None:
             active = conn.execute(sa.select(sa.func.count()).select_from(subscriptions).where(
                 subscriptions.c.subscriber_id == known, subscriptions.c.status == "active")).scalar()
             return "already subscribed" if active else "unsubscribed"
         suppressed = conn.execute(sa.select(subscriber_suppressions.c.reason).where(
-            subscriber_suppressions.c.digest == address_digest(canonical))).scalar()
+            subscriber_suppressions.c.digest.in_(_suppression_digests(conn, canonical)))).first()
     return "forgotten at its owner's request" if suppressed else None
 
 
@@ -188,35 +192,19 @@ def get_subscription(app: App, subscription_id: str) -> SubscriptionInfo:
     return found[0]
 
 
-def channel_urls(conn: Connection, subscription_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    """Per subscription, its channels as (channel id, URL): for delivery only, never for display."""
-    ids = list(subscription_ids)
-    found: dict[str, list[tuple[str, str]]] = {}
-    if not ids:
-        return found
-    rows = conn.execute(sa.select(subscription_channels.c.subscription_id, subscription_channels.c.id,
-                                  subscription_channels.c.url)
-                        .where(subscription_channels.c.subscription_id.in_(ids))
-                        .order_by(subscription_channels.c.created_at, subscription_channels.c.id))
-    for row in rows:
-        found.setdefault(row.subscription_id, []).append((row.id, row.url))
-    return found
-
-
 def _infos(conn: Connection, condition: sa.ColumnElement[bool] | None) -> list[SubscriptionInfo]:
-    query = (
-        sa.select(subscriptions, subscribers.c.address)
-        .select_from(subscriptions.outerjoin(subscribers, subscribers.c.id == subscriptions.c.subscriber_id))
-        .order_by(subscriptions.c.created_position)
-    )
+    query = sa.select(subscriptions).order_by(subscriptions.c.created_position)
     if condition is not None:
         query = query.where(condition)
     rows = conn.execute(query).all()
-    urls = channel_urls(conn, [row.id for row in rows])
+    ids = [row.id for row in rows]
+    urls = personal.channel_urls(conn, ids)
+    labels = personal.names(conn, ids)
+    addresses = {sid: personal.address_of(conn, sid) for sid in {row.subscriber_id for row in rows}}
     return [
-        SubscriptionInfo(row.id, row.subscriber_id, row.address, row.name, row.cadence,
-                         domain.Filters.from_payload(json.loads(row.filters)), row.status, row.created_at,
-                         channels=tuple(channels.mask(url) for _, url in urls.get(row.id, ())))
+        SubscriptionInfo(row.id, row.subscriber_id, addresses[row.subscriber_id], labels.get(row.id, row.name),
+                         row.cadence, domain.Filters.from_payload(json.loads(row.filters)), row.status,
+                         row.created_at, channels=tuple(channels.mask(url) for _, url in urls.get(row.id, ())))
         for row in rows
     ]
 
@@ -228,8 +216,7 @@ def unsubscribe(app: App, ref: str, *, actor: str = "cli") -> list[str]:
     with app.db.write() as conn:
         if "@" in ref:
             canonical = domain.validate_address(ref)
-            subscriber_id = conn.execute(
-                sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+            subscriber_id = personal.find_subscriber(conn, canonical)
             if subscriber_id is None:
                 raise NotFoundError("no subscriber with that address")
             ids = list(conn.execute(sa.select(subscriptions.c.id).where(
@@ -247,14 +234,14 @@ def unsubscribe(app: App, ref: str, *, actor: str = "cli") -> list[str]:
     return ids
 
 
-def forget(app: App, address: str, *, actor: str = "cli") -> str:
-    """Erase an address for good; returns the opaque subscriber id that remains in the log."""
+def forget(app: App, address: str, *, actor: str = "cli") -> ForgetResult:
+    """Erase an address for good (crypto-shredding: its key is destroyed); returns the opaque
+    subscriber id that remains in the log, and whether the database purged old copies too."""
     canonical = domain.validate_address(address)
     store = app.store
     app.fresh(*OWN_PROJECTIONS)
     with app.db.write() as conn:
-        subscriber_id = conn.execute(
-            sa.select(subscribers.c.id).where(subscribers.c.address == canonical)).scalar()
+        subscriber_id = personal.find_subscriber(conn, canonical)
         if subscriber_id is None:
             raise NotFoundError("no subscriber with that address (already forgotten, or never subscribed)")
         sub_ids = list(conn.execute(sa.select(subscriptions.c.id).where(
@@ -268,20 +255,26 @@ def forget(app: App, address: str, *, actor: str = "cli") -> str:
         )], conn=conn)
         message_ids = list(conn.execute(sa.select(digest_outbox.c.message_id).where(
             digest_outbox.c.subscription_id.in_(sub_ids or [""]))).scalars())
-        conn.execute(subscribers.delete().where(subscribers.c.id == subscriber_id))
-        # Channel URLs may hold secrets of the subscriber's: erased with the address.
-        conn.execute(subscription_channels.delete().where(subscription_channels.c.subscriber_id == subscriber_id))
-        conn.execute(channel_outbox.delete().where(channel_outbox.c.subscription_id.in_(sub_ids or [""])))
-        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest == address_digest(canonical)))
+        index = personal.address_index(conn, canonical)
+        personal.shred(conn, subscriber_id, sub_ids)
+        conn.execute(subscriber_suppressions.delete().where(subscriber_suppressions.c.digest.in_(
+            _suppression_digests(conn, canonical))))
         conn.execute(subscriber_suppressions.insert().values(
-            digest=address_digest(canonical), reason="forgotten", created_at=format_time(app.clock())))
+            digest=index, reason="forgotten", created_at=format_time(app.clock())))
         conn.execute(subscription_tokens.delete().where(subscription_tokens.c.subscription_id.in_(sub_ids or [""])))
+    purged = app.db.purge_erased(personal.KEY_TABLES)
     app.fresh(*OWN_PROJECTIONS)
     # The delivered copies in the outbox folder carry the address in their To header.
     outbox = Path(app.settings.home) / "outbox"
     for message_id in message_ids:
         (outbox / eml_name(message_id)).unlink(missing_ok=True)
-    return str(subscriber_id)
+    return ForgetResult(str(subscriber_id), purged)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetResult:
+    subscriber_id: str
+    purged: bool  # False: the database could not purge old copies now (see Database.purge_erased)
 
 
 def _cancel(conn: Connection, store: EventStore, ids: list[str], actor: str, command: str) -> None:
