@@ -15,6 +15,7 @@ service in the same transaction as the events a check produces, and never rebuil
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,22 @@ def row_to_source(row: Any) -> Source:
     )
 
 
+def _dumps(values: list[str]) -> str:
+    """json.dumps(values, ensure_ascii=False), the stored form of these columns, without building
+    an encoder per call (json.dumps with options does): the lists here hold strings only."""
+    return "[" + ", ".join(map(_string, values)) + "]"
+
+
+_string = encode_basestring
+
+
+def _adopted_rules(payload: dict[str, Any], source_id: str) -> tuple[str | None, tuple[str, ...]]:
+    select = payload.get("select") or None
+    if select is not None:
+        validate_text(select, f"source {source_id}: CSS selector")
+    return select, validate_patterns(payload.get("ignore") or ())
+
+
 class SourcesProjection:
     name = "sources"
     types: frozenset[str] | None = frozenset({
@@ -52,69 +69,93 @@ class SourcesProjection:
     })
 
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
+        """Fold the batch into the rows it touches, in memory, then write each row once.
+
+        Statement by statement this cost about 0.16 ms per event, 20x the record projection
+        (issue 18); now one SELECT reads the rows the batch touches and two executemany calls
+        write them. An event that cannot be applied raises before anything is written, and the
+        projector then applies the batch event by event, quarantining that one.
+        """
+        touched = {str(e.payload.get("id", "")) for e in batch} - {""}
+        if not touched:
+            return
+        rows = self._load(conn, touched)
+        registered: list[str] = []
         for event in batch:
-            payload = event.payload
-            source_id = str(payload.get("id", ""))
-            if not source_id:
-                continue
-            if event.type == v.SOURCE_REGISTERED:
-                self._register(conn, event, source_id)
-            elif event.type == v.SOURCE_REMOVED:
-                conn.execute(sources.update().where(sources.c.id == source_id).values(active=False))
-            elif event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
-                self._volatile(conn, source_id, event.type, payload.get("ignore"))
-            elif event.type == v.SOURCE_RULES_ADOPTED:
-                select = payload.get("select") or None
-                if select is not None:
-                    validate_text(select, f"source {source_id}: CSS selector")
-                ignore = validate_patterns(payload.get("ignore") or ())
-                conn.execute(
-                    sources.update().where(sources.c.id == source_id).values(
-                        select_css=select, ignore=json.dumps(list(ignore), ensure_ascii=False),
-                    )
-                )
+            source_id = str(event.payload.get("id", ""))
+            if source_id:
+                self._fold(rows, registered, event, source_id)
+        # One row per source (a source twice in one multi-row upsert is refused by PostgreSQL).
+        changed = [{"id": source_id, **row} for source_id, row in rows.items() if row.pop("_dirty", False)]
+        if changed:
+            insert = dialect_insert(conn)(sources)
+            columns = [c.name for c in sources.columns if c.name != "id"]
+            conn.execute(
+                insert.on_conflict_do_update(index_elements=[sources.c.id],
+                                             set_={name: insert.excluded[name] for name in columns}),
+                changed,
+            )
+        if registered:
+            conn.execute(
+                dialect_insert(conn)(source_state).on_conflict_do_nothing(index_elements=[source_state.c.source_id]),
+                [{"source_id": source_id, "state": "new", "consecutive_failures": 0} for source_id in dict.fromkeys(registered)],
+            )
 
     @staticmethod
-    def _volatile(conn: Connection, source_id: str, type_: str, patterns: Any) -> None:
-        changed = validate_patterns(patterns or ())
-        row = conn.execute(sa.select(sources.c.volatile).where(sources.c.id == source_id)).first()
-        if row is None:
-            return
-        kept = list(json.loads(row.volatile or "[]"))
-        if type_ == v.SOURCE_VOLATILE_IGNORED:
-            kept += [p for p in changed if p not in kept]
-        else:
-            kept = [p for p in kept if p not in changed]
-        conn.execute(sources.update().where(sources.c.id == source_id).values(
-            volatile=json.dumps(kept, ensure_ascii=False)))
+    def _load(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of these sources, by id (one SELECT per 500 ids)."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for row in conn.execute(sa.select(sources).where(sources.c.id.in_(chunk))).mappings():
+                found[row["id"]] = {k: value for k, value in row.items() if k != "id"}
+        return found
 
-    def _register(self, conn: Connection, event: RecordedEvent, source_id: str) -> None:
-        # Validated as `sources add` validates: a stored registration this code cannot use (an old
-        # or buggy version's) raises here, and the projector quarantines it rather than storing a
-        # source every reader would then trip over.
-        source = Source.from_payload(event.payload)
-        values = {
-            "url": source.url, "kind": source.kind, "jurisdiction": source.jurisdiction, "title": source.title,
-            "items": json.dumps(list(source.items), ensure_ascii=False),
-            "tags": json.dumps(list(source.tags), ensure_ascii=False),
-            "select_css": source.select,
-            "ignore": json.dumps(list(source.ignore), ensure_ascii=False), "volatile": "[]",
-            "every_seconds": None if source.every is None else parse_duration(source.every),
-            "respect_robots": source.respect_robots,
-            "active": True, "origin": source.origin,
-            "registered_position": event.position,
-        }
-        insert = dialect_insert(conn)
-        conn.execute(
-            insert(sources).values(id=source_id, **values)
-            # A registration again (after a removal) keeps the volatile lines found at the baseline.
-            .on_conflict_do_update(index_elements=[sources.c.id],
-                                   set_={k: value for k, value in values.items() if k != "volatile"})
-        )
-        conn.execute(
-            insert(source_state).values(source_id=source_id, state="new", consecutive_failures=0)
-            .on_conflict_do_nothing(index_elements=[source_state.c.source_id])
-        )
+    @staticmethod
+    def _fold(rows: dict[str, dict[str, Any]], registered: list[str], event: RecordedEvent, source_id: str) -> None:
+        payload = event.payload
+        row = rows.get(source_id)
+        if event.type == v.SOURCE_REGISTERED:
+            # Validated as `sources add` validates: a stored registration this code cannot use (an
+            # old or buggy version's) raises here, and the projector quarantines it rather than
+            # storing a source every reader would then trip over.
+            source = Source.from_payload(payload)
+            rows[source_id] = {
+                "url": source.url, "kind": source.kind, "jurisdiction": source.jurisdiction, "title": source.title,
+                "items": _dumps(list(source.items)),
+                "tags": _dumps(list(source.tags)),
+                "select_css": source.select,
+                "ignore": _dumps(list(source.ignore)),
+                # A registration again (after a removal) keeps the volatile lines found at the baseline.
+                "volatile": row["volatile"] if row is not None else "[]",
+                "every_seconds": None if source.every is None else parse_duration(source.every),
+                "respect_robots": source.respect_robots,
+                "active": True, "origin": source.origin,
+                "registered_position": event.position,
+                "_dirty": True,
+            }
+            registered.append(source_id)
+        elif row is None:
+            # Removal, rules or volatile lines of a source never registered: nothing to change,
+            # but what the event carries is still validated as before.
+            if event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
+                validate_patterns(payload.get("ignore") or ())
+            elif event.type == v.SOURCE_RULES_ADOPTED:
+                _adopted_rules(payload, source_id)
+        elif event.type == v.SOURCE_REMOVED:
+            row.update(active=False, _dirty=True)
+        elif event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
+            changed = validate_patterns(payload.get("ignore") or ())
+            kept = list(json.loads(row["volatile"] or "[]"))
+            if event.type == v.SOURCE_VOLATILE_IGNORED:
+                kept += [p for p in changed if p not in kept]
+            else:
+                kept = [p for p in kept if p not in changed]
+            row.update(volatile=_dumps(kept), _dirty=True)
+        elif event.type == v.SOURCE_RULES_ADOPTED:
+            select, ignore = _adopted_rules(payload, source_id)
+            row.update(select_css=select, ignore=_dumps(list(ignore)), _dirty=True)
 
     def clear(self, conn: Connection) -> None:
         conn.execute(sources.delete())
