@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.triage.conftest import Clock, add, record_entries
+from tests.triage.conftest import Clock, add, entry_event, record_entries
 from tracker.app import App
 from tracker.domain import vocabulary as v
 from tracker.errors import ConcurrencyError, NotFoundError, ValidationError
@@ -190,3 +190,16 @@ def test_clock_is_not_in_the_key(fr: App, clock: Clock) -> None:
     assert [p.key for p in first] == [p.key for p in again]
     with fr.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(triage_texts)).scalar() == 0
+
+
+def test_a_conditional_authorisation_turned_standard_is_an_amendment(app: App) -> None:
+    add(app, "ema", "https://www.ema.europa.eu/en/documents/report/medicines-output-medicines_json-report_en.json",
+        kind="ema-medicines", jurisdiction="EU")
+    entry: dict[str, Any] = {"entry_id": "EMEA/H/C/004090", "type": "Authorised (conditional approval)", "date": "2018-08-22",
+             "title": "Kymriah", "dates": {"marketing_authorisation": "2018-08-22"}}
+    record_entries(app, "ema", entry)
+    app.store.append([entry_event("ema", {**entry, "type": "Authorised", "dates": {**entry["dates"], "last_updated": "2025-06-30"},
+                                          "changes": {"type": {"old": entry["type"], "new": "Authorised"}}}, revised=True)])
+    proposing.raise_proposals(app)
+    steps = sorted((p.step, p.date, p.match) for p in triage.list_proposals(app))
+    assert steps == [("amended", "2025-06-30", "eu-kymriah"), ("approved", "2018-08-22", "eu-kymriah")]

@@ -145,6 +145,13 @@ def _fda_guidance(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) 
 
 def _ema_medicines(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
     status, dates = _str(p.get("type")).lower(), _mapping(p.get("dates"))
+    changes = p.get("changes") if isinstance(p.get("changes"), Mapping) else {}
+    changed_type = (changes or {}).get("type")
+    if isinstance(changed_type, Mapping) and status.startswith("authori") and \
+            _str(changed_type.get("old")).lower().startswith("authori"):
+        # The authorisation itself changed (a conditional one turned standard): an amendment.
+        return [_base(source, p, evidence, kind="product", step="amended", date=dates.get("last_updated") or "",
+                      note=f"EMA {p.get('entry_id')}: {changed_type.get('old')} -> {changed_type.get('new')}")]
     if status.startswith("authori"):
         date = dates.get("marketing_authorisation") or dates.get("commission_decision") or _str(p.get("date"))
         return [_base(source, p, evidence, kind="product", step="approved", date=date,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from tracker.rendering.calendar import render_calendar
 from tracker.rendering.environment import TEMPLATES, environment
 from tracker.rendering.views import (
-    CalendarEntry, ChangelogView, ChangeRow, DateGroup, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry,
+    AwaitingRow, CalendarEntry, ChangelogView, ChangeRow, DateGroup, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry,
     JurisdictionGroup, PageEntry, UpcomingRow, WelcomeView, YearGroup, clean,
 )
 
 __all__ = [
-    "TEMPLATES", "CalendarEntry", "ChangelogView", "ChangeRow", "DateGroup", "DigestView", "FailingRow", "HeadView",
+    "TEMPLATES", "AwaitingRow", "CalendarEntry", "ChangelogView", "ChangeRow", "DateGroup", "DigestView", "FailingRow", "HeadView",
     "JurisdictionGroup", "UpcomingRow", "YearGroup", "clean", "environment", "FailureGroup", "ItemEntry",
     "PageEntry", "WelcomeView",
     "render_calendar", "render_digest", "render_changelog",

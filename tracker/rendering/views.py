@@ -186,6 +186,22 @@ class FailingRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitingRow:
+    """An open triage proposal, as digests show it: awaiting an analyst's decision."""
+
+    id: str
+    jurisdiction: str
+    step: str
+    kind: str
+    title_zh: str
+    title_en: str
+    when: str           # the official date as given, or "date not given"
+    url: str
+    evidence: str       # where it was seen: source and event position
+    match: str          # the item it would change, or "" for a new item
+
+
+@dataclass(frozen=True, slots=True)
 class DigestView:
     """One digest, in the order a reader acts on it: documents and status changes, dates due,
     page changes not yet tied to an item, reported figures, sources needing attention."""
@@ -208,6 +224,7 @@ class DigestView:
     figures: tuple[ItemEntry, ...]
     attention: tuple[FailureGroup, ...]
     unsubscribe_url: str
+    awaiting: tuple[AwaitingRow, ...] = ()     # open triage proposals its filters match
 
 
 @dataclass(frozen=True, slots=True)

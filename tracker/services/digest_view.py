@@ -24,7 +24,7 @@ from tracker.domain.words import counted
 from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering import (
-    ChangeRow, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry, PageEntry, UpcomingRow, WelcomeView,
+    AwaitingRow, ChangeRow, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry, PageEntry, UpcomingRow, WelcomeView,
 )
 from tracker.rendering.views import when
 from tracker.services.entries import JURISDICTION_ORDER, Entry
@@ -52,6 +52,7 @@ class Context:
     failing: list[tuple[FailingRow, Target]] = field(default_factory=list)
     due_days: int = 30
     unsubscribe_base: str = ""
+    awaiting: list[tuple[AwaitingRow, Target]] = field(default_factory=list)   # open triage proposals
 
 
 def _action(steps: Sequence[ChangeRow]) -> str:
@@ -162,6 +163,7 @@ def build(
         actions=tuple(actions), due=due, due_days=context.due_days, pages=tuple(page_entries),
         figures=tuple(figure_entries), attention=attention,
         unsubscribe_url=f"{context.unsubscribe_base}/{token}" if context.unsubscribe_base else "",
+        awaiting=tuple(row for row, target in context.awaiting if filters.matches(target)),
     )
 
 

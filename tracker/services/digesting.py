@@ -37,6 +37,7 @@ from tracker.services import deadlines
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
 from tracker.services import personal
+from tracker.services import triage_digest
 from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pending as send_pending
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -132,6 +133,7 @@ def select(
         now=now, index=index,
         statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
+        awaiting=triage_digest.awaiting(app),
     )
     selection.collect(events, subs, index)
     return Selection(head, now, subs, context, skipped)

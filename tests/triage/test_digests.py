@@ -1,0 +1,55 @@
+"""Digests show open proposals as "awaiting triage" (with evidence and link, filtered like the rest),
+and an accepted proposal as the regulatory change it is, among status changes and documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.digests.conftest import make_app
+from tests.triage.conftest import add, add_record, record_entries
+from tests.triage.test_decisions import FR, POTENCY, PRORULE
+from tracker import migrate
+from tracker.app import App
+from tracker.core import Database
+from tracker.services import digesting, proposing, subscribing, triage
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path) -> Iterator[App]:
+    database = Database(db_url)
+    migrate.upgrade(database)
+    database.dispose()
+    application = make_app(db_url, tmp_path / "home")
+    add_record(application)
+    yield application
+    application.close()
+
+
+def test_awaiting_triage_then_accepted(app: App) -> None:
+    us_id = subscribing.subscribe(app, "us@example.org", jurisdictions=["US"]).id
+    cn_id = subscribing.subscribe(app, "cn@example.org", jurisdictions=["CN"]).id
+    digesting.run_digests(app, send=False)          # the welcomes
+    add(app, "fr", FR, kind="federal-register", jurisdiction="US")
+    record_entries(app, "fr", POTENCY, PRORULE)
+    proposing.raise_proposals(app)
+    [potency] = [p for p in triage.list_proposals(app) if p.match == "us-potency-guidance"]
+
+    rendered, _ = digesting.render_digests(app)
+    us = next(d for d in rendered if d.subscription_id == us_id)
+    assert all("Awaiting triage" not in d.text for d in rendered if d.subscription_id == cn_id)
+    waiting = us.text.split("== Awaiting triage")[1].split("\n== ")[0]
+    assert "2023-12-28 drafted [US] Potency Assurance for Cellular and Gene Therapy Products" in waiting
+    assert f"a step of us-potency-guidance; seen on fr #{potency.evidence_position}; tracker triage show {potency.id}" in waiting
+    assert "https://www.federalregister.gov/d/2023-28295" in waiting
+    assert "Awaiting triage" in us.html
+
+    triage.accept(app, potency.id, actor="alice")
+    rendered, _ = digesting.render_digests(app)
+    us = next(d for d in rendered if d.subscription_id == us_id)
+    actions = us.text.split("== Status changes and official documents ==")[1].split("\n== ")[0]
+    assert "Potency Assurance for Cellular and Gene Therapy Products" in actions
+    assert "draft for comment: 2023-12-28" in actions
+    assert potency.id not in us.text.split("== Awaiting triage")[1].split("\n== ")[0]
