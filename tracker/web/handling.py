@@ -168,19 +168,27 @@ async def _respond(web: Web, request: Request, handler: Handler, as_json: bool, 
         raise HttpError(404, "no such page")
     url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     call = Call(params, dict(request.path_params), form, who, web.csrf.token_for(nonce), url, request.method)
-    page = await run_in_threadpool(handler, web, call)
+    page, content = await run_in_threadpool(_produce, web, handler, call, as_json)
     if page.redirect is not None:
         if as_json:
             return JSONResponse(page.data, status_code=page.status)
         return Response(status_code=303, headers={"Location": page.redirect})
     if as_json:
+        return Response(content, status_code=page.status, media_type="application/json", headers=page.headers)
+    return HTMLResponse(content, status_code=page.status, headers=page.headers)
+
+
+def _produce(web: Web, handler: Handler, call: Call, as_json: bool) -> tuple[Page, str]:
+    """The handler and the rendering, both in the worker thread: the event loop only moves bytes."""
+    page = handler(web, call)
+    if page.redirect is not None:
+        return page, ""
+    if as_json:
         if page.data is None:
             raise HttpError(404, "this page has no JSON form")
-        return Response(json.dumps(page.data, ensure_ascii=False, default=str), status_code=page.status,
-                        media_type="application/json", headers=page.headers)
-    html = render_page(page.template, title=page.title, v=page.view, nav=web.nav, who=who,
-                       csrf_token=call.csrf_token, csrf_field=FIELD, url=call.url)
-    return HTMLResponse(html, status_code=page.status, headers=page.headers)
+        return page, json.dumps(page.data, ensure_ascii=False, default=str)
+    return page, render_page(page.template, title=page.title, v=page.view, nav=web.nav, who=call.who,
+                             csrf_token=call.csrf_token, csrf_field=FIELD, url=call.url)
 
 
 def _who(web: Web, request: Request, access: str) -> Principal:
