@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from tests.conftest import cli_env
 from tests.digests.conftest import make_app, record_changes, register_record
 from tests.support.smtp import Mailbox
+from tests.support.webhook import Webhook
 from tracker.app import App
 from tracker.mail import SmtpTransport
 from tracker.schema.operational import digest_outbox
@@ -55,8 +56,9 @@ def finish(process: subprocess.Popen[str]) -> str:
     return out
 
 
-def subscribe_many(app: App, count: int) -> list[str]:
-    return [subscribing.subscribe(app, f"reader{i}@example.org", name=f"Reader {i}").id for i in range(count)]
+def subscribe_many(app: App, count: int, hook: Webhook | None = None) -> list[str]:
+    return [subscribing.subscribe(app, f"reader{i}@example.org", name=f"Reader {i}",
+                                  notify=[hook.url(f"/hook/{i}")] if hook else []).id for i in range(count)]
 
 
 def sent_ids(app: App) -> list[str]:
@@ -67,8 +69,9 @@ def test_two_concurrent_digest_send_processes_deliver_each_message_once(
     app: App, db_url: str, tmp_path: Path,
 ) -> None:
     box = Mailbox(delay=0.2)  # slow enough that both senders are at work at the same time
+    hook = Webhook()
     try:
-        subscribe_many(app, 16)
+        subscribe_many(app, 16, hook)
         prepared = {p.message_id for p in digesting.prepare_digests(app)}
         assert len(prepared) == 16
         env = cli_env(db_url, TRACKER_HOME=str(tmp_path / "home"), TRACKER_SMTP_URL=box.url)
@@ -76,11 +79,13 @@ def test_two_concurrent_digest_send_processes_deliver_each_message_once(
         received = Counter(str(m["Message-ID"]) for m in box.messages)
         assert set(received) == prepared and set(received.values()) == {1}, received
         assert sorted(sent_ids(app)) == sorted(prepared)
+        assert sorted(hook.paths) == sorted(f"/hook/{i}" for i in range(16))  # each channel once too
         # Both took part, each sending messages the other did not.
         lines = [[line for line in out.splitlines() if line.startswith("sent ")] for out in outs]
-        assert sum(len(x) for x in lines) == 16 and all(lines), lines
+        assert sum(len(x) for x in lines) == 32 and all(lines), lines
     finally:
         box.stop()
+        hook.stop()
     with app.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(digest_outbox).where(
             digest_outbox.c.claimed_by.is_not(None))).scalar() == 0  # every claim let go
@@ -189,3 +194,20 @@ def test_a_live_claim_is_respected_until_it_runs_out(app: App, mailbox: Mailbox)
         later.close()
     assert [m for m, _, _ in report.sent] == [prepared.message_id]
     assert [m["Message-ID"] for m in mailbox.messages] == [prepared.message_id]
+
+
+def test_a_message_is_recorded_sent_at_the_reply_to_data_not_after_quit(app: App) -> None:
+    """The server accepts DATA, then answers QUIT with an error: the digest counts as sent, once.
+    (Before, smtplib raised on the QUIT reply, the digest was queued as failed and sent again.)"""
+    box = Mailbox(quit_answer="421 4.3.0 shutting down")
+    try:
+        subscribe_many(app, 1)
+        (prepared,) = digesting.prepare_digests(app)
+        transport = SmtpTransport(box.url)
+        report = delivery.send_pending(app, transport)
+        assert [m for m, _, _ in report.sent] == [prepared.message_id] and report.failed == []
+        assert delivery.send_pending(app, transport).sent == []  # nothing left to send
+        assert [m["Message-ID"] for m in box.messages] == [prepared.message_id]
+        assert sent_ids(app) == [prepared.message_id]
+    finally:
+        box.stop()

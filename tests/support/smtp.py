@@ -1,7 +1,7 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what arrives, for the digest and service tests.
 
 `answer` is its reply to DATA ("250 OK", or a 5xx to refuse for good); `delay` slows each DATA,
-so that concurrent senders overlap.
+so that concurrent senders overlap; `quit_answer` is its reply to QUIT.
 """
 
 from __future__ import annotations
@@ -23,18 +23,22 @@ def free_port() -> int:
 class Mailbox:
     """Messages parsed with the modern email policy; envelope recipients kept beside them."""
 
-    def __init__(self, port: int | None = None, *, answer: str = "250 OK", delay: float = 0.0) -> None:
+    def __init__(self, port: int | None = None, *, answer: str = "250 OK", delay: float = 0.0,
+                 quit_answer: str = "221 Bye") -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
         self.port = port or free_port()
         self._lock = threading.Lock()
-        self.answer, self.delay = answer, delay
+        self.answer, self.delay, self.quit_answer = answer, delay, quit_answer
         self.refused = 0
         box = self
 
         class Handler:
+            async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                return box.quit_answer
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 if box.delay:
                     await asyncio.sleep(box.delay)
