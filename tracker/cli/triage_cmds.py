@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
-from tracker.services import proposing, triage
+from tracker.services import proposing, triage, triage_rules
 
 STATES = ("open", "accepted", "rejected", "deferred")
 _actor = click.option("--actor", envvar="TRACKER_ACTOR", metavar="NAME",
@@ -219,6 +219,48 @@ def derive_cmd(ctx: AppContext, after: int | None) -> None:
     """
     report = proposing.raise_proposals(ctx.app, after=after)
     click.echo(report.summary())
+
+
+@triage_group.command("rule")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--step", "steps", multiple=True, metavar="STEP", help="Accept only proposals of this step (repeatable; default: any).")
+@click.option("--new-items", is_flag=True, help="Also accept proposals that match no item (creating the suggested item).")
+@click.option("--off", is_flag=True, help="Revoke the source's rule.")
+@_actor
+@pass_ctx
+def rule_cmd(ctx: AppContext, source_id: str, steps: tuple[str, ...], new_items: bool, off: bool,
+             actor: str | None) -> None:
+    """Auto-accept the proposals of a register whose fields are official (recorded as accepted by the rule).
+
+    Only federal-register, fda-guidance, ema-medicines and ecfr sources; a proposal is accepted when
+    it has a date, its step is one named, and it matched an item (unless --new-items).
+
+    Example:
+
+    \b
+        tracker triage rule src-federal-register-fda-cgt --actor alice --step published --step effective
+    """
+    if off:
+        position = triage_rules.revoke_rule(ctx.app, source_id, actor=actor or "")
+        click.echo(f"auto-accept rule of {source_id} revoked: #{position}")
+        return
+    position = triage_rules.adopt_rule(ctx.app, source_id, actor=actor or "", steps=steps, new_items=new_items)
+    click.echo(f"auto-accept rule of {source_id} adopted: #{position}")
+
+
+@triage_group.command("rules")
+@pass_ctx
+def rules_cmd(ctx: AppContext) -> None:
+    """The auto-accept rules in force.
+
+    Example:
+
+    \b
+        tracker triage rules
+    """
+    for rule in triage_rules.rules(ctx.app).values():
+        steps = ", ".join(sorted(rule.steps)) or "any step"
+        click.echo(f"{rule.source_id}: {steps}{', new items too' if rule.new_items else ''} (#{rule.position})")
 
 
 def register(group: click.Group) -> None:

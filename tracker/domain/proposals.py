@@ -287,6 +287,31 @@ def check_step_fits(step: str, kind: str) -> None:
         raise ValidationError(f"step {step!r} does not fit an item of kind {kind!r}")
 
 
+# Registers whose fields are official: the only sources an auto-accept rule may be adopted for.
+AUTO_ACCEPT_KINDS = frozenset({"federal-register", "fda-guidance", "ema-medicines", "ecfr"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An auto-accept rule of one source, as adopted (position: its event's)."""
+
+    source_id: str
+    steps: frozenset[str]
+    new_items: bool
+    position: int
+
+    def applies(self, proposal: Proposal) -> bool:
+        """Accept this proposal without an analyst? Its step is one the rule names (any when it names
+        none), it has a date, and it matched an item unless the rule also creates new items."""
+        d = proposal.draft
+        return (d.source_id == self.source_id and (not self.steps or d.step in self.steps) and bool(d.date)
+                and not d.check and (self.new_items or proposal.match.item_id is not None))
+
+
+def rule_actor(source_id: str) -> str:
+    return f"rule:{source_id}"
+
+
 def check_transition(state: str, decision: str) -> None:
     """Refuse a decision the proposal's state does not allow (accepted and rejected are final)."""
     if decision in (v.PROPOSAL_ASSIGNED, v.PROPOSAL_ASSESSED):
@@ -300,7 +325,7 @@ def with_match(proposal: Proposal, match: Match) -> Proposal:
 
 
 __all__ = [
-    "Candidate", "Draft", "Evidence", "IMPACTS", "KINDS", "Match", "NO_MATCH", "Proposal", "STATES", "STEPS",
+    "AUTO_ACCEPT_KINDS", "Rule", "rule_actor", "Candidate", "Draft", "Evidence", "IMPACTS", "KINDS", "Match", "NO_MATCH", "Proposal", "STATES", "STEPS",
     "check_actor", "check_date", "check_impact", "check_item_id", "check_kind", "check_name", "check_proposal_id",
     "check_step", "check_step_fits", "check_text", "check_transition", "fold_title", "idempotency_key", "propose",
     "suggest_id",

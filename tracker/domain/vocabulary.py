@@ -94,6 +94,11 @@ PROPOSAL_REJECTED: Final = "ProposalRejected"    # reason_ref
 PROPOSAL_DEFERRED: Final = "ProposalDeferred"    # until
 PROPOSAL_ASSIGNED: Final = "ProposalAssigned"    # to
 PROPOSAL_ASSESSED: Final = "ProposalAssessed"    # impact, products, due, note_ref
+# An auto-accept rule for a register whose fields are official (stream triage-rule/<source>): id
+# (the source), steps (accepted steps; [] = any), new_items (also proposals that match no item).
+# Proposals it accepts are ProposalAccepted with actor "rule:<source>" and metadata rule = its position.
+TRIAGE_RULE_ADOPTED: Final = "TriageRuleAdopted"
+TRIAGE_RULE_REVOKED: Final = "TriageRuleRevoked"  # id
 
 STEP_EVENTS: Final = {
     "drafted": INSTRUMENT_DRAFTED,
@@ -131,6 +136,10 @@ def source_stream(source_id: str) -> str:
 
 def proposal_stream(proposal_id: str) -> str:
     return f"proposal/{proposal_id}"
+
+
+def triage_rule_stream(source_id: str) -> str:
+    return f"triage-rule/{source_id}"
 
 
 def subscription_stream(subscription_id: str) -> str:

@@ -41,6 +41,7 @@ from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
 from tracker.schema.read_models import record_items, record_steps, sources, triage_proposals
 from tracker.services import snapshots
+from tracker.services.triage_rules import apply_rules
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,12 @@ class RaiseReport:
     raised: list[str] = field(default_factory=list)
     already: int = 0
     cursor: int = 0
+    accepted: list[str] = field(default_factory=list)    # by an auto-accept rule
 
     def summary(self) -> str:
         return (f"{len(self.raised)} proposal(s) raised from {self.read} change(s)"
-                + (f"; {self.already} raised before" if self.already else ""))
+                + (f"; {self.already} raised before" if self.already else "")
+                + (f"; {len(self.accepted)} accepted by auto-accept rules" if self.accepted else ""))
 
 
 def record_index(conn: Connection) -> RecordIndex:
@@ -184,6 +187,8 @@ def raise_proposals(app: App, *, after: int | None = None) -> RaiseReport:
         if after is None or head > _cursor(conn):
             _set_cursor(conn, head)
     report.cursor = head
+    if report.raised:
+        report.accepted = apply_rules(app, report.raised)
     return report
 
 

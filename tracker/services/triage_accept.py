@@ -71,9 +71,10 @@ def _registration(item_id: str, kind: str, title_zh: str, title_en: str, proposa
 
 def accept(app: App, proposal_id: str, *, actor: str, item: str | None = None, new: str | None = None,
            step: str | None = None, date: str | None = None, title_zh: str | None = None, title_en: str | None = None,
-           kind: str | None = None, note: str | None = None) -> DecisionResult:
-    """Write the proposal's regulatory events (as corrected) and ProposalAccepted; see the module doc."""
-    actor = dp.check_actor(actor)
+           kind: str | None = None, note: str | None = None, rule: int | None = None) -> DecisionResult:
+    """Write the proposal's regulatory events (as corrected) and ProposalAccepted; see the module doc.
+    ``rule``: the position of the auto-accept rule accepting it (its actor is then ``rule:<source>``)."""
+    actor = actor if rule is not None else dp.check_actor(actor)
     if item is not None and new is not None:
         raise ValidationError("give --item (an item the record holds) or --new (a new item's id), not both")
     for value, what in ((item, "--item"), (new, "--new")):
@@ -112,6 +113,8 @@ def accept(app: App, proposal_id: str, *, actor: str, item: str | None = None, n
         raise ValidationError("a renamed step needs the new title: pass --title-zh and --title-en")
     cited = citation(proposal, actor)
     meta = metadata(actor, proposal_id)
+    if rule is not None:
+        meta["rule"] = rule
     stream = v.item_stream(item_kind, target)
     events: list[NewEvent] = []
     step_body = _step_payload(target, step, day, proposal, cited, names if step == "renamed" else None)
