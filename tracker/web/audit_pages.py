@@ -103,8 +103,10 @@ def _json(view: AuditView) -> dict[str, object]:
 
 
 def audit(web: Web, call: Call) -> Page:
-    if web.verified is None or web.verified.head_position != web.app.store.head().position:
-        verify_now(web)
+    """The head and the chain verified up to it (again only when the head moved since)."""
+    with web.verifying:
+        if web.verified is None or web.verified.head_position != web.app.store.head().position:
+            verify_now(web)
     view = _view(web)
     return Page("audit.html", "Audit 审计", view, _json(view))
 

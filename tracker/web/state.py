@@ -39,6 +39,8 @@ class Web:
         self.nav = NAV
         self._lock = threading.Lock()
         self._verified: Verified | None = None
+        # One verification of the whole chain at a time: readers arriving meanwhile wait for its result.
+        self.verifying = threading.Lock()
 
     @property
     def verified(self) -> Verified | None:
