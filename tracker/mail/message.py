@@ -3,7 +3,7 @@
 A digest is rendered once into a *draft*: its headers (Message-ID, Date, boundary and all) and both
 parts, zlib-compressed; that is what the outbox row keeps. `message_bytes(draft, recipient)` turns
 it into the RFC 5322 message, byte for byte the same on every attempt, with the To header added
-then: the address is personal data and lives only in the `subscribers` table. Both parts are base64
+then: the address is personal data, kept sealed apart (services/personal.py). Both parts are base64
 so that Chinese and Japanese text survives any relay, whatever its line-length or 8-bit rules.
 (Encoding a large digest in base64 costs half as much as rendering it, and the encoded form is four
 times larger to store, so it is done at send time, not when the digest is prepared.)

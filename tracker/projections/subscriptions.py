@@ -1,9 +1,10 @@
 """Subscriptions read model, and the tables of subscribers and the digest outbox (migration 0004).
 
 Only `subscriptions` is a projection (rebuilt from SubscriptionCreated, SubscriptionCancelled and
-SubscriberForgotten). `subscribers` holds addresses outside the hash chain on purpose: `forget`
-deletes a row and the log still verifies. `digest_outbox` and `digest_cursors` are written by the
-digest service in the same transactions as DigestPrepared and DigestSent.
+SubscriberForgotten); it holds no personal data (no address, no name). Addresses, names and
+channel URLs are kept sealed outside the hash chain (services/personal.py): `forget` destroys the
+subscriber's key and the log still verifies. `digest_outbox` and `digest_cursors` are written by
+the digest services in the same transactions as DigestPrepared and DigestSent.
 """
 
 from __future__ import annotations
