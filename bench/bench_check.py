@@ -23,7 +23,8 @@ changed (a different 5% each round; exactly those must be reported). Each cycle 
 times per side, the sides interleaved, and the median counts. Peak memory is each process's own
 (ru_maxrss from wait4; this parent stays smaller than any of them).
 
-Targets (issue 18): no-change and 5%-change cycles at most 1.1x the floor and faster than
+The CPU time of each process (user + system, from wait4) is printed beside its wall time: on a
+shared machine it moves less than wall time does. Targets (issue 18, on wall time): no-change and 5%-change cycles at most 1.1x the floor and faster than
 urlwatch; the first run at most 1.4x the floor; with --noisy at most 1.3x floor+lxml; peak memory
 at most 1.5x the floor's.
 """
@@ -210,8 +211,9 @@ def register_child(url: str, base: str, pages: int, noisy: bool) -> None:
 # -- the measurements ---------------------------------------------------------------------------
 
 
-def run_measured(command: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
-    """Wall seconds, peak resident MB (the child's own, from wait4) and stdout of one fresh process."""
+def run_measured(command: list[str], env: dict[str, str], cwd: Path,
+                 ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds, peak resident MB (the child's own, from wait4) and stdout of one fresh process."""
     out_path = cwd / "stdout.txt"
     with open(out_path, "wb") as out, open(cwd / "stderr.txt", "wb") as err:
         start = time.perf_counter()
@@ -222,7 +224,7 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path, ok: tuple[i
     if child.returncode not in ok:
         raise SystemExit(f"{' '.join(command[:5])} exited {child.returncode}: "
                          f"{(cwd / 'stderr.txt').read_text(errors='replace')[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out_path.read_text(errors="replace")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out_path.read_text(errors="replace")
 
 
 def bump(base: str, indexes: list[int]) -> None:
@@ -269,7 +271,7 @@ class Sides:
             self.commands["urlwatch"] = [str(URLWATCH_VENV / "bin" / "urlwatch"), "--urls", "urls.yaml", "--config",
                                          "urlwatch.yaml", "--cache", "cache.db", "--hooks", "hooks.py"]
 
-    def run(self, name: str) -> tuple[float, float, str]:
+    def run(self, name: str) -> tuple[float, float, float, str]:
         cwd = self.workdir / name
         # The tracker exits 3 when some source failed: the outcomes are checked by the caller.
         return run_measured(self.commands[name], self.env, cwd, ok=(0, 3) if name == "tracker" else (0,))
@@ -323,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; medians of {args.rounds} rounds")
 
         seconds: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         memory: dict[tuple[str, str], float] = {}
         exact = True
         rnd = random.Random(4)
@@ -333,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             order = names[:]
             rnd.shuffle(order)
             for name in order:
-                took, peak, out = sides.run(name)
+                took, used, peak, out = sides.run(name)
                 seconds.setdefault((kind, name), []).append(took)
+                cpu.setdefault((kind, name), []).append(used)
                 memory[(kind, name)] = max(memory.get((kind, name), 0.0), peak)
                 if name == "tracker":
                     counts, changed = changed_ids(out)
@@ -358,10 +362,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             floor_name = "floor+lxml" if args.noisy else "floor"
             target = 1.3 if args.noisy else targets[kind]
             floor = statistics.median(seconds[(kind, floor_name)])
+            floor_cpu = statistics.median(cpu[(kind, floor_name)])
             print(f"-- {kind}")
             for name in names:
                 value = statistics.median(seconds[(kind, name)])
-                line = f"   {name:<12} {value:8.3f}s  {args.pages / value:7.0f} pages/s  {value / floor:5.2f}x {floor_name}"
+                used = statistics.median(cpu[(kind, name)])
+                line = (f"   {name:<12} {value:8.3f}s  {args.pages / value:7.0f} pages/s  {value / floor:5.2f}x {floor_name}"
+                        f"  (CPU {used:6.2f}s, {used / floor_cpu:4.2f}x)")
                 if name == "tracker":
                     within = value <= target * floor
                     ok = ok and within

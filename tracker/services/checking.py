@@ -223,8 +223,8 @@ def _baseline_pending(known: _Known) -> bool:
 def _find_volatile(work: Work, again: FetchResult | None) -> None:
     """Lines a second, immediate fetch changed become ignore patterns, applied to this baseline."""
     source, result = work.source, work.result
-    if again is None or not again.ok or work.content is None:
-        return
+    if again is None or not again.ok or work.content is None or again.body == result.body:
+        return      # the same bytes give the same text: nothing volatile, and no second normalising
     try:
         other = derive(source.rules, again.body, again.headers, again.final_url or source.url)
     except FetchError:
@@ -279,10 +279,15 @@ def _assess(
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    again: FetchResult | None = None,
+    fetch_again: bool = False,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
-    part's text on the dates around them, so each new version carries what changed in its text."""
+    part's text on the dates around them, so each new version carries what changed in its text.
+
+    ``fetch_again``: a page at its baseline is fetched a second time first (see _find_volatile),
+    here, beside the other fetches, rather than in the loop that hands results out, which made a
+    first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
+    again = await fetcher.fetch(_request(known)) if fetch_again else None
     work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
@@ -363,9 +368,9 @@ async def check_sources_async(  # noqa: C901
                 if quick is not None:
                     pending.append(quick)
                 else:
-                    again = await fetcher.fetch(_request(item)) if result.ok and _baseline_pending(item) else None
                     assessing.add(asyncio.ensure_future(
-                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds, again)))
+                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
+                                               fetch_again=result.ok and _baseline_pending(item))))
                     if len(assessing) >= ASSESS_WINDOW:
                         await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                 harvest()
