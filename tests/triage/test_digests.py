@@ -53,3 +53,21 @@ def test_awaiting_triage_then_accepted(app: App) -> None:
     assert "Potency Assurance for Cellular and Gene Therapy Products" in actions
     assert "draft for comment: 2023-12-28" in actions
     assert potency.id not in us.text.split("== Awaiting triage")[1].split("\n== ")[0]
+
+
+def test_a_subscriber_can_ask_for_accepted_changes_only(app: App) -> None:
+    only = subscribing.subscribe(app, "record@example.org", jurisdictions=["US"], accepted_only=True)
+    assert "accepted changes only" in only.filters.describe()
+    digesting.run_digests(app, send=False)
+    add(app, "fr", FR, kind="federal-register", jurisdiction="US")
+    record_entries(app, "fr", POTENCY, PRORULE)
+    proposing.raise_proposals(app)
+    rendered, _ = digesting.render_digests(app)
+    assert all("Awaiting triage" not in d.text and "2023-28295" not in d.text for d in rendered
+               if d.subscription_id == only.id)
+    [potency] = [p for p in triage.list_proposals(app) if p.match == "us-potency-guidance"]
+    triage.accept(app, potency.id, actor="alice")
+    rendered, _ = digesting.render_digests(app)
+    [mine] = [d for d in rendered if d.subscription_id == only.id]
+    assert "draft for comment: 2023-12-28" in mine.text and "Awaiting triage" not in mine.text
+    assert "Current Good Tissue Practice" not in mine.text       # a register entry, not in the record

@@ -18,13 +18,15 @@ from tracker.services import calendar_export, changelog, digesting, subscribing
 @click.option("--kind", "kinds", multiple=True, metavar="K", help="law, regulation, directive, guidance, program, product, agency, fact (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="T", help="Item topic or source tag, e.g. car-t (repeatable).")
 @click.option("--item", "items", multiple=True, metavar="ID", help="An item or source id (repeatable).")
+@click.option("--accepted-only", is_flag=True, help="Only changes of the regulatory record (seeded or accepted in "
+              "triage): no page changes, register entries or proposals awaiting triage.")
 @click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
 @click.option("--name", help="A name for this subscription (shown in the subject).")
 @click.option("--notify", "notify", multiple=True, metavar="URL",
               help="Also announce each digest on this channel: an Apprise URL (slack://, msteams://, json://host/path ...; repeatable).")
 @pass_ctx
 def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds: tuple[str, ...],
-              tags: tuple[str, ...], items: tuple[str, ...], cadence: str, name: str | None,
+              tags: tuple[str, ...], items: tuple[str, ...], accepted_only: bool, cadence: str, name: str | None,
               notify: tuple[str, ...]) -> None:
     """Subscribe an address to digests of matching changes.
 
@@ -38,7 +40,7 @@ def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds
         tracker subscribe qa@example.org --notify slack://TokenA/TokenB/TokenC/#regulatory
     """
     info = subscribing.subscribe(ctx.app, email, jurisdictions=jurisdictions, kinds=kinds, tags=tags,
-                                 items=items, cadence=cadence, name=name, notify=notify)
+                                 items=items, cadence=cadence, name=name, notify=notify, accepted_only=accepted_only)
     shown = f"; channels: {', '.join(info.channels)}" if info.channels else ""
     if info.existing:
         click.echo(f"already subscribed with these filters: {info.id} ({info.cadence}, {info.filters.describe()}) "

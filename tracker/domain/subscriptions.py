@@ -82,6 +82,8 @@ class Target:
     kinds: frozenset[str]
     tags: frozenset[str]
     ids: frozenset[str]
+    # Seen by the tracker, not (yet) in the record: a page change, a register entry, a proposal.
+    machine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class Filters:
     kinds: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     items: frozenset[str] = frozenset()
+    # Only the regulatory record's changes (seeded or accepted in triage): no page changes, register
+    # entries or proposals awaiting triage.
+    accepted_only: bool = False
 
     @classmethod
     def build(
@@ -98,6 +103,7 @@ class Filters:
         kinds: Iterable[str] = (),
         tags: Iterable[str] = (),
         items: Iterable[str] = (),
+        accepted_only: bool = False,
     ) -> Filters:
         """Validated filters; an unknown jurisdiction or kind is refused with the known ones."""
         js = {j.strip().upper() for j in jurisdictions}
@@ -116,22 +122,27 @@ class Filters:
         bad = sorted(i for i in ids if not _ID_RE.match(i))
         if bad:
             raise ValidationError(f"item id(s) refused: {', '.join(map(repr, bad))} (lower-case a-z 0-9 . _ -)")
-        return cls(frozenset(js), frozenset(ks), frozenset(ts), frozenset(ids))
+        return cls(frozenset(js), frozenset(ks), frozenset(ts), frozenset(ids), accepted_only)
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> Filters:
         return cls(
             frozenset(data.get("jurisdictions", ())), frozenset(data.get("kinds", ())),
-            frozenset(data.get("tags", ())), frozenset(data.get("items", ())),
+            frozenset(data.get("tags", ())), frozenset(data.get("items", ())), bool(data.get("accepted_only")),
         )
 
-    def as_payload(self) -> dict[str, list[str]]:
-        return {
+    def as_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
             "jurisdictions": sorted(self.jurisdictions), "kinds": sorted(self.kinds),
             "tags": sorted(self.tags), "items": sorted(self.items),
         }
+        if self.accepted_only:      # only when set: the filters of earlier subscriptions keep their bytes
+            payload["accepted_only"] = True
+        return payload
 
     def matches(self, target: Target) -> bool:
+        if self.accepted_only and target.machine:
+            return False
         if self.jurisdictions and target.jurisdiction not in self.jurisdictions:
             return False
         if self.kinds and self.kinds.isdisjoint(target.kinds):
@@ -147,6 +158,8 @@ class Filters:
                                   ("tag", self.tags), ("item", self.items))
             if values
         ]
+        if self.accepted_only:
+            parts.append("accepted changes only")
         return " ".join(parts) or "everything"
 
 

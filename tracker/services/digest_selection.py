@@ -117,7 +117,8 @@ def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[t
             info = index.get(f"source:{d.item_id}")
             items = info.items if info else ()
             kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
-            target = Target(d.jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({d.item_id, *items}))
+            target = Target(d.jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({d.item_id, *items}),
+                            machine=True)     # a register entry's deadline: not in the record
         row = UpcomingRow(d.date, d.item_id, d.jurisdiction, d.item_kind, clean(d.title_zh), clean(d.title_en),
                           clean(d.note), d.label, d.url)
         rows.append((row, target))

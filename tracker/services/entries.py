@@ -49,7 +49,7 @@ def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None
         items = info.items if info else ()
         kinds = frozenset(i.kind for i in (index.get(f"item:{item}") for item in items) if i is not None and i.kind)
         return Entry(row, Target(row.jurisdiction, kinds, frozenset(info.topics if info else ()),
-                                 frozenset({part.ref_id, *items})))
+                                 frozenset({part.ref_id, *items}), machine=True))
     topics = frozenset(info.topics) if info else frozenset(part.topics)
     return Entry(row, Target(row.jurisdiction, frozenset({row.kind}), topics, frozenset({part.ref_id})))
 

@@ -74,6 +74,7 @@ def subscribe(
     name: str | None = None,
     notify: Iterable[str] = (),
     actor: str = "cli",
+    accepted_only: bool = False,
 ) -> SubscriptionInfo:
     """Record a new subscription; refuses a malformed address or channel URL before writing anything.
 
@@ -82,7 +83,7 @@ def subscribe(
     """
     canonical = domain.validate_address(address)
     urls = list(dict.fromkeys(channels.validate(url) for url in notify))
-    filters = domain.Filters.build(jurisdictions, kinds, tags, items)
+    filters = domain.Filters.build(jurisdictions, kinds, tags, items, accepted_only)
     domain.validate_cadence(cadence)
     check_known(app, filters)
     label = domain.validate_name(name, f"CGT digest ({filters.describe()})")

@@ -32,7 +32,7 @@ def awaiting(app: App) -> list[tuple[AwaitingRow, Target]]:
             evidence=f"{row.source_id} #{row.evidence_position}", match=row.match_item or "",
         )
         items = frozenset(ref for ref in (row.match_item, row.source_id) if ref)
-        found.append((view, Target(row.jurisdiction, frozenset({row.kind or ""}), frozenset(), items)))
+        found.append((view, Target(row.jurisdiction, frozenset({row.kind or ""}), frozenset(), items, machine=True)))
     return found
 
 
