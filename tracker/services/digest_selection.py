@@ -15,16 +15,17 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.core import EventStore, RecordedEvent
+from tracker.domain.reporting import Reported
 from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
-from tracker.schema.read_models import digest_index, subscriptions
+from tracker.projections.changelog_rows import from_row
+from tracker.schema.read_models import changelog_rows, digest_index, subscriptions
 from tracker.domain.reporting import clean
 from tracker.rendering.views import FailingRow, UpcomingRow
 from tracker.services import deadlines, personal
-from tracker.services.entries import REPORTED_TYPES, Entry, to_entry
+from tracker.services.entries import Entry, entry_of
 
 
 @dataclass
@@ -77,27 +78,29 @@ def candidates(
     ]
 
 
-def period_events(store: EventStore, subs: list[Candidate], until: int) -> list[RecordedEvent]:
-    """The reported events after the lowest cursor: one read of the log for every subscription."""
+def period_rows(conn: Connection, subs: list[Candidate], until: int) -> list[Reported]:
+    """The reported events after the lowest cursor, as the changelog read model keeps them: one
+    read for every subscription (an event it could not read is quarantined there, not here)."""
     if not subs:
         return []
-    return list(store.read(after=min(sub.cursor for sub in subs), until=until, types=REPORTED_TYPES))
+    c = changelog_rows.c
+    query = (sa.select(changelog_rows).where(c.position > min(sub.cursor for sub in subs), c.position <= until)
+             .order_by(c.position))
+    return [from_row(row) for row in conn.execute(query)]
 
 
-def collect(events: list[RecordedEvent], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
+def collect(parts: list[Reported], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
     """Fill each candidate's entries with the matching events in (its cursor, until]."""
     by_filters: dict[Filters, list[Candidate]] = {}
     for sub in subs:
         by_filters.setdefault(sub.filters, []).append(sub)
     groups = list(by_filters.items())
-    for event in events:
-        entry = to_entry(event, index)
-        if entry is None:
-            continue
+    for part in parts:
+        entry = entry_of(part, index)
         for filters, members in groups:
             if filters.matches(entry.target):
                 for sub in members:
-                    if event.position > sub.cursor:
+                    if part.position > sub.cursor:
                         sub.entries.append(entry)
 
 

@@ -27,7 +27,7 @@ from tracker.domain.vocabulary import DIGEST_PREPARED, subscription_stream
 from tracker.errors import ConstraintError, NotFoundError
 from tracker.mail import Transport, build_digest_message, message_domain
 from tracker.projections import ReadModel
-from tracker.projections.digest_index import event_ref, load_index, load_refs
+from tracker.projections.digest_index import load_index, load_refs
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import channel_outbox, digest_outbox
 from tracker.schema.read_models import record_items
@@ -42,7 +42,7 @@ from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pen
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 # Statuses now and dates due come from the record and the registers' read models.
-DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries")
+DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries", "changelog_rows")
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -112,15 +112,15 @@ def select(
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
         failing_sources = selection.failing_sources(conn)
+        parts = selection.period_rows(conn, subs, head.position)
     skipped = [s.id for s in subs if s.pending and not include_pending]
     subs = [s for s in subs if include_pending or not s.pending]
-    events = selection.period_events(store, subs, head.position)
     due = deadlines.collect(store, today=now.date(), days=due_days)
     with app.db.read() as conn:
         if any(s.new for s in subs):
             index = load_index(conn)  # a welcome counts the items of the whole record its filters match
         else:  # only what the period, the failing sources and the dates due name
-            refs = {event_ref(e) for e in events} | {f"source:{row[0]}" for row in failing_sources}
+            refs = {part.ref for part in parts} | {f"source:{row[0]}" for row in failing_sources}
             index = load_refs(conn, refs | selection.deadline_refs(due))
         item_ids = sorted(ref[5:] for ref, entry in index.items() if entry.entry == "item")
         statuses: dict[str, tuple[str | None, str | None]] = {}
@@ -135,7 +135,7 @@ def select(
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
         awaiting=triage_digest.awaiting(app),
     )
-    selection.collect(events, subs, index)
+    selection.collect(parts, subs, index)
     return Selection(head, now, subs, context, skipped)
 
 

@@ -18,7 +18,7 @@ from tracker.domain.subscriptions import Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering.views import ChangeRow, JurisdictionGroup
 
-__all__ = ["REPORTED_TYPES", "Entry", "change_row", "group_by_jurisdiction", "to_entry"]
+__all__ = ["REPORTED_TYPES", "Entry", "change_row", "entry_of", "group_by_jurisdiction", "to_entry"]
 
 JURISDICTION_NAMES = {
     "US": "United States", "EU": "European Union", "JP": "Japan", "CN": "China", "INTL": "International",
@@ -34,15 +34,21 @@ class Entry:
 
 def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None:
     """The reader's view of one event, or None for events readers are not told about (and for a
-    stored event this code cannot read: skipped and logged, never fatal to a digest)."""
+    stored event this code cannot read: skipped and logged, never fatal).
+
+    Digests and changelogs read the changelog read model instead (``entry_of`` its rows), where
+    an event that cannot be read is quarantined; this is the same row built from the event."""
     try:
         part = reported(event.position, event.hash, event.recorded_at, event.stream, event.type,
                         event.payload, event.valid_from)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         log_skipped("digests", event, exc)
         return None
-    if part is None:
-        return None
+    return None if part is None else entry_of(part, index)
+
+
+def entry_of(part: Reported, index: dict[str, IndexEntry]) -> Entry:
+    """The row and what subscription filters match, from the event's half and the index."""
     info = index.get(part.ref)
     row = change_row(part, info)
     if part.section == "page":
