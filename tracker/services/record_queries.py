@@ -1,7 +1,8 @@
 """The questions asked of one item or of the coming months: history, show, upcoming.
 
 ``history`` reads the item's stream in the log; ``show`` and ``upcoming`` read the record
-projection, so callers bring it up to date first (``App.fresh("record")``; the CLI does).
+projection (``show`` the sources one too), so callers bring them up to date first
+(``App.fresh("record", "sources")``; the CLI and the web interface do).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tracker.domain import vocabulary as v
 from tracker.domain.dates import precision_of
 from tracker.domain.record import STREAM_CATEGORIES, is_registration
 from tracker.errors import NotFoundError
-from tracker.schema.read_models import record_items, record_relations, record_steps
+from tracker.schema.read_models import record_items, record_relations, record_steps, sources as source_table
 
 ADDED_TO_RECORD = "added to the record"  # a registration event: bookkeeping of the tracker
 
@@ -174,15 +175,13 @@ def show(store: EventStore, item_id: str) -> ItemView:
                                                   .order_by(record_relations.c.relation, record_relations.c.target_id)).mappings()]
         incoming = [{**dict(r), "details": _json(r["details"])} for r in conn.execute(sa.select(record_relations).where(record_relations.c.target_id == item_id)
                                                   .order_by(record_relations.c.relation, record_relations.c.item_id)).mappings()]
-    sources: dict[str, dict[str, Any]] = {}
-    for event in store.read(types=[v.SOURCE_REGISTERED, v.SOURCE_REMOVED]):
-        source_id = str(event.payload.get("id"))
-        if event.type == v.SOURCE_REMOVED:
-            sources.pop(source_id, None)
-        elif item_id in (event.payload.get("items") or []):
-            sources[source_id] = {"id": source_id, "url": event.payload.get("url"), "title": event.payload.get("title")}
-        else:
-            sources.pop(source_id, None)
+        # The sources read model holds each source's latest registration (its items) and whether it
+        # was removed: one query over the sources, not a scan of the whole log per item shown.
+        candidates = conn.execute(
+            sa.select(source_table.c.id, source_table.c.url, source_table.c.title, source_table.c["items"])
+            .where(source_table.c.active.is_(True), source_table.c["items"].like(f'%{json.dumps(item_id)}%'))
+        ).all()
+    sources = {r.id: {"id": r.id, "url": r.url, "title": r.title} for r in candidates if item_id in json.loads(r.items)}
     return ItemView(_item_row(row), steps, outgoing, incoming, sorted(sources.values(), key=lambda s: s["id"]))
 
 
