@@ -18,8 +18,11 @@ from tracker.errors import DatabaseError, ExportFileError
 
 def test_a_database_locked_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    env = cli_env(url)
+    env = cli_env(url, TRACKER_ALLOW_HOSTS="127.0.0.1")
     assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    # A source due now: `check --all` must write (its claim) before it fetches anything. With
+    # nothing due it writes nothing, and a locked database does not stop it.
+    assert CliRunner().invoke(cli, ["sources", "add", "http://127.0.0.1:9/due", "--id", "due"], env=env).exit_code == 0
     monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 300)    # the real wait is 60 s
     holder = sqlite3.connect(tmp_path / "tracker.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

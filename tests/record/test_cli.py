@@ -75,7 +75,7 @@ def test_bad_input_is_one_line_exit_1_naming_the_value_and_the_valid_ones(db_url
         (("upcoming", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS'"),
         (("changelog", "--since", "2026-13-45"), "--since: '2026-13-45' is not a real date"),
         (("changelog", "--jurisdiction", "XX"), "--jurisdiction: unknown jurisdiction 'XX'"),
-        (("log", "--type", "InstrumentPublishd"), "--type: unknown event type 'InstrumentPublishd' (valid: "),
+        (("log", "--type", "InstrumentPublishd"), "--type: unknown event type 'InstrumentPublishd' (did you mean InstrumentPublished"),
         (("log", "--since", "2026-02-30"), "--since: '2026-02-30' is not a real date"),
         (("subscribe", "qa@example.org", "--item", "cn-rg"), "--item: unknown item id 'cn-rg'"),
         (("subscribe", "qa@example.org", "--tag", "no-such-tag"), "--tag: unknown tag 'no-such-tag' (valid: "),
