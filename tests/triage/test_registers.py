@@ -15,6 +15,7 @@ from tracker.services.checking import check_sources
 
 DATA = Path(__file__).parents[1] / "data" / "registers"
 JSON = {"Content-Type": "application/json; charset=utf-8"}
+TYPES = {"feed": "application/rdf+xml"}
 Expected = tuple[str, str | None, str, str | None, str | None, str | None]   # step, kind, title, date, match, identifier
 
 CASES: dict[str, tuple[str, str, str, str, list[Expected]]] = {
@@ -40,6 +41,11 @@ CASES: dict[str, tuple[str, str, str, str, list[Expected]]] = {
         ("approved", "product", "Casgevy", "2024-02-09", None, "EMEA/H/C/005763"),
         ("withdrawn", "product", "Glybera", None, None, "EMEA/H/C/002145"),
     ]),
+    # MHLW's news (RSS 1.0 in Shift_JIS): a public comment on a draft ordinance; meeting papers propose nothing.
+    "feed": ("mhlw-news.rdf", "/stf/news.rdf", "", "JP", [
+        ("drafted", "regulation", "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令案に関する御意見の募集について",
+         "2026-11-20", None, None),
+    ]),
     "ecfr": ("ecfr-title-21-part-1271.json", "/api/versioner/v1/versions/title-21.json", "?part=1271", "US", [
         ("amended", "regulation", "21 CFR 1271", "2016-11-21", "us-21-cfr-1271", "21 CFR 1271"),
         ("amended", "regulation", "21 CFR 1271", "2017-01-19", "us-21-cfr-1271", "21 CFR 1271"),
@@ -52,7 +58,7 @@ CASES: dict[str, tuple[str, str, str, str, list[Expected]]] = {
 def test_register_entries_become_the_expected_proposals(app: App, server: LocalServer, kind: str) -> None:
     file, path, suffix, jurisdiction, expected = CASES[kind]
     body = (DATA / file).read_bytes()
-    server.route(path, lambda _s: Reply(200, JSON, body))
+    server.route(path, lambda _s: Reply(200, {"Content-Type": TYPES.get(kind, JSON["Content-Type"])}, body))
     server.route("/api/versioner/v1/full/", lambda _s: Reply(404, {"Content-Type": "text/plain"}, b"none"))
     add(app, "reg", server.url(path) + suffix, kind=kind, jurisdiction=jurisdiction)
     report = check_sources(app, ["reg"])
@@ -63,6 +69,8 @@ def test_register_entries_become_the_expected_proposals(app: App, server: LocalS
     assert sorted(report.proposals) == sorted(v.summary.id for v in views)
     for view in views:
         assert view.evidence.entry_id and view.evidence.position > 0 and view.summary.source == "reg"
+        if kind == "feed":
+            assert view.proposal.draft.titles == {"ja": view.summary.title_zh}
         if view.summary.match:
             assert view.match.reason
     # Checking again raises nothing new.

@@ -36,7 +36,7 @@ KIND_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("product", re.compile(r"approv|authoris|authoriz|批准上市|获批|承認|承认|上市许可")),
     ("program", re.compile(r"program|designation|认定|指定制度")),
 )
-DRAFT_WORDS = re.compile(r"\bdraft\b|征求意见|意见稿|（案）|\(案\)|意見募集|パブリックコメント|consultation")
+DRAFT_WORDS = re.compile(r"\bdraft\b|征求意见|意见稿|（案）|\(案\)|案に関する|意見募集|意見の募集|パブリックコメント|consultation")
 WITHDRAWN_WORDS = re.compile(r"withdraw|废止|撤回|廃止|revoked|repeal")
 
 
@@ -182,7 +182,8 @@ def _feed(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[
     kind = guess_kind(title)
     if kind is None:
         return []
-    return [_base(source, p, evidence, kind=kind, step=guess_step(title, kind), date=_str(p.get("date")),
+    # A feed dates items to the second; the record's steps are dated to the day at most.
+    return [_base(source, p, evidence, kind=kind, step=guess_step(title, kind), date=_str(p.get("date"))[:10],
                   identifier="", note=f"{source.title or source.id}: feed item")]
 
 
