@@ -12,8 +12,24 @@ exactly as https://c2sp.org/signed-note and https://c2sp.org/tlog-checkpoint def
 that read transparency-log checkpoints read these.
 """
 
-from tracker.signing.keys import SigningKey, VerifierKey, generate_key, load_signing_key, load_verifier_key
+from typing import TYPE_CHECKING
+
 from tracker.signing.note import Checkpoint, NoteError, find_checkpoints, parse_checkpoint
+
+if TYPE_CHECKING:
+    from tracker.signing.keys import SigningKey, VerifierKey, generate_key, load_signing_key, load_verifier_key
+
+# The keys load the cryptography library: only when a key is asked for (PEP 562), so a command that
+# only opens the package (status, through the sealing of personal data) does not pay for it.
+_KEYS = frozenset({"SigningKey", "VerifierKey", "generate_key", "load_signing_key", "load_verifier_key"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _KEYS:
+        from tracker.signing import keys
+
+        return getattr(keys, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Checkpoint",

@@ -23,9 +23,6 @@ import hashlib
 import hmac
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from tracker.errors import DeliveryError
 
 _VERSION = b"\x01"
@@ -37,13 +34,22 @@ def new_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+# cryptography is imported where a value is sealed or opened, not with this module: commands that
+# only read status load it never (tests/cli/test_startup_imports.py, issue 18).
+
+
 def seal(key: bytes, plaintext: bytes, context: str) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(12)
     return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, context.encode("utf-8"))
 
 
 def open_sealed(key: bytes, sealed: bytes, context: str) -> bytes:
     """The plaintext of `seal(key, plaintext, context)`; DeliveryError if it does not open."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     if len(sealed) < 29 or sealed[:1] != _VERSION:
         raise DeliveryError(f"sealed {context.partition(':')[0]} is not in a known format")
     try:
