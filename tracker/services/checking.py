@@ -14,6 +14,7 @@ state row. A crash loses at most the batch in flight, which the next cycle simpl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 import time
@@ -175,6 +176,19 @@ def _request(known: _Known) -> FetchRequest:
     )
 
 
+def _again_request(known: _Known, first: FetchResult) -> FetchRequest:
+    """The second fetch of a baseline: conditional on the first answer's strong ETag, if it had one.
+
+    A 304 to it says the bytes are the same (a strong validator promises byte-identical bodies),
+    so nothing is volatile and no body is sent or normalised again; a weak ETag or a Last-Modified
+    date promises less, and the page is fetched whole (issue 18: a first run fetched and
+    normalised every page twice).
+    """
+    etag = first.headers.get("etag")
+    strong = etag if etag and not etag.startswith(("W/", "w/")) else None
+    return dataclasses.replace(_request(known), etag=strong, last_modified=None)
+
+
 def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work | None:
     """The cheap cases, done on the event loop: a failure, a 304, or the very bytes we hold."""
     work = Work(known.source, result, fetched_at, every_seconds)
@@ -287,7 +301,7 @@ async def _assess_and_read_texts(
     ``fetch_again``: a page at its baseline is fetched a second time first (see _find_volatile),
     here, beside the other fetches, rather than in the loop that hands results out, which made a
     first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
-    again = await fetcher.fetch(_request(known)) if fetch_again else None
+    again = await fetcher.fetch(_again_request(known, result)) if fetch_again else None
     work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
