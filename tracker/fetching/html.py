@@ -37,8 +37,14 @@ def compile_selector(select: str) -> CSSSelector:
         raise ValidationError(f"bad CSS selector {select!r}: {exc}") from None
 
 
+def parseable(text: str) -> str:
+    """Decoded page text lxml parses: without its XML declaration (lxml refuses a str that declares
+    an encoding; many XHTML pages of official sites start with one) and without forbidden characters."""
+    return _BAD_CHARS.sub("", _XML_DECL.sub("", text, count=1))
+
+
 def _parse(text: str) -> etree._Element | None:
-    text = _BAD_CHARS.sub("", _XML_DECL.sub("", text, count=1))
+    text = parseable(text)
     if not text.strip():
         return None
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from tracker.fetching.html import compile_selector
+from tracker.fetching.html import compile_selector, parseable
 
 ROW_TAGS = frozenset({"li", "tr", "article", "dd", "dt"})
 CARD_TAGS = frozenset({"div", "p", "section"})
@@ -43,6 +43,7 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=Tru
 
 
 def _parse(text: str) -> etree._Element | None:
+    text = parseable(text)
     if not text.strip():
         return None
     try:
