@@ -105,3 +105,19 @@ def test_cards_and_a_selector() -> None:
     assert [r.key for r in rows] == [f"https://agency.example/news/{n}" for n in range(3)] + ["https://agency.example/elsewhere"]
     assert rows[0].title == "Notice on cell therapy product 0" and "28 September 2025" in rows[0].text
     assert [r.key for r in list_rows(cards, "https://agency.example/", select="#other")] == ["https://agency.example/elsewhere"]
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), None),               # UTF-8, undeclared
+    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), "text/html; charset=utf-8"),
+    ("<meta charset='gb18030'><ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode("gb18030"), None),
+    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode("gb18030"), "text/html; charset=utf-8"),  # mis-declared
+    (b"\xef\xbb\xbf" + "<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), None),  # a BOM
+])
+def test_a_body_is_read_in_its_encoding_whichever_way_it_goes_to_lxml(body: bytes, content_type: str | None) -> None:
+    from tracker.fetching.rows import changed_rows_of_bodies
+
+    empty = (b"<ul></ul>", "text/html; charset=utf-8")
+    _, [row] = changed_rows_of_bodies(empty, (body, content_type), "https://www.cde.org.cn/list")
+    assert (row.key, row.title) == ("https://www.cde.org.cn/a", "细胞治疗产品指导原则")
+    assert "2025年9月28日" in row.text

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from tracker.fetching.decode import BOMS, decode, declared_encodings
 from tracker.fetching.html import compile_selector, parseable
 
 ROW_TAGS = frozenset({"li", "tr", "article", "dd", "dt"})
@@ -40,6 +41,29 @@ class Row(NamedTuple):
 # The plain etree parser: lxml.html's looks up a Python element class for every element touched,
 # which costs more than the parse itself on a list of thousands of rows.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+
+
+_UTF8_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+
+
+def page_root(body: bytes, content_type: str | None) -> etree._Element | None:
+    """A page's tree from its raw body. A body in UTF-8 (declared so, or undeclared, and valid)
+    goes to lxml as it is: decoding it first (decode.py's checks) and handing lxml a str costs
+    about as much again as the parse. Any other body is decoded as every page is (decode.py)."""
+    declared = declared_encodings(body, content_type)
+    if (not declared or declared[0] == "utf-8") and not body.startswith(tuple(bom for bom, _ in BOMS)):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if not body.strip():
+                return None
+            try:
+                return etree.fromstring(body, _UTF8_PARSER)
+            except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+                return None
+    return _parse(decode(body, content_type))
 
 
 def _parse(text: str) -> etree._Element | None:
@@ -184,11 +208,21 @@ def changed_rows(old_text: str, new_text: str, base_url: str,
     """The rows of two versions of a page, less those whose text both versions hold: what can be
     added, changed or removed. Most rows of a long list say the same in both versions; they are
     never read further (a row that says the same under a new link is not a change of the list)."""
-    old_root, new_root = _parse(old_text), _parse(new_text)
+    return _changed(_parse(old_text), _parse(new_text), base_url, select)
+
+
+def changed_rows_of_bodies(old: tuple[bytes, str | None], new: tuple[bytes, str | None], base_url: str,
+                           select: str | None = None) -> tuple[list[Row], list[Row]]:
+    """changed_rows of two raw bodies, each with its Content-Type (see page_root)."""
+    return _changed(page_root(*old), page_root(*new), base_url, select)
+
+
+def _changed(old_root: etree._Element | None, new_root: etree._Element | None, base_url: str,
+             select: str | None) -> tuple[list[Row], list[Row]]:
     old, new = _candidates(old_root, select), _candidates(new_root, select)
     both = {text for text, _ in old} & {text for text, _ in new}
     return (_rows((element for text, element in old if text not in both), base_url),
             _rows((element for text, element in new if text not in both), base_url))
 
 
-__all__ = ["Row", "changed_rows", "list_rows"]
+__all__ = ["Row", "changed_rows", "changed_rows_of_bodies", "list_rows", "page_root"]

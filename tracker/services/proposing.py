@@ -36,7 +36,6 @@ from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
 from tracker.domain.matching import IndexedItem, RecordIndex
 from tracker.errors import FetchError, NotFoundError
-from tracker.fetching import decode
 from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
 from tracker.schema.read_models import record_items, record_steps, sources, triage_proposals
@@ -106,14 +105,14 @@ def _page_rows(conn: Connection, event: RecordedEvent, select: str | None, url: 
         return [], [], new.snapshot
 
     # Imported here: lxml is loaded when a list page changed, not by every `tracker check` (issue 18).
-    from tracker.fetching.rows import changed_rows
+    from tracker.fetching.rows import changed_rows_of_bodies
 
-    def text(snapshot: str) -> str:
+    def body(snapshot: str) -> tuple[bytes, str | None]:
         snap = snapshots.load_snapshot(conn, snapshot)
-        return decode(snap.body, snap.headers.get("content-type"))
+        return snap.body, snap.headers.get("content-type")
 
     # Rows both versions hold unchanged are left out: they can be neither added, changed nor removed.
-    before, after = changed_rows(text(old.snapshot), text(new.snapshot), url, select)
+    before, after = changed_rows_of_bodies(body(old.snapshot), body(new.snapshot), url, select)
     return ([derivation.PageRow(*row) for row in before], [derivation.PageRow(*row) for row in after],
             new.snapshot)
 
