@@ -8,6 +8,7 @@ import pytest
 
 from tests.digests.conftest import CN_TITLE
 from tests.web.conftest import SCRIPT, TOKEN_HEADER, Site
+from tracker.core import NewEvent
 from tracker.services import subscribing
 from tracker.web.security import CSP
 
@@ -201,3 +202,17 @@ def test_healthz_and_metrics(site: Site) -> None:
     assert 'tracker_sources{state="ok"} 1' in text
     assert "tracker_log_head_position " in text and "tracker_digest_queue 0" in text
     assert "tracker_last_verify_ok 1" in text
+
+
+def test_item_page_shows_the_items_flags_and_provenance(site: Site) -> None:
+    """Issue 16: a conflict with an official source is a flag a reader of the web page sees too."""
+    site.app.store.append([NewEvent("fact/us-fact-rmat", "FactReported", {
+        "id": "us-fact-rmat", "jurisdiction": "US", "kind": "fact", "title_zh": "RMAT申请", "title_en": "RMAT requests",
+        "topics": [], "metric": "rmat-requests", "value": 471, "unit": "requests", "date": "2024-12",
+        "attributes": {"external": True, "source": "CBER table <b>x</b>",
+                       "flags": [{"type": "conflict", "against": "src-rmat", "note": "CBER's table differs"}]}},
+        valid_from="2024-12")])
+    page = site.client.get("/items/us-fact-rmat")
+    assert page.status_code == 200
+    assert "FLAG conflict (against src-rmat): CBER&#39;s table differs" in page.text
+    assert "EXTERNAL (not in the review): CBER table &lt;b&gt;x&lt;/b&gt;" in page.text  # escaped, never markup

@@ -14,6 +14,7 @@ from tracker.cli.context import AppContext, pass_ctx
 from tracker.cli.store_cmds import parse_moment
 from tracker.domain import choices
 from tracker.domain.dates import NOT_GIVEN, basis_note, precision_of
+from tracker.domain.record import structure_lines
 from tracker.services import deadlines, record_queries, replay as replay_service, seeding
 
 
@@ -242,7 +243,7 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
     click.echo(f"  {item['title_en']}")
     if item["issuer"]:
         click.echo(f"  issuer: {item['issuer']}")
-    for line in _structure_lines(item["attributes"]):
+    for line in structure_lines(item["attributes"]):
         click.echo(f"  {line}")
     for step in view.steps:
         click.echo(f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}{_provenance(step['details'])}")
@@ -266,33 +267,6 @@ def _provenance(details: dict[str, Any] | None) -> str:
     if details.get("inferred"):
         parts.append(f"inferred: {details.get('basis')}")
     return f"  [{'; '.join(parts)}]" if parts else ""
-
-
-def _structure_lines(attributes: dict[str, Any]) -> list[str]:
-    """Provenance, flags, classes, stages and time limits kept in an item's attributes."""
-    lines = []
-    if attributes.get("external"):
-        lines.append(f"EXTERNAL (not in the review): {attributes.get('source')}")
-    for flag in attributes.get("flags", []):
-        against = f" (against {flag['against']})" if flag.get("against") else ""
-        lines.append(f"FLAG {flag['type']}{against}: {flag['note']}")
-    for fact in attributes.get("external_facts", []):
-        lines.append(f"external fact: {fact['fact']} [source: {fact['source']}]")
-    for entry in attributes.get("classified", []):
-        lines.append(f"class: {entry['scheme']} / {entry['class']}" + (f" [inferred: {entry['basis']}]" if entry.get("inferred") else ""))
-    for limit in attributes.get("time_limits", []):
-        lines.append(f"time limit: {limit['what']}: {limit['value']} {limit['unit']} from {limit['starts']}")
-    for c in attributes.get("classes", []):
-        lines.append(f"class {c['id']}{' (excluded)' if c.get('excluded') else ''}{' < ' + c['parent'] if c.get('parent') else ''}: "
-                     f"{c.get('title_zh') or ''} {c['title_en']}".rstrip())
-    for number, stage in enumerate(attributes.get("stages", []), 1):
-        who = f" [{stage['gatekeeper']}]" if stage.get("gatekeeper") else ""
-        under = f" (under {stage['instrument']})" if stage.get("instrument") else ""
-        lines.append(f"stage {number}: {stage['name']}{who}{under}")
-    for key in ("route", "scope", "regime", "concerns", "pending"):
-        if attributes.get(key):
-            lines.append(f"{key}: {attributes[key]}")
-    return lines
 
 
 def register(group: click.Group) -> None:

@@ -147,3 +147,31 @@ def exists_at(first_start: date | None, recorded_day: date, valid_at: date) -> b
     """Part of the world at valid_at? Dated items from their first step; undated ones (the review
     gives no date) from the day the tracker recorded them, the latest day they surely existed."""
     return (first_start or recorded_day) <= valid_at
+
+
+def structure_lines(attributes: Mapping[str, Any]) -> list[str]:
+    """Provenance, flags, classes, stages and time limits kept in an item's attributes, one line
+    each, as `tracker show` and the web item page give them (seeds/README.md)."""
+    lines = []
+    if attributes.get("external"):
+        lines.append(f"EXTERNAL (not in the review): {attributes.get('source')}")
+    for flag in attributes.get("flags", []):
+        against = f" (against {flag['against']})" if flag.get("against") else ""
+        lines.append(f"FLAG {flag['type']}{against}: {flag['note']}")
+    for fact in attributes.get("external_facts", []):
+        lines.append(f"external fact: {fact['fact']} [source: {fact['source']}]")
+    for entry in attributes.get("classified", []):
+        lines.append(f"class: {entry['scheme']} / {entry['class']}" + (f" [inferred: {entry['basis']}]" if entry.get("inferred") else ""))
+    for limit in attributes.get("time_limits", []):
+        lines.append(f"time limit: {limit['what']}: {limit['value']} {limit['unit']} from {limit['starts']}")
+    for c in attributes.get("classes", []):
+        lines.append(f"class {c['id']}{' (excluded)' if c.get('excluded') else ''}{' < ' + c['parent'] if c.get('parent') else ''}: "
+                     f"{c.get('title_zh') or ''} {c['title_en']}".rstrip())
+    for number, stage in enumerate(attributes.get("stages", []), 1):
+        who = f" [{stage['gatekeeper']}]" if stage.get("gatekeeper") else ""
+        under = f" (under {stage['instrument']})" if stage.get("instrument") else ""
+        lines.append(f"stage {number}: {stage['name']}{who}{under}")
+    for key in ("route", "scope", "regime", "concerns", "pending"):
+        if attributes.get(key):
+            lines.append(f"{key}: {attributes[key]}")
+    return lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
+from tracker.domain.record import structure_lines
 from tracker.domain import choices
 from tracker.errors import NotFoundError, ValidationError
 from tracker.services import history as source_history, record_browse, record_queries, replay as replay_service
@@ -68,7 +69,8 @@ def item(web: Web, call: Call) -> Page:
         urls=tuple(u for u in (urls if isinstance(urls, list) else [urls])
                    if isinstance(u, str) and u.startswith(("https://", "http://"))),
         citation=str(citation.get("quote") or "") if isinstance(citation, dict) else str(citation),
-        notes=str(attributes.get("notes") or ""), steps=tuple(shown.steps), relations=tuple(shown.relations),
+        notes=str(attributes.get("notes") or ""), structure=tuple(structure_lines(attributes)),
+        steps=tuple(shown.steps), relations=tuple(shown.relations),
         related_by=tuple(shown.related_by), sources=tuple(shown.sources),
         timeline=tuple(TimelineStep.of(entry) for entry in history), head_position=store.head().position,
         today=web.app.clock().date().isoformat(), page_changes=_page_changes(web, shown.sources),

@@ -81,6 +81,7 @@ class ItemDetail:
     urls: tuple[str, ...]
     citation: str
     notes: str
+    structure: tuple[str, ...]  # flags, provenance, classes, stages, time limits (domain.record.structure_lines)
     steps: tuple[dict[str, Any], ...]
     relations: tuple[dict[str, Any], ...]
     related_by: tuple[dict[str, Any], ...]
