@@ -77,7 +77,11 @@ def validate_text(value: str, what: str, *, limit: int = MAX_TEXT_CHARS, empty: 
 
 
 def validate_list(values: Sequence[str], what: str, *, limit: int = MAX_TEXT_CHARS) -> tuple[str, ...]:
-    if isinstance(values, str) or not all(isinstance(x, str) for x in values):
+    if isinstance(values, str):
+        raise ValidationError(f"{what} must be a list of strings")
+    if not values:
+        return ()       # most sources have no items or volatile lines: nothing to walk (issue 18)
+    if not all(isinstance(x, str) for x in values):
         raise ValidationError(f"{what} must be a list of strings")
     if len(values) > MAX_LIST_ITEMS:
         raise ValidationError(f"{what}: {len(values)} given; at most {MAX_LIST_ITEMS}")
