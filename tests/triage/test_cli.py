@@ -50,7 +50,7 @@ def test_list_show_and_decide(app: App, db_url: str) -> None:
             tracker(db_url, "triage", "list", "--assignee", "bob", "--json").stdout.splitlines()] == [other["id"]]
     assert tracker(db_url, "triage", "assess", other["id"], "--impact", "low", "--products", "eu-kymriah",
                    "--actor", "carol").exit_code == 0
-    assert tracker(db_url, "triage", "defer", other["id"], "--until", "2026-03-01", "--actor", "carol").exit_code == 0
+    assert tracker(db_url, "triage", "defer", other["id"], "--until", "2027-03-01", "--actor", "carol").exit_code == 0
     assert tracker(db_url, "triage", "reject", other["id"], "--reason", "duplicate", "--actor", "carol").exit_code == 0
     assert "rejected" in tracker(db_url, "triage", "list", "--state", "rejected").stdout
 

@@ -124,7 +124,7 @@ def test_a_product_authorisation_is_folded_into_a_new_products_registration(app:
 def test_reject_defer_assign_assess_and_filters(fr: App) -> None:
     a, b = raised(fr, "fr", POTENCY, PRORULE)
     triage.assign(fr, a.id, actor="alice", to="bob")
-    triage.defer(fr, b.id, actor="alice", until="2026-01-15")
+    triage.defer(fr, b.id, actor="alice", until="2027-01-15")
     triage.assess(fr, a.id, actor="bob", impact="high", products=("eu-kymriah",), due="2026-02-01", note="check labels")
     assert [p.id for p in triage.list_proposals(fr, assignee="bob")] == [a.id]
     assert [p.id for p in triage.list_proposals(fr, state="deferred")] == [b.id]
@@ -203,3 +203,16 @@ def test_a_conditional_authorisation_turned_standard_is_an_amendment(app: App) -
     proposing.raise_proposals(app)
     steps = sorted((p.step, p.date, p.match) for p in triage.list_proposals(app))
     assert steps == [("amended", "2025-06-30", "eu-kymriah"), ("approved", "2018-08-22", "eu-kymriah")]
+
+
+def test_a_deferral_lapses_on_its_day_and_the_proposal_is_open_again(fr: App, clock: Clock) -> None:
+    a, b = raised(fr, "fr", POTENCY, PRORULE)
+    with pytest.raises(ValidationError, match="a deferral runs to a later day than today"):
+        triage.defer(fr, b.id, actor="alice", until="2026-11-24")  # the clock's today
+    triage.defer(fr, b.id, actor="alice", until="2026-12-01")
+    assert {p.id for p in triage.list_proposals(fr, state="open")} == {a.id}
+    clock.advance(days=7)  # 2026-12-01: the day it was deferred to
+    assert {p.id for p in triage.list_proposals(fr, state="open")} == {a.id, b.id}
+    assert triage.list_proposals(fr, state="deferred") == []
+    assert triage.show_proposal(fr, b.id).summary.state == "open"
+    assert triage.accept(fr, b.id, actor="alice").position > 0  # decided like any open proposal

@@ -160,7 +160,7 @@ def defer_cmd(ctx: AppContext, proposal_id: str, until: str, actor: str | None) 
     Example:
 
     \b
-        tracker triage defer p-0123456789ab --actor alice --until 2026-01-15
+        tracker triage defer p-0123456789ab --actor alice --until 2027-01-15
     """
     result = triage.defer(ctx.app, proposal_id, actor=actor or "", until=until)
     click.echo(f"deferred {proposal_id} until {until}: decision #{result.position}")

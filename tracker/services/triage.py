@@ -140,9 +140,15 @@ class DecisionResult:
                 "new_item": self.new_item, "events": list(self.events)}
 
 
-def _summary(row: Mapping[str, Any]) -> ProposalSummary:
+def _state(row: Mapping[str, Any], today: str) -> str:
+    """A deferral lapses on its day: the proposal is open again (no event needed: the date decides)."""
+    until = row["deferred_until"]
+    return "open" if row["state"] == "deferred" and until is not None and until <= today else str(row["state"])
+
+
+def _summary(row: Mapping[str, Any], today: str) -> ProposalSummary:
     return ProposalSummary(
-        id=row["id"], state=row["state"], source=row["source_id"], jurisdiction=row["jurisdiction"],
+        id=row["id"], state=_state(row, today), source=row["source_id"], jurisdiction=row["jurisdiction"],
         evidence_position=int(row["evidence_position"]), step=row["step"], kind=row["kind"],
         title_zh=row["title_zh"], title_en=row["title_en"], date=row["date"], url=row["url"],
         match=row["match_item"], identifier=row["identifier"], assignee=row["assignee"],
@@ -159,16 +165,23 @@ def list_proposals(app: App, *, state: str | None = None, jurisdiction: str | No
     if jurisdiction is not None and jurisdiction not in v.JURISDICTIONS:
         raise ValidationError(f"jurisdiction {jurisdiction!r} refused: use one of {', '.join(v.JURISDICTIONS)}")
     app.fresh("proposals")
+    today = app.clock().date().isoformat()
+    c = triage_proposals.c
+    lapsed = sa.and_(c.state == "deferred", c.deferred_until.is_not(None), c.deferred_until <= today)
     query = sa.select(triage_proposals)
-    if state is not None:
-        query = query.where(triage_proposals.c.state == state)
+    if state == "open":
+        query = query.where(sa.or_(c.state == "open", lapsed))
+    elif state == "deferred":
+        query = query.where(c.state == "deferred", sa.not_(lapsed))
+    elif state is not None:
+        query = query.where(c.state == state)
     if jurisdiction is not None:
         query = query.where(triage_proposals.c.jurisdiction == jurisdiction)
     if assignee is not None:
         query = query.where(triage_proposals.c.assignee == assignee)
     with app.db.read() as conn:
         rows = conn.execute(query.order_by(triage_proposals.c.raised_position.desc()).limit(limit)).mappings().all()
-    return [_summary(dict(row)) for row in rows]
+    return [_summary(dict(row), today) for row in rows]
 
 
 def _row(conn: Connection, proposal_id: str) -> Mapping[str, Any]:
@@ -201,7 +214,7 @@ def show_proposal(app: App, proposal_id: str) -> ProposalView:
                  texts.get(str(detail.get("note_ref") or detail.get("reason_ref") or "")))
         for d, detail in zip(decided, details, strict=True)
     )
-    return ProposalView(_summary(row), proposal_of(row), decisions)
+    return ProposalView(_summary(row, app.clock().date().isoformat()), proposal_of(row), decisions)
 
 
 # -- decisions ----------------------------------------------------------------------------------
@@ -252,6 +265,9 @@ def reject(app: App, proposal_id: str, *, actor: str, reason: str) -> DecisionRe
 def defer(app: App, proposal_id: str, *, actor: str, until: str) -> DecisionResult:
     actor = dp.check_actor(actor)
     day = dp.check_date(until, "--until")
+    today = app.clock().date().isoformat()
+    if day is not None and day <= today:
+        raise ValidationError(f"--until {day} refused: a deferral runs to a later day than today ({today})")
     return _decide(app, proposal_id, v.PROPOSAL_DEFERRED, actor, {"until": day})
 
 
