@@ -71,3 +71,23 @@ def test_a_subscriber_can_ask_for_accepted_changes_only(app: App) -> None:
     [mine] = [d for d in rendered if d.subscription_id == only.id]
     assert "draft for comment: 2023-12-28" in mine.text and "Awaiting triage" not in mine.text
     assert "Current Good Tissue Practice" not in mine.text       # a register entry, not in the record
+
+
+def test_changelogs_list_open_proposals_apart_from_the_record_until_accepted(app: App) -> None:
+    from tracker.services import changelog
+
+    add(app, "fr", FR, kind="federal-register", jurisdiction="US")
+    record_entries(app, "fr", POTENCY, PRORULE)
+    proposing.raise_proposals(app)
+    [potency] = [p for p in triage.list_proposals(app) if p.match == "us-potency-guidance"]
+    md = changelog.render(app, "md")
+    waiting = md.split("## Awaiting triage")[1].split("\n## ")[0]
+    assert "2023-12-28 drafted [US] Potency Assurance for Cellular and Gene Therapy Products" in waiting
+    assert f"a step of `us-potency-guidance`; seen on fr #{potency.evidence_position}; `{potency.id}`" in waiting
+    assert "## Awaiting triage" not in changelog.render(app, "md", jurisdictions=["CN"])
+    assert 'id="awaiting"' in changelog.render(app, "html") and potency.id in changelog.render(app, "html")
+    triage.accept(app, potency.id, actor="alice")
+    after = changelog.render(app, "md")
+    assert potency.id not in after.split("## [")[0]  # no longer awaiting ...
+    accepted = after.split("## [2023-12-28]")[1].split("\n## ")[0]  # ... but in the record, on its official date
+    assert "draft for comment" in accepted and "Potency Assurance" in accepted

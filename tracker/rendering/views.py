@@ -258,5 +258,6 @@ class ChangelogView:
     undated_count: int = 0
     years: tuple[YearGroup, ...] = ()
     entries: tuple[ChangeRow, ...] = ()  # Atom: newest first
+    awaiting: tuple[AwaitingRow, ...] = ()  # open triage proposals: not in the record until accepted
     feed_id: str = ""
     link: str = ""

@@ -27,10 +27,10 @@ from tracker.schema.read_models import changelog_rows, digest_index
 from tracker.projections.changelog_rows import from_row
 from tracker.projections.digest_index import IndexEntry
 from tracker.files import write_replacing
-from tracker.rendering import ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
+from tracker.rendering import AwaitingRow, ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
-from tracker.services import calendar_export
+from tracker.services import calendar_export, triage_digest
 from tracker.services.entries import change_row, group_by_jurisdiction
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -110,6 +110,7 @@ def _info(values: Sequence[Any]) -> IndexEntry:
 def build_view(
     rows: Sequence[ChangeRow], head: HeadView, head_time: str | None, fmt: str, *,
     jurisdictions: Iterable[str] = (), since: str | None = None, now: datetime,
+    awaiting: Sequence[AwaitingRow] = (),
 ) -> ChangelogView:
     rows = marks_once(rows)
     wanted = tuple(sorted({j.upper() for j in jurisdictions}))
@@ -118,7 +119,7 @@ def build_view(
         title=title, generated_at=format_time(now), head=head, jurisdictions=wanted or tuple(v.JURISDICTIONS),
         kinds=tuple(sorted({r.kind for r in rows if r.kind})), since=since, count=len(rows),
         feed_id="urn:tracker:changelog" + (":" + "-".join(wanted).lower() if wanted else ""),
-        link="",
+        link="", awaiting=tuple(awaiting),
     )
     if fmt == "md":
         by_date: dict[str, list[ChangeRow]] = {}
@@ -145,6 +146,12 @@ def marks_once(rows: Sequence[ChangeRow]) -> list[ChangeRow]:
             latest[row.ref_id] = max(latest.get(row.ref_id, key), key)
     return [row if not row.marks or latest[row.ref_id][2] == row.position else replace(row, marks=())
             for row in rows]
+
+
+def _awaiting(app: App, jurisdictions: Iterable[str]) -> list[AwaitingRow]:
+    """Open triage proposals, listed apart from the record's entries (they are not in it yet)."""
+    wanted = frozenset(choices.jurisdictions(jurisdictions))
+    return [row for row, _ in triage_digest.awaiting(app, wanted)]
 
 
 def timeline_years(rows: Sequence[ChangeRow]) -> tuple[YearGroup, ...]:
@@ -194,7 +201,8 @@ def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str 
         raise ValidationError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
     rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
                                          newest=ATOM_LIMIT if fmt == "atom" else None)
-    view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock())
+    view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock(),
+                      awaiting=_awaiting(app, jurisdictions))
     return render_changelog(view, fmt)
 
 
@@ -220,6 +228,7 @@ def write_changelogs(
     only_atom = formats == ("atom",)
     rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
                                          newest=ATOM_LIMIT if only_atom else None)
+    awaiting = _awaiting(app, jurisdictions)
     target_folder = folder if folder is not None else Path(app.settings.home) / "changelog"
     written: list[Path] = []
     for fmt in formats:
@@ -227,7 +236,8 @@ def write_changelogs(
             target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]
             written.append(calendar_export.write(app, target, jurisdictions=jurisdictions, now=now)[0])
             continue
-        view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now)
+        view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now,
+                          awaiting=awaiting)
         text = render_changelog(view, fmt)
         target = output_file if output_file is not None else target_folder / FILE_NAMES[fmt]
         try:

@@ -7,32 +7,32 @@ source sees the proposals about it).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from tracker.app import App
 from tracker.domain.dates import NOT_GIVEN
 from tracker.domain.subscriptions import Target
 from tracker.rendering import AwaitingRow
-from tracker.schema.read_models import triage_proposals
+from tracker.services.triage import list_proposals
 
-LIMIT = 200     # a digest lists at most this many (newest first); `tracker triage list` has them all
+LIMIT = 200     # a digest or changelog lists at most this many (newest first); `tracker triage list` has them all
+LIST_ALL = 1_000_000
 
 
-def awaiting(app: App) -> list[tuple[AwaitingRow, Target]]:
-    app.fresh("proposals")
-    query = (sa.select(triage_proposals).where(triage_proposals.c.state == "open")
-             .order_by(triage_proposals.c.raised_position.desc()).limit(LIMIT))
-    with app.db.read() as conn:
-        rows = conn.execute(query).all()
+def awaiting(app: App, jurisdictions: frozenset[str] = frozenset()) -> list[tuple[AwaitingRow, Target]]:
+    """The open proposals (a lapsed deferral is open again), newest first, at most LIMIT; only
+    these jurisdictions when some are given."""
     found = []
-    for row in rows:
+    for p in list_proposals(app, state="open", limit=LIMIT if not jurisdictions else LIST_ALL):
+        if jurisdictions and p.jurisdiction not in jurisdictions:
+            continue
         view = AwaitingRow(
-            id=row.id, jurisdiction=row.jurisdiction, step=row.step, kind=row.kind or "", title_zh=row.title_zh,
-            title_en=row.title_en, when=row.date or NOT_GIVEN, url=row.url or "",
-            evidence=f"{row.source_id} #{row.evidence_position}", match=row.match_item or "",
+            id=p.id, jurisdiction=p.jurisdiction, step=p.step, kind=p.kind or "", title_zh=p.title_zh,
+            title_en=p.title_en, when=p.date or NOT_GIVEN, url=p.url or "",
+            evidence=f"{p.source} #{p.evidence_position}", match=p.match or "",
         )
-        items = frozenset(ref for ref in (row.match_item, row.source_id) if ref)
-        found.append((view, Target(row.jurisdiction, frozenset({row.kind or ""}), frozenset(), items, machine=True)))
+        items = frozenset(ref for ref in (p.match, p.source) if ref)
+        found.append((view, Target(p.jurisdiction, frozenset({p.kind or ""}), frozenset(), items, machine=True)))
+        if len(found) == LIMIT:
+            break
     return found
 
 
