@@ -171,3 +171,19 @@ def test_verify_file_with_witness_checks_the_export_not_the_database(db_url: str
     assert "history was cut" in one_line_error(tracker(nowhere, "verify", "--file", str(cut), "--witness", str(witness)))
     assert "history was cut" in one_line_error(tracker(db_url, "verify", "--file", str(cut), "--witness", str(witness)))
     assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_verify_records_its_result_for_status_and_metrics(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tracker.cli.main import cli
+    from tracker.services import auditing
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    env = cli_env(url)
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    assert CliRunner().invoke(cli, ["verify"], env=env).exit_code == 0
+    db = Database(url)
+    run = auditing.last_run(db)
+    db.dispose()
+    assert run is not None and run.ok and run.by == "cli"

@@ -216,3 +216,16 @@ def test_item_page_shows_the_items_flags_and_provenance(site: Site) -> None:
     assert page.status_code == 200
     assert "FLAG conflict (against src-rmat): CBER&#39;s table differs" in page.text
     assert "EXTERNAL (not in the review): CBER table &lt;b&gt;x&lt;/b&gt;" in page.text  # escaped, never markup
+
+
+def test_metrics_show_the_last_verification_whoever_ran_it(site: Site) -> None:
+    """`tracker verify` records its result: /metrics shows it though this web process verified nothing."""
+    from tracker.services import auditing
+
+    assert "tracker_last_verify_ok" not in site.client.get("/metrics").text
+    report = auditing.verify_recorded(site.app.store, by="cli", at="2026-12-04T10:00:00Z")
+    text = site.client.get("/metrics").text
+    assert "tracker_last_verify_ok 1" in text
+    assert f"tracker_last_verify_head_position {report.head_position}" in text
+    run = auditing.last_run(site.app.db)
+    assert run is not None and (run.by, run.ok, run.events) == ("cli", True, report.count)

@@ -11,6 +11,7 @@ import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core import RecordedEvent
+from tracker.core.events import format_time
 from tracker.domain import choices
 from tracker.errors import ExportFileError, TrackerError, ValidationError
 from tracker.files import replacing
@@ -160,7 +161,7 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
         report = auditing.verify_export(Path(export_file))
         where = export_file
     else:
-        report = auditing.verify_store(ctx.app.store)
+        report = auditing.verify_recorded(ctx.app.store, by="cli", at=format_time(ctx.app.clock()))
         where = ctx.app.db.display_url
     if as_json:
         click.echo(json.dumps({"ok": True, "source": where, "events": report.count,

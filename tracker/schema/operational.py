@@ -213,6 +213,20 @@ service_leases = sa.Table(
 )
 
 # One row per `tracker serve` process, renewed while it lives.
+# Each full verification of the hash chain (`tracker verify`, the web audit page): when, by whom,
+# how far, and the result; /metrics and `tracker status` show the latest. Kept to the last 100.
+verify_runs = sa.Table(
+    "verify_runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("by", sa.String(20), nullable=False),  # "cli", "web"
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("head_position", sa.BigInteger, nullable=False),
+    sa.Column("events", sa.BigInteger, nullable=False),
+    sa.Column("bad_position", sa.BigInteger, nullable=True),
+    sa.Column("problem", sa.Text, nullable=True),
+)
+
 scheduler_heartbeats = sa.Table(
     "scheduler_heartbeats", metadata,
     sa.Column("process_id", sa.String(120), primary_key=True),

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tracker.core import EventStore, VerifyReport, verify_rows
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker.core import Database, EventStore, VerifyReport, verify_rows
+from tracker.core.db import one_line
 from tracker.core.proofs import LogProofs, TreeHead
+from tracker.errors import DatabaseError, ExportFileError, IntegrityError
 from tracker.schema.log import EVENT_COLUMNS
-from tracker.errors import ExportFileError, IntegrityError
+from tracker.schema.operational import verify_runs
+
+log = logging.getLogger(__name__)
 
 
 _INTEGER_FIELDS = {"position", "version", "schema_version"}
@@ -74,6 +83,17 @@ def verify_store(store: EventStore) -> VerifyReport:
     return _checked(verify_rows(store.rows()))
 
 
+def verify_recorded(store: EventStore, *, by: str, at: str) -> VerifyReport:
+    """verify_store, its result kept in verify_runs for /metrics and status (IntegrityError still raised)."""
+    try:
+        report = verify_store(store)
+    except IntegrityError as exc:
+        record_run(store.db, VerifyRun(at, by, False, store.head().position, 0, exc.position, str(exc)))
+        raise
+    record_run(store.db, VerifyRun(at, by, True, report.head_position, report.count))
+    return report
+
+
 def verify_tree(store: EventStore, size: int) -> tuple[TreeHead, int]:
     """Every stored Merkle node recomputed from the chain hashes (after verify_store checked those)."""
     return LogProofs(store.db).verify_tree(size)
@@ -88,3 +108,45 @@ def _checked(report: VerifyReport) -> VerifyReport:
         assert report.bad_position is not None and report.problem is not None
         raise IntegrityError(report.bad_position, report.problem)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRun:
+    """One full verification of the chain, as recorded in verify_runs."""
+
+    at: str
+    by: str
+    ok: bool
+    head_position: int
+    events: int
+    bad_position: int | None = None
+    problem: str | None = None
+
+
+KEPT_RUNS = 100
+
+
+def record_run(db: Database, run: VerifyRun) -> bool:
+    """Keep the result for /metrics and status. Best effort: a database this process may only read
+    (or that fails now) keeps nothing, and the verification's own answer stands. True if kept."""
+    c = verify_runs.c
+    try:
+        with db.write() as conn:
+            conn.execute(verify_runs.insert().values(
+                at=run.at, by=run.by, ok=run.ok, head_position=run.head_position, events=run.events,
+                bad_position=run.bad_position, problem=run.problem))
+            newest = conn.execute(sa.select(sa.func.max(c.id))).scalar() or 0
+            conn.execute(verify_runs.delete().where(c.id <= newest - KEPT_RUNS))
+    except (DatabaseError, SQLAlchemyError) as exc:
+        log.warning("the verification's result was not recorded: %s", one_line(exc))
+        return False
+    return True
+
+
+def last_run(db: Database) -> VerifyRun | None:
+    c = verify_runs.c
+    with db.read() as conn:
+        row = conn.execute(sa.select(verify_runs).order_by(c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return VerifyRun(row.at, row.by, bool(row.ok), int(row.head_position), int(row.events), row.bad_position, row.problem)

@@ -75,7 +75,7 @@ def verify_now(web: Web) -> Verified:
     store = web.app.store
     at = format_time(web.app.clock())
     try:
-        report = auditing.verify_store(store)
+        report = auditing.verify_recorded(store, by="web", at=at)
         result = Verified(at, True, report.head_position, report.count)
     except IntegrityError as exc:
         result = Verified(at, False, store.head().position, 0, str(exc), exc.position)

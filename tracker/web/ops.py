@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 
 from tracker.errors import DatabaseError
-from tracker.services import metrics
-from tracker.web.state import Web
+from tracker.services import auditing, metrics
+from tracker.web.state import Verified, Web
 
 
 def health(web: Web) -> tuple[int, dict[str, object]]:
@@ -62,9 +62,10 @@ def exposition(web: Web) -> str:
     if figures.checkpoint_size is not None:
         family("tracker_checkpoint_tree_size", "gauge", "Tree size of the latest signed checkpoint.",
                [_line("tracker_checkpoint_tree_size", figures.checkpoint_size)])
-    verified = web.verified
+    # The last verification recorded by any process (tracker verify, the audit page), else this one's.
+    verified: Verified | auditing.VerifyRun | None = auditing.last_run(web.app.db) or web.verified
     if verified is not None:
-        family("tracker_last_verify_timestamp_seconds", "gauge", "When this process last verified the hash chain.",
+        family("tracker_last_verify_timestamp_seconds", "gauge", "When the hash chain was last verified.",
                [_line("tracker_last_verify_timestamp_seconds", _seconds(verified.at))])
         family("tracker_last_verify_ok", "gauge", "1 if the last verification of the chain passed, else 0.",
                [_line("tracker_last_verify_ok", int(verified.ok))])
