@@ -62,3 +62,13 @@ def test_upcoming_with_an_impossible_number_of_days_is_refused(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["upcoming", "--days", str(10**20)], env=env)
     assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
     assert sum(1 for line in result.output.splitlines() if line.startswith("Error")) == 1, result.output
+
+
+def test_a_line_break_in_a_refused_value_stays_on_the_error_line(tmp_path: Path) -> None:
+    """Found by the CLI fuzz test: `projections rebuild --only` quoted the value with its line break."""
+    env = cli_env(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    done = subprocess.run([sys.executable, "-m", "tracker", "projections", "rebuild", "--only", "a\nb"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: unknown projection(s): 'a\\nb' (known: ")

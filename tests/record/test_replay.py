@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tracker.projections.sources import SourcesProjection
 from tracker.core import EventStore, Projector
 from tracker.domain.dates import parse_partial, start_of
 from tracker.errors import NotFoundError
@@ -127,6 +128,7 @@ def test_history_has_both_times_and_causes(cstore: EventStore, clock: Clock) -> 
 def test_show_relations_both_ways_and_sources(cstore: EventStore, projector: Projector) -> None:
     seed(cstore, [FIXTURE])
     projector.catch_up()
+    Projector(cstore, [SourcesProjection()]).catch_up()  # show reads an item's sources from their read model
     view = record_queries.show(cstore, "cn-program")
     assert view.item["status"] == "established" and view.item["status_date"] == "2020"
     assert {(r["item_id"], r["relation"]) for r in view.related_by} == {("cn-reg", "based-on"), ("cn-product", "designated")}

@@ -124,6 +124,11 @@ def run() -> Any:
         gc.freeze()
 
 
+def _one_line(message: str) -> str:
+    """An error is one line whatever it quotes: a line break inside a value is shown escaped."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> Any:
     except TrackerError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

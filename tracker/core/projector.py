@@ -240,7 +240,7 @@ class Projector:
         names = {p.name for p in self.projections}
         unknown = sorted(set(only) - names)
         if unknown:
-            raise NotFoundError(f"unknown projection(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+            raise NotFoundError(f"unknown projection(s): {', '.join(map(repr, unknown))} (known: {', '.join(sorted(names))})")
         return [p for p in self.projections if p.name in set(only)]
 
     def _catch_up_one(self, projection: Projection, batch_size: int) -> int:
