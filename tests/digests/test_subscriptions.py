@@ -135,3 +135,21 @@ def test_digest_projections_rebuilt_from_zero_equal_the_incremental_result(app: 
     assert before["subscriptions"] and any("unreachable" in row for row in before["digest_index"])
     app.projector.rebuild(only=names)
     assert snapshot() == before
+
+
+def test_changing_filters_keeps_the_token_and_goes_on_from_the_last_digest(app: App) -> None:
+    """The subscriber page's filter change: digest links already sent keep working, no second welcome."""
+    from tracker.services import digesting, subscriber_page
+
+    register_record(app)
+    old = subscribing.subscribe(app, "qa@example.org", jurisdictions=["CN"])
+    digesting.run_digests(app, send=False)  # the welcome, sent
+    digesting.send_pending(app)
+    token = subscriber_page.token_of(app, old.id)
+    new, new_token = subscriber_page.change_filters(app, token, jurisdictions=["CN", "JP"], kinds=[], cadence="weekly",
+                                                    actor="web:subscriber")
+    assert new.id != old.id and new_token == token
+    assert subscriber_page.subscription_id_for(app, token) == new.id
+    chosen = digesting.select(app)
+    (candidate,) = [s for s in chosen.subs if s.id == new.id]
+    assert not candidate.new  # its next digest goes on from the welcome; it is not a second welcome

@@ -182,6 +182,10 @@ def test_token_page_changes_filters(site: Site) -> None:
     fresh = site.client.get(changed.headers["location"])
     assert fresh.status_code == 200 and "CN" in fresh.text and "JP" in fresh.text and "daily" in fresh.text
     assert subscribing.get_subscription(site.app, site.subscription).status == "cancelled"
+    # The replacement took over the token: links in digests already sent still reach the subscription.
+    assert changed.headers["location"].startswith(f"/unsubscribe/{site.token}")
+    again = site.client.get(f"/unsubscribe/{site.token}")
+    assert again.status_code == 200 and "daily" in again.text
 
 
 def test_tokens_and_reading_rules(site: Site) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from tracker.errors import NotFoundError
-from tracker.schema.operational import subscription_tokens
+from tracker.schema.operational import digest_cursors, subscription_tokens
 from tracker.services import subscribing
 from tracker.services.subscribing import SubscriptionInfo
 
@@ -61,13 +61,36 @@ def unsubscribe(app: App, token: str, *, actor: str) -> list[str]:
 def change_filters(app: App, token: str, *, jurisdictions: Iterable[str], kinds: Iterable[str], cadence: str,
                    actor: str) -> tuple[SubscriptionInfo, str]:
     """Replace the subscription by one with these filters (same address, name and channels kept by
-    the address); returns the new subscription and its token. The old token stops working for it."""
+    the address); returns the new subscription and its token.
+
+    A new subscription takes over the old one's token and digest cursor: the links in digests
+    already sent keep working, and the next digest goes on from the last one (no second welcome).
+    When the address already had a subscription with these filters, that one is kept as it is."""
     info = show(app, token)
     if info.address is None or info.status != "active":
         raise NotFoundError("this subscription is no longer active: subscribe again to change its filters")
+    with app.db.read() as conn:
+        known = set(conn.execute(sa.select(subscription_tokens.c.subscription_id)).scalars())
     fresh = subscribing.subscribe(app, info.address, jurisdictions=jurisdictions, kinds=kinds,
                                   tags=info.filters.tags, items=info.filters.items, cadence=cadence,
                                   name=info.name, actor=actor)
-    if fresh.id != info.id:
-        subscribing.unsubscribe(app, info.id, actor=actor)
-    return fresh, token_of(app, fresh.id)
+    if fresh.id == info.id:
+        return fresh, token
+    subscribing.unsubscribe(app, info.id, actor=actor)
+    if fresh.id in known:
+        return fresh, token_of(app, fresh.id)
+    _carry_over(app, info.id, fresh.id)
+    return fresh, token
+
+
+def _carry_over(app: App, old_id: str, new_id: str) -> None:
+    """The old subscription's token and digest cursor, moved to the one that replaces it."""
+    t, c = subscription_tokens.c, digest_cursors.c
+    with app.db.write() as conn:
+        conn.execute(subscription_tokens.delete().where(t.subscription_id == new_id))
+        conn.execute(subscription_tokens.update().where(t.subscription_id == old_id).values(subscription_id=new_id))
+        cursor = conn.execute(sa.select(digest_cursors).where(c.subscription_id == old_id)).first()
+        if cursor is not None and conn.execute(sa.select(c.position).where(c.subscription_id == new_id)).first() is None:
+            conn.execute(digest_cursors.insert().values(
+                subscription_id=new_id, position=cursor.position, message_id=cursor.message_id,
+                updated_at=cursor.updated_at))
