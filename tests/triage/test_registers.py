@@ -10,7 +10,7 @@ import pytest
 from tests.fetching.localserver import LocalServer, Reply
 from tests.triage.conftest import add
 from tracker.app import App
-from tracker.services import triage
+from tracker.services import proposing, triage
 from tracker.services.checking import check_sources
 
 DATA = Path(__file__).parents[1] / "data" / "registers"
@@ -62,11 +62,16 @@ def test_register_entries_become_the_expected_proposals(app: App, server: LocalS
     server.route("/api/versioner/v1/full/", lambda _s: Reply(404, {"Content-Type": "text/plain"}, b"none"))
     add(app, "reg", server.url(path) + suffix, kind=kind, jurisdiction=jurisdiction)
     report = check_sources(app, ["reg"])
+    # The first check lists the register's history: only what is recent (or has a deadline ahead)
+    # is proposed; the rest when an analyst asks for it.
+    recent = [e for e in expected if e[3] is not None and e[3] >= "2026-08-26"]   # 90 days before the clock's day
+    assert sorted(p.date or "" for p in triage.list_proposals(app)) == sorted(e[3] or "" for e in recent)
+    history = proposing.raise_proposals(app, after=0, history=True)
     views = [triage.show_proposal(app, p.id) for p in triage.list_proposals(app)]
     got = sorted(((v.summary.step, v.summary.kind, v.summary.title, v.summary.date, v.summary.match, v.summary.identifier)
                   for v in views), key=lambda e: tuple(str(x) for x in e))
     assert got == sorted(expected, key=lambda e: tuple(str(x) for x in e))
-    assert sorted(report.proposals) == sorted(v.summary.id for v in views)
+    assert sorted([*report.proposals, *history.raised]) == sorted(v.summary.id for v in views)
     for view in views:
         assert view.evidence.entry_id and view.evidence.position > 0 and view.summary.source == "reg"
         if kind == "feed":
@@ -82,7 +87,20 @@ def test_a_register_deadline_travels_with_the_proposal(app: App, server: LocalSe
     server.route("/api/v1/documents.json", lambda _s: Reply(200, JSON, body))
     add(app, "fr", server.url("/api/v1/documents.json"), kind="federal-register", jurisdiction="US")
     check_sources(app, ["fr"])
+    proposing.raise_proposals(app, after=0, history=True)  # the fixture's documents are from 2024
     [notice] = [p for p in triage.list_proposals(app) if p.step == "drafted"]
     view = triage.show_proposal(app, notice.id)
     assert view.proposal.draft.deadlines == {"comments_close": "2024-11-12"}
     assert "comments close 2024-11-12" in view.proposal.draft.note
+
+
+def test_at_a_baseline_an_old_entry_is_news_only_while_a_deadline_is_ahead() -> None:
+    from datetime import date
+
+    from tracker.domain.derivation import news_at_baseline
+
+    day = date(2026, 11, 24)
+    assert news_at_baseline({"date": "2026-09-01"}, day) and not news_at_baseline({"date": "2026-08-01"}, day)
+    assert news_at_baseline({"date": "2025-01-02", "deadlines": {"comments_close": "2026-12-31"}}, day)
+    assert not news_at_baseline({"date": "2025-01-02", "deadlines": {"comments_close": "2025-03-01"}}, day)
+    assert not news_at_baseline({"date": "not a date"}, day)

@@ -208,16 +208,20 @@ def assess_cmd(ctx: AppContext, proposal_id: str, impact: str, products: tuple[s
 @triage_group.command("derive")
 @click.option("--from", "after", type=click.IntRange(min=0), metavar="POSITION",
               help="Derive again from this log position (0: the whole log); nothing is raised twice.")
+@click.option("--history", is_flag=True,
+              help="Also propose the old entries a register listed at its first check (by default only those "
+                   "dated in the 90 days before it, or with a deadline ahead).")
 @pass_ctx
-def derive_cmd(ctx: AppContext, after: int | None) -> None:
+def derive_cmd(ctx: AppContext, after: int | None, history: bool) -> None:
     """Raise the proposals of recorded changes not derived yet (checks do this themselves).
 
     Example:
 
     \b
         tracker triage derive --from 0
+        tracker triage derive --from 0 --history
     """
-    report = proposing.raise_proposals(ctx.app, after=after)
+    report = proposing.raise_proposals(ctx.app, after=after, history=history)
     click.echo(report.summary())
 
 

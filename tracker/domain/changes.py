@@ -341,11 +341,11 @@ def _valid_from(date: str) -> str | None:
         return None     # an official date we cannot read is kept in the payload, not as valid_from
 
 
-def _entry(source_id: str, entry: EntryLike) -> Emit:
-    return Emit(
-        v.REGISTER_ENTRY_ADDED, {"id": source_id, **entry.identity(), "fields": dict(entry.fields)},
-        entry_key(source_id, entry.entry_id), _valid_from(entry.date),
-    )
+def _entry(source_id: str, entry: EntryLike, *, baseline: bool = False) -> Emit:
+    payload: dict[str, Any] = {"id": source_id, **entry.identity(), "fields": dict(entry.fields)}
+    if baseline:
+        payload["baseline"] = True  # listed at the register's first check: its history, not news
+    return Emit(v.REGISTER_ENTRY_ADDED, payload, entry_key(source_id, entry.entry_id), _valid_from(entry.date))
 
 
 # What a revision of an entry is: a change of one of these under the same official id (the same
@@ -446,7 +446,7 @@ def decide_check(
             ))
         emitted.append(Emit(v.SOURCE_BASELINED, payload, baseline_key(source_id)))
         # The whole history of a register is what auditors want: every entry, at the baseline too.
-        emitted.extend(_entry(source_id, entry) for entry in entries)
+        emitted.extend(_entry(source_id, entry, baseline=True) for entry in entries)
         return step("baselined", entries=len(entries))
 
     old_hash = previous.content_hash

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
+from tracker.domain.dates import start_of
 from tracker.domain.official_dates import find_date, strip_dates
 from tracker.domain.proposals import Draft, Evidence, fold_title
 
@@ -85,6 +87,32 @@ def _mapping(value: Any) -> dict[str, str]:
 
 
 # -- registers -----------------------------------------------------------------------------------
+
+
+# A register's first check lists its whole history (thousands of Federal Register documents):
+# proposing every entry would bury the news. At a baseline only what is recent or still open is
+# proposed; `tracker triage derive --from 0 --history` proposes the rest.
+BASELINE_RECENT_DAYS = 90
+
+
+def news_at_baseline(payload: Mapping[str, Any], recorded_day: date) -> bool:
+    """An entry listed at a register's first check that is worth an analyst's look: dated within
+    BASELINE_RECENT_DAYS before the check (or later), or with a deadline still ahead."""
+    since = recorded_day - timedelta(days=BASELINE_RECENT_DAYS)
+    day = _day(payload.get("date"))
+    if day is not None and day >= since:
+        return True
+    deadlines = payload.get("deadlines")
+    return isinstance(deadlines, Mapping) and any(
+        (due := _day(value)) is not None and due >= recorded_day for value in deadlines.values())
+
+
+def _day(value: object) -> date | None:
+    """The first day of an official date (of any precision), or None when there is none to read."""
+    try:
+        return start_of(str(value or "")[:10])
+    except ValueError:
+        return None
 
 
 def from_entry(source: SourceInfo, payload: Mapping[str, Any], evidence: Evidence) -> list[Draft]:

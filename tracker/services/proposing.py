@@ -22,6 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -127,9 +128,13 @@ def _default_kind(conn: Connection, items: list[str]) -> str | None:
 
 
 def drafts_of(conn: Connection, event: RecordedEvent,
-              known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]]) -> list[dp.Draft]:
-    """The drafts one trigger event gives (none for a source unknown or of a kind without rules)."""
+              known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]], *,
+              history: bool = False) -> list[dp.Draft]:
+    """The drafts one trigger event gives (none for a source unknown or of a kind without rules;
+    none for an old entry a register listed at its first check, unless ``history``)."""
     p = event.payload
+    if p.get("baseline") and not history and not derivation.news_at_baseline(p, date.fromisoformat(event.recorded_at[:10])):
+        return []
     entry = known.get(str(p.get("id")))
     if entry is None:
         return []
@@ -170,8 +175,9 @@ def _chunks(events: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
         yield chunk
 
 
-def raise_proposals(app: App, *, after: int | None = None) -> RaiseReport:
-    """Derive and raise the proposals of the trigger events after the cursor (or ``after``)."""
+def raise_proposals(app: App, *, after: int | None = None, history: bool = False) -> RaiseReport:
+    """Derive and raise the proposals of the trigger events after the cursor (or ``after``);
+    ``history`` also proposes the old entries registers listed at their first check."""
     app.fresh("sources", "record", "proposals")
     report = RaiseReport()
     with app.db.read() as conn:
@@ -181,7 +187,7 @@ def raise_proposals(app: App, *, after: int | None = None) -> RaiseReport:
     head = app.store.head().position
     for chunk in _chunks(app.store.read(after=start, until=head, types=TRIGGERS)):
         report.read += len(chunk)
-        _raise_chunk(app, chunk, known, index, report, move_cursor=after is None)
+        _raise_chunk(app, chunk, known, index, report, move_cursor=after is None, history=history)
     with app.db.write() as conn:
         if after is None or head > _cursor(conn):
             _set_cursor(conn, head)
@@ -193,13 +199,13 @@ def raise_proposals(app: App, *, after: int | None = None) -> RaiseReport:
 
 def _raise_chunk(app: App, chunk: list[RecordedEvent],
                  known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
-                 index: RecordIndex, report: RaiseReport, *, move_cursor: bool) -> None:
+                 index: RecordIndex, report: RaiseReport, *, move_cursor: bool, history: bool = False) -> None:
     new_events: list[NewEvent] = []
     seen: set[str] = set()
     with app.db.read() as conn:
         for event in chunk:
             try:
-                drafts = drafts_of(conn, event, known)
+                drafts = drafts_of(conn, event, known, history=history)
             except (FetchError, NotFoundError, TypeError, ValueError, KeyError, AttributeError) as exc:
                 log_skipped("triage", event, exc)
                 continue
