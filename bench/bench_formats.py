@@ -34,6 +34,14 @@ feed reads backwards with its filter in the query), two runs (--runs 3, then --r
     changelog html         0.37x, 0.71x  (target met in one run of two)
     calendar (.ics)        0.75x, 0.71x  OK
 
+and once more with the machine at rest (load 0.3), --runs 3:
+
+    digest (html + text)   ours 0.031s  floor 0.005s  ratio 0.14x  BELOW TARGET
+    changelog md           ours 0.165s  floor 0.075s  ratio 0.45x  BELOW TARGET
+    changelog atom         ours 0.014s  floor 0.005s  ratio 0.38x  BELOW TARGET
+    changelog html         ours 0.249s  floor 0.096s  ratio 0.39x  BELOW TARGET
+    calendar (.ics)        ours 0.844s  floor 0.649s  ratio 0.77x  OK
+
 The changelogs now cost the one joined read of 7,750 rows (~25 ms idle) plus building a row
 object per event; the floor renders the same rows. The digest's floor renders 250 entries in 5-9
 ms; ours spends ~30 ms reading what a digest needs (the period's events, the index entries they
