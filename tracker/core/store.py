@@ -344,26 +344,6 @@ class EventStore:
         except (SQLAlchemyError, errors.Error) as exc:
             raise DatabaseError(f"reading events failed: {one_line(exc)}") from None
 
-    def newest(self, *, types: Iterable[str], before: int, limit: int) -> list[RecordedEvent]:
-        """The last ``limit`` events of these types below position ``before``, in position order:
-        one query walking the log backwards (what a feed of the newest entries needs, never the
-        whole log)."""
-        wanted = sorted(set(types))
-        if not wanted or limit <= 0:
-            return []
-        mark = self._mark
-        query = (f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE position < {mark}"
-                 f" AND type IN ({', '.join([mark] * len(wanted))}) ORDER BY position DESC LIMIT {int(limit)}")
-        try:
-            with self.db.connect() as conn, conn.begin():
-                cursor = _driver_cursor(conn)
-                cursor.execute(query, (before, *wanted))
-                rows: list[tuple[Any, ...]] = cursor.fetchall()
-                cursor.close()
-        except (SQLAlchemyError, self._driver_errors.Error) as exc:
-            raise DatabaseError(f"reading events failed: {one_line(exc)}") from None
-        return [self._to_event(row) for row in reversed(rows)]
-
     def count(self) -> int:
         with self.db.read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)

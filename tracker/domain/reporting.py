@@ -5,8 +5,8 @@ and Keep a Changelog category, its real-world date (never the day it was recorde
 the diff excerpt of a page change, where its date comes from and whether it is from outside the
 review. The other half (titles, jurisdiction, kind, link, an item's flags) comes from the digest
 index when the row is shown, so a later rename or correction shows everywhere. The changelog
-read model stores this half (projections/changelog_rows.py); digests compute it for the events
-of their period (services/entries.py). One function, so both say the same.
+read model stores this half (projections/changelog_rows.py), and digests and changelogs both read
+it there (services/entries.py joins the two halves): one function decides it, once per event.
 """
 
 from __future__ import annotations

@@ -228,11 +228,5 @@ def load_refs(conn: Connection, refs: Iterable[str]) -> dict[str, IndexEntry]:
     return found
 
 
-def event_ref(event: RecordedEvent) -> str:
-    """The index ref an event is about: "source:<id>" on a source stream, else "item:<id>"."""
-    prefix = "source" if event.stream.startswith("source/") else "item"
-    return f"{prefix}:{event.payload.get('id', '')}"
-
-
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.core import RecordedEvent
-from tracker.core.projector import log_skipped
 from tracker.domain import vocabulary as v
-from tracker.domain.reporting import REPORTED_TYPES, Reported, clean, reported
+from tracker.domain.reporting import Reported, clean
 from tracker.domain.subscriptions import Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering.views import ChangeRow, JurisdictionGroup
 
-__all__ = ["REPORTED_TYPES", "Entry", "change_row", "entry_of", "group_by_jurisdiction", "to_entry"]
+__all__ = ["Entry", "change_row", "entry_of", "group_by_jurisdiction"]
 
 JURISDICTION_NAMES = {
     "US": "United States", "EU": "European Union", "JP": "Japan", "CN": "China", "INTL": "International",
@@ -30,21 +28,6 @@ JURISDICTION_ORDER = {code: n for n, code in enumerate(v.JURISDICTIONS)}
 class Entry:
     row: ChangeRow
     target: Target
-
-
-def to_entry(event: RecordedEvent, index: dict[str, IndexEntry]) -> Entry | None:
-    """The reader's view of one event, or None for events readers are not told about (and for a
-    stored event this code cannot read: skipped and logged, never fatal).
-
-    Digests and changelogs read the changelog read model instead (``entry_of`` its rows), where
-    an event that cannot be read is quarantined; this is the same row built from the event."""
-    try:
-        part = reported(event.position, event.hash, event.recorded_at, event.stream, event.type,
-                        event.payload, event.valid_from)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        log_skipped("digests", event, exc)
-        return None
-    return None if part is None else entry_of(part, index)
 
 
 def entry_of(part: Reported, index: dict[str, IndexEntry]) -> Entry:
