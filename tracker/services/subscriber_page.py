@@ -69,15 +69,13 @@ def change_filters(app: App, token: str, *, jurisdictions: Iterable[str], kinds:
     info = show(app, token)
     if info.address is None or info.status != "active":
         raise NotFoundError("this subscription is no longer active: subscribe again to change its filters")
-    with app.db.read() as conn:
-        known = set(conn.execute(sa.select(subscription_tokens.c.subscription_id)).scalars())
     fresh = subscribing.subscribe(app, info.address, jurisdictions=jurisdictions, kinds=kinds,
                                   tags=info.filters.tags, items=info.filters.items, cadence=cadence,
                                   name=info.name, actor=actor)
     if fresh.id == info.id:
         return fresh, token
     subscribing.unsubscribe(app, info.id, actor=actor)
-    if fresh.id in known:
+    if fresh.existing:
         return fresh, token_of(app, fresh.id)
     _carry_over(app, info.id, fresh.id)
     return fresh, token
