@@ -91,14 +91,10 @@ def _read(conn: Connection, until: int, wanted: set[str], newest: int | None) ->
     rows = []
     for record in conn.execute(query):
         part = from_row(record[:width], topics=False)
-        info = infos.get(part.ref, _MISSING)
-        if info is _MISSING:
-            info = infos[part.ref] = _info(record[width:]) if record[width] is not None else None
-        rows.append(change_row(part, info))  # type: ignore[arg-type]
+        if part.ref not in infos:  # each item's or page's index entry is built once
+            infos[part.ref] = _info(record[width:]) if record[width] is not None else None
+        rows.append(change_row(part, infos[part.ref]))
     return rows[::-1] if newest else rows
-
-
-_MISSING = object()
 
 
 def _info(values: Sequence[Any]) -> IndexEntry:
