@@ -149,6 +149,11 @@ def only(prefix: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, lis
 @example(kinds=["regulation"],
          operations=[("step", 0, 2, "2015"), ("step", 0, 3, "2016"), ("note", 0, 1, "x"), ("restep", 0, 0, 1, "2017"), ("restep", 0, -1, 0, "2015")],
          splits=[2, 1], batch_size=2)
+# a removed registration date that held the status: the status is folded again from the other steps.
+@example(kinds=["regulation", "regulation", "agency", "regulation"],
+         operations=[("step", 2, 0, "2015"), ("redate", 2, 1, "2017"), ("step", 2, 0, "2015-02-01"),
+                     ("redate", 2, 0, "2015"), ("restep", 2, 0, 0, "2015")],
+         splits=[1], batch_size=1)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
     operations=ops,

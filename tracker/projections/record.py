@@ -238,13 +238,17 @@ class _Batch:
                 item_id=item_id, position=event.position, step=new["step"], event_type=event.type,
                 date=new.get("date"), note=new.get("note"), details=details(new, STEP_DETAILS),
             ))
+        self._refold(row)
+        self._touch(row, event)
+
+    def _refold(self, row: dict[str, Any]) -> None:
+        """Status and status date folded again from the item's stored steps, in log order."""
         registered = int(row["registered_position"])
         steps = self.conn.execute(
             sa.select(record_steps.c.step, record_steps.c.date, record_steps.c.position)
-            .where(record_steps.c.item_id == item_id).order_by(record_steps.c.position)
+            .where(record_steps.c.item_id == row["id"]).order_by(record_steps.c.position)
         ).all()
         row["status"], row["status_date"] = refold_status(row["kind"], [(s, d, pos == registered) for s, d, pos in steps])
-        self._touch(row, event)
 
     def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:
         """The date (or note) the registration carries was corrected: its step row follows."""
@@ -258,8 +262,8 @@ class _Batch:
                 item_id=item_id, position=position, step=folded["step"], event_type=REGISTRATION_TYPE[row["kind"]],
                 date=folded["date"], note=folded.get("note"), details=details(folded, STEP_DETAILS),
             ))
-        if row["status_date"] == old_date:
-            row["status_date"] = folded["date"] if folded else None
+        if row["status_date"] == old_date:  # the registration's date held the status: fold it again
+            self._refold(row)
 
     def _touch(self, row: dict[str, Any], event: RecordedEvent) -> None:
         row["updated_position"] = event.position

@@ -83,7 +83,7 @@ class _Fold:
     """The state of one item on the valid-at day, updated event by event."""
 
     __slots__ = ("record", "position", "recorded_at", "folded_start", "steps_start", "status", "status_date",
-                 "status_start", "title", "title_start", "date_basis")
+                 "status_start", "title", "title_start", "date_basis", "seen")
 
     def __init__(self, event: RecordedEvent, valid_at: date) -> None:
         self.record = dict(event.payload)
@@ -97,6 +97,9 @@ class _Fold:
         self.title: tuple[str, str] | None = None
         self.title_start: date | None = None
         self.date_basis: str | None = None
+        # The status-bearing steps folded so far (status, date, start, basis), in log order: a
+        # corrected registration date that held the status is folded again with them.
+        self.seen: list[tuple[str, str | None, date, str | None]] = []
         folded = registration_step(event.payload)
         if folded is not None:
             start = start_of(folded["date"])
@@ -113,9 +116,11 @@ class _Fold:
         if start > valid_at:
             return
         status = step_status(self.record["kind"], str(payload.get("step")))
-        if status is not None and (self.status_start is None or start >= self.status_start):
-            self.status, self.status_date, self.status_start = status, payload.get("date"), start
-            self.date_basis = payload.get("date_basis")
+        if status is not None:
+            self.seen.append((status, payload.get("date"), start, payload.get("date_basis")))
+            if self.status_start is None or start >= self.status_start:
+                self.status, self.status_date, self.status_start = status, payload.get("date"), start
+                self.date_basis = payload.get("date_basis")
         if payload.get("step") == "renamed" and payload.get("title_zh") and (self.title_start is None or start >= self.title_start):
             self.title = (payload["title_zh"], payload.get("title_en") or self.record["title_en"])
             self.title_start = start
@@ -127,12 +132,16 @@ class _Fold:
             new = registration_step({"step_folded": changes["step_folded"].get("new")})
             start = start_of(new["date"]) if new else None
             self.folded_start = start
-            # The status the registration gave moves with its corrected date.
+            # The status the registration gave is folded again from its corrected date and the
+            # steps seen so far, as the record projection does (domain.record.refold_status).
             if self.status_date == (old["date"] if old else None):
+                self.status, self.status_date, self.status_start = REGISTRATION_STATUS.get(self.record["kind"]), None, None
+                self.date_basis = None
                 if new is not None and start is not None and start <= valid_at:
                     self.status_date, self.status_start, self.date_basis = new["date"], start, new.get("date_basis")
-                else:
-                    self.status_date, self.status_start, self.date_basis = None, None, None
+                for status, day, begins, basis in self.seen:
+                    if self.status_start is None or begins >= self.status_start:
+                        self.status, self.status_date, self.status_start, self.date_basis = status, day, begins, basis
 
     @property
     def first_start(self) -> date | None:
