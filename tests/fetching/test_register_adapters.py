@@ -204,6 +204,19 @@ def test_mhlw_rss_1_0_in_shift_jis(server: LocalServer) -> None:
     assert (second.date, second.precision) == ("2026-11", "month")
 
 
+
+def test_pmda_english_rss_1_0(server: LocalServer) -> None:
+    """PMDA's English "What's New" feed (rss_008.xml) is RSS 1.0 like MHLW's, in UTF-8, some entries undated."""
+    server.route("/rss_008.xml", Reply(200, {"Content-Type": "application/xml"}, (DATA / "pmda-whats-new.rdf").read_bytes()))
+    review, safety, undated = entries_of(server, "/rss_008.xml", "feed")
+    assert review.entry_id == review.url == "https://www.pmda.go.jp/english/review-services/reviews/approved-information/0004.html"
+    assert review.title == "[Review] List of Approved Products: Regenerative Medical Products (updated)"
+    assert (review.date, review.type) == ("2026-11-27T01:00:00Z", "Reviews")
+    assert safety.title.endswith("使用上の注意の改訂について") and "&" in safety.title
+    assert (safety.date, safety.precision) == ("2026-11-20", "day")
+    assert (undated.date, undated.precision) == ("", None) and undated.entry_id == undated.url   # date not given
+
+
 # -- not of its kind -------------------------------------------------------------------------------
 
 
