@@ -15,12 +15,13 @@ from typing import Any
 from tracker.core import NewEvent
 from tracker.core.canonical import canonical_json
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import Reference, Step, StepCorrection, StepRef
+from tracker.domain.payloads_registry import schema_version
 from tracker.domain.record import FOLDED_STEP, REGISTRATION_TYPE
 from tracker.domain.seeds import SeedItem, SeedReference, SeedSet
-from tracker.domain.upcasters import build_upcaster
 
 # Written at the current payload version, so no upcaster has to touch what seeds write.
-_SOURCE_SCHEMA = build_upcaster().current_version(v.SOURCE_REGISTERED)
+_SOURCE_SCHEMA = schema_version(v.SOURCE_REGISTERED)
 
 Metadata = Mapping[str, Any]
 
@@ -81,7 +82,7 @@ def step_type(kind: str, step: str) -> str:
 
 
 def step_payload(item_id: str, step: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": item_id, **step}
+    return Step.from_payload(step, item_id).to_payload()
 
 
 def step_event(item: SeedItem, step: Mapping[str, Any], metadata: Metadata) -> NewEvent:
@@ -121,8 +122,8 @@ def step_correction_event(item: SeedItem, number: int, old: tuple[str, str], new
     return NewEvent(
         stream=v.item_stream(item.kind, item.id),
         type=v.STEP_CORRECTED,
-        payload={"id": item.id, "old": {"step": old[0], "date": old[1]}, "new": dict(new) if new is not None else None,
-                 "reason": reason},
+        payload=StepCorrection(item.id, StepRef(*old), Step.from_payload(new, item.id) if new is not None else None,
+                               reason).to_payload(),
         metadata=metadata,
         valid_from=new["date"] if new is not None else None,
         idempotency_key=step_correction_key(item.id, number),
@@ -140,10 +141,8 @@ def reference_event(reference: SeedReference, metadata: Metadata) -> NewEvent:
 
 
 def reference_payload(reference: SeedReference) -> dict[str, Any]:
-    payload: dict[str, Any] = {"id": str(reference.number), "number": reference.number, "text": reference.text, "url": reference.url}
-    if reference.url_printed is not None:
-        payload["url_printed"] = reference.url_printed  # only when given: unchanged references stay unchanged
-    return payload
+    # url_printed only when given (Reference.to_payload): unchanged references stay unchanged.
+    return Reference(str(reference.number), reference.number, reference.text, reference.url, reference.url_printed).to_payload()
 
 
 def derived_source_id(url: str) -> str:

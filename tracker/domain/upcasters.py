@@ -1,12 +1,16 @@
-"""Payload upgrades for event types whose shape changed; registered here, applied on read."""
+"""The store's Upcaster, built from the payload registry (payloads_registry.py), where each event
+type's upcasts are declared beside its definition and version."""
 
 from __future__ import annotations
 
 from tracker.core.events import Upcaster
+from tracker.domain.payloads_registry import REGISTRY
 
 
 def build_upcaster() -> Upcaster:
     upcaster = Upcaster()
-    # Example shape change: v1 SourceChecked payloads had no "kind"; v2 defaults it to "html".
-    upcaster.register("SourceRegistered", 1, lambda payload: {"kind": "html", **payload})
+    # Only types with upcasts: the store looks every event's type up, and an unknown one costs least.
+    for name, entry in REGISTRY.items():
+        for from_version, fn in sorted(entry.upcasts.items()):
+            upcaster.register(name, from_version, fn)
     return upcaster

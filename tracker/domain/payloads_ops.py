@@ -1,0 +1,163 @@
+"""Typed payloads of monitoring, subscriptions, digests and triage: one TypedDict per event type.
+
+These payloads are read by one projection or service each, as plain dicts; the TypedDict names
+their fields once (the comments of vocabulary.py, checked), and ``decode`` checks the required
+ones. The record's payloads, which several readers fold, are the classes of payloads.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
+
+from tracker.domain.payloads import PayloadError
+
+
+class SourceRegistered(TypedDict):
+    id: str
+    url: str
+    kind: str  # schema 2: schema 1 payloads had none ("html", upcasters.py)
+    jurisdiction: str | None
+    title: str
+    items: list[str]
+    tags: list[str]
+    select: str | None
+    ignore: list[str]
+    every: NotRequired[Any]
+    respect_robots: NotRequired[bool]
+    origin: NotRequired[str]
+
+
+class SourceRemoved(TypedDict):
+    id: str
+    reason: NotRequired[str | None]
+
+
+class SourceRulesAdopted(TypedDict):
+    id: str
+    select: str | None
+    ignore: list[str]
+    reason: NotRequired[str | None]
+
+
+class SourceVolatileIgnored(TypedDict):
+    id: str
+    ignore: list[str]
+    lines: NotRequired[list[str]]
+    reason: NotRequired[str | None]
+
+
+class SourceVolatileRevoked(TypedDict):
+    id: str
+    ignore: list[str]
+    reason: NotRequired[str | None]
+
+
+class SourceBaselined(TypedDict):
+    id: str
+    content_hash: str
+    url: NotRequired[str]
+    entries: NotRequired[int]
+    snapshot: NotRequired[Any]
+    http: NotRequired[dict[str, Any]]
+
+
+class SourceChanged(TypedDict):
+    id: str
+    old_hash: str | None
+    new_hash: str
+    url: NotRequired[str]
+    diff: NotRequired[str]
+    diff_truncated: NotRequired[bool]
+    snapshot: NotRequired[Any]
+    http: NotRequired[dict[str, Any]]
+
+
+class SourceUnreachable(TypedDict):
+    id: str
+    error_class: NotRequired[str]
+    error: NotRequired[str]
+    failures: NotRequired[int]
+
+
+class SourceRecovered(TypedDict):
+    id: str
+    after_failures: NotRequired[int]
+
+
+class RegisterEntry(TypedDict):
+    """RegisterEntryAdded, and RegisterEntryRevised (which adds ``changes``)."""
+
+    id: str
+    entry_id: str
+    date: NotRequired[str | None]
+    title: NotRequired[str]
+    url: NotRequired[str | None]
+    fields: NotRequired[dict[str, Any]]
+    precision: NotRequired[str | None]
+    type: NotRequired[str]
+    titles: NotRequired[dict[str, str]]
+    agency: NotRequired[str]
+    links: NotRequired[dict[str, str]]
+    dates: NotRequired[dict[str, str]]
+    deadlines: NotRequired[dict[str, str]]
+    changes: NotRequired[dict[str, Any]]
+
+
+class SubscriptionCreated(TypedDict):
+    id: str
+    subscriber: str
+    filters: dict[str, Any]
+    cadence: str
+    name: NotRequired[str]
+
+
+class SubscriptionCancelled(TypedDict):
+    id: str
+
+
+class SubscriberForgotten(TypedDict):
+    subscriber: str
+
+
+class DigestEvent(TypedDict):
+    """DigestPrepared (positions, count), DigestSent, DigestNotified (channel, positions) and
+    DigestFailed (positions, rejections, code)."""
+
+    subscription: str
+    message_id: str
+    positions: NotRequired[list[int]]
+    count: NotRequired[int]
+    channel: NotRequired[str]
+    rejections: NotRequired[int]
+    code: NotRequired[int]
+
+
+class ProposalEvent(TypedDict):
+    """ProposalRaised (the candidate: domain/proposals.py) and the decisions on it (accepted,
+    rejected, deferred, assigned, assessed), each with the proposal's id and its own fields."""
+
+    id: str
+
+
+class TriageRuleAdopted(TypedDict):
+    id: str
+    steps: list[str]
+    new_items: bool
+
+
+class TriageRuleRevoked(TypedDict):
+    id: str
+
+
+def decoder(definition: Any) -> Any:
+    """``decode`` for a TypedDict: the required fields present, the payload given back as is."""
+    required = frozenset(definition.__required_keys__)
+
+    def decode(payload: Mapping[str, Any]) -> Any:
+        missing = required - payload.keys()
+        if missing:
+            raise PayloadError(f"{definition.__name__} payload lacks {', '.join(sorted(missing))}")
+        return payload
+
+    return decode

@@ -1,0 +1,95 @@
+"""Every event type by its stable name: its typed payload, its schema version and its upcasters.
+
+A plain dict (no metaclass, no code path stored in the log): the stored type name maps to the
+definition the code reads it as. A payload whose shape changes gets the next schema version and an
+upcaster from the version before, here; the store applies them on read (core/events.Upcaster),
+so the permanent log is never rewritten. ``decode(type, payload)`` is the typed payload of an
+event as the store gives it back (upcast already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.core.events import UpcastFn
+from tracker.domain import payloads as p
+from tracker.domain import payloads_ops as o
+from tracker.domain import vocabulary as v
+from tracker.domain.record import REGISTRATION_TYPE
+
+
+@dataclass(frozen=True)
+class PayloadType:
+    """The definition of one event type's payload, the version it is written at, and the upcasts
+    {from_version: function giving from_version + 1} that bring older payloads to it."""
+
+    definition: type
+    decode: Callable[[Mapping[str, Any]], Any]
+    upcasts: Mapping[int, UpcastFn] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return 1 + len(self.upcasts)
+
+
+def _typed(definition: Any, upcasts: Mapping[int, UpcastFn] | None = None) -> PayloadType:
+    return PayloadType(definition, o.decoder(definition), dict(upcasts or {}))
+
+
+def _record(definition: Any) -> PayloadType:
+    return PayloadType(definition, definition.from_payload)
+
+
+def _source_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 SourceRegistered payloads had no ``kind``: every source was a page."""
+    return {"kind": "html", **payload}
+
+
+REGISTRY: dict[str, PayloadType] = {
+    # the regulatory record (payloads.py)
+    **{name: _record(p.Registration) for name in sorted(set(REGISTRATION_TYPE.values()))},
+    **{name: _record(p.Step) for name in sorted(set(v.STEP_EVENTS.values()) - set(REGISTRATION_TYPE.values()))},
+    v.AGENCY_RENAMED: _record(p.Step),
+    v.ITEM_CORRECTED: _record(p.ItemCorrection),
+    v.STEP_CORRECTED: _record(p.StepCorrection),
+    v.REFERENCE_REGISTERED: _record(p.Reference),
+    # monitoring
+    v.SOURCE_REGISTERED: _typed(o.SourceRegistered, {1: _source_v1_to_v2}),
+    v.SOURCE_REMOVED: _typed(o.SourceRemoved),
+    v.SOURCE_RULES_ADOPTED: _typed(o.SourceRulesAdopted),
+    v.SOURCE_VOLATILE_IGNORED: _typed(o.SourceVolatileIgnored),
+    v.SOURCE_VOLATILE_REVOKED: _typed(o.SourceVolatileRevoked),
+    v.SOURCE_BASELINED: _typed(o.SourceBaselined),
+    v.SOURCE_CHANGED: _typed(o.SourceChanged),
+    v.SOURCE_UNREACHABLE: _typed(o.SourceUnreachable),
+    v.SOURCE_RECOVERED: _typed(o.SourceRecovered),
+    v.REGISTER_ENTRY_ADDED: _typed(o.RegisterEntry),
+    v.REGISTER_ENTRY_REVISED: _typed(o.RegisterEntry),
+    # subscriptions and digests
+    v.SUBSCRIPTION_CREATED: _typed(o.SubscriptionCreated),
+    v.SUBSCRIPTION_CANCELLED: _typed(o.SubscriptionCancelled),
+    v.SUBSCRIBER_FORGOTTEN: _typed(o.SubscriberForgotten),
+    v.DIGEST_PREPARED: _typed(o.DigestEvent),
+    v.DIGEST_SENT: _typed(o.DigestEvent),
+    v.DIGEST_NOTIFIED: _typed(o.DigestEvent),
+    v.DIGEST_FAILED: _typed(o.DigestEvent),
+    # triage
+    **{name: _typed(o.ProposalEvent) for name in (
+        v.PROPOSAL_RAISED, v.PROPOSAL_ACCEPTED, v.PROPOSAL_REJECTED, v.PROPOSAL_DEFERRED, v.PROPOSAL_ASSIGNED,
+        v.PROPOSAL_ASSESSED)},
+    v.TRIAGE_RULE_ADOPTED: _typed(o.TriageRuleAdopted),
+    v.TRIAGE_RULE_REVOKED: _typed(o.TriageRuleRevoked),
+}
+
+
+def schema_version(type_name: str) -> int:
+    """The version a payload of this type is written at."""
+    return REGISTRY[type_name].version
+
+
+def decode(type_name: str, payload: Mapping[str, Any]) -> Any:
+    """The typed payload of an event (as read: upcast to the current version); PayloadError if
+    it lacks the shape, KeyError for a type the tracker does not know."""
+    return REGISTRY[type_name].decode(payload)
