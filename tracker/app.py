@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # Built on first use (and imported then): `tracker status` loads neither httpx's transports nor smtplib.
     from tracker.fetching import Fetcher
     from tracker.mail import Transport
+    from tracker.services.robots_rules import SharedRobotsStore
 
 FetcherFactory = Callable[[], "Fetcher"]
 
@@ -82,8 +83,15 @@ class App:
         from tracker.fetching import FetchConfig, Fetcher
         from tracker.services.host_pace import DatabasePacer
 
-        # Every process paces each host through the database, not only its own requests.
-        return Fetcher(FetchConfig.from_settings(self.settings.fetch), pacer=DatabasePacer(self.db))
+        # Every process paces each host, and keeps what robots.txt says, through the database.
+        return Fetcher(FetchConfig.from_settings(self.settings.fetch), pacer=DatabasePacer(self.db),
+                       robots=self._robots)
+
+    @cached_property
+    def _robots(self) -> SharedRobotsStore:
+        from tracker.services.robots_rules import SharedRobotsStore
+
+        return SharedRobotsStore(self.db)
 
     @cached_property
     def mail(self) -> Transport:

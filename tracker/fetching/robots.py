@@ -9,7 +9,9 @@ requests to a host is the larger of the configured one and the site's.
 
 Rules outlive a Fetcher: a process keeps them in ROBOTS_RULES (a Fetcher takes another store if
 given one), so a scheduler checking every minute asks each site once per ``robots_ttl``, not once
-per batch. RFC 9309 asks crawlers not to keep a robots.txt longer than 24 hours.
+per batch. The tracker's own processes share them through the database as well
+(tracker.services.robots_rules), so `tracker check` run from cron asks each site once a day, not
+once a run. RFC 9309 asks crawlers not to keep a robots.txt longer than 24 hours.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class Rules:
     """What one robots.txt says to us: may we fetch a URL, and how long to wait between requests."""
 
     parser: Protego | None          # None: no rules, everything allowed
+    text: str | None = None         # the robots.txt the parser was built from, kept to be shared
+
+    @classmethod
+    def from_text(cls, text: str | None) -> Rules:
+        """Rules from a robots.txt's text; None stands for "no rules" (a 4xx answer)."""
+        return cls(None) if text is None else cls(Protego.parse(text), text)
 
     def allows(self, url: str, user_agent: str) -> bool:
         return self.parser is None or bool(self.parser.can_fetch(url, user_agent))
@@ -53,7 +61,7 @@ class Rules:
 def rules_from(result: FetchResult) -> Rules:
     """The rules a robots.txt fetch result stands for; FetchError if they cannot be known."""
     if result.outcome == "ok":
-        return Rules(Protego.parse(result.body.decode("utf-8", errors="replace")))
+        return Rules.from_text(result.body.decode("utf-8", errors="replace"))
     if result.error_class in {BLOCKED, TOO_LARGE} or (
         result.error_class == HTTP_STATUS and result.status is not None and 400 <= result.status < 500
     ):

@@ -199,6 +199,16 @@ host_pace = sa.Table(
     sa.Column("next_at", sa.Float, nullable=False),
 )
 
+# robots.txt as last read from each origin (services/robots_rules.py), shared by the tracker's
+# processes until it expires (wall-clock epoch seconds; RFC 9309: at most 24 hours). body NULL:
+# the site answered 4xx, so no rules apply. A 5xx answer is never kept.
+robots_rules = sa.Table(
+    "robots_rules", metadata,
+    sa.Column("origin", sa.String(300), primary_key=True),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
 # -- the scheduler (services/claims.py, heartbeat.py) -------------------------------------------
 # Named leases with an expiry: the SQLite single-instance lock, one digest period, the outbox
 # sender. A row whose expires_at has passed belongs to nobody; completed_at set means done for good.
