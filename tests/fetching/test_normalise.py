@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fetching.localserver import LocalServer, Reply, config, run
 from tests.fetching.pdfs import make_pdf
 from tracker.errors import FetchError, ValidationError
 from tracker.fetching import Fetcher, FetchRequest, FetchResult, normalise
+from tracker.fetching.html import _collapse
 
 CASES = json.loads((Path(__file__).parents[1] / "data" / "normalise" / "cases.json").read_text(encoding="utf-8"))
 
@@ -56,3 +60,12 @@ def test_pdf_pages_are_separated_by_a_blank_line() -> None:
 def test_pdf_with_ignore_pattern() -> None:
     body = make_pdf(["Annex 1", "Printed on 2024-05-01"])
     assert normalise("pdf", body, ignore=[r"Printed on \S+"]) == "Annex 1"
+
+
+WHITESPACE = [c for c in map(chr, range(0x3001)) if re.match(r"\s", c)]
+
+
+@given(st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "é", "中", "\x1f", "|"]), max_size=20))
+def test_whitespace_runs_collapse_as_the_regular_expression_does(piece: str) -> None:
+    # html._collapse stands for re.sub(r"\s+", " ", piece), the rule the recorded texts were made by.
+    assert _collapse(piece) == re.sub(r"\s+", " ", piece)

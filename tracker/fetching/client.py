@@ -389,8 +389,11 @@ class Fetcher:
 
         if status in REDIRECT_STATUSES:
             location = headers.get("location")
+            if location:
+                await _drain(response)
             return _Redirect(location) if location else failed(REDIRECT, f"HTTP {status} without a Location")
         if status == 304 and conditional:
+            await _drain(response)
             return FetchResult(request.source_id, request.url, url, "not_modified", status, headers)
         if status not in CONTENT_STATUSES:
             try:
@@ -416,6 +419,23 @@ class Fetcher:
         if reason:
             return failed(BLOCKED, reason)
         return FetchResult(request.source_id, request.url, url, "ok", status, headers, body)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the end of a short answer (a 304, a redirect) so its connection goes back to the pool.
+
+    A response closed before its end closes its connection: a sweep of conditional GETs answered
+    304 opened a new connection for every page (issue 18). A body longer than SMALL_PAGE, or one
+    that fails, is not worth the wait: the connection is closed as before.
+    """
+    try:
+        size = 0
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > SMALL_PAGE:
+                return
+    except httpx.HTTPError:
+        return
 
 
 def _failed(

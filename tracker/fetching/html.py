@@ -24,7 +24,6 @@ BLOCK = frozenset({
 })
 CELLS = frozenset({"td", "th"})
 _NL, _CELL = "\n", "\x1f"
-_SPACE = re.compile(r"\s+")
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -90,10 +89,26 @@ def _emit(element: etree._Element, out: list[str]) -> None:
         out.append(_NL)
 
 
+def _collapse(piece: str) -> str:
+    r"""Every whitespace run of ``piece`` made one space, as re.sub(r"\s+", " ", piece) does.
+
+    str.split() knows the same whitespace as re's \s and runs about 2.5x faster on page text,
+    where re.sub replaces every single space by itself (issue 18).
+    """
+    inner = " ".join(piece.split())
+    if not inner:
+        return " " if piece else ""
+    if piece[0].isspace():
+        inner = " " + inner
+    if piece[-1].isspace():
+        inner += " "
+    return inner
+
+
 def _render(element: etree._Element) -> str:
     out: list[str] = []
     _emit(element, out)
-    raw = "".join(piece if piece in (_NL, _CELL) else _SPACE.sub(" ", piece) for piece in out)
+    raw = "".join(piece if piece in (_NL, _CELL) else _collapse(piece) for piece in out)
     lines = []
     for line in raw.split(_NL):
         cells = [cell.strip() for cell in line.split(_CELL)]

@@ -1,0 +1,87 @@
+"""Connections are kept alive across short answers (304s, redirects), against a real HTTP/1.1 server.
+
+The local server of the other tests speaks HTTP/1.0 (one request per connection); this one keeps
+every connection open and counts them, as most sites do (issue 18: a sweep of conditional GETs
+answered 304 opened a new connection, and on a real site a TLS handshake, for every page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.fetching.localserver import config, run
+from tracker.fetching import Fetcher, FetchRequest, FetchResult
+
+PAGE = b"<!doctype html><p>Rules in force</p>"
+
+
+class KeepAliveServer:
+    """HTTP/1.1 on 127.0.0.1: /page has ETag "v1" (304 to If-None-Match "v1"); /moved redirects to /page
+    with a short body; /big answers 304 with a body longer than a challenge page (a broken server)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.requests += 1
+                path = head.split(b" ", 2)[1]
+                conditional = b'if-none-match: "v1"' in head.lower()
+                if path == b"/moved":
+                    status, extra, body = b"301 Moved Permanently", b"Location: /page\r\n", b"moved to /page"
+                elif conditional:
+                    status, extra, body = b"304 Not Modified", b'ETag: "v1"\r\n', b""
+                else:
+                    status, extra, body = b"200 OK", b'ETag: "v1"\r\nContent-Type: text/html\r\n', PAGE
+                writer.write(b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n%s" % (status, extra, len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def _sweep(requests: list[tuple[str, str | None]]) -> tuple[list[FetchResult], int, int]:
+    """Fetch one after the other through one Fetcher; the results, connections and requests seen."""
+
+    async def go() -> tuple[list[FetchResult], int, int]:
+        server = KeepAliveServer()
+        await server.start()
+        try:
+            async with Fetcher(config(concurrency=1, per_host=1)) as fetcher:
+                results = [await fetcher.fetch(FetchRequest("src", server.url(path), etag=etag, respect_robots=False))
+                           for path, etag in requests]
+        finally:
+            await server.close()
+        return results, server.connections, server.requests
+
+    return run(go())
+
+
+def test_304_answers_reuse_one_connection() -> None:
+    results, connections, requests = _sweep([("/page", '"v1"')] * 10)
+    assert [r.outcome for r in results] == ["not_modified"] * 10
+    assert (connections, requests) == (1, 10)
+
+
+def test_redirects_reuse_the_connection_and_reach_the_page() -> None:
+    results, connections, requests = _sweep([("/moved", None)] * 5)
+    assert [(r.outcome, r.body, r.final_url.endswith("/page")) for r in results] == [("ok", PAGE, True)] * 5
+    assert (connections, requests) == (1, 10)
