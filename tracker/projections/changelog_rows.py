@@ -33,14 +33,15 @@ def row_values(r: Reported) -> dict[str, object]:
 def from_row(row: Sequence[Any], *, topics: bool = True) -> Reported:
     """A stored row (the table's columns in order) back as the event's half of a reader's row.
 
-    ``topics=False`` leaves out the topics, which only digest filters read."""
+    ``topics=False`` leaves out the topics, which only digest filters read. The columns are all
+    NOT NULL and typed, so values are taken as the driver gives them; only SQLite's booleans (0/1),
+    the excerpt's lines and the topics' JSON are converted."""
     (position, event_hash, recorded_at, ref, section, ref_id, label, category, date, note, url, excerpt,
-     truncated, basis, provenance, jurisdiction, kind, title_zh, title_en, topic_list) = row
+     truncated, basis, provenance, jurisdiction, kind, title_zh, title_en, topic_list) = row[:20]
     return Reported(
-        int(position), str(event_hash), str(recorded_at), str(ref), str(section), str(ref_id), str(label),
-        str(category), str(date), str(note), str(url), tuple(str(excerpt).split("\n")) if excerpt else (),
-        bool(truncated), str(basis), str(provenance), str(jurisdiction), str(kind), str(title_zh), str(title_en),
-        tuple(json.loads(topic_list)) if topics and topic_list != "[]" else (),
+        position, event_hash, recorded_at, ref, section, ref_id, label, category, date, note, url,
+        tuple(excerpt.split("\n")) if excerpt else (), bool(truncated), basis, provenance, jurisdiction, kind,
+        title_zh, title_en, tuple(json.loads(topic_list)) if topics and topic_list != "[]" else (),
     )
 
 

@@ -31,6 +31,7 @@ from tracker.rendering import AwaitingRow, ChangelogView, ChangeRow, DateGroup, 
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
 from tracker.services import calendar_export, triage_digest
+from tracker.services.driver_rows import driver_rows
 from tracker.services.entries import change_row, group_by_jurisdiction
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -89,8 +90,8 @@ def _read(conn: Connection, until: int, wanted: set[str], newest: int | None) ->
     width = len(changelog_rows.columns)
     infos: dict[str, IndexEntry | None] = {}
     rows = []
-    for record in conn.execute(query):
-        part = from_row(record[:width], topics=False)
+    for record in driver_rows(conn, query):
+        part = from_row(record, topics=False)
         if part.ref not in infos:  # each item's or page's index entry is built once
             infos[part.ref] = _info(record[width:]) if record[width] is not None else None
         rows.append(change_row(part, infos[part.ref]))

@@ -44,29 +44,27 @@ def entry_of(part: Reported, index: dict[str, IndexEntry]) -> Entry:
 
 
 def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
-    """The whole row: the event's half, and what the index says of its item or page now."""
+    """The whole row: the event's half, and what the index says of its item or page now.
+
+    Built with positional arguments (ChangeRow's field order): a changelog makes one per event."""
     if r.section == "page":
+        if info is None:
+            return ChangeRow(r.position, r.event_hash, "page", r.ref_id, "INTL", "source", "", clean(r.ref_id), r.label,
+                             r.category, r.date, r.recorded_at, r.note, r.url, r.excerpt, r.excerpt_truncated)
         return ChangeRow(
-            position=r.position, event_hash=r.event_hash, section="page", ref_id=r.ref_id,
-            jurisdiction=(info.jurisdiction if info else None) or "INTL", kind=(info.kind if info else None) or "source",
-            title_zh="", title_en=clean((info.title_en if info else "") or r.ref_id),
-            label=r.label, category=r.category, date=r.date, recorded_at=r.recorded_at,
-            note=r.note, url=r.url or (info.url if info else "") or "", excerpt=r.excerpt,
-            excerpt_truncated=r.excerpt_truncated,
+            r.position, r.event_hash, "page", r.ref_id, info.jurisdiction or "INTL", info.kind or "source", "",
+            clean(info.title_en or r.ref_id), r.label, r.category, r.date, r.recorded_at, r.note,
+            r.url or info.url or "", r.excerpt, r.excerpt_truncated,
         )
     if info is None:
         return ChangeRow(
-            position=r.position, event_hash=r.event_hash, section="item", ref_id=r.ref_id,
-            jurisdiction=r.jurisdiction or "INTL", kind=r.kind, title_zh=r.title_zh, title_en=r.title_en,
-            label=r.label, category=r.category, date=r.date, recorded_at=r.recorded_at, note=r.note, url="",
-            date_basis=r.date_basis, provenance=r.provenance,
+            r.position, r.event_hash, "item", r.ref_id, r.jurisdiction or "INTL", r.kind, r.title_zh, r.title_en,
+            r.label, r.category, r.date, r.recorded_at, r.note, "", (), False, r.date_basis, (), r.provenance,
         )
     return ChangeRow(
-        position=r.position, event_hash=r.event_hash, section="item", ref_id=r.ref_id,
-        jurisdiction=info.jurisdiction or r.jurisdiction or "INTL", kind=info.kind or r.kind,
-        title_zh=clean(info.title_zh), title_en=clean(info.title_en), label=r.label, category=r.category,
-        date=r.date, recorded_at=r.recorded_at, note=r.note, url=info.url or "", date_basis=r.date_basis,
-        marks=tuple(clean(m) for m in info.marks), provenance=r.provenance,
+        r.position, r.event_hash, "item", r.ref_id, info.jurisdiction or r.jurisdiction or "INTL", info.kind or r.kind,
+        clean(info.title_zh), clean(info.title_en), r.label, r.category, r.date, r.recorded_at, r.note, info.url or "",
+        (), False, r.date_basis, tuple(clean(m) for m in info.marks) if info.marks else (), r.provenance,
     )
 
 
