@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 # The fields every step payload has (seeds and triage write all six; the id is the item's).
 _STEP_CORE = ("id", "step", "date", "note", "by", "citation")
 _TITLES = ("title_zh", "title_en")
+_OPTIONAL_TEXT = frozenset({str, type(None)})
+_PLAIN = frozenset(_STEP_CORE)
 
 
 class PayloadError(ValueError):
@@ -69,11 +71,21 @@ class Step(NamedTuple):
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], item_id: str | None = None) -> Step:
         """A step event's payload, or (with the item's id) a step given without one."""
-        ident = item_id if item_id is not None else _text(payload, "id", required=True)
-        step = _text(payload, "step", required=True)
-        extra = {k: val for k, val in payload.items() if k not in _STEP_CORE and k not in _TITLES} or None
-        return cls(ident, step, _text(payload, "date"), _text(payload, "note"), _text(payload, "by"),  # type: ignore[arg-type]
-                   payload.get("citation"), _text(payload, "title_zh"), _text(payload, "title_en"), extra)
+        get = payload.get
+        ident = item_id if item_id is not None else get("id")
+        step, date, note, by, title_zh, title_en = (get("step"), get("date"), get("note"), get("by"), get("title_zh"),
+                                                    get("title_en"))
+        # One check of the classes on the path every step takes (a rebuild reads a million).
+        if not (ident.__class__ is str and step.__class__ is str and date.__class__ in _OPTIONAL_TEXT
+                and note.__class__ in _OPTIONAL_TEXT and by.__class__ in _OPTIONAL_TEXT
+                and title_zh.__class__ in _OPTIONAL_TEXT and title_en.__class__ in _OPTIONAL_TEXT):
+            for name in ("step", "date", "note", "by", "title_zh", "title_en"):
+                _text(payload, name, required=name == "step")
+            raise PayloadError(f"payload field 'id' is {ident!r:.40}, not text")
+        extra = None
+        if not _PLAIN.issuperset(payload):  # a step with the six fields every step has only: no provenance
+            extra = {k: val for k, val in payload.items() if k not in _PLAIN and k not in _TITLES} or None
+        return tuple.__new__(cls, (ident, step, date, note, by, get("citation"), title_zh, title_en, extra))
 
     def to_payload(self, *, with_id: bool = True) -> dict[str, Any]:
         payload: dict[str, Any] = {"id": self.id} if with_id else {}
