@@ -1,4 +1,5 @@
-"""How the events of the regulatory record fold into the state of an item: pure rules, no storage.
+"""The rules by which the events of the regulatory record give the state of an item: pure, no
+storage. The fold that applies them, event by event, is record_fold.py (the one every reader uses).
 
 Status of an item after a set of steps: the status-bearing step with the latest start date wins
 (dates compare by the first day of their period, see dates.py; on equal start the step recorded
@@ -21,7 +22,6 @@ from typing import Any
 from tracker.core import RecordedEvent
 from tracker.core.canonical import canonical_json
 from tracker.domain import vocabulary as v
-from tracker.domain.dates import start_of
 
 # The event that registers an item of each kind (its payload carries the full attributes).
 REGISTRATION_TYPE: Mapping[str, str] = {
@@ -72,55 +72,12 @@ def step_status(kind: str, step: str) -> str | None:
     return STEP_STATUS.get(step) if step in {"established", "approved", "reported"} else None
 
 
-def wins(new_date: str | None, current_date: str | None) -> bool:
-    """Does a step dated new_date, recorded after the current status step, take over the status?"""
-    new_start, current_start = start_of(new_date), start_of(current_date)
-    if current_start is None:
-        return True
-    if new_start is None:
-        return False
-    return new_start >= current_start
-
-
-def registration_step(payload: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The step folded into a registration event (programs, products, facts, agencies), if dated."""
-    step = payload.get("step_folded")
-    return dict(step) if isinstance(step, Mapping) and step.get("date") else None
-
-
 def item_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     """The ``attributes`` column: kind-specific fields, urls, citation and notes."""
     attributes = dict(record.get("attributes") or {})
     for name in ("urls", "citation", "notes", "seed_file"):
         attributes[name] = record.get(name)
     return attributes
-
-
-def replaced_step(payload: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The (step, date) a StepCorrected replaces."""
-    old = payload.get("old")
-    if isinstance(old, Mapping) and old.get("step") and old.get("date"):
-        return str(old["step"]), str(old["date"])
-    return None
-
-
-def replacement_step(payload: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The step a StepCorrected puts in place of the old one, as a step event's payload (or None)."""
-    new = payload.get("new")
-    return {"id": payload.get("id"), **new} if isinstance(new, Mapping) and new.get("step") else None
-
-
-def refold_status(kind: str, steps: list[tuple[str, str | None, bool]]) -> tuple[str | None, str | None]:
-    """(status, status_date) from an item's steps in log order: (step, date, is the registration)."""
-    status, status_date = REGISTRATION_STATUS.get(kind), None
-    for step, day, registration in steps:
-        if registration:
-            status, status_date = REGISTRATION_STATUS.get(kind), day
-            continue
-        new = step_status(kind, step)
-        if new is not None and wins(day, status_date):
-            status, status_date = new, day
-    return status, status_date
 
 
 def apply_correction(record: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

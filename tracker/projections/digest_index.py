@@ -19,13 +19,15 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
+from tracker.domain.record_fold import ItemFold
 from tracker.schema.read_models import digest_effective, digest_index
 
 ITEM_REGISTRATIONS = frozenset({
     v.INSTRUMENT_REGISTERED, v.PROGRAM_ESTABLISHED, v.PRODUCT_APPROVED, v.AGENCY_REGISTERED, v.FACT_REPORTED,
     v.CLASSIFICATION_REGISTERED, v.REGIME_REGISTERED, v.PATHWAY_REGISTERED, v.WATCH_ITEM_REGISTERED,
 })
-_CORRECTABLE = ("jurisdiction", "kind", "title_zh", "title_en", "topics", "urls")
+_RENAMES = (v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class DigestIndexProjection:
             ref = self._ref(event)
             if event.type == v.STEP_CORRECTED:
                 self._correct_effective(conn, event, effective)
+                if _renames_in(event) and self._fold_item(rows, ref, event):
+                    touched.add(ref)
             elif self._apply_one(rows, ref, event, effective):
                 touched.add(ref)
         for chunk in _chunks(sorted(touched)):
@@ -113,21 +117,16 @@ class DigestIndexProjection:
     ) -> bool:
         p = event.payload
         row = rows.get(ref)
-        if event.type in ITEM_REGISTRATIONS or event.type == v.SOURCE_REGISTERED:
-            is_source = event.type == v.SOURCE_REGISTERED
+        if event.type in ITEM_REGISTRATIONS:
+            return self._fold_item(rows, ref, event)
+        if event.type == v.SOURCE_REGISTERED:
             rows[ref] = {
-                "ref": ref, "entry": "source" if is_source else "item", "id": p.get("id", ""),
-                "jurisdiction": p.get("jurisdiction"),
-                "kind": p.get("kind"),
-                "title_zh": p.get("title_zh") or "",
-                "title_en": (p.get("title") if is_source else p.get("title_en")) or "",
-                "topics": json.dumps(_texts(p.get("tags" if is_source else "topics")), ensure_ascii=False),
-                "items": json.dumps(_texts(p.get("items")), ensure_ascii=False),
-                "url": p.get("url") if is_source else _first_url(p.get("urls")),
-                "state": row["state"] if row else ("new" if is_source else "active"),
-                "state_since": row["state_since"] if row else None,
-                "last_error": row["last_error"] if row else None,
-                "marks": None if is_source else _marks_json(p),
+                "ref": ref, "entry": "source", "id": p.get("id", ""), "jurisdiction": p.get("jurisdiction"),
+                "kind": p.get("kind"), "title_zh": "", "title_en": p.get("title") or "",
+                "topics": json.dumps(_texts(p.get("tags")), ensure_ascii=False),
+                "items": json.dumps(_texts(p.get("items")), ensure_ascii=False), "url": p.get("url"),
+                "state": row["state"] if row else "new", "state_since": row["state_since"] if row else None,
+                "last_error": row["last_error"] if row else None, "marks": None, "renames": None,
             }
             return True
         if event.type == v.INSTRUMENT_EFFECTIVE and event.valid_from:
@@ -136,22 +135,9 @@ class DigestIndexProjection:
             return False
         if row is None:
             return False  # a step of an item registered before this index existed cannot be placed
-        if event.type in (v.INSTRUMENT_RENAMED, v.AGENCY_RENAMED):
-            row["title_zh"] = p.get("title_zh") or row["title_zh"]
-            row["title_en"] = p.get("title_en") or row["title_en"]
-        elif event.type == v.ITEM_CORRECTED:
-            for name, change in (p.get("changes") or {}).items():
-                if name in (*_CORRECTABLE, "attributes") and isinstance(change, dict):
-                    new = change.get("new")
-                    if name == "topics":
-                        row["topics"] = json.dumps(_texts(new), ensure_ascii=False)
-                    elif name == "urls":
-                        row["url"] = _first_url(new)
-                    elif name == "attributes":
-                        row["marks"] = _marks_json({"attributes": new})
-                    else:
-                        row[name] = new or ""
-        elif event.type == v.SOURCE_REMOVED:
+        if row["entry"] == "item" and (event.type in _RENAMES or event.type == v.ITEM_CORRECTED):
+            return self._fold_item(rows, ref, event)
+        if event.type == v.SOURCE_REMOVED:
             row.update(state="removed", state_since=event.recorded_at)
         elif event.type == v.SOURCE_UNREACHABLE:
             if row["state"] != "unreachable":
@@ -163,6 +149,64 @@ class DigestIndexProjection:
         else:
             return False
         return True
+
+
+    @staticmethod
+    def _fold_item(rows: dict[str, dict[str, Any]], ref: str, event: RecordedEvent) -> bool:
+        """An item's registration, rename, correction or replaced rename, folded with the record's
+        one fold (record_fold): the index keeps what the fold needs for the title (the item's own
+        title and its live renames, the ``renames`` column) beside what digests read."""
+        p = event.payload
+        if event.type in ITEM_REGISTRATIONS:
+            registration = Registration.from_payload(p)
+            fold = ItemFold.registered(registration, event.position)
+            rows[ref] = {"ref": ref, "entry": "item", "id": registration.id, "items": "[]",
+                         "url": _first_url(p.get("urls")), "state": "active", "state_since": None, "last_error": None,
+                         "marks": _marks_json(p)}
+        else:
+            row = rows.get(ref)
+            if row is None:
+                return False
+            fold = _fold_of(row)
+            if event.type == v.ITEM_CORRECTED:
+                correction = ItemCorrection.from_payload(p)
+                fold.correct(correction, event.position)
+                if "urls" in correction.changes:
+                    row["url"] = _first_url(correction.changes["urls"].new)
+                if "attributes" in correction.changes:
+                    row["marks"] = _marks_json({"attributes": correction.changes["attributes"].new})
+            elif event.type == v.STEP_CORRECTED:
+                fold.correct_step(StepCorrection.from_payload(p), event.position)
+            else:
+                fold.add(event.position, Step.from_payload(p))
+        record = fold.record or {}
+        title_zh, title_en = fold.title
+        # Only the renames are kept: the index folds no status.
+        renames = [[e.position, e.step.date, e.step.title_zh, e.step.title_en] for e in fold.steps or () if e.step.step == "renamed"]
+        rows[ref].update({
+            "jurisdiction": record.get("jurisdiction"), "kind": fold.kind, "title_zh": title_zh or "", "title_en": title_en or "",
+            "topics": json.dumps(_texts(record.get("topics")), ensure_ascii=False),
+            "renames": json.dumps({"title": [record.get("title_zh"), record.get("title_en")], "renames": renames},
+                                  ensure_ascii=False) if renames else None,
+        })
+        return True
+
+
+def _fold_of(row: dict[str, Any]) -> ItemFold:
+    """The fold of an indexed item, from its row: attributes digests read, and its live renames."""
+    saved = json.loads(row["renames"]) if row.get("renames") else {"title": [row["title_zh"], row["title_en"]], "renames": []}
+    record = {"id": row["id"], "kind": row["kind"], "jurisdiction": row["jurisdiction"], "title_zh": saved["title"][0],
+              "title_en": saved["title"][1], "topics": json.loads(row["topics"])}
+    fold = ItemFold(row["id"], row["kind"] or "", record, 0, [])
+    for position, date, title_zh, title_en in saved["renames"]:
+        fold.add(position, Step(row["id"], "renamed", date, title_zh=title_zh, title_en=title_en))
+    return fold
+
+
+def _renames_in(event: RecordedEvent) -> bool:
+    """Does a StepCorrected replace or put in a rename?"""
+    old, new = event.payload.get("old"), event.payload.get("new")
+    return any(isinstance(side, dict) and side.get("step") == "renamed" for side in (old, new))
 
 
 def _entry(row: Any) -> IndexEntry:

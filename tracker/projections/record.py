@@ -4,8 +4,9 @@
 today's date (a projection must not depend on the clock, or a rebuild would differ from the
 incremental result). What holds on a given day is the replay's question (services/replay.py).
 
-Each batch loads the rows of the items it touches, folds the events in memory with the rules of
-tracker.domain.record, and writes the rows back: a handful of statements per batch, not per event.
+Each batch loads the rows of the items it touches, folds the events in memory with the record's
+one fold (tracker.domain.record_fold, which replay, seeding and the digest index use too), and
+writes the rows back: a handful of statements per batch, not per event.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from tracker.core import RecordedEvent
 from tracker.core.canonical import canonical_json
 from tracker.core.db import BulkInsert
 from tracker.domain import vocabulary as v
+from tracker.domain.dates import start_of
+from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
 from tracker.domain.record import (
-    REGISTRATION_STATUS,
     REGISTRATION_TYPE,
     RECORD_TYPES,
     RELATION_DETAILS,
@@ -31,23 +33,18 @@ from tracker.domain.record import (
     is_record_stream,
     is_registration,
     item_attributes,
-    refold_status,
-    replaced_step,
-    replacement_step,
-    registration_step,
-    step_status,
-    wins,
 )
-from tracker.domain.dates import start_of
+from tracker.domain.record_fold import Entry, ItemFold, entry
 from tracker.schema.read_models import record_items, record_relations, record_steps
 
 TABLES = (record_items, record_steps, record_relations)
 _CHUNK = 500
 _CORRECTED = v.ITEM_CORRECTED
 _STEP_CORRECTED = v.STEP_CORRECTED
-# Plain columns an ItemCorrected may change directly.
-_COLUMNS = {"jurisdiction", "issuer", "discipline"}
-_ATTRIBUTE_FIELDS = {"urls", "citation", "notes", "seed_file"}
+_RENAMED = "renamed"
+# The attributes column holds these beside the kind-specific attributes (item_attributes), and
+# the original title and the naming rename's date once the item was renamed.
+_ATTRIBUTE_FIELDS = ("urls", "citation", "notes", "seed_file")
 
 
 def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -60,7 +57,7 @@ _STEP_COLUMNS = tuple(c.name for c in record_steps.columns)
 # What a step event reads and changes; everything else waits until an event needs it.
 # Looked up in the catalogue, so a renamed column fails at import rather than in a statement.
 _LIGHT_COLUMNS = tuple(record_items.c[name].name for name in (
-    "id", "kind", "title_zh", "title_en", "status", "status_date", "updated_position"))
+    "id", "kind", "status", "status_date", "registered_position", "updated_position"))
 _STEP_CHANGES = tuple(record_items.c[name].name for name in ("status", "status_date", "updated_position"))
 _ITEMS = record_items.name
 
@@ -71,67 +68,86 @@ def _placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
+def _step_row(item_id: str, position: int, event_type: str, step: Step) -> tuple[Any, ...]:
+    return (item_id, position, step.step, event_type, step.date, step.note,
+            details(step.extra, STEP_DETAILS) if step.extra else None, step.title_zh, step.title_en)
+
+
 class _Batch:
-    """The rows one batch touches, changed in memory and written back at the end."""
+    """The items one batch touches, as folds (tracker.domain.record_fold) in memory, written back
+    at the end. A fold here keeps no steps (they are record_steps' rows); the few events that fold
+    an item again (corrections) load them, and the item's whole row, first."""
 
     def __init__(self, conn: Connection, ids: Iterable[str]) -> None:
         self.conn = conn
         self.mark = _placeholder(conn)
         # Only what a step needs; the whole row is read for the few events that change more.
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.folds: dict[str, ItemFold] = {}
         select = f"SELECT {', '.join(_LIGHT_COLUMNS)} FROM {_ITEMS} WHERE id IN "
         for chunk in _chunks(sorted(ids)):
-            for row in conn.exec_driver_sql(select + f"({', '.join([self.mark] * len(chunk))})", tuple(chunk)):
-                self.rows[row[0]] = dict(zip(_LIGHT_COLUMNS, row, strict=True))
-        self.existing = set(self.rows)
-        self.full: set[str] = set()  # rows read (or registered) whole: written back whole
-        self.attributes: dict[str, dict[str, Any]] = {}
+            for item_id, kind, status, status_date, registered, updated in conn.exec_driver_sql(
+                    select + f"({', '.join([self.mark] * len(chunk))})", tuple(chunk)):
+                fold = ItemFold(item_id, kind, None, int(registered), None)
+                fold.status, fold.status_date, fold.status_start = status, status_date, start_of(status_date)
+                fold.updated_position = int(updated)
+                self.folds[item_id] = fold
+        self.existing = set(self.folds)
+        self.streams: dict[str, str] = {}
         self.dirty: set[str] = set()
         self.steps: list[tuple[Any, ...]] = []
         self.relations: dict[str, list[dict[str, Any]]] = {}
-        self.statuses: dict[tuple[str, str], str | None] = {}
 
-    def whole(self, item_id: str) -> dict[str, Any]:
-        """The complete row (read on first need), with its attributes parsed."""
-        row = self.rows[item_id]
-        if item_id not in self.full:
-            stored = self.conn.exec_driver_sql(
-                f"SELECT {', '.join(_ITEM_COLUMNS)} FROM {_ITEMS} WHERE id = {self.mark}", (item_id,)).one()
-            row.update({c: v for c, v in zip(_ITEM_COLUMNS, stored, strict=True) if c not in _LIGHT_COLUMNS})
-            self.attributes[item_id] = json.loads(row["attributes"])
-            self.full.add(item_id)
-        return row
+    def whole(self, fold: ItemFold) -> None:
+        """The item's attributes and name, from its stored row (read on first need)."""
+        if fold.record is not None:
+            return
+        row = dict(zip(_ITEM_COLUMNS, self.conn.exec_driver_sql(
+            f"SELECT {', '.join(_ITEM_COLUMNS)} FROM {_ITEMS} WHERE id = {self.mark}", (fold.id,)).one(), strict=True))
+        attributes = json.loads(row["attributes"])
+        original = attributes.pop("renamed_from", None)
+        renamed_on = attributes.pop("renamed_on", None)
+        fold.record = {
+            "id": fold.id, "kind": fold.kind, "jurisdiction": row["jurisdiction"],
+            "title_zh": (original or row)["title_zh"], "title_en": (original or row)["title_en"],
+            "issuer": row["issuer"], "topics": json.loads(row["topics"]), "discipline": row["discipline"],
+            **{name: attributes.pop(name, None) for name in _ATTRIBUTE_FIELDS}, "attributes": attributes,
+        }
+        if original is not None:
+            fold.naming = entry(fold.updated_position, Step(fold.id, _RENAMED, renamed_on, title_zh=row["title_zh"],
+                                                            title_en=row["title_en"]))
+        self.streams[fold.id] = row["stream"]
 
-    def attrs(self, item_id: str) -> dict[str, Any]:
-        self.whole(item_id)
-        return self.attributes[item_id]
+    def load_steps(self, fold: ItemFold) -> None:
+        """The item's step rows as the fold's steps (after writing the batch's so far, in log order)."""
+        self.whole(fold)
+        self.write_steps(self.conn)
+        c = record_steps.c
+        rows = self.conn.execute(
+            sa.select(c.position, c.step, c.date, c.note, c.details, c.title_zh, c.title_en)
+            .where(c.item_id == fold.id).order_by(c.position)).all()
+        fold.steps = [
+            entry(pos, Step(fold.id, step, day, note, title_zh=zh, title_en=en, extra=json.loads(extra) if extra else None),
+                  registration=pos == fold.registered_position)
+            for pos, step, day, note, extra, zh, en in rows
+        ]
 
     def register(self, event: RecordedEvent) -> None:
-        p = event.payload
-        item_id = str(p["id"])
-        folded = registration_step(p)
-        self.rows[item_id] = {
-            "id": item_id, "stream": event.stream, "kind": p["kind"], "jurisdiction": p["jurisdiction"],
-            "title_zh": p["title_zh"], "title_en": p["title_en"], "issuer": p.get("issuer"),
-            "topics": canonical_json(p.get("topics") or []), "discipline": p.get("discipline"),
-            "status": REGISTRATION_STATUS.get(p["kind"]), "status_date": p.get("date"),
-            "attributes": "", "registered_position": event.position, "updated_position": event.position,
-        }
-        self.attributes[item_id] = item_attributes(p)
-        self.full.add(item_id)
-        if folded is not None:
-            self.steps.append((item_id, event.position, folded["step"], event.type, folded["date"], folded.get("note"),
-                               details(folded, STEP_DETAILS)))
-        self.relations[item_id] = list(p.get("relations") or [])
-        self.dirty.add(item_id)
+        registration = Registration.from_payload(event.payload)
+        fold = ItemFold.registered(registration, event.position, keep_steps=False)
+        self.folds[fold.id] = fold
+        self.streams[fold.id] = event.stream
+        if registration.folded is not None:
+            self.steps.append(_step_row(fold.id, event.position, event.type, registration.folded))
+        self.relations[fold.id] = list(registration.record.get("relations") or [])
+        self.dirty.add(fold.id)
 
     def fold(self, events: Iterable[RecordedEvent]) -> None:
-        """Fold a batch of the log, in order, into the rows in memory.
+        """Fold a batch of the log, in order, into the items in memory.
 
-        Step events are nearly all of the log: they are folded here inline, with the batch's
-        state in locals, rather than through a method call each (a third of a rebuild's time).
+        Step events are nearly all of the log: they are decoded and folded here inline, with the
+        batch's state in locals, rather than through a method of the batch each.
         """
-        rows_get, steps_append, dirty_add, status_of = self.rows.get, self.steps.append, self.dirty.add, self._status
+        folds_get, steps_append, dirty_add, decode = self.folds.get, self.steps.append, self.dirty.add, Step.from_payload
         for event in events:
             p = event.payload
             if "id" not in p or not is_record_stream(event.stream):
@@ -148,131 +164,82 @@ class _Batch:
                 continue
             if "step" not in p:
                 continue
-            row = rows_get(str(p["id"]))
-            if row is None:
+            fold = folds_get(p["id"])
+            if fold is None:
                 continue  # a step of an item never registered: nothing to show it on
-            item_id, step, date, position = row["id"], str(p["step"]), p.get("date"), event.position
-            if date is not None and date.__class__ is not str:
-                raise TypeError(f"step date {date!r} is not text")   # quarantined by the projector
-            # Six fields (id, step, date, note, by, citation) carry no provenance: skip the lookup.
-            steps_append((item_id, position, step, type_, date, p.get("note"), details(p, STEP_DETAILS) if len(p) > 6 else None))
-            status = status_of(row["kind"], step)
-            if status is not None and wins(date, row["status_date"]):
-                row["status"], row["status_date"] = status, date
-            if step == "renamed":
-                self._rename(row, p, date)
-            row["updated_position"] = position  # as _touch, inline
-            dirty_add(item_id)
-
-    def _rename(self, row: dict[str, Any], p: dict[str, Any], date: str | None) -> None:
-        if not p.get("title_zh") or start_of(date) is None:
-            return
-        item_id = row["id"]
-        row = self.whole(item_id)
-        attributes = self.attrs(item_id)
-        # The latest-dated rename names the item, as in a replay: a rename recorded late with an
-        # earlier date (a backfill) joins the history but does not take the name back.
-        if wins(date, attributes.get("renamed_on")):
-            original = attributes.setdefault("renamed_from", {"title_zh": row["title_zh"], "title_en": row["title_en"]})
-            attributes["renamed_on"] = date
-            row["title_zh"], row["title_en"] = p["title_zh"], p.get("title_en") or original["title_en"]
-
-    def _status(self, kind: str, step: str) -> str | None:
-        """step_status, remembered: a batch sees few (kind, step) pairs many times."""
-        key = (kind, step)
-        if key not in self.statuses:
-            self.statuses[key] = step_status(kind, step)
-        return self.statuses[key]
+            step = decode(p)  # a payload of the wrong shape raises: quarantined by the projector
+            if step.step == _RENAMED:
+                self.whole(fold)  # the name it may take over is in the whole row
+            position, extra = event.position, step.extra
+            fold.add(position, step)
+            steps_append((fold.id, position, step.step, type_, step.date, step.note,
+                          details(extra, STEP_DETAILS) if extra else None, step.title_zh, step.title_en))  # as _step_row
+            dirty_add(fold.id)
 
     def correct(self, event: RecordedEvent) -> None:
-        if str(event.payload.get("id")) not in self.rows:
+        correction = ItemCorrection.from_payload(event.payload)
+        fold = self.folds.get(correction.id)
+        if fold is None:
             return
-        row = self.whole(str(event.payload["id"]))
-        attributes = self.attrs(row["id"])
-        for name, change in (event.payload.get("changes") or {}).items():
-            new = change.get("new")
-            if name in _COLUMNS:
-                row[name] = new
-            elif name in {"title_zh", "title_en"}:
-                # After a rename the correction is to the original title, which the step replaced.
-                if "renamed_from" in attributes:
-                    attributes["renamed_from"][name] = new
-                else:
-                    row[name] = new
-            elif name == "topics":
-                row["topics"] = canonical_json(new or [])
-            elif name in _ATTRIBUTE_FIELDS:
-                attributes[name] = new
-            elif name == "attributes":
-                kept = {k: attributes[k] for k in (*_ATTRIBUTE_FIELDS, "renamed_from") if k in attributes}
-                attributes.clear()
-                attributes.update({**(new or {}), **kept})
-            elif name == "relations":
-                self.relations[row["id"]] = list(new or [])
-            elif name == "step_folded":
-                self._correct_folded(row, change.get("old"), new)
-            elif name.startswith("step:"):
-                _, step, date = name.split(":", 2)
-                self.write_steps(self.conn)  # the note reaches the steps recorded before it, no later one
-                self.conn.execute(record_steps.update().where(
-                    record_steps.c.item_id == row["id"], record_steps.c.step == step, record_steps.c.date == date,
-                ).values(note=(new or {}).get("note")))
-        self._touch(row, event)
+        self.load_steps(fold)
+        touched = fold.correct(correction, event.position)
+        assert fold.steps is not None and fold.record is not None
+        for item in fold.steps:
+            if item.position not in touched:
+                continue
+            if item.registration:  # the registration's step was corrected: its row follows
+                continue
+            self.conn.execute(record_steps.update().where(
+                record_steps.c.item_id == fold.id, record_steps.c.position == item.position,
+            ).values(note=item.step.note, details=details(item.step.extra, STEP_DETAILS) if item.step.extra else None))
+        if fold.registered_position in touched:
+            self.conn.execute(record_steps.delete().where(
+                record_steps.c.item_id == fold.id, record_steps.c.position == fold.registered_position))
+            first = fold.steps[0] if fold.steps and fold.steps[0].registration else None
+            if first is not None:
+                self._insert_step(fold.id, first, REGISTRATION_TYPE[fold.kind])
+        if "relations" in correction.changes:
+            self.relations[fold.id] = list(fold.record.get("relations") or [])
+        fold.steps = None
+        self.dirty.add(fold.id)
 
     def correct_step(self, event: RecordedEvent) -> None:
-        """A StepCorrected: the old step's rows go, the new step is recorded at this position, and
-        the status is folded again from the item's steps (a replaced step may have set it)."""
-        p = event.payload
-        if str(p.get("id")) not in self.rows:
+        """A StepCorrected: the fold takes the old steps out and puts the new one in at this
+        position; their rows follow."""
+        correction = StepCorrection.from_payload(event.payload)
+        fold = self.folds.get(correction.id)
+        if fold is None:
             return
-        row = self.whole(str(p["id"]))
-        item_id, old, new = row["id"], replaced_step(p), replacement_step(p)
-        self.write_steps(self.conn)  # in log order: it replaces exactly the steps recorded before it
-        if old is not None:
+        self.load_steps(fold)
+        removed = fold.correct_step(correction, event.position)
+        if removed:
             self.conn.execute(record_steps.delete().where(
-                record_steps.c.item_id == item_id, record_steps.c.step == old[0], record_steps.c.date == old[1],
-                record_steps.c.position < event.position, record_steps.c.position != row["registered_position"],
-            ))
-        if new is not None:
-            self.conn.execute(record_steps.insert().values(
-                item_id=item_id, position=event.position, step=new["step"], event_type=event.type,
-                date=new.get("date"), note=new.get("note"), details=details(new, STEP_DETAILS),
-            ))
-        self._refold(row)
-        self._touch(row, event)
+                record_steps.c.item_id == fold.id, record_steps.c.position.in_(removed)))
+        assert fold.steps is not None
+        if correction.new is not None:
+            self._insert_step(fold.id, fold.steps[-1], event.type)
+        fold.steps = None
+        self.dirty.add(fold.id)
 
-    def _refold(self, row: dict[str, Any]) -> None:
-        """Status and status date folded again from the item's stored steps, in log order."""
-        registered = int(row["registered_position"])
-        steps = self.conn.execute(
-            sa.select(record_steps.c.step, record_steps.c.date, record_steps.c.position)
-            .where(record_steps.c.item_id == row["id"]).order_by(record_steps.c.position)
-        ).all()
-        row["status"], row["status_date"] = refold_status(row["kind"], [(s, d, pos == registered) for s, d, pos in steps])
+    def _insert_step(self, item_id: str, item: Entry, event_type: str) -> None:
+        self.conn.execute(record_steps.insert().values(dict(zip(
+            _STEP_COLUMNS, _step_row(item_id, item.position, event_type, item.step), strict=True))))
 
-    def _correct_folded(self, row: dict[str, Any], old: Any, new: Any) -> None:
-        """The date (or note) the registration carries was corrected: its step row follows."""
-        old_date = (old or {}).get("date")
-        folded = registration_step({"step_folded": new})
-        item_id, position = row["id"], int(row["registered_position"])
-        self.write_steps(self.conn)  # in log order with the steps before it: a later note may reach it
-        self.conn.execute(record_steps.delete().where(record_steps.c.item_id == item_id, record_steps.c.position == position))
-        if folded is not None:
-            self.conn.execute(record_steps.insert().values(
-                item_id=item_id, position=position, step=folded["step"], event_type=REGISTRATION_TYPE[row["kind"]],
-                date=folded["date"], note=folded.get("note"), details=details(folded, STEP_DETAILS),
-            ))
-        if row["status_date"] == old_date:  # the registration's date held the status: fold it again
-            self._refold(row)
-
-    def _touch(self, row: dict[str, Any], event: RecordedEvent) -> None:
-        row["updated_position"] = event.position
-        self.dirty.add(row["id"])
-
-    def _row(self, item_id: str) -> dict[str, Any]:
-        row = self.rows[item_id]
-        row["attributes"] = canonical_json(self.attributes[item_id])
-        return row
+    def _row(self, fold: ItemFold) -> dict[str, Any]:
+        record = fold.record
+        assert record is not None
+        attributes = item_attributes(record)
+        if fold.naming is not None:
+            attributes["renamed_from"] = {"title_zh": record["title_zh"], "title_en": record["title_en"]}
+            attributes["renamed_on"] = fold.naming.step.date
+        title_zh, title_en = fold.title
+        return {
+            "id": fold.id, "stream": self.streams[fold.id], "kind": fold.kind, "jurisdiction": record["jurisdiction"],
+            "title_zh": title_zh, "title_en": title_en, "issuer": record.get("issuer"),
+            "topics": canonical_json(record.get("topics") or []), "discipline": record.get("discipline"),
+            "status": fold.status, "status_date": fold.status_date, "attributes": canonical_json(attributes),
+            "registered_position": fold.registered_position, "updated_position": fold.updated_position,
+        }
 
     def write(self, conn: Connection) -> None:
         self.write_steps(conn)
@@ -281,9 +248,9 @@ class _Batch:
     def write_steps(self, conn: Connection) -> None:
         """The step rows of the events folded since the last write.
 
-        Corrections to step rows (a note, a corrected registration date) write these first and
-        then apply at once, so they reach exactly the steps recorded before them, whatever the
-        batch: a rebuild must equal the incremental catch-up.
+        Corrections to step rows (a note, a corrected registration date, a replaced step) write
+        these first and then apply at once, so they reach exactly the steps recorded before them,
+        whatever the batch: a rebuild must equal the incremental catch-up.
         """
         if self.steps:
             self.steps.sort()  # in index order: each index page is visited once per batch
@@ -296,9 +263,10 @@ class _Batch:
         """The items and relations as they stand: only their end state is stored."""
         mark = self.mark
         inserted = sorted(self.dirty - self.existing)
-        changed = self.dirty & self.existing
-        whole_rows = [self._row(i) for i in sorted(changed & self.full)]
-        light_rows = [self.rows[i] for i in sorted(changed - self.full)]
+        changed = sorted(self.dirty & self.existing)
+        whole_rows = [self._row(self.folds[i]) for i in changed if self.folds[i].record is not None]
+        light_rows = [{"id": i, "status": f.status, "status_date": f.status_date, "updated_position": f.updated_position}
+                      for i in changed if (f := self.folds[i]).record is None]
         for rows, columns in ((whole_rows, _ITEM_COLUMNS[1:]), (light_rows, _STEP_CHANGES)):
             if rows:
                 conn.exec_driver_sql(
@@ -308,7 +276,7 @@ class _Batch:
         if inserted:
             conn.exec_driver_sql(
                 f"INSERT INTO {_ITEMS} ({', '.join(_ITEM_COLUMNS)}) VALUES ({', '.join([mark] * len(_ITEM_COLUMNS))})",
-                [tuple(row[c] for c in _ITEM_COLUMNS) for row in map(self._row, inserted)],
+                [tuple(row[c] for c in _ITEM_COLUMNS) for row in (self._row(self.folds[i]) for i in inserted)],
             )
         replaced = sorted(self.relations)
         if self.existing:  # freshly cleared tables hold no relations to replace

@@ -59,6 +59,10 @@ record_steps = sa.Table(
     sa.Column("date", sa.String(40), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("details", sa.Text, nullable=True),  # JSON: date_basis, external, source (migration 0014)
+    # A renamed step's new title (migration 0027): what the fold names the item by again when a
+    # rename is corrected or retracted.
+    sa.Column("title_zh", sa.Text, nullable=True),
+    sa.Column("title_en", sa.Text, nullable=True),
 )
 
 record_relations = sa.Table(
@@ -152,6 +156,9 @@ digest_index = sa.Table(
     # JSON list of what a reader must see beside an item: its flags (a conflict with an official
     # source, an anachronism, an approximate figure) and that it comes from outside the review.
     sa.Column("marks", sa.Text, nullable=True),  # migration 0021
+    # An item's own title and its live renames, JSON {"title": [zh, en], "renames": [[position,
+    # date, zh, en], ...]}, once it has been renamed (migration 0027): the fold's state for the title.
+    sa.Column("renames", sa.Text, nullable=True),
 )
 
 digest_effective = sa.Table(

@@ -24,14 +24,8 @@ from tracker.core.projector import log_skipped
 from tracker.domain.words import counted
 from tracker.domain import seed_events as se
 from tracker.domain import vocabulary as v
-from tracker.domain.record import (
-    RECORD_TYPES,
-    apply_correction,
-    is_record_stream,
-    is_registration,
-    replaced_step,
-    replacement_step,
-)
+from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream
+from tracker.domain.record_fold import ItemFold, apply
 from tracker.domain.seeds import SeedItem, SeedSet, load_seeds
 from tracker.errors import SeedError
 
@@ -95,7 +89,11 @@ class _Stored:
 
 
 def _read_stored(store: EventStore) -> _Stored:
+    """What the record holds, folded as the record projection and replay fold it (record_fold):
+    each item's corrected attributes and its live steps, of which those seeds wrote (a step
+    accepted in triage is no seed step to correct) keyed by their seed key."""
     stored = _Stored()
+    folds: dict[str, ItemFold] = {}
     types = RECORD_TYPES | {v.SOURCE_REGISTERED, v.REFERENCE_REGISTERED}
     for event in store.read(types=types):
         try:
@@ -104,37 +102,25 @@ def _read_stored(store: EventStore) -> _Stored:
                 stored.sources[item_id] = event.payload
             elif event.type == v.REFERENCE_REGISTERED:
                 stored.references[item_id] = event.payload
-            elif event.type == v.ITEM_CORRECTED:
+            elif event.stream.startswith("reference/"):  # a reference corrected
                 stored.corrections[event.stream] = stored.corrections.get(event.stream, 0) + 1
-                changes = event.payload.get("changes", {})
-                target = stored.references if event.stream.startswith("reference/") else stored.records
-                if item_id in target:
-                    target[item_id] = apply_correction(target[item_id], changes)
-                for name, change in changes.items():
-                    if name.startswith("step:"):
-                        stored.steps[f"seed:{item_id}:{name}"] = change.get("new")
-            elif event.type == v.STEP_CORRECTED:
-                stored.step_corrections[event.stream] = stored.step_corrections.get(event.stream, 0) + 1
-                old, new = replaced_step(event.payload), replacement_step(event.payload)
-                keys = stored.item_steps.setdefault(item_id, [])
-                if old is not None:
-                    old_key = se.step_key(item_id, {"step": old[0], "date": old[1]})
-                    stored.steps.pop(old_key, None)
-                    keys[:] = [k for k in keys if k != old_key]
-                if new is not None:
-                    new_key = se.step_key(item_id, new)
-                    stored.steps[new_key] = {k: val for k, val in new.items() if k != "id"}
-                    keys.append(new_key)
-            elif not is_record_stream(event.stream):
-                continue
-            elif is_registration(event):
-                stored.records[item_id] = event.payload
-            elif event.idempotency_key and event.idempotency_key.startswith("seed:"):
-                # Steps seeds wrote; a step accepted in triage (triage:...) is no seed step to correct.
-                stored.steps[event.idempotency_key] = {k: val for k, val in event.payload.items() if k != "id"}
-                stored.item_steps.setdefault(item_id, []).append(event.idempotency_key)
+                if item_id in stored.references:
+                    stored.references[item_id] = apply_correction(stored.references[item_id], event.payload.get("changes", {}))
+            elif is_record_stream(event.stream):
+                counts = {v.ITEM_CORRECTED: stored.corrections, v.STEP_CORRECTED: stored.step_corrections}.get(event.type)
+                if counts is not None:
+                    counts[event.stream] = counts.get(event.stream, 0) + 1
+                apply(folds, event)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             log_skipped("seeding", event, exc)
+    for item_id, fold in folds.items():
+        stored.records[item_id] = fold.record or {}
+        for entry in fold.steps or ():
+            if entry.registration or not (entry.key or "").startswith("seed:"):
+                continue
+            key = se.step_key(item_id, {"step": entry.step.step, "date": entry.step.date})
+            stored.steps[key] = entry.step.to_payload(with_id=False)
+            stored.item_steps.setdefault(item_id, []).append(key)
     return stored
 
 
