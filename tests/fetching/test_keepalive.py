@@ -19,7 +19,8 @@ class KeepAliveServer:
     """HTTP/1.1 on 127.0.0.1: /page has ETag "v1" (304 to If-None-Match "v1"); /moved redirects to /page
     with a short body; /big answers 304 with a body longer than a challenge page (a broken server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, close_after_answer: bool = False) -> None:
+        self.close_after_answer = close_after_answer    # and say nothing about it (no Connection: close)
         self.connections = 0
         self.requests = 0
         self.port = 0
@@ -52,22 +53,29 @@ class KeepAliveServer:
                     status, extra, body = b"200 OK", b'ETag: "v1"\r\nContent-Type: text/html\r\n', PAGE
                 writer.write(b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n%s" % (status, extra, len(body), body))
                 await writer.drain()
+                if self.close_after_answer:
+                    return
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
 
-def _sweep(requests: list[tuple[str, str | None]]) -> tuple[list[FetchResult], int, int]:
+def _sweep(requests: list[tuple[str, str | None]], server: KeepAliveServer | None = None,
+           pause: float = 0.0) -> tuple[list[FetchResult], int, int]:
     """Fetch one after the other through one Fetcher; the results, connections and requests seen."""
 
     async def go() -> tuple[list[FetchResult], int, int]:
-        server = KeepAliveServer()
+        nonlocal server
+        server = server or KeepAliveServer()
         await server.start()
         try:
             async with Fetcher(config(concurrency=1, per_host=1)) as fetcher:
-                results = [await fetcher.fetch(FetchRequest("src", server.url(path), etag=etag, respect_robots=False))
-                           for path, etag in requests]
+                results = []
+                for path, etag in requests:
+                    results.append(await fetcher.fetch(
+                        FetchRequest("src", server.url(path), etag=etag, respect_robots=False)))
+                    await asyncio.sleep(pause)
         finally:
             await server.close()
         return results, server.connections, server.requests
@@ -85,3 +93,11 @@ def test_redirects_reuse_the_connection_and_reach_the_page() -> None:
     results, connections, requests = _sweep([("/moved", None)] * 5)
     assert [(r.outcome, r.body, r.final_url.endswith("/page")) for r in results] == [("ok", PAGE, True)] * 5
     assert (connections, requests) == (1, 10)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    # The idle connection is asked whether its socket is readable (at its end) before it is taken.
+    results, connections, requests = _sweep([("/page", '"v1"')] * 4, KeepAliveServer(close_after_answer=True),
+                                            pause=0.05)
+    assert [r.outcome for r in results] == ["not_modified"] * 4
+    assert (connections, requests) == (4, 4)

@@ -182,3 +182,32 @@ def test_a_gzip_bomb_is_refused_as_too_large(db_url: str, clock: Clock, server: 
     assert (outcome.outcome, outcome.error_class) == ("failed", "too-large")
     assert types_of(app, "bomb") == [v.SOURCE_REGISTERED]
     app.close()
+
+
+def test_one_batch_records_many_sources_and_a_source_twice(app: App, server: LocalServer, clock: Clock) -> None:
+    # record_batch plans every source, then writes the batch in a few statements; a source that
+    # comes twice in one batch is written after its first result, as two batches would write it.
+    from tracker.fetching import FetchResult
+    from tracker.services.checking import _assess, _Known
+    from tracker.services.recording import record_batch
+
+    sources = {name: add(app, name, server.url(f"/{name}")) for name in ("a", "b", "c")}
+
+    def work(name: str, text: str) -> Any:
+        body = f"<html><body><main><p>{text}</p></main></body></html>".encode()
+        result = FetchResult(name, server.url(f"/{name}"), server.url(f"/{name}"), "ok", 200,
+                             {"content-type": "text/html; charset=utf-8"}, body)
+        return _assess(app.db, _Known(sources[name], None), result, clock.now, 86400)
+
+    batch = [work("a", "A one"), work("b", "B one"), work("a", "A one"), work("c", "C one")]
+    outcomes = record_batch(app.store, batch, threshold=3, correlation_id="check-test")
+    assert [(o.source_id, o.outcome, o.events) for o in outcomes] == [
+        ("a", "baselined", (v.SOURCE_BASELINED,)), ("b", "baselined", (v.SOURCE_BASELINED,)),
+        ("a", "baselined", (v.SOURCE_BASELINED,)), ("c", "baselined", (v.SOURCE_BASELINED,)),
+    ]
+    with app.db.read() as conn:
+        for name in "abc":
+            assert types_of(app, name) == REGISTERED_BASELINED      # the repeated baseline is written once
+            baselined = events_of(app, name)[1].position
+            assert {version.position for version in snapshots.versions(conn, name)} == {baselined}
+        assert conn.execute(sa.select(sa.func.count()).select_from(snapshots_table)).scalar() == 3

@@ -31,6 +31,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream, sock: socket.socket | None) -> None:
         self._inner = inner
         self._sock = sock
+        self._poll: tuple[int, select.poll] | None = None    # registered once, asked many times
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -48,20 +49,23 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return _readable(self._sock)
+            return self._readable()
         if info == "socket":
             return self._sock
         return self._inner.get_extra_info(info)
 
+    def _readable(self) -> bool:
+        """httpcore's is_socket_readable: a closed socket reads as readable (its next read ends)."""
+        fd = -1 if self._sock is None else self._sock.fileno()
+        if fd < 0:
+            return True
+        if self._poll is None or self._poll[0] != fd:
+            poll = select.poll()
+            poll.register(fd, select.POLLIN)
+            self._poll = (fd, poll)
+        return bool(self._poll[1].poll(0))
 
-def _readable(sock: socket.socket | None) -> bool:
-    """httpcore's is_socket_readable: a closed socket reads as readable (its next read ends)."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
+
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):

@@ -189,11 +189,13 @@ def _again_request(known: _Known, first: FetchResult) -> FetchRequest:
     return dataclasses.replace(_request(known), etag=strong, last_modified=None)
 
 
-def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> Work | None:
-    """The cheap cases, done on the event loop: a failure, a 304, or the very bytes we hold."""
+def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> tuple[Work, bool]:
+    """The cheap cases, done on the event loop: a failure, a 304, or the very bytes we hold.
+
+    The work and whether it is done; if not, it carries the body's hash for _assess."""
     work = Work(known.source, result, fetched_at, every_seconds)
     if not result.ok:
-        return work
+        return work, True
     source, state = known.source, known.state
     work.body_hash = changes.body_hash(result.body)
     if state is not None and work.body_hash in (state.last_snapshot, state.last_body_hash) and state.content_hash \
@@ -201,8 +203,8 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
         # The same bytes under the same rules and code give the same text: no need to normalise again
         # (the last body kept, or the last one accepted whose changes were all ignored).
         work.content_hash = state.content_hash
-        return work
-    return None
+        return work, True
+    return work, False
 
 
 _contact_warned = False
@@ -254,7 +256,7 @@ def _find_volatile(work: Work, again: FetchResult | None) -> None:
 
 def _assess(
     db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    again: FetchResult | None = None,
+    again: FetchResult | None = None, body_hash: str | None = None,
 ) -> Work:
     """Normalise, hash and compress a new body (runs in a worker thread).
 
@@ -264,7 +266,7 @@ def _assess(
     """
     work = Work(known.source, result, fetched_at, every_seconds)
     source, state = known.source, known.state
-    work.body_hash = changes.body_hash(result.body)
+    work.body_hash = body_hash or changes.body_hash(result.body)
     try:
         work.content = derive(source.rules, result.body, result.headers, result.final_url or source.url)
         _find_volatile(work, again)
@@ -293,7 +295,7 @@ def _assess(
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    fetch_again: bool = False,
+    fetch_again: bool = False, body_hash: str | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text.
@@ -302,7 +304,7 @@ async def _assess_and_read_texts(
     here, beside the other fetches, rather than in the loop that hands results out, which made a
     first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
     again = await fetcher.fetch(_again_request(known, result)) if fetch_again else None
-    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again)
+    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again, body_hash)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
         work.text_diffs = await ecfr_text.text_diffs(
@@ -378,13 +380,13 @@ async def check_sources_async(  # noqa: C901
                 item = by_id[result.source_id]
                 fetched_at = now or app.clock()
                 every_seconds = every[item.source.id]
-                quick = _quick(item, result, fetched_at, every_seconds)
-                if quick is not None:
+                quick, done = _quick(item, result, fetched_at, every_seconds)
+                if done:
                     pending.append(quick)
                 else:
                     assessing.add(asyncio.ensure_future(
                         _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
-                                               fetch_again=result.ok and _baseline_pending(item))))
+                                               fetch_again=_baseline_pending(item), body_hash=quick.body_hash)))
                     if len(assessing) >= ASSESS_WINDOW:
                         await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                 harvest()

@@ -12,7 +12,7 @@ this module only loads what it compares and writes what it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.core import EventStore, NewEvent, RecordedEvent
+from tracker.core import EventStore, NewEvent
 from tracker.core.events import format_time
 from tracker.domain import changes
 from tracker.domain import vocabulary as v
@@ -261,51 +261,84 @@ def only_ignored_text_changed(work: Work, state: Any, previous: changes.Previous
             and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind))
 
 
+def _unique_runs(works: Sequence[Work]) -> Iterator[Sequence[Work]]:
+    """The batch cut where a source comes again: each run plans against versions nothing in the
+    run has moved (a source checked twice in one batch is planned after its first append)."""
+    start, seen = 0, set[str]()
+    for index, work in enumerate(works):
+        if work.source.id in seen:
+            yield works[start:index]
+            start, seen = index, set[str]()
+        seen.add(work.source.id)
+    yield works[start:]
+
+
 def record_batch(
     store: EventStore, works: Sequence[Work], *, threshold: int, correlation_id: str
 ) -> list[SourceOutcome]:
-    """Decide and record a batch of assessed fetches in one transaction; one outcome each."""
+    """Decide and record a batch of assessed fetches in one transaction; one outcome each.
+
+    Every decision is taken first, then the batch is written in a few statements whatever its
+    size: one append for all its events, one insert of the new snapshots, one of the versions,
+    one update of the state rows (issue 18: per-source statements were most of a first run's
+    writing).
+    """
     if not works:
         return []
     outcomes: list[SourceOutcome] = []
     updates: list[dict[str, Any]] = []
     with store.db.write() as conn:
         states = _lock_states(conn, [w.source.id for w in works])
-        for work in works:
-            source = work.source
-            state = states[source.id]
-            meta = _metadata(source.id, correlation_id, captured=work.capture is not None)
-            stream = v.source_stream(source.id)
-            version = _version_reader(conn, stream)
-            plan = _plan(conn, work, state, threshold, version, meta)
-            recorded: Sequence[RecordedEvent] = store.append(plan.events, conn=conn) if plan.events else []
-            fetched = format_time(work.fetched_at)
-            if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
-                compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
-                snapshots.save_snapshot(conn, work.body_hash, compressed, len(work.result.body),
-                                        work.result.headers, fetched)
-                position = next((e.position for e in recorded
-                                 if e.type not in (v.SOURCE_RECOVERED, v.SOURCE_VOLATILE_IGNORED)), None)
-                snapshots.add_version(conn, source.id, position, work.body_hash, work.content_hash, fetched,
-                                      normaliser_version(source.kind))
-            row = {name: plan.state.get(name, getattr(state, name)) for name in _STATE_COLUMNS}
-            if work.capture is not None:
-                row = {name: (plan.state.get(name, getattr(state, name)) if name in _CAPTURE_COLUMNS
-                              else getattr(state, name)) for name in _STATE_COLUMNS}
-                row.update(key_id=source.id, last_checked_at=state.last_checked_at, claimed_by=state.claimed_by,
-                           claimed_until=state.claimed_until, next_due_at=state.next_due_at)
-            else:
-                row.update(
-                    key_id=source.id, last_checked_at=fetched, claimed_by=None, claimed_until=None,
-                    next_due_at=format_time(work.fetched_at + timedelta(seconds=work.every_seconds)),
-                )
-            updates.append(row)
-            outcomes.append(SourceOutcome(
-                source.id, plan.outcome,
-                error_class=plan.state.get("last_error_class"), error=plan.state.get("last_error"),
-                status=work.result.status, events=tuple(e.type for e in recorded), entries=plan.entries,
-                recovered=plan.recovered,
-            ))
+        for run in _unique_runs(works):
+            plans = [_plan(conn, work, states[work.source.id], threshold,
+                           _version_reader(conn, v.source_stream(work.source.id)),
+                           _metadata(work.source.id, correlation_id, captured=work.capture is not None))
+                     for work in run]
+            events = [e for plan in plans for e in plan.events]
+            appended = store.append(events, conn=conn) if events else []
+            new_snapshots: list[snapshots.NewSnapshot] = []
+            new_versions: list[dict[str, Any]] = []
+            taken = 0
+            for work, plan in zip(run, plans, strict=True):
+                recorded = appended[taken:taken + len(plan.events)]
+                taken += len(plan.events)
+                source, state = work.source, states[work.source.id]
+                fetched = format_time(work.fetched_at)
+                if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
+                    compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
+                    new_snapshots.append(snapshots.NewSnapshot(work.body_hash, compressed, len(work.result.body),
+                                                               work.result.headers, fetched))
+                    position = next((e.position for e in recorded
+                                     if e.type not in (v.SOURCE_RECOVERED, v.SOURCE_VOLATILE_IGNORED)), None)
+                    new_versions.append({"source_id": source.id, "position": position, "snapshot": work.body_hash,
+                                         "content_hash": work.content_hash, "fetched_at": fetched,
+                                         "normaliser_version": normaliser_version(source.kind)})
+                updates.append(_state_row(work, plan, state, fetched))
+                outcomes.append(SourceOutcome(
+                    source.id, plan.outcome,
+                    error_class=plan.state.get("last_error_class"), error=plan.state.get("last_error"),
+                    status=work.result.status, events=tuple(e.type for e in recorded), entries=plan.entries,
+                    recovered=plan.recovered,
+                ))
+            snapshots.save_snapshots(conn, new_snapshots)
+            snapshots.add_versions(conn, new_versions)
         # One executemany; the SET clause comes from the keys of the rows (key_id is the WHERE).
         conn.execute(source_state.update().where(source_state.c.source_id == sa.bindparam("key_id")), updates)
     return outcomes
+
+
+def _state_row(work: Work, plan: _Plan, state: Any, fetched: str) -> dict[str, Any]:
+    """The source's state row after this check (a capture changes the accepted version only)."""
+    source = work.source
+    if work.capture is not None:
+        row = {name: (plan.state.get(name, getattr(state, name)) if name in _CAPTURE_COLUMNS
+                      else getattr(state, name)) for name in _STATE_COLUMNS}
+        row.update(key_id=source.id, last_checked_at=state.last_checked_at, claimed_by=state.claimed_by,
+                   claimed_until=state.claimed_until, next_due_at=state.next_due_at)
+        return row
+    row = {name: plan.state.get(name, getattr(state, name)) for name in _STATE_COLUMNS}
+    row.update(
+        key_id=source.id, last_checked_at=fetched, claimed_by=None, claimed_until=None,
+        next_due_at=format_time(work.fetched_at + timedelta(seconds=work.every_seconds)),
+    )
+    return row

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -50,15 +51,25 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in KEPT_HEADERS if name in headers}
 
 
-def save_snapshot(
-    conn: Connection, digest: str, compressed: bytes, size: int, headers: Mapping[str, str], seen_at: str
-) -> None:
-    """Store a body under its hash unless it is already there (first headers win)."""
+@dataclass(frozen=True)
+class NewSnapshot:
+    """A body to keep, compressed, under the SHA-256 of its raw bytes."""
+
+    hash: str
+    compressed: bytes
+    size: int
+    headers: Mapping[str, str]
+    seen_at: str
+
+
+def save_snapshots(conn: Connection, new: Sequence[NewSnapshot]) -> None:
+    """Store each body under its hash unless it is already there (first headers win), in one statement."""
+    if not new:
+        return
     conn.execute(
-        dialect_insert(conn)(snapshots)
-        .values(hash=digest, body=compressed, headers=json.dumps(kept_headers(headers), ensure_ascii=False),
-                size=size, first_seen_at=seen_at)
-        .on_conflict_do_nothing(index_elements=[snapshots.c.hash])
+        dialect_insert(conn)(snapshots).on_conflict_do_nothing(index_elements=[snapshots.c.hash]),
+        [{"hash": n.hash, "body": n.compressed, "size": n.size, "first_seen_at": n.seen_at,
+          "headers": json.dumps(kept_headers(n.headers), ensure_ascii=False)} for n in new],
     )
 
 
@@ -69,14 +80,11 @@ def load_snapshot(conn: Connection, digest: str) -> Snapshot:
     return Snapshot(digest, zlib.decompress(row.body), json.loads(row.headers))
 
 
-def add_version(
-    conn: Connection, source_id: str, position: int | None, snapshot: str, content_hash: str, fetched_at: str,
-    normaliser_version: str | None = None,
-) -> None:
-    conn.execute(source_versions.insert().values(
-        source_id=source_id, position=position, snapshot=snapshot, content_hash=content_hash, fetched_at=fetched_at,
-        normaliser_version=normaliser_version,
-    ))
+def add_versions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record versions, one executemany: each row has source_id, position, snapshot, content_hash,
+    fetched_at and normaliser_version."""
+    if rows:
+        conn.execute(source_versions.insert(), list(rows))
 
 
 def versions(conn: Connection, source_id: str) -> list[Version]:
