@@ -23,10 +23,12 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore
 from tracker.domain.dates import parse_partial, precision_of
 from tracker.schema.read_models import record_items, record_steps, register_deadlines, register_entries, sources
+from tracker.services.driver_rows import driver_rows
 
 EFFECTIVE = "effective"
 COMMENTS_CLOSE = "comments_close"  # as the register_entries read model names it
@@ -104,29 +106,32 @@ def _first_url(attributes: str) -> str:
     return urls if isinstance(urls, str) else ""
 
 
-def from_record(store: EventStore, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
+def _not_ended(column: Any, first: dt.date) -> Any:
+    """Text order prefilter: dates whose period may end on or after ``first``. A day or a month
+    before first's month cannot ("2026-11-30" < "2026-12"), nor a year before first's year; first's
+    year itself ("2026") sorts below its months and is asked for by name. ``period`` decides."""
+    return sa.or_(column >= first.strftime("%Y-%m"), column == str(first.year))
+
+
+def from_record(conn: Connection, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
     query = (
         sa.select(record_steps.c.item_id, record_steps.c.step, record_steps.c.date, record_steps.c.note,
                   record_items.c.kind, record_items.c.jurisdiction, record_items.c.title_zh,
                   record_items.c.title_en, record_items.c.attributes)
         .join(record_items, record_items.c.id == record_steps.c.item_id)
-        # Text order prefilter: a date whose year is before the window's cannot fall in it, nor one
-        # after its last day ("2027-01" > "2026-12-31"; "2026" and "2026-12" still compare below it).
-        .where(record_steps.c.date >= str(first.year))
+        .where(_not_ended(record_steps.c.date, first))
     )
-    if last is not None:
+    if last is not None:  # nor one after its last day ("2027-01" > "2026-12-31"; "2026-12" still sorts below it)
         query = query.where(record_steps.c.date <= last.isoformat())
-    with store.db.read() as conn:
-        rows = conn.execute(query).all()
-    for row in rows:
-        span = period(row.date)
+    for item_id, step, date, note, kind, jurisdiction, title_zh, title_en, attributes in driver_rows(conn, query):
+        span = period(date)
         if span is None or span[1] < first or (last is not None and span[0] > last):
             continue
-        yield Deadline(row.step, row.date, span[0], span[1], f"item:{row.item_id}", row.item_id, row.jurisdiction,
-                       row.kind, row.title_zh, row.title_en, _first_url(row.attributes), row.note or "")
+        yield Deadline(step, date, span[0], span[1], f"item:{item_id}", item_id, jurisdiction, kind, title_zh,
+                       title_en, _first_url(attributes), note or "")
 
 
-def from_registers(store: EventStore, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
+def from_registers(conn: Connection, first: dt.date, last: dt.date | None) -> Iterator[Deadline]:
     """Deadlines of official register entries, from the register_entries read model (issue 13)."""
     query = (
         sa.select(register_deadlines.c.source_id, register_deadlines.c.entry_id, register_deadlines.c.kind,
@@ -139,32 +144,37 @@ def from_registers(store: EventStore, first: dt.date, last: dt.date | None) -> I
     )
     if last is not None:
         query = query.where(register_deadlines.c.date <= last.isoformat() + "~")  # "~" sorts after a time part
-    with store.db.read() as conn:
-        rows = conn.execute(query).all()
-    for row in rows:
-        span = period(str(row.date))
+    for source_id, entry_id, kind, date, title, url, type_, jurisdiction in driver_rows(conn, query):
+        span = period(str(date))
         if span is None:
             continue  # a deadline the register wrote oddly: listed with its entry, not here
-        yield Deadline(str(row.kind), str(row.date)[:10], span[0], span[1], f"entry:{row.source_id}/{row.entry_id}",
-                       str(row.source_id), row.jurisdiction or "INTL", REGISTER_ENTRY, "", str(row.title or row.entry_id),
-                       str(row.url or ""), str(row.type or ""), entry_id=str(row.entry_id))
+        yield Deadline(str(kind), str(date)[:10], span[0], span[1], f"entry:{source_id}/{entry_id}",
+                       str(source_id), jurisdiction or "INTL", REGISTER_ENTRY, "", str(title or entry_id),
+                       str(url or ""), str(type_ or ""), entry_id=str(entry_id))
 
 
-# Each source yields the deadlines whose period meets [first, last] (no end: last is None).
-SOURCES: tuple[Callable[[EventStore, dt.date, dt.date | None], Iterable[Deadline]], ...] = (from_record, from_registers)
+# Each source yields the deadlines whose period meets [first, last] (no end: last is None), read
+# in the caller's transaction.
+SOURCES: tuple[Callable[[Connection, dt.date, dt.date | None], Iterable[Deadline]], ...] = (from_record, from_registers)
 
 
 def collect(
     store: EventStore, *, today: dt.date | None = None, days: int | None = None, jurisdictions: Iterable[str] = (),
+    conn: Connection | None = None,
 ) -> list[Deadline]:
     """Deadlines not yet past (today included; a month or a year until its last day) that start
-    within `days` days (given), soonest first. The record projection must be caught up by the caller."""
+    within `days` days (given), soonest first. The record projection must be caught up by the caller.
+
+    Read in ``conn``'s transaction when given (a digest reads all it needs in one), else in one of its own."""
+    if conn is None:
+        with store.db.read() as own:
+            return collect(store, today=today, days=days, jurisdictions=jurisdictions, conn=own)
     day = today or store.clock().date()
     last = day + timedelta(days=days) if days is not None else None
     wanted = set(jurisdictions)
     found = []
     for source in SOURCES:
-        for deadline in source(store, day, last):
+        for deadline in source(conn, day, last):
             if deadline.ends < day:
                 continue
             if last is not None and deadline.starts > last:

@@ -17,14 +17,15 @@ from sqlalchemy.engine import Connection
 
 from tracker.domain.reporting import Reported
 from tracker.domain.subscriptions import Filters, Target
-from tracker.projections.digest_index import IndexEntry
+from tracker.projections.digest_index import ENTRY_COLUMNS, IndexEntry, entry_from_row
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
 from tracker.projections.changelog_rows import from_row
-from tracker.schema.read_models import changelog_rows, digest_index, subscriptions
+from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
 from tracker.domain.reporting import clean
 from tracker.rendering.views import FailingRow, UpcomingRow
 from tracker.services import deadlines, personal
+from tracker.services.driver_rows import driver_rows
 from tracker.services.entries import Entry, entry_of
 
 
@@ -78,15 +79,36 @@ def candidates(
     ]
 
 
-def period_rows(conn: Connection, subs: list[Candidate], until: int) -> list[Reported]:
+Statuses = dict[str, tuple[str | None, str | None]]  # item id -> its status now and the status's date
+
+
+
+def period_rows(conn: Connection, subs: list[Candidate], until: int) -> tuple[list[Reported], dict[str, IndexEntry], Statuses]:
     """The reported events after the lowest cursor, as the changelog read model keeps them: one
-    read for every subscription (an event it could not read is quarantined there, not here)."""
+    read for every subscription (an event it could not read is quarantined there, not here).
+
+    Each row comes with what the digest index says of its item or page and, for an item, its
+    status now (the record): the index entries and statuses the period names, in the same query."""
     if not subs:
-        return []
-    c = changelog_rows.c
-    query = (sa.select(changelog_rows).where(c.position > min(sub.cursor for sub in subs), c.position <= until)
-             .order_by(c.position))
-    return [from_row(row) for row in conn.execute(query)]
+        return [], {}, {}
+    c, i, r = changelog_rows.c, digest_index.c, record_items.c
+    query = (
+        sa.select(changelog_rows, *ENTRY_COLUMNS, r.status, r.status_date)
+        .select_from(changelog_rows.outerjoin(digest_index, i.ref == c.ref)
+                     .outerjoin(record_items, sa.and_(i.entry == "item", r.id == c.ref_id)))
+        .where(c.position > min(sub.cursor for sub in subs), c.position <= until)
+        .order_by(c.position)
+    )
+    width, index_width = len(changelog_rows.columns), len(ENTRY_COLUMNS)
+    parts, index, statuses = [], {}, {}
+    for row in driver_rows(conn, query):
+        part = from_row(row, topics=row[width] is None)  # the event's own topics count only where the index has none
+        parts.append(part)
+        if row[width] is not None and part.ref not in index:
+            info = index[part.ref] = entry_from_row(row[width:width + index_width])
+            if info.entry == "item":
+                statuses[part.ref_id] = row[width + index_width], row[width + index_width + 1]
+    return parts, index, statuses
 
 
 def collect(parts: list[Reported], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
@@ -135,23 +157,26 @@ def failing_sources(conn: Connection) -> list[FailingSource]:
     """Sources failing now: from monitoring's source_state when it has rows, else from the log."""
     rows: list[FailingSource] = []
     c = source_state.c
-    if sa.inspect(conn).has_table("source_state") and conn.execute(sa.select(sa.func.count()).select_from(source_state)).scalar():
-        query = sa.select(
-            c.source_id, c.state, c.consecutive_failures, c.last_error_class, c.last_error, c.last_checked_at,
-        ).where(c.state.in_(("failing", "unreachable", "blocked"))).order_by(c.source_id)
-        for r in conn.execute(query):
-            error = ": ".join(part for part in (r.last_error_class, r.last_error) if part)
-            error_class = r.last_error_class or ("blocked" if r.state == "blocked" else "")
-            rows.append((r.source_id, r.state, int(r.consecutive_failures or 0), error, r.last_checked_at or "",
-                         error_class))
-    else:
-        unreachable = sa.select(digest_index.c.id, digest_index.c.state, digest_index.c.state_since,
-                                digest_index.c.last_error).where(
-            digest_index.c.entry == "source", digest_index.c.state == "unreachable")
-        for u in conn.execute(unreachable):
-            error = u.last_error or ""
-            rows.append((u.id, u.state, 0, error, u.state_since or "", error.partition(":")[0]))
-        rows.sort()
+    query = sa.select(
+        c.source_id, c.state, c.consecutive_failures, c.last_error_class, c.last_error, c.last_checked_at,
+    ).where(c.state.in_(("failing", "unreachable", "blocked")))
+    for source_id, state, failures, error_class, last_error, checked_at in driver_rows(conn, query):
+        error = ": ".join(part for part in (error_class, last_error) if part)
+        rows.append((source_id, state, int(failures or 0), error, checked_at or "",
+                     error_class or ("blocked" if state == "blocked" else "")))
+    # Sorted here, not in the query: ordering by the key made SQLite walk the key's index and
+    # look up every source's row (10,000 sources: 1.2 ms against 0.7 ms for a plain scan).
+    rows.sort()
+    if rows or conn.execute(sa.select(c.source_id).limit(1)).first() is not None:
+        return rows
+    # No source checked yet (source_state empty): what the log says, from the index.
+    unreachable = sa.select(digest_index.c.id, digest_index.c.state, digest_index.c.state_since,
+                            digest_index.c.last_error).where(
+        digest_index.c.entry == "source", digest_index.c.state == "unreachable")
+    for u in conn.execute(unreachable):
+        error = u.last_error or ""
+        rows.append((u.id, u.state, 0, error, u.state_since or "", error.partition(":")[0]))
+    rows.sort()
     return rows
 
 

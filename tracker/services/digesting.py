@@ -30,7 +30,6 @@ from tracker.projections import ReadModel
 from tracker.projections.digest_index import load_index, load_refs
 from tracker.projections.subscriptions import PENDING
 from tracker.schema.operational import channel_outbox, digest_outbox
-from tracker.schema.read_models import record_items
 from tracker.rendering import DigestView, HeadView, render_digest
 from tracker.services.checkpoints import latest_note
 from tracker.services import deadlines
@@ -101,7 +100,11 @@ def select(
     app: App, *, subscription_id: str | None = None, now: datetime | None = None, cadence: str | None = None,
     include_pending: bool = True,
 ) -> Selection:
-    """Read the log once and sort its events into each active subscription's next digest."""
+    """Read the log once and sort its events into each active subscription's next digest.
+
+    Everything is read in one transaction, each thing once: the period's rows come with the index
+    entries and statuses they name; only what the dates due and the failing sources add is asked
+    for after them."""
     now = now or app.clock()
     store = app.store
     head = store.head()
@@ -112,24 +115,19 @@ def select(
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
         failing_sources = selection.failing_sources(conn)
-        parts = selection.period_rows(conn, subs, head.position)
-    skipped = [s.id for s in subs if s.pending and not include_pending]
-    subs = [s for s in subs if include_pending or not s.pending]
-    due = deadlines.collect(store, today=now.date(), days=due_days)
-    with app.db.read() as conn:
+        parts, index, statuses = selection.period_rows(conn, subs, head.position)
+        skipped = [s.id for s in subs if s.pending and not include_pending]
+        subs = [s for s in subs if include_pending or not s.pending]
+        due = deadlines.collect(store, today=now.date(), days=due_days, conn=conn)
         if any(s.new for s in subs):
             index = load_index(conn)  # a welcome counts the items of the whole record its filters match
         else:  # only what the period, the failing sources and the dates due name
-            refs = {part.ref for part in parts} | {f"source:{row[0]}" for row in failing_sources}
-            index = load_refs(conn, refs | selection.deadline_refs(due))
-        item_ids = sorted(ref[5:] for ref, entry in index.items() if entry.entry == "item")
-        statuses: dict[str, tuple[str | None, str | None]] = {}
-        for start in range(0, len(item_ids), 500):
-            statuses.update((row.id, (row.status, row.status_date)) for row in conn.execute(
-                sa.select(record_items.c.id, record_items.c.status, record_items.c.status_date)
-                .where(record_items.c.id.in_(item_ids[start:start + 500]))))
+            named = {f"source:{row[0]}" for row in failing_sources} | selection.deadline_refs(due) | {
+                f"item:{item}" for entry in index.values() if entry.entry == "source" for item in entry.items}
+            index.update(load_refs(conn, named - index.keys()))
+    note = latest_note(app.db, head.position)
     context = digest_view_builder.Context(
-        head=HeadView(head.position, head.hash, latest_note(app.db, head.position)), head_time=head.recorded_at or "",
+        head=HeadView(head.position, head.hash, note), head_time=head.recorded_at or "",
         now=now, index=index,
         statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
