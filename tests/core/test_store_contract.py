@@ -64,6 +64,14 @@ def test_optimistic_concurrency_conflict_writes_nothing(store: EventStore) -> No
     assert store.stream_version("instrument/a") == 2
 
 
+def test_stream_versions_of_many_streams_in_a_write_transaction(store: EventStore) -> None:
+    store.append([ev("instrument/a"), ev("instrument/a"), ev("instrument/b")])
+    with store.db.write() as conn:
+        store.append([ev("instrument/b")], conn=conn)
+        versions = store.stream_versions(["instrument/a", "instrument/b", "instrument/none"], conn=conn)
+    assert versions == {"instrument/a": 2, "instrument/b": 2, "instrument/none": 0}
+
+
 def test_idempotency_key_returns_stored_event_and_writes_nothing(store: EventStore) -> None:
     first = store.append([ev("instrument/a", idempotency_key="seed:a:registered")])[0]
     again = store.append([ev("instrument/a", payload={"other": 1}, idempotency_key="seed:a:registered")])[0]

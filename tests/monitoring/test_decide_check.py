@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracker.domain import changes
 from tracker.domain.sources import validate_patterns
@@ -94,3 +96,10 @@ def test_volatile_patterns(case: dict[str, Any]) -> None:
         assert apply_ignore(line, patterns) == line, line
     if patterns:    # what the two fetches differ in is gone: both give the same text
         assert apply_ignore(case["second"], patterns) == apply_ignore(case["first"], patterns)
+
+
+@given(st.text(alphabet=st.sampled_from([" ", "\t", "\n", "\u3000", "\u00a0", "\x1f", "\u2028", "a", "中", "é"]),
+               max_size=30))
+def test_the_size_of_a_text_counts_what_is_not_whitespace(text: str) -> None:
+    # suspicious() compares these sizes: _size must count exactly the characters str.isspace() rejects.
+    assert changes._size(text) == sum(1 for ch in text if not ch.isspace())

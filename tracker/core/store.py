@@ -237,6 +237,21 @@ class EventStore:
         with self.db.read() as conn:
             return _head(_driver_cursor(conn))
 
+    def stream_versions(self, streams: Iterable[str], *, conn: Connection) -> dict[str, int]:
+        """The version of each stream (0 for one without events), read in ``conn``'s transaction:
+        one statement for a batch of streams instead of one each."""
+        wanted = set(streams)
+        errors = self._driver_errors
+        try:
+            cursor = _driver_cursor(conn)
+            try:
+                found = self._stream_versions(cursor, wanted)
+            finally:
+                cursor.close()
+        except errors.Error as exc:
+            raise DatabaseError(f"reading stream versions failed: {one_line(exc)}") from None
+        return {stream: found.get(stream, 0) for stream in wanted}
+
     def stream_version(self, stream: str) -> int:
         with self.db.read() as conn:
             return self._stream_versions(_driver_cursor(conn), {stream}).get(stream, 0)

@@ -122,7 +122,9 @@ def listing_changed_beyond_additions(old_text: str, new_text: str) -> bool:
 
 
 def _size(text: str) -> int:
-    return len(text) - sum(1 for ch in text if ch.isspace())
+    """Characters that are not whitespace (str.split() knows the same whitespace as str.isspace()):
+    summing the pieces takes microseconds where a test per character took 7 ms a page (issue 18)."""
+    return sum(map(len, text.split()))
 
 
 def suspicious(old_text: str, new_text: str) -> bool:

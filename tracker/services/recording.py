@@ -29,7 +29,6 @@ from tracker.errors import FetchError, NotFoundError
 from tracker.fetching import FetchResult
 from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import dialect_insert
-from tracker.schema.log import events as events_table
 from tracker.schema.operational import source_state
 from tracker.services import snapshots
 from tracker.services.content import Content, derive
@@ -105,22 +104,22 @@ def _http(result: FetchResult) -> dict[str, Any]:
     }
 
 
-def _stream_version(conn: Connection, stream: str) -> int:
-    value = conn.execute(sa.select(sa.func.max(events_table.c.version)).where(events_table.c.stream == stream)).scalar()
-    return int(value or 0)
+class _Versions:
+    """The stream versions of a run of works, read on first use only (most checks write no event and
+    need none), all in one statement. Every use comes before the run's append, so all see the
+    versions as they were before this batch."""
 
+    def __init__(self, store: EventStore, conn: Connection, streams: Sequence[str]) -> None:
+        self._store, self._conn, self._streams = store, conn, streams
+        self._known: dict[str, int] | None = None
 
-def _version_reader(conn: Connection, stream: str) -> Callable[[], int]:
-    """The stream version, read on first use only: most checks write no event and need none.
-    Every use comes before anything is appended for the source, so all see the same number."""
-    cached: list[int] = []
+    def reader(self, stream: str) -> Callable[[], int]:
+        def read() -> int:
+            if self._known is None:
+                self._known = self._store.stream_versions(self._streams, conn=self._conn)
+            return self._known[stream]
 
-    def read() -> int:
-        if not cached:
-            cached.append(_stream_version(conn, stream))
-        return cached[0]
-
-    return read
+        return read
 
 
 def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
@@ -290,8 +289,9 @@ def record_batch(
     with store.db.write() as conn:
         states = _lock_states(conn, [w.source.id for w in works])
         for run in _unique_runs(works):
+            versions = _Versions(store, conn, [v.source_stream(work.source.id) for work in run])
             plans = [_plan(conn, work, states[work.source.id], threshold,
-                           _version_reader(conn, v.source_stream(work.source.id)),
+                           versions.reader(v.source_stream(work.source.id)),
                            _metadata(work.source.id, correlation_id, captured=work.capture is not None))
                      for work in run]
             events = [e for plan in plans for e in plan.events]
