@@ -81,8 +81,8 @@ def _step_ref(value: Any, check: ItemChecker, key: str, step_types: Any, parse_d
         check.bad(key, 'must be a table { type = "..", date = ".." }')
         return None
     step_type, date = value.get("type"), value.get("date")
-    if step_type not in step_types or step_type == "renamed":
-        check.bad(key + ".type", f"{step_type!r} is not a step type that can be corrected (any but renamed)")
+    if step_type not in step_types:
+        check.bad(key + ".type", f"{step_type!r} is not a step type that can be corrected")
         return None
     try:
         parse_date(date)

@@ -29,6 +29,7 @@ from tracker.domain.record import (
     RECORD_TYPES,
     RELATION_DETAILS,
     STEP_DETAILS,
+    STREAM_CATEGORIES,
     details,
     is_record_stream,
     is_registration,
@@ -42,6 +43,7 @@ _CHUNK = 500
 _CORRECTED = v.ITEM_CORRECTED
 _STEP_CORRECTED = v.STEP_CORRECTED
 _RENAMED = "renamed"
+_CATEGORIES = frozenset(STREAM_CATEGORIES)
 # The attributes column holds these beside the kind-specific attributes (item_attributes), and
 # the original title and the naming rename's date once the item was renamed.
 _ATTRIBUTE_FIELDS = ("urls", "citation", "notes", "seed_file")
@@ -150,7 +152,7 @@ class _Batch:
         folds_get, steps_append, dirty_add, decode = self.folds.get, self.steps.append, self.dirty.add, Step.from_payload
         for event in events:
             p = event.payload
-            if "id" not in p or not is_record_stream(event.stream):
+            if "id" not in p or event.stream.partition("/")[0] not in _CATEGORIES:  # is_record_stream, inline
                 continue
             type_ = event.type
             if type_ == _CORRECTED:
@@ -159,10 +161,9 @@ class _Batch:
             if type_ == _STEP_CORRECTED:
                 self.correct_step(event)
                 continue
-            if is_registration(event):
-                self.register(event)
-                continue
-            if "step" not in p:
+            if "step" not in p:  # a registration carries no "step" (is_registration)
+                if is_registration(event):
+                    self.register(event)
                 continue
             fold = folds_get(p["id"])
             if fold is None:

@@ -5,7 +5,9 @@ in one atomic append (all or nothing). A second seed of the same files writes no
 item appends one ItemCorrected (what changed and why) and its new steps as new step events. A step
 whose date or type changed is replaced by a StepCorrected: the step named by the new step's
 ``corrects``, else the one recorded step of the same type (or date) no longer in the file when
-exactly one new step has that type (or date); ``retracted`` steps are withdrawn the same way. Any
+exactly one new step has that type (or date); ``retracted`` steps are withdrawn the same way. A
+``renamed`` step is replaced like any other: the record's one fold (record_fold) names the item
+again by the latest-dated rename left, in the record projection, replay and the digest index. Any
 other step or item no longer in its file is reported, never deleted: history is not rewritten.
 """
 
@@ -227,8 +229,8 @@ def _pair_corrections(item: SeedItem, missing: dict[str, dict[str, Any]], added:
             take(key, step, f"seed file {item.file}: step {wanted[0]} {wanted[1]} corrected by {step['step']} {step['date']}")  # type: ignore[index]
     for field_index in (0, 1):  # same type (date corrected), then same date (type corrected)
         for value in sorted({s["step"] if field_index == 0 else s["date"] for s in new}):
-            olds = [k for k, ref in left.items() if ref[field_index] == value and ref[0] != "renamed"]
-            news = [s for s in new if (s["step"] if field_index == 0 else s["date"]) == value and s["step"] != "renamed"]
+            olds = [k for k, ref in left.items() if ref[field_index] == value]
+            news = [s for s in new if (s["step"] if field_index == 0 else s["date"]) == value]
             if len(olds) == 1 and len(news) == 1:
                 old_ref = left[olds[0]]
                 take(olds[0], news[0], f"seed file {item.file}: step {old_ref[0]} {old_ref[1]} corrected to {news[0]['step']} {news[0]['date']}")
