@@ -19,20 +19,19 @@ from typing import TYPE_CHECKING, Any
 from tracker.core.events import format_time
 from tracker.domain import choices
 from tracker.domain import vocabulary as v
+from tracker.domain.reporting import clean
 from tracker.errors import ExportFileError, ValidationError
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.schema.read_models import changelog_rows, digest_index
-from tracker.projections.changelog_rows import from_row
-from tracker.projections.digest_index import IndexEntry
 from tracker.files import write_replacing
 from tracker.rendering import AwaitingRow, ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
 from tracker.services import calendar_export, triage_digest
 from tracker.services.driver_rows import driver_rows
-from tracker.services.entries import change_row, group_by_jurisdiction
+from tracker.services.entries import Shown, group_by_jurisdiction, stored_change_row
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 if TYPE_CHECKING:
@@ -72,36 +71,36 @@ def collect_rows(
     return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
 
 
-# What a changelog row takes from the index (change_row): no topics or items, which only digest
-# filters need.
+# A changelog row's columns (entries.stored_change_row): the stored row without its topics, and
+# what it takes from the index: no topics, items or state, which only digests read.
+_ROW_COLUMNS = tuple(c for c in changelog_rows.columns if c.name != "topics")
 _INDEX_COLUMNS = tuple(digest_index.c[name] for name in (
-    "entry", "id", "jurisdiction", "kind", "title_zh", "title_en", "url", "state", "marks"))
+    "entry", "jurisdiction", "kind", "title_zh", "title_en", "url", "marks"))
 
 
 def _read(conn: Connection, until: int, wanted: set[str], newest: int | None) -> list[ChangeRow]:
     c, i = changelog_rows.c, digest_index.c
-    query = (sa.select(*changelog_rows.columns, *_INDEX_COLUMNS)
+    query = (sa.select(*_ROW_COLUMNS, *_INDEX_COLUMNS)
              .select_from(changelog_rows.outerjoin(digest_index, i.ref == c.ref))
              .where(c.position <= until))
     if wanted:  # the row's jurisdiction, as entries.change_row decides it
         shown = sa.func.coalesce(sa.func.nullif(i.jurisdiction, ""), sa.func.nullif(c.jurisdiction, ""), "INTL")
         query = query.where(shown.in_(sorted(wanted)))
     query = query.order_by(c.position.desc()).limit(newest) if newest else query.order_by(c.position)
-    width = len(changelog_rows.columns)
-    infos: dict[str, IndexEntry | None] = {}
+    width = len(_ROW_COLUMNS)
+    known: dict[str, Shown | None] = {}
     rows = []
     for record in driver_rows(conn, query):
-        part = from_row(record, topics=False)
-        if part.ref not in infos:  # each item's or page's index entry is built once
-            infos[part.ref] = _info(record[width:]) if record[width] is not None else None
-        rows.append(change_row(part, infos[part.ref]))
+        ref = record[3]
+        if ref not in known:  # each item's or page's index entry is taken once
+            known[ref] = _shown(record[width:]) if record[width] is not None else None
+        rows.append(stored_change_row(record[:width], known[ref]))
     return rows[::-1] if newest else rows
 
 
-def _info(values: Sequence[Any]) -> IndexEntry:
-    entry, id_, jurisdiction, kind, title_zh, title_en, url, state, marks = values
-    return IndexEntry(entry, id_, jurisdiction, kind, title_zh, title_en, (), (), url, state, None, None,
-                      tuple(json.loads(marks)) if marks else ())
+def _shown(values: Sequence[Any]) -> Shown:
+    _, jurisdiction, kind, title_zh, title_en, url, marks = values
+    return Shown(jurisdiction, kind, title_zh, title_en, url, tuple(clean(m) for m in json.loads(marks)) if marks else ())
 
 
 def build_view(

@@ -8,7 +8,9 @@ kind, link and flags as they are now.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from tracker.domain import vocabulary as v
 from tracker.domain.reporting import Reported, clean
@@ -16,7 +18,7 @@ from tracker.domain.subscriptions import Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering.views import ChangeRow, JurisdictionGroup
 
-__all__ = ["Entry", "change_row", "entry_of", "group_by_jurisdiction"]
+__all__ = ["Entry", "Shown", "change_row", "entry_of", "group_by_jurisdiction", "stored_change_row"]
 
 JURISDICTION_NAMES = {
     "US": "United States", "EU": "European Union", "JP": "Japan", "CN": "China", "INTL": "International",
@@ -65,6 +67,43 @@ def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
         r.position, r.event_hash, "item", r.ref_id, info.jurisdiction or r.jurisdiction or "INTL", info.kind or r.kind,
         clean(info.title_zh), clean(info.title_en), r.label, r.category, r.date, r.recorded_at, r.note, info.url or "",
         (), False, r.date_basis, tuple(clean(m) for m in info.marks) if info.marks else (), r.provenance,
+    )
+
+
+class Shown(NamedTuple):
+    """What the digest index says of an item or page now, as a changelog row takes it: read once
+    per item or page (a changelog meets an item at each of its steps), its flags already cleaned."""
+
+    jurisdiction: str | None
+    kind: str | None
+    title_zh: str
+    title_en: str
+    url: str | None
+    marks: tuple[str, ...]
+
+
+def stored_change_row(stored: Sequence[Any], info: Shown | None) -> ChangeRow:
+    """change_row over a changelog_rows row as stored (its columns in order, topics left out), without
+    building the event's half (Reported) first: a changelog makes one row per reported event."""
+    (position, event_hash, recorded_at, _, section, ref_id, label, category, date, note, url, excerpt, truncated,
+     basis, provenance, jurisdiction, kind, title_zh, title_en) = stored
+    if section == "page":
+        lines = tuple(excerpt.split("\n")) if excerpt else ()
+        if info is None:
+            return ChangeRow(position, event_hash, "page", ref_id, "INTL", "source", "", clean(ref_id), label, category,
+                             date, recorded_at, note, url, lines, bool(truncated))
+        return ChangeRow(
+            position, event_hash, "page", ref_id, info.jurisdiction or "INTL", info.kind or "source", "",
+            clean(info.title_en or ref_id), label, category, date, recorded_at, note, url or info.url or "", lines,
+            bool(truncated),
+        )
+    if info is None:
+        return ChangeRow(position, event_hash, "item", ref_id, jurisdiction or "INTL", kind, title_zh, title_en, label,
+                         category, date, recorded_at, note, "", (), False, basis, (), provenance)
+    return ChangeRow(
+        position, event_hash, "item", ref_id, info.jurisdiction or jurisdiction or "INTL", info.kind or kind,
+        clean(info.title_zh), clean(info.title_en), label, category, date, recorded_at, note, info.url or "", (), False,
+        basis, info.marks, provenance,
     )
 
 
