@@ -84,9 +84,11 @@ async def _serve(pages: int, validators: bool, noisy: bool) -> None:
     editions = [0] * pages
     bodies = [render(i, 0) for i in range(pages)]
     served = [0]
+    requests = [0]      # page requests since the last /_count (each side's count is printed)
 
     def answer(path: str, etag: str | None) -> tuple[int, bytes, bytes]:
         if path.startswith("/p/"):
+            requests[0] += 1
             index = int(path[3:])
             if not 0 <= index < pages:
                 return 404, b"no such page", b""
@@ -98,6 +100,9 @@ async def _serve(pages: int, validators: bool, noisy: bool) -> None:
                 served[0] += 1
                 return 200, render(index, editions[index], served[0]), header
             return 200, bodies[index], header
+        if path == "/_count":
+            counted, requests[0] = requests[0], 0
+            return 200, str(counted).encode(), b""
         if path.startswith("/_bump/"):
             for part in path[len("/_bump/"):].split(","):
                 index = int(part)
@@ -227,6 +232,14 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path,
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out_path.read_text(errors="replace")
 
 
+def count_requests(base: str) -> int:
+    """Page requests the server answered since the last call (and start counting again)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/_count", timeout=30) as response:
+        return int(response.read())
+
+
 def bump(base: str, indexes: list[int]) -> None:
     import urllib.request
 
@@ -327,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
         seconds: dict[tuple[str, str], list[float]] = {}
         cpu: dict[tuple[str, str], list[float]] = {}
         memory: dict[tuple[str, str], float] = {}
+        requests: dict[tuple[str, str], int] = {}
         exact = True
         rnd = random.Random(4)
         names = list(sides.commands)
@@ -336,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             order = names[:]
             rnd.shuffle(order)
             for name in order:
+                count_requests(base)
                 took, used, peak, out = sides.run(name)
+                requests[(kind, name)] = max(requests.get((kind, name), 0), count_requests(base))
                 seconds.setdefault((kind, name), []).append(took)
                 cpu.setdefault((kind, name), []).append(used)
                 memory[(kind, name)] = max(memory.get((kind, name), 0.0), peak)
@@ -384,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             within = memory[(kind, "tracker")] <= 1.5 * floor_peak
             ok = ok and within
             print(f"peak memory, {kind:<11} {peaks}  tracker target <= 1.5x: {'OK' if within else 'ABOVE TARGET'}")
+        for kind in ("first run", "no change", "5% changed"):
+            asked = "  ".join(f"{name} {requests[(kind, name)]}" for name in names)
+            print(f"page requests, {kind:<11} {asked}  (the tracker fetches each page twice at its baseline, "
+                  "the second time conditionally, to find lines that change on every request)")
         print(f"changed pages reported: {'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}")
         return 0 if ok else 1
     finally:

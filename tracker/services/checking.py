@@ -20,6 +20,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import Executor, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +52,11 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100          # results recorded per transaction, at most
 BATCH_SECONDS = 0.5       # and at least this often while results come in
-ASSESS_WINDOW = 16        # bodies being normalised in worker threads at once, at most
+ASSESS_WINDOW = 16        # bodies waiting for or in normalising at once, at most
+# Threads that normalise: the work holds the GIL most of the time, so threads beyond the cores add
+# memory (a malloc arena and a page's texts each), not speed (issue 18: 6 threads, the default,
+# made a first run's peak about 4 MB higher than 2 for the same time).
+ASSESS_THREADS = 2
 
 Progress = Callable[[SourceOutcome], None]
 
@@ -295,7 +300,7 @@ def _assess(
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    fetch_again: bool = False, body_hash: str | None = None,
+    fetch_again: bool = False, body_hash: str | None = None, threads: Executor | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text.
@@ -304,7 +309,8 @@ async def _assess_and_read_texts(
     here, beside the other fetches, rather than in the loop that hands results out, which made a
     first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
     again = await fetcher.fetch(_again_request(known, result)) if fetch_again else None
-    work = await asyncio.to_thread(_assess, db, known, result, fetched_at, every_seconds, again, body_hash)
+    work = await asyncio.get_running_loop().run_in_executor(
+        threads, _assess, db, known, result, fetched_at, every_seconds, again, body_hash)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
         work.text_diffs = await ecfr_text.text_diffs(
@@ -374,33 +380,38 @@ async def check_sources_async(  # noqa: C901
             assessing.discard(task)
             pending.append(task.result())
 
-    async with app.fetcher() as fetcher:
-        try:
-            async for result in fetcher.fetch_many(_request(k) for k in known):
-                item = by_id[result.source_id]
-                fetched_at = now or app.clock()
-                every_seconds = every[item.source.id]
-                quick, done = _quick(item, result, fetched_at, every_seconds)
-                if done:
-                    pending.append(quick)
-                else:
-                    assessing.add(asyncio.ensure_future(
-                        _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
-                                               fetch_again=_baseline_pending(item), body_hash=quick.body_hash)))
-                    if len(assessing) >= ASSESS_WINDOW:
-                        await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
-                harvest()
-                if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
-                    await flush()
-        finally:
-            # Whatever was fetched is assessed and recorded even if the cycle is failing: the next
-            # cycle picks up after it. (Inside the fetcher: an eCFR assessment may still fetch texts.)
-            if assessing:
-                await asyncio.wait(assessing)
-                harvest()
-            await flush()
-            if recording is not None:
-                await recording
+    threads = ThreadPoolExecutor(ASSESS_THREADS, thread_name_prefix="assess")
+    try:
+        async with app.fetcher() as fetcher:
+            try:
+                async for result in fetcher.fetch_many(_request(k) for k in known):
+                    item = by_id[result.source_id]
+                    fetched_at = now or app.clock()
+                    every_seconds = every[item.source.id]
+                    quick, done = _quick(item, result, fetched_at, every_seconds)
+                    if done:
+                        pending.append(quick)
+                    else:
+                        assessing.add(asyncio.ensure_future(
+                            _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
+                                                   fetch_again=_baseline_pending(item), body_hash=quick.body_hash,
+                                                   threads=threads)))
+                        if len(assessing) >= ASSESS_WINDOW:
+                            await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
+                    harvest()
+                    if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
+                        await flush()
+            finally:
+                # Whatever was fetched is assessed and recorded even if the cycle is failing: the next
+                # cycle picks up after it. (Inside the fetcher: an eCFR assessment may still fetch texts.)
+                if assessing:
+                    await asyncio.wait(assessing)
+                    harvest()
+                await flush()
+                if recording is not None:
+                    await recording
+    finally:
+        threads.shutdown(wait=False)
     if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
         # Through the log: the changes just recorded are read back and derived (services/proposing.py).
         report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app)).raised
