@@ -56,10 +56,13 @@ import tempfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bench.bench_digest import make_app
 from bench.common import ratio_line, timed
 from tracker.app import App
 from tracker.core import NewEvent
+from tracker.schema.operational import source_state
 from tracker.rendering import render_calendar, render_changelog, render_digest
 from tracker.services import calendar_export, changelog, deadlines, digesting, subscribing
 
@@ -97,6 +100,15 @@ def build(app: App, items: int, sources: int, changes: int, today: date) -> None
                 "failures": 3}))
     for start in range(0, len(events), 5000):
         app.store.append(events[start:start + 5000])
+    # What checking leaves beside each SourceUnreachable (services/recording.py writes both; these
+    # events are appended without a check): the digest lists sources failing from source_state.
+    app.projector.catch_up()
+    checked = (today - timedelta(days=1)).isoformat() + "T06:00:00Z"
+    with app.db.write() as conn:
+        conn.execute(source_state.update().where(source_state.c.source_id == sa.bindparam("key")), [
+            {"key": f"src-bench-{s}", "state": "unreachable", "consecutive_failures": 3, "last_checked_at": checked,
+             "last_error_class": ("dns", "timeout", "blocked")[s % 3], "last_error": "no answer"}
+            for s in range(0, sources, 10)])
     subscribing.subscribe(app, "everything@example.org")
     digesting.prepare_digests(app)  # the welcome, recorded as sent below: the period starts after it
     digesting.send_pending(app)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
+from tracker.core.rows import driver_rows
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
 from tracker.domain.record_fold import ItemFold
@@ -264,7 +265,7 @@ def _texts(value: Any) -> list[str]:
 
 def load_index(conn: Connection) -> dict[str, IndexEntry]:
     """Every indexed item and source, by ref ("item:<id>", "source:<id>")."""
-    return {row[0]: entry_from_row(row) for row in conn.execute(sa.select(*ENTRY_COLUMNS))}
+    return {row[0]: entry_from_row(row) for row in driver_rows(conn, sa.select(*ENTRY_COLUMNS))}
 
 
 def load_refs(conn: Connection, refs: Iterable[str]) -> dict[str, IndexEntry]:
@@ -276,7 +277,7 @@ def load_refs(conn: Connection, refs: Iterable[str]) -> dict[str, IndexEntry]:
     wanted = sorted(set(refs))
     for _ in range(2):  # the refs asked, then the items of the sources among them
         for chunk in _chunks(wanted):
-            for row in conn.execute(sa.select(*ENTRY_COLUMNS).where(digest_index.c.ref.in_(chunk))):
+            for row in driver_rows(conn, sa.select(*ENTRY_COLUMNS).where(digest_index.c.ref.in_(chunk))):
                 found[row[0]] = entry_from_row(row)
         wanted = sorted({f"item:{item}" for e in found.values() if e.entry == "source" for item in e.items} - set(found))
     return found

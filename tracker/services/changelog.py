@@ -30,7 +30,7 @@ from tracker.rendering import AwaitingRow, ChangelogView, ChangeRow, DateGroup, 
 from tracker.services.checkpoints import latest_note
 from tracker.domain.dates import NOT_GIVEN
 from tracker.services import calendar_export, triage_digest
-from tracker.services.driver_rows import driver_rows
+from tracker.core.rows import driver_rows
 from tracker.services.entries import Shown, group_by_jurisdiction, stored_change_row
 from tracker.services.subscribing import OWN_PROJECTIONS
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from tracker.core import EventStore
 from tracker.domain.dates import parse_partial, precision_of
 from tracker.schema.read_models import record_items, record_steps, register_deadlines, register_entries, sources
-from tracker.services.driver_rows import driver_rows
+from tracker.core.rows import driver_rows
 
 EFFECTIVE = "effective"
 COMMENTS_CLOSE = "comments_close"  # as the register_entries read model names it

@@ -114,8 +114,9 @@ def select(
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
-        failing_sources = selection.failing_sources(conn)
+        failing_sources, failing_index = selection.failing_sources(conn)
         parts, index, statuses = selection.period_rows(conn, subs, head.position)
+        index.update(failing_index)
         skipped = [s.id for s in subs if s.pending and not include_pending]
         subs = [s for s in subs if include_pending or not s.pending]
         due = deadlines.collect(store, today=now.date(), days=due_days, conn=conn)

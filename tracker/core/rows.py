@@ -1,8 +1,9 @@
 """Reading many rows as the database driver returns them: plain tuples, no SQLAlchemy row objects.
 
-Digests and changelogs read thousands of rows of a few read models per run. The query is built and
-executed by SQLAlchemy (its compiled-statement cache included); only the rows are fetched from the
-driver's cursor, all at once, without a Row object per row.
+Digests and changelogs read thousands of rows of a few read models per run (the changelog, the
+digest index, deadlines). The query is built and executed by SQLAlchemy (its compiled-statement
+cache included); only the rows are fetched from the driver's cursor, all at once, without a Row
+object per row.
 """
 
 from __future__ import annotations
