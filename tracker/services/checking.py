@@ -41,7 +41,7 @@ from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
 from tracker.fetching.versions import normaliser_version
-from tracker.services import ecfr_text, proposing, snapshots
+from tracker.services import ecfr_text, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -412,9 +412,13 @@ async def check_sources_async(  # noqa: C901
                     await recording
     finally:
         threads.shutdown(wait=False)
-    if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
-        # Through the log: the changes just recorded are read back and derived (services/proposing.py).
-        report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app)).raised
+    if any(o.events for o in report.outcomes):
+        # Imported here: a sweep that writes no event (the usual one) does not load triage at all.
+        from tracker.services import proposing
+
+        if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
+            # Through the log: the changes just recorded are read back and derived (services/proposing.py).
+            report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app)).raised
     report.seconds = time.monotonic() - started
     return report
 
