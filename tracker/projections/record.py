@@ -133,6 +133,13 @@ class _Batch:
             for pos, step, day, note, extra, zh, en in rows
         ]
 
+    def _loaded(self, item_id: str) -> ItemFold | None:
+        """The item's fold with its whole row and its steps, for an event that folds it again."""
+        fold = self.folds.get(item_id)
+        if fold is not None:
+            self.load_steps(fold)
+        return fold
+
     def register(self, event: RecordedEvent) -> None:
         registration = Registration.from_payload(event.payload)
         fold = ItemFold.registered(registration, event.position, keep_steps=False)
@@ -179,10 +186,9 @@ class _Batch:
 
     def correct(self, event: RecordedEvent) -> None:
         correction = ItemCorrection.from_payload(event.payload)
-        fold = self.folds.get(correction.id)
+        fold = self._loaded(correction.id)
         if fold is None:
             return
-        self.load_steps(fold)
         touched = fold.correct(correction, event.position)
         assert fold.steps is not None and fold.record is not None
         for item in fold.steps:
@@ -208,10 +214,9 @@ class _Batch:
         """A StepCorrected: the fold takes the old steps out and puts the new one in at this
         position; their rows follow."""
         correction = StepCorrection.from_payload(event.payload)
-        fold = self.folds.get(correction.id)
+        fold = self._loaded(correction.id)
         if fold is None:
             return
-        self.load_steps(fold)
         removed = fold.correct_step(correction, event.position)
         if removed:
             self.conn.execute(record_steps.delete().where(
