@@ -57,18 +57,29 @@ def collect_rows(
     Rows come from the changelog read model joined with the digest index, in one query. With
     `newest`, only the last that many rows are wanted (the Atom feed): read backwards, with the
     jurisdiction filter in the query, so a feed never reads the whole log."""
+    rows, head, head_time, _ = _collect(app, jurisdictions, since, newest, awaiting=False)
+    return rows, head, head_time
+
+
+def _collect(
+    app: App, jurisdictions: Iterable[str], since: str | None, newest: int | None, *, awaiting: bool,
+) -> tuple[list[ChangeRow], HeadView, str | None, list[AwaitingRow]]:
+    """collect_rows, and (``awaiting``) the open triage proposals: one freshness check for every read
+    model they need, then one read transaction for the rows, the checkpoint note and the proposals."""
     if since is not None:
         since = choices.partial(since, "--since")
     wanted = set(choices.jurisdictions(jurisdictions))
     head = app.store.head()
-    app.fresh(*OWN_PROJECTIONS, "changelog_rows")
+    app.fresh(*OWN_PROJECTIONS, "changelog_rows", *(("proposals",) if awaiting else ()))
     with app.db.read() as conn:
         rows = _read(conn, head.position, wanted, newest if since is None else None)
+        note = latest_note(app.db, head.position, conn=conn)
+        proposals = [row for row, _ in triage_digest.awaiting(app, frozenset(wanted), conn=conn)] if awaiting else []
     if since is not None:  # an undated entry cannot be said to be on or after any date
         rows = [row for row in rows if row.dated and _latest_day(row.date) >= since]
     if newest is not None:
         rows = rows[-newest:]
-    return rows, HeadView(head.position, head.hash, latest_note(app.db, head.position)), head.recorded_at
+    return rows, HeadView(head.position, head.hash, note), head.recorded_at, proposals
 
 
 # A changelog row's columns (entries.stored_change_row): the stored row without its topics, and
@@ -144,12 +155,6 @@ def marks_once(rows: Sequence[ChangeRow]) -> list[ChangeRow]:
             for row in rows]
 
 
-def _awaiting(app: App, jurisdictions: Iterable[str]) -> list[AwaitingRow]:
-    """Open triage proposals, listed apart from the record's entries (they are not in it yet)."""
-    wanted = frozenset(choices.jurisdictions(jurisdictions))
-    return [row for row, _ in triage_digest.awaiting(app, wanted)]
-
-
 def timeline_years(rows: Sequence[ChangeRow]) -> tuple[YearGroup, ...]:
     """The years that have entries, newest first (earlier than 1993 under "before 1993"), then the
     entries whose source gives no date in a group of their own ("date not given").
@@ -195,10 +200,11 @@ def render(app: App, fmt: str, *, jurisdictions: Iterable[str] = (), since: str 
     """One changelog as text."""
     if fmt not in FORMATS or fmt == "ics":
         raise ValidationError(f"unknown changelog format {fmt!r} (use {', '.join(FORMATS)})")
-    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
-                                         newest=ATOM_LIMIT if fmt == "atom" else None)
+    # Open triage proposals are listed apart from the record's entries (they are not in it yet).
+    rows, head, head_time, awaiting = _collect(app, jurisdictions, since, ATOM_LIMIT if fmt == "atom" else None,
+                                               awaiting=True)
     view = build_view(rows, head, head_time, fmt, jurisdictions=jurisdictions, since=since, now=now or app.clock(),
-                      awaiting=_awaiting(app, jurisdictions))
+                      awaiting=awaiting)
     return render_changelog(view, fmt)
 
 
@@ -222,9 +228,8 @@ def write_changelogs(
     jurisdictions = tuple(jurisdictions)
     now = now or app.clock()
     only_atom = formats == ("atom",)
-    rows, head, head_time = collect_rows(app, jurisdictions=jurisdictions, since=since,
-                                         newest=ATOM_LIMIT if only_atom else None)
-    awaiting = _awaiting(app, jurisdictions)
+    rows, head, head_time, awaiting = _collect(app, jurisdictions, since, ATOM_LIMIT if only_atom else None,
+                                               awaiting=True)
     target_folder = folder if folder is not None else Path(app.settings.home) / "changelog"
     written: list[Path] = []
     for fmt in formats:

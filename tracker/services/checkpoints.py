@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from tracker.core import Database
 from tracker.core.events import format_time
@@ -72,20 +73,27 @@ def list_checkpoints(db: Database, *, limit: int | None = None) -> list[KeptChec
     return [KeptCheckpoint(r.id, r.tree_size, r.root_hash, r.created_at, r.key_name, r.note) for r in reversed(rows)]
 
 
-def latest_checkpoint(db: Database, *, at_most: int | None = None) -> KeptCheckpoint | None:
-    """The newest kept checkpoint (of a tree no larger than ``at_most``, if given)."""
+def latest_checkpoint(
+    db: Database, *, at_most: int | None = None, conn: Connection | None = None,
+) -> KeptCheckpoint | None:
+    """The newest kept checkpoint (of a tree no larger than ``at_most``, if given), read in
+    ``conn``'s transaction when given."""
     query = sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)
     if at_most is not None:
         query = query.where(checkpoints.c.tree_size <= at_most)
-    with db.read() as conn:
+    if conn is None:
+        with db.read() as own:
+            row = own.execute(query).first()
+    else:
         row = conn.execute(query).first()
     return None if row is None else KeptCheckpoint(row.id, row.tree_size, row.root_hash, row.created_at,
                                                    row.key_name, row.note)
 
 
-def latest_note(db: Database, at_most: int) -> str:
-    """The note of the latest kept checkpoint of at most ``at_most`` events, for digests and changelogs."""
-    kept = latest_checkpoint(db, at_most=at_most)
+def latest_note(db: Database, at_most: int, *, conn: Connection | None = None) -> str:
+    """The note of the latest kept checkpoint of at most ``at_most`` events, for digests and changelogs
+    (in their read transaction, ``conn``)."""
+    kept = latest_checkpoint(db, at_most=at_most, conn=conn)
     return kept.note if kept else ""
 
 

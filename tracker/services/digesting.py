@@ -40,8 +40,9 @@ from tracker.services import triage_digest
 from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pending as send_pending
 from tracker.services.subscribing import OWN_PROJECTIONS
 
-# Statuses now and dates due come from the record and the registers' read models.
-DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries", "changelog_rows")
+# Statuses now and dates due come from the record and the registers' read models; open triage
+# proposals from theirs.
+DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries", "changelog_rows", "proposals")
 
 if TYPE_CHECKING:
     from tracker.app import App
@@ -126,13 +127,14 @@ def select(
             named = {f"source:{row[0]}" for row in failing_sources} | selection.deadline_refs(due) | {
                 f"item:{item}" for entry in index.values() if entry.entry == "source" for item in entry.items}
             index.update(load_refs(conn, named - index.keys()))
-    note = latest_note(app.db, head.position)
+        note = latest_note(app.db, head.position, conn=conn)
+        awaiting = triage_digest.awaiting(app, conn=conn)
     context = digest_view_builder.Context(
         head=HeadView(head.position, head.hash, note), head_time=head.recorded_at or "",
         now=now, index=index,
         statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
-        awaiting=triage_digest.awaiting(app),
+        awaiting=awaiting,
     )
     selection.collect(parts, subs, index)
     return Selection(head, now, subs, context, skipped)

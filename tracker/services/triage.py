@@ -158,13 +158,18 @@ def _summary(row: Mapping[str, Any], today: str) -> ProposalSummary:
 
 
 def list_proposals(app: App, *, state: str | None = None, jurisdiction: str | None = None,
-                   assignee: str | None = None, limit: int = LIST_LIMIT) -> list[ProposalSummary]:
-    """The queue, newest first, filtered by state, jurisdiction and assignee."""
+                   assignee: str | None = None, limit: int = LIST_LIMIT,
+                   conn: Connection | None = None) -> list[ProposalSummary]:
+    """The queue, newest first, filtered by state, jurisdiction and assignee.
+
+    With ``conn``, read in that transaction (a digest's or changelog's), whose caller has brought
+    the proposals read model up to date."""
     if state is not None and state not in dp.STATES:
         raise ValidationError(f"state {state!r} refused: use one of {', '.join(dp.STATES)}")
     if jurisdiction is not None and jurisdiction not in v.JURISDICTIONS:
         raise ValidationError(f"jurisdiction {jurisdiction!r} refused: use one of {', '.join(v.JURISDICTIONS)}")
-    app.fresh("proposals")
+    if conn is None:
+        app.fresh("proposals")
     today = app.clock().date().isoformat()
     c = triage_proposals.c
     lapsed = sa.and_(c.state == "deferred", c.deferred_until.is_not(None), c.deferred_until <= today)
@@ -179,8 +184,12 @@ def list_proposals(app: App, *, state: str | None = None, jurisdiction: str | No
         query = query.where(triage_proposals.c.jurisdiction == jurisdiction)
     if assignee is not None:
         query = query.where(triage_proposals.c.assignee == assignee)
-    with app.db.read() as conn:
-        rows = conn.execute(query.order_by(triage_proposals.c.raised_position.desc()).limit(limit)).mappings().all()
+    query = query.order_by(triage_proposals.c.raised_position.desc()).limit(limit)
+    if conn is None:
+        with app.db.read() as own:
+            rows = own.execute(query).mappings().all()
+    else:
+        rows = conn.execute(query).mappings().all()
     return [_summary(dict(row), today) for row in rows]
 
 

@@ -7,6 +7,8 @@ source sees the proposals about it).
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
+
 from tracker.app import App
 from tracker.domain.dates import NOT_GIVEN
 from tracker.domain.subscriptions import Target
@@ -17,11 +19,14 @@ LIMIT = 200     # a digest or changelog lists at most this many (newest first); 
 LIST_ALL = 1_000_000
 
 
-def awaiting(app: App, jurisdictions: frozenset[str] = frozenset()) -> list[tuple[AwaitingRow, Target]]:
+def awaiting(
+    app: App, jurisdictions: frozenset[str] = frozenset(), *, conn: Connection | None = None,
+) -> list[tuple[AwaitingRow, Target]]:
     """The open proposals (a lapsed deferral is open again), newest first, at most LIMIT; only
-    these jurisdictions when some are given."""
+    these jurisdictions when some are given. Read in ``conn``'s transaction when given (the caller
+    has brought "proposals" up to date)."""
     found = []
-    for p in list_proposals(app, state="open", limit=LIMIT if not jurisdictions else LIST_ALL):
+    for p in list_proposals(app, state="open", limit=LIMIT if not jurisdictions else LIST_ALL, conn=conn):
         if jurisdictions and p.jurisdiction not in jurisdictions:
             continue
         view = AwaitingRow(
