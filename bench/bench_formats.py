@@ -42,11 +42,35 @@ and once more with the machine at rest (load 0.3), --runs 3:
     changelog html         ours 0.249s  floor 0.096s  ratio 0.39x  BELOW TARGET
     calendar (.ics)        ours 0.844s  floor 0.649s  ratio 0.77x  OK
 
-The changelogs now cost the one joined read of 7,750 rows (~25 ms idle) plus building a row
-object per event; the floor renders the same rows. The digest's floor renders 250 entries in 5-9
-ms; ours spends ~30 ms reading what a digest needs (the period's events, the index entries they
-name, statuses, deadlines, failing sources) whatever the digest's size. bench_digest (100
-subscriptions x 10,000 events, where rendering dominates) stays within target: 0.62x.
+Reading less per run (perfdig, 2026-12-04): the changelog's rows fetched as driver tuples and
+built straight from the stored row, the index's half once per item; a digest reads the period's
+rows with their index entries and statuses in one query, everything in one read transaction after
+one freshness check; deadlines read from a tighter date bound. Alternating runs with the code
+before (90a711d), --runs 5, load average 1.7-1.9, this file as it was (no source failing in
+source_state, see below), before -> after:
+
+    digest (html + text)   0.13x, 0.15x -> 0.20x, 0.19x  BELOW TARGET  (ours 27-35 -> 19-20 ms)
+    changelog md           0.43x, 0.45x -> 0.55x, 0.53x  OK
+    changelog atom         0.34x, 0.42x -> 0.53x, 0.49x  (met in one run of two)
+    changelog html         0.45x, 0.47x -> 0.59x, 0.58x  OK
+    calendar (.ics)        0.94x, 0.97x -> 0.93x, 1.00x  OK
+
+A tenth of the sources had a SourceUnreachable event but source_state, where digests read what
+fails, still said "new": the digest listed no failing source and neither side paid for them. The
+build now sets source_state as checking leaves it (1,000 sources failing, 3 failure groups). With
+that, same conditions, before -> after:
+
+    digest (html + text)   0.06x, 0.06x -> 0.10x, 0.10x  BELOW TARGET  (ours 77-81 -> 40-41 ms)
+    changelog md           0.45x, 0.44x -> 0.55x, 0.56x  OK
+    changelog atom         0.40x, 0.41x -> 0.51x, 0.52x  OK
+    changelog html         0.46x, 0.46x -> 0.58x, 0.57x  OK
+    calendar (.ics)        0.93x, 0.92x -> 0.94x, 0.95x  OK
+
+The digest stays far from its target: its floor renders 250 entries and three failure lines in
+4-5 ms, while ours must read the period, the index entries it names, the dates due and every
+failing source with its items (each matched against the subscription's filters), and build the
+MIME draft (about 2 ms alone). bench_digest (100 subscriptions x 10,000 events, where rendering
+dominates) is unchanged: 0.71x before, 0.69x and 0.77x after.
 """
 
 from __future__ import annotations
