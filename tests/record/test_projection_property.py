@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from tracker.core import EventStore, NewEvent, Projector
 from tracker.domain import seed_events as se
-from tracker.domain.record import FOLDED_STEP
+from tracker.domain.record import FOLDED_STEP, RECORD_TYPES
+from tracker.domain.record_fold import ItemFold, apply, evaluate
 from tracker.domain.seeds import SeedItem
 from tests.record.helpers import dump
 from tracker.projections.record import RecordProjection
@@ -205,3 +206,14 @@ def test_incremental_equals_rebuild_and_replay_at_the_head_equals_the_read_model
             assert (stored["kind"], stored["jurisdiction"], stored["issuer"], stored["discipline"], json.loads(stored["topics"]),
                     stored["registered_position"]) \
                 == (state.kind, state.jurisdiction, state.issuer, state.discipline, list(state.topics), state.registered_position), item_id
+
+    # Valid-at is a filter before the fold: on any day, an item is its steps that start by then,
+    # folded from scratch (the fold's shortcut for days after every step must agree).
+    folds: dict[str, ItemFold] = {}
+    for event in cstore.read(types=RECORD_TYPES):
+        apply(folds, event)
+    for fold in (f for f in folds.values() if f.id.startswith(prefix + "-")):
+        for day in (date(2014, 12, 31), date(2015, 1, 1), date(2015, 6, 1), date(2016, 2, 1), date(2017, 12, 31)):
+            kept = [e if e.start is not None and e.start <= day else e._replace(step=e.step._replace(date=None, extra=None), start=None)
+                    for e in fold.steps or () if (e.start is not None and e.start <= day) or e.registration]
+            assert fold.at(day) == evaluate(fold.kind, kept), (fold.id, day)

@@ -16,7 +16,7 @@ from tracker.domain.payloads import PayloadError
 class SourceRegistered(TypedDict):
     id: str
     url: str
-    kind: str  # schema 2: schema 1 payloads had none ("html", upcasters.py)
+    kind: str  # schema 2: schema 1 payloads had none ("html", payloads_registry.py)
     jurisdiction: str | None
     title: str
     items: list[str]

@@ -94,7 +94,7 @@ class ItemFold:
     (the projection's light rows); ``steps`` None where it does not keep the steps."""
 
     __slots__ = ("id", "kind", "record", "registered_position", "updated_position", "steps", "status", "status_date",
-                 "status_start", "date_basis", "naming", "_statuses")
+                 "status_start", "date_basis", "naming", "latest", "_statuses")
 
     def __init__(self, item_id: str, kind: str, record: dict[str, Any] | None, registered_position: int,
                  steps: list[Entry] | None) -> None:
@@ -106,6 +106,8 @@ class ItemFold:
         self.status_start: date | None = None
         self.date_basis: str | None = None
         self.naming: Entry | None = None
+        # No step starts after this (an upper bound: a correction may have taken the latest out).
+        self.latest: date | None = None
         self._statuses = _STATUSES.get(kind, {})
 
     @classmethod
@@ -116,6 +118,7 @@ class ItemFold:
             if fold.steps is not None:
                 fold.steps.append(first)
             fold.status_date, fold.status_start, fold.date_basis = first.step.date, first.start, first.step.date_basis
+            fold.latest = first.start
         return fold
 
     # -- the events ----------------------------------------------------------------------------
@@ -126,6 +129,8 @@ class ItemFold:
         start = start_of(step.date)
         if self.steps is not None:
             self.steps.append(Entry(position, step, start, False, key))
+        if start is not None and (self.latest is None or start > self.latest):
+            self.latest = start
         new = self._statuses.get(step.step)
         if new is not None and start is not None and (self.status_start is None or start >= self.status_start):
             self.status, self.status_date, self.status_start, self.date_basis = new, step.date, start, step.date_basis
@@ -186,8 +191,9 @@ class ItemFold:
         return removed
 
     def refold(self) -> None:
-        result = evaluate(self.kind, self._steps())
-        self.status, self.status_date, self.status_start, self.date_basis, self.naming = result
+        steps = self._steps()
+        self.status, self.status_date, self.status_start, self.date_basis, self.naming = evaluate(self.kind, steps)
+        self.latest = max((item.start for item in steps if item.start is not None), default=None)
 
     def _steps(self) -> list[Entry]:
         if self.steps is None:
@@ -211,6 +217,9 @@ class ItemFold:
     def at(self, valid_at: date) -> Evaluation:
         """The item on a day: folded from the steps that start by then (the registration's step
         stays, undated, if it starts later: the item is registered, its date not yet reached)."""
+        if self.latest is None or self.latest <= valid_at:
+            # Every step starts by then: the fold's own state is that evaluation (most items, most days).
+            return Evaluation(self.status, self.status_date, self.status_start, self.date_basis, self.naming)
         kept = []
         for item in self._steps():
             if item.start is not None and item.start <= valid_at:

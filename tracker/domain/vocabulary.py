@@ -1,8 +1,9 @@
 """Event type names and stream names: the permanent vocabulary of the log.
 
-These strings are stored forever: never rename one. Payload fields are listed with each type;
-all payloads carry the item or source ``id``. A new payload shape gets a new schema_version and an
-upcaster in upcasters.py.
+These strings are stored forever: never rename one. Payload fields are listed with each type, as
+a reminder; the definitions the code reads them as are payloads.py (the record) and payloads_ops.py,
+registered by these names in payloads_registry.py. A new payload shape gets the next schema
+version and an upcaster from the version before, declared there.
 """
 
 from __future__ import annotations
