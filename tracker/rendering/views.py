@@ -173,16 +173,13 @@ class CalendarEntry:
 
 @dataclass(frozen=True, slots=True)
 class FailingRow:
+    """A failing source as a digest counts it: digests show one line per class with its hosts
+    (`tracker sources list --state failing` names each source with its error)."""
+
     source_id: str
-    title: str
-    url: str
-    jurisdiction: str
     state: str
-    error: str
-    since: str
-    failures: int
-    error_class: str = ""
-    host: str = ""
+    error_class: str
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
