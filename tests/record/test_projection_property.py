@@ -79,7 +79,8 @@ def build_events(prefix: str, kinds: list[str], operations: list[tuple[Any, ...]
             names = STEPS[seed_item.kind]
             step: dict[str, Any] = {"step": names[op[2] % len(names)], "date": op[3], "note": None, "by": None, "citation": None}
             if step["step"] == "renamed":
-                step.update(title_zh=f"新名{op[3]}", title_en=f"Renamed {op[3]}")
+                # A rename dated to the year gives no English title: the item's own stands.
+                step.update(title_zh=f"新名{op[3]}", **({"title_en": f"Renamed {op[3]}"} if len(op[3]) > 4 else {}))
             steps[index].append(step)
             events.append(se.step_event(seed_item, step, meta))
         elif op[0] == "correct":
@@ -159,6 +160,8 @@ def only(prefix: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, lis
          operations=[("step", 2, 0, "2015"), ("redate", 2, 1, "2017"), ("step", 2, 0, "2015-02-01"),
                      ("redate", 2, 0, "2015"), ("restep", 2, 0, 0, "2015")],
          splits=[1], batch_size=1)
+# a rename with no English title, then the item's English title corrected: the rename keeps it;
+@example(kinds=["agency"], operations=[("step", 0, 1, "2015"), ("correct", 0, "title_en", "abc")], splits=[1], batch_size=1)
 # a later-dated rename retracted: the earlier one names the item again;
 @example(kinds=["agency"], operations=[("step", 0, 1, "2015"), ("step", 0, 1, "2017"), ("restep", 0, -1, 1, "2015")],
          splits=[1], batch_size=1)

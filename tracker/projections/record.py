@@ -119,8 +119,14 @@ class _Batch:
             **{name: attributes.pop(name, None) for name in _ATTRIBUTE_FIELDS}, "attributes": attributes,
         }
         if original is not None:
-            fold.naming = entry(fold.updated_position, Step(fold.id, _RENAMED, renamed_on, title_zh=row["title_zh"],
-                                                            title_en=row["title_en"]))
+            # The naming rename as recorded (its English title may be absent: the item's own stands).
+            c = record_steps.c
+            found = self.conn.execute(
+                sa.select(c.position, c.title_zh, c.title_en)
+                .where(c.item_id == fold.id, c.step == _RENAMED, c.date == renamed_on, c.title_zh.is_not(None))
+                .order_by(c.position.desc()).limit(1)).first()
+            position, title_zh, title_en = found or (fold.updated_position, row["title_zh"], row["title_en"])
+            fold.naming = entry(position, Step(fold.id, _RENAMED, renamed_on, title_zh=title_zh, title_en=title_en))
         self.streams[fold.id] = row["stream"]
 
     def load_steps(self, fold: ItemFold) -> None:
