@@ -5,8 +5,9 @@ their fields once (the comments of vocabulary.py, checked), and ``decode`` check
 ones. The record's payloads, which several readers fold, are the classes of payloads.py.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: on Python 3.11 a TypedDict whose annotations are
+# strings takes every NotRequired field for a required one (__required_keys__), and decode would
+# refuse every payload that leaves one out (tests/record/test_payload_decode.py pins the keys).
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
@@ -102,6 +103,7 @@ class RegisterEntry(TypedDict):
     dates: NotRequired[dict[str, str]]
     deadlines: NotRequired[dict[str, str]]
     changes: NotRequired[dict[str, Any]]
+    baseline: NotRequired[bool]  # listed at the register's first check (domain/changes.py)
 
 
 class SubscriptionCreated(TypedDict):
@@ -134,10 +136,67 @@ class DigestEvent(TypedDict):
 
 
 class ProposalEvent(TypedDict):
-    """ProposalRaised (the candidate: domain/proposals.py) and the decisions on it (accepted,
-    rejected, deferred, assigned, assessed), each with the proposal's id and its own fields."""
+    """What every event of a proposal's stream has: the proposal's id."""
 
     id: str
+
+
+class ProposalRaised(ProposalEvent):
+    """The candidate (domain/proposals.Proposal.payload, read back by Proposal.from_payload)."""
+
+    key: NotRequired[str]
+    source: NotRequired[str]
+    origin: NotRequired[str]
+    jurisdiction: NotRequired[str]
+    issuer: NotRequired[str]
+    kind: NotRequired[str | None]
+    step: NotRequired[str]
+    title_zh: NotRequired[str]
+    title_en: NotRequired[str]
+    titles: NotRequired[dict[str, str]]
+    date: NotRequired[str | None]
+    precision: NotRequired[str | None]
+    identifier: NotRequired[str | None]
+    url: NotRequired[str | None]
+    deadlines: NotRequired[dict[str, str]]
+    note: NotRequired[str]
+    check: NotRequired[bool]
+    suggested_id: NotRequired[str]
+    evidence: NotRequired[dict[str, Any]]
+    match: NotRequired[dict[str, Any]]
+
+
+class ProposalAccepted(ProposalEvent):
+    """The item written to and the events written (services/triage_accept.py)."""
+
+    item_id: str
+    new_item: bool
+    step: str
+    date: str
+    kind: str
+    title_zh: str
+    title_en: str
+    events: list[int]
+    note_ref: str | None
+
+
+class ProposalRejected(ProposalEvent):
+    reason_ref: str | None
+
+
+class ProposalDeferred(ProposalEvent):
+    until: str | None
+
+
+class ProposalAssigned(ProposalEvent):
+    to: str
+
+
+class ProposalAssessed(ProposalEvent):
+    impact: str
+    products: list[str]
+    due: str | None
+    note_ref: str | None
 
 
 class TriageRuleAdopted(TypedDict):

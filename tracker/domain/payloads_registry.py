@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tracker.core.events import UpcastFn
 from tracker.domain import payloads as p
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.record import REGISTRATION_TYPE
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,12 @@ REGISTRY: dict[str, PayloadType] = {
     v.DIGEST_NOTIFIED: _typed(o.DigestEvent),
     v.DIGEST_FAILED: _typed(o.DigestEvent),
     # triage
-    **{name: _typed(o.ProposalEvent) for name in (
-        v.PROPOSAL_RAISED, v.PROPOSAL_ACCEPTED, v.PROPOSAL_REJECTED, v.PROPOSAL_DEFERRED, v.PROPOSAL_ASSIGNED,
-        v.PROPOSAL_ASSESSED)},
+    v.PROPOSAL_RAISED: _typed(o.ProposalRaised),
+    v.PROPOSAL_ACCEPTED: _typed(o.ProposalAccepted),
+    v.PROPOSAL_REJECTED: _typed(o.ProposalRejected),
+    v.PROPOSAL_DEFERRED: _typed(o.ProposalDeferred),
+    v.PROPOSAL_ASSIGNED: _typed(o.ProposalAssigned),
+    v.PROPOSAL_ASSESSED: _typed(o.ProposalAssessed),
     v.TRIAGE_RULE_ADOPTED: _typed(o.TriageRuleAdopted),
     v.TRIAGE_RULE_REVOKED: _typed(o.TriageRuleRevoked),
 }
@@ -93,3 +98,17 @@ def decode(type_name: str, payload: Mapping[str, Any]) -> Any:
     """The typed payload of an event (as read: upcast to the current version); PayloadError if
     it lacks the shape, KeyError for a type the tracker does not know."""
     return REGISTRY[type_name].decode(payload)
+
+
+def decode_as(definition: type[T], type_name: str, payload: Mapping[str, Any]) -> T:
+    """``decode`` typed as ``definition``, the definition REGISTRY gives ``type_name`` (a reader
+    that names another one is a bug: TypeError). Readers call it once per event and read the
+    keys of what it returns, so mypy sees a misspelt field.
+
+        entry = decode_as(o.RegisterEntry, event.type, event.payload)
+    """
+    found = REGISTRY[type_name]
+    if found.definition is not definition:
+        raise TypeError(f"{type_name} payloads are {found.definition.__name__}, not {definition.__name__}")
+    decoded: T = found.decode(payload)
+    return decoded

@@ -21,8 +21,10 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.core.canonical import canonical_json
+from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import decode_as
 from tracker.schema.read_models import triage_decisions, triage_proposals
 
 _COLUMNS = tuple(c.name for c in triage_proposals.columns)
@@ -30,7 +32,7 @@ _COLUMNS = tuple(c.name for c in triage_proposals.columns)
 
 def raised_row(event: RecordedEvent) -> dict[str, Any]:
     """The row of a newly raised proposal."""
-    proposal = dp.Proposal.from_payload(event.payload)
+    proposal = dp.Proposal.from_payload(decode_as(o.ProposalRaised, event.type, event.payload))
     d = proposal.draft
     return {
         "id": proposal.id, "state": "open", "source_id": d.source_id[:120], "jurisdiction": d.jurisdiction[:10],
@@ -43,25 +45,37 @@ def raised_row(event: RecordedEvent) -> dict[str, Any]:
 
 
 def fold(row: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
-    """A proposal's row after one decision event (the one fold of this read model)."""
-    p = event.payload
+    """A proposal's row after one decision event (the one fold of this read model). A decision
+    lacking a field of its type raises PayloadError (the projector quarantines it)."""
+    kind, payload = event.type, event.payload
     new = dict(row, updated_position=event.position)
-    if event.type == v.PROPOSAL_ACCEPTED:
-        new.update(state="accepted", item_id=p.get("item_id"), deferred_until=None)
-    elif event.type == v.PROPOSAL_REJECTED:
+    if kind == v.PROPOSAL_ACCEPTED:
+        new.update(state="accepted", item_id=decode_as(o.ProposalAccepted, kind, payload)["item_id"],
+                   deferred_until=None)
+    elif kind == v.PROPOSAL_REJECTED:
+        decode_as(o.ProposalRejected, kind, payload)
         new.update(state="rejected", deferred_until=None)
-    elif event.type == v.PROPOSAL_DEFERRED:
-        new.update(state="deferred", deferred_until=p.get("until"))
-    elif event.type == v.PROPOSAL_ASSIGNED:
-        new.update(assignee=p.get("to"))
-    elif event.type == v.PROPOSAL_ASSESSED:
-        new.update(impact=p.get("impact"))
+    elif kind == v.PROPOSAL_DEFERRED:
+        new.update(state="deferred", deferred_until=decode_as(o.ProposalDeferred, kind, payload)["until"])
+    elif kind == v.PROPOSAL_ASSIGNED:
+        new.update(assignee=decode_as(o.ProposalAssigned, kind, payload)["to"])
+    elif kind == v.PROPOSAL_ASSESSED:
+        new.update(impact=decode_as(o.ProposalAssessed, kind, payload)["impact"])
     return new
+
+
+_proposal_event = o.decoder(o.ProposalEvent)
+
+
+def proposal_id_of(event: RecordedEvent) -> str:
+    """The id every event of a proposal's stream carries (PayloadError when it lacks one)."""
+    found: o.ProposalEvent = _proposal_event(event.payload)
+    return str(found["id"])
 
 
 def decision_row(event: RecordedEvent) -> dict[str, Any]:
     actor = event.metadata.get("actor")
-    return {"position": event.position, "proposal_id": str(event.payload["id"]), "type": event.type,
+    return {"position": event.position, "proposal_id": proposal_id_of(event), "type": event.type,
             "actor": str(actor)[:80] if actor else None, "recorded_at": event.recorded_at,
             "details": canonical_json({k: val for k, val in event.payload.items() if k != "id"})}
 
@@ -71,7 +85,7 @@ class ProposalsProjection:
     types: frozenset[str] | None = frozenset(dp.TYPES)
 
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
-        ids = sorted({str(e.payload["id"]) for e in batch})
+        ids = sorted({proposal_id_of(e) for e in batch})
         rows: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
@@ -80,7 +94,7 @@ class ProposalsProjection:
         existing = set(rows)
         decisions: list[dict[str, Any]] = []
         for event in batch:
-            proposal_id = str(event.payload["id"])
+            proposal_id = proposal_id_of(event)
             if event.type == v.PROPOSAL_RAISED:
                 if proposal_id not in rows:
                     rows[proposal_id] = raised_row(event)

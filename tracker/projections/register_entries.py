@@ -23,7 +23,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import decode_as
 from tracker.projections.sources import dialect_insert
 from tracker.schema.read_models import register_deadlines, register_entries
 
@@ -36,24 +38,24 @@ def _precision(date: str) -> str | None:
     return None if not date else "year" if size == 4 else "month" if size == 7 else "day" if size == 10 else "time"
 
 
-def identity_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+def identity_of(entry: o.RegisterEntry) -> dict[str, Any]:
     """The identity of an entry event, filled in for events recorded before it was carried."""
-    def mapping(key: str) -> dict[str, Any]:
-        value = payload.get(key)
+    def mapping(value: object) -> dict[str, Any]:
         return dict(value) if isinstance(value, Mapping) else {}
 
-    date = str(payload.get("date") or "")
-    deadlines = mapping("deadlines")
-    if "deadlines" not in payload:
-        fields = mapping("fields")
+    date = str(entry.get("date") or "")
+    if "deadlines" in entry:
+        deadlines = mapping(entry["deadlines"])
+    else:
+        fields = mapping(entry.get("fields"))
         deadlines = {kind: str(fields[field]) for field, kind in LEGACY_DEADLINES.items() if fields.get(field)}
-    url = payload.get("url")
+    url = entry.get("url")
     return {
-        "entry_id": str(payload.get("entry_id") or ""), "date": date,
-        "precision": payload.get("precision") or _precision(date), "type": str(payload.get("type") or ""),
-        "title": str(payload.get("title") or ""), "titles": mapping("titles"),
-        "agency": str(payload.get("agency") or ""), "url": str(url) if url else None, "links": mapping("links"),
-        "dates": mapping("dates"), "deadlines": deadlines,
+        "entry_id": str(entry["entry_id"] or ""), "date": date,
+        "precision": entry.get("precision") or _precision(date), "type": str(entry.get("type") or ""),
+        "title": str(entry.get("title") or ""), "titles": mapping(entry.get("titles")),
+        "agency": str(entry.get("agency") or ""), "url": str(url) if url else None,
+        "links": mapping(entry.get("links")), "dates": mapping(entry.get("dates")), "deadlines": deadlines,
     }
 
 
@@ -64,11 +66,12 @@ class RegisterEntriesProjection:
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
         insert = dialect_insert(conn)
         for event in batch:
-            payload = event.payload
-            source_id, entry_id = str(payload.get("id") or ""), str(payload.get("entry_id") or "")
+            # A payload without id or entry_id raises PayloadError: the projector quarantines it.
+            entry = decode_as(o.RegisterEntry, event.type, event.payload)
+            source_id, entry_id = str(entry["id"] or ""), str(entry["entry_id"] or "")
             if not source_id or not entry_id:
-                continue        # never fail on a stored event: an entry without ids names nothing
-            identity = identity_of(payload)
+                continue        # never fail on a stored event: an entry with empty ids names nothing
+            identity = identity_of(entry)
             values: dict[str, Any] = {
                 "title": identity["title"], "date": identity["date"], "precision": identity["precision"],
                 "type": identity["type"][:100], "agency": identity["agency"], "url": identity.get("url"),

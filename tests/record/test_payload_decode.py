@@ -1,0 +1,121 @@
+"""Every payload the writers really write decodes with its registered definition.
+
+The definitions of payloads_ops.py were written from the comments of vocabulary.py; this runs the
+real services (the real seeds, checks of pages served from 127.0.0.1, a rule, a removal, triage
+decisions, a subscription and its digest sent to an .eml file, a forgotten subscriber) on each
+backend and decodes every stored event, so a required field a writer leaves out fails here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fetching.localserver import LocalServer, Reply
+from tests.monitoring.conftest import Clock, add, make_settings
+from tests.record.conftest import REAL_SEEDS
+from tracker import migrate
+from tracker.app import App
+from tracker.domain import payloads_ops as o
+from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import REGISTRY, decode
+from tracker.services import digesting, sources_admin, subscribing, triage
+from tracker.services.checking import check_sources
+from tracker.services.seeding import seed
+
+
+def test_not_required_fields_are_not_required() -> None:
+    """Python 3.11 takes a NotRequired field of a TypedDict with string annotations for a required
+    one: the keys decode demands are those the definitions mean."""
+    assert o.SourceRemoved.__required_keys__ == {"id"}
+    assert o.RegisterEntry.__required_keys__ == {"id", "entry_id"}
+    assert o.SourceChanged.__required_keys__ == {"id", "old_hash", "new_hash"}
+    assert o.DigestEvent.__required_keys__ == {"subscription", "message_id"}
+    assert o.ProposalRaised.__required_keys__ == {"id"}
+    assert o.ProposalDeferred.__required_keys__ == {"id", "until"}
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path) -> Iterator[App]:
+    application = App(make_settings(db_url, home=str(tmp_path / "home")), clock=Clock())
+    migrate.upgrade(application.db)
+    yield application
+    application.close()
+
+
+def listing(rows: list[tuple[str, str, str]]) -> Reply:
+    body = "".join(f"<tr><td><a href='{href}'>{title}</a></td><td>{day}</td></tr>" for href, title, day in rows)
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Guidance</title></head><body><main>"
+            "<h1>Guidance documents</h1><table class='listing'><thead><tr><th>Title</th><th>Date</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></main></body></html>")
+    return Reply(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode("utf-8"))
+
+
+BEFORE = [("/doc/1", "Potency Assurance for Cellular and Gene Therapy Products", "2025-01-10")]
+AFTER = [*BEFORE,
+         ("/doc/2", "Considerations for the Use of Artificial Intelligence in Cell Therapy Manufacturing", "2026-11-20"),
+         ("/doc/3", "Human Gene Therapy Products Incorporating Human Genome Editing", "2026-11-21"),
+         ("/doc/4", "Frequently Asked Questions on Developing Potency Assurance Strategies", "2026-11-22")]
+
+
+def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, tmp_path: Path) -> None:
+    clock = app.clock
+    assert isinstance(clock, Clock)
+    seed(app.store, [REAL_SEEDS])
+    edited = tmp_path / "seeds"
+    shutil.copytree(REAL_SEEDS, edited)
+    cn = edited / "cn_guidelines.toml"
+    cn.write_text(cn.read_text(encoding="utf-8").replace("(Trial)", "(Trial Version)", 1), encoding="utf-8")
+    seed(app.store, [edited])  # the edited item: ItemCorrected
+    served = {"rows": BEFORE}
+    down = {"flaky": False}
+    server.route("/list", lambda _seen: listing(served["rows"]))
+    server.route("/flaky", lambda _seen: Reply(503, {}, b"down") if down["flaky"] else listing(BEFORE))
+    add(app, "agency-list", server.url("/list"), jurisdiction="US", title="Agency guidance list", tags=["guidance"])
+    add(app, "agency-flaky", server.url("/flaky"), jurisdiction="US", title="A flaky page")
+    add(app, "agency-spare", server.url("/flaky"), jurisdiction="US", title="A page soon removed")
+    assert check_sources(app, ["agency-list", "agency-flaky"]).by_source()["agency-list"].outcome == "baselined"
+
+    subscription = subscribing.subscribe(app, "reader@example.org", jurisdictions=["US"])
+    served["rows"], down["flaky"] = AFTER, True
+    for _ in range(app.settings.fetch.failure_threshold + 1):
+        clock.advance(days=1)
+        check_sources(app, ["agency-list", "agency-flaky"])
+        served["rows"] = [*AFTER, ("/doc/5", f"Notice of {clock.now.date()}", str(clock.now.date()))]
+    down["flaky"] = False
+    clock.advance(days=1)
+    check_sources(app, ["agency-flaky"])
+    sources_admin.adopt_rules(app, "agency-list", "main", [r"Notice of \d+"], reason="notices are noise")
+    sources_admin.remove_source(app, "agency-spare", reason="a duplicate")
+
+    proposals = triage.list_proposals(app)
+    assert len(proposals) >= 4
+    first, second, third, fourth = (p.id for p in proposals[:4])
+    triage.accept(app, first, actor="alice", kind="guidance", new="us-ai-cell-therapy-manufacturing")
+    triage.reject(app, second, actor="alice", reason="not a regulatory document")
+    triage.defer(app, third, actor="bob", until="2027-01-15")
+    triage.assign(app, fourth, actor="alice", to="bob")
+    triage.assess(app, fourth, actor="bob", impact="medium", note="read it with the potency guidance")
+
+    run = digesting.run_digests(app)  # no SMTP configured: the digest goes to <home>/outbox as .eml
+    assert run.prepared
+    assert list(app.settings.home.joinpath("outbox").glob("*.eml"))
+    subscribing.unsubscribe(app, subscription.id)
+    subscribing.forget(app, "reader@example.org")
+
+    events = list(app.store.read())
+    for event in events:
+        decode(event.type, event.payload)  # raises PayloadError naming the field a writer left out
+    written = {e.type for e in events}
+    wanted = {
+        v.INSTRUMENT_REGISTERED, v.ITEM_CORRECTED, v.REFERENCE_REGISTERED, v.SOURCE_REGISTERED,
+        v.SOURCE_BASELINED, v.SOURCE_CHANGED, v.SOURCE_UNREACHABLE, v.SOURCE_RECOVERED, v.SOURCE_RULES_ADOPTED,
+        v.SOURCE_REMOVED, v.SUBSCRIPTION_CREATED, v.SUBSCRIPTION_CANCELLED, v.SUBSCRIBER_FORGOTTEN,
+        v.DIGEST_PREPARED, v.DIGEST_SENT, v.PROPOSAL_RAISED, v.PROPOSAL_ACCEPTED, v.PROPOSAL_REJECTED,
+        v.PROPOSAL_DEFERRED, v.PROPOSAL_ASSIGNED, v.PROPOSAL_ASSESSED,
+    }
+    assert wanted <= written, sorted(wanted - written)
+    assert written <= set(REGISTRY)
