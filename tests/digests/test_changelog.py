@@ -23,8 +23,8 @@ def test_atom_feed_parses_and_keeps_its_ids_when_regenerated(app: App, tmp_path:
     register_record(app)
     changes = record_changes(app)
     (first,) = changelog.write_changelogs(app, tmp_path / "a", formats=["atom"])
-    app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRepealed", {"id": "us-cures-act"},
-                               valid_from="2030")])
+    app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRepealed",
+                               {"id": "us-cures-act", "step": "repealed", "date": "2030"}, valid_from="2030")])
     (second,) = changelog.write_changelogs(app, tmp_path / "b", formats=["atom"])
 
     feed1, feed2 = feedparser.parse(first.read_bytes()), feedparser.parse(second.read_bytes())
@@ -59,8 +59,8 @@ def test_markdown_groups_by_date_then_jurisdiction_and_escapes_markup(app: App) 
 def test_html_timeline_is_self_contained_filterable_escaped_and_honest_about_dates(app: App) -> None:
     register_record(app)
     record_changes(app)
-    app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentDrafted", {"id": "cn-ct-guideline"},
-                               valid_from="1993")])
+    app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentDrafted",
+                               {"id": "cn-ct-guideline", "step": "drafted", "date": "1993"}, valid_from="1993")])
     html = changelog.render(app, "html")
     assert '<meta name="viewport"' in html and "@media" in html
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)  # nothing fetched from elsewhere

@@ -21,7 +21,8 @@ from tracker import migrate
 from tracker.app import App
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
-from tracker.domain.payloads_registry import REGISTRY, decode
+from tracker.domain.payloads import PayloadError, Registration, Step
+from tracker.domain.payloads_registry import REGISTRY, decode, decode_as, decode_record
 from tracker.services import digesting, sources_admin, subscribing, triage
 from tracker.services.checking import check_sources
 from tracker.services.seeding import seed
@@ -36,6 +37,24 @@ def test_not_required_fields_are_not_required() -> None:
     assert o.DigestEvent.__required_keys__ == {"subscription", "message_id"}
     assert o.ProposalRaised.__required_keys__ == {"id"}
     assert o.ProposalDeferred.__required_keys__ == {"id", "until"}
+
+
+def test_a_type_a_registration_and_a_step_share_decodes_by_the_shape() -> None:
+    """ProgramEstablished is a program's registration (its step folded in) or, for a program the
+    record holds already, a step (a triage acceptance writes one): domain/record.is_registration."""
+    step = decode(v.PROGRAM_ESTABLISHED, {"id": "cn-x", "step": "established", "date": "2024-05", "note": None,
+                                          "by": None, "citation": None, "external": True, "source": "a page"})
+    assert isinstance(step, Step) and step.external and step.source == "a page"
+    registration = decode(v.PROGRAM_ESTABLISHED, {"id": "cn-x", "kind": "program", "jurisdiction": "CN",
+                                                  "title_zh": "项目", "title_en": "Program", "step_folded": None})
+    assert isinstance(registration, Registration)
+    assert isinstance(decode_record(v.PROGRAM_ESTABLISHED, {"id": "cn-x", "step": "established", "date": None}), Step)
+    with pytest.raises(TypeError):
+        decode_as(Registration, v.PROGRAM_ESTABLISHED, {"id": "cn-x", "step": "established", "date": None})
+    with pytest.raises(TypeError):
+        decode_as(o.SourceRemoved, v.SOURCE_REGISTERED, {"id": "src-x"})
+    with pytest.raises(PayloadError, match="entry_id"):
+        decode_as(o.RegisterEntry, v.REGISTER_ENTRY_ADDED, {"id": "src-x"})
 
 
 @pytest.fixture

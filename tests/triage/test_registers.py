@@ -100,7 +100,10 @@ def test_at_a_baseline_an_old_entry_is_news_only_while_a_deadline_is_ahead() -> 
     from tracker.domain.derivation import news_at_baseline
 
     day = date(2026, 11, 24)
-    assert news_at_baseline({"date": "2026-09-01"}, day) and not news_at_baseline({"date": "2026-08-01"}, day)
-    assert news_at_baseline({"date": "2025-01-02", "deadlines": {"comments_close": "2026-12-31"}}, day)
-    assert not news_at_baseline({"date": "2025-01-02", "deadlines": {"comments_close": "2025-03-01"}}, day)
-    assert not news_at_baseline({"date": "not a date"}, day)
+    assert news_at_baseline({"id": "s", "entry_id": "e", "date": "2026-09-01"}, day)
+    assert not news_at_baseline({"id": "s", "entry_id": "e", "date": "2026-08-01"}, day)
+    assert news_at_baseline({"id": "s", "entry_id": "e", "date": "2025-01-02",
+                             "deadlines": {"comments_close": "2026-12-31"}}, day)
+    assert not news_at_baseline({"id": "s", "entry_id": "e", "date": "2025-01-02",
+                                 "deadlines": {"comments_close": "2025-03-01"}}, day)
+    assert not news_at_baseline({"id": "s", "entry_id": "e", "date": "not a date"}, day)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
+from tracker.domain import payloads_ops as o
 from tracker.domain.dates import start_of
 from tracker.domain.official_dates import find_date, strip_dates
 from tracker.domain.proposals import Draft, Evidence, fold_title
@@ -95,14 +96,14 @@ def _mapping(value: Any) -> dict[str, str]:
 BASELINE_RECENT_DAYS = 90
 
 
-def news_at_baseline(payload: Mapping[str, Any], recorded_day: date) -> bool:
+def news_at_baseline(entry: o.RegisterEntry, recorded_day: date) -> bool:
     """An entry listed at a register's first check that is worth an analyst's look: dated within
     BASELINE_RECENT_DAYS before the check (or later), or with a deadline still ahead."""
     since = recorded_day - timedelta(days=BASELINE_RECENT_DAYS)
-    day = _day(payload.get("date"))
+    day = _day(entry.get("date"))
     if day is not None and day >= since:
         return True
-    deadlines = payload.get("deadlines")
+    deadlines = entry.get("deadlines")
     return isinstance(deadlines, Mapping) and any(
         (due := _day(value)) is not None and due >= recorded_day for value in deadlines.values())
 
@@ -115,30 +116,30 @@ def _day(value: object) -> date | None:
         return None
 
 
-def from_entry(source: SourceInfo, payload: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def from_entry(source: SourceInfo, payload: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     """Drafts from one RegisterEntryAdded or RegisterEntryRevised payload."""
     deriver = REGISTER_DERIVERS.get(source.kind)
     return deriver(source, payload, evidence) if deriver is not None else []
 
 
-def _base(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence, **fields: Any) -> Draft:
+def _base(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence, **fields: Any) -> Draft:
     title = _str(p.get("title"))
     title_zh, title_en, titles = split_title(title, source.jurisdiction)
     titles.update({k: val for k, val in _mapping(p.get("titles")).items()})
     values: dict[str, Any] = {
         "source_id": source.id, "origin": source.kind, "jurisdiction": source.jurisdiction, "evidence": evidence,
         "issuer": _str(p.get("agency")), "title_zh": title_zh, "title_en": title_en, "titles": titles,
-        "identifier": _str(p.get("entry_id")), "url": p.get("url") or None, "deadlines": _mapping(p.get("deadlines")),
+        "identifier": _str(p["entry_id"]), "url": p.get("url") or None, "deadlines": _mapping(p.get("deadlines")),
     }
     values.update(fields)
     return Draft(**values)
 
 
-def _federal_register(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def _federal_register(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     kind, dates = _str(p.get("type")).upper(), _mapping(p.get("dates"))
     published = dates.get("publication_date") or _str(p.get("date"))
     title = _str(p.get("title"))
-    number = _str(p.get("entry_id"))
+    number = _str(p["entry_id"])
     closes = _mapping(p.get("deadlines")).get("comments_close")
     if kind == "PRORULE":
         note = f"Federal Register {number}, proposed rule" + (f"; comments close {closes}" if closes else "")
@@ -158,7 +159,7 @@ def _federal_register(source: SourceInfo, p: Mapping[str, Any], evidence: Eviden
     return []
 
 
-def _fda_guidance(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def _fda_guidance(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     status = _str(p.get("type")).lower()
     fields = p.get("fields") if isinstance(p.get("fields"), Mapping) else {}
     docket = _str((fields or {}).get("docket"))
@@ -168,10 +169,10 @@ def _fda_guidance(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) 
     closes = _mapping(p.get("deadlines")).get("comments_close")
     note = f"FDA guidance, {status}" + (f", docket {docket}" if docket else "") + (f"; comments close {closes}" if closes else "")
     return [_base(source, p, evidence, kind="guidance", step=step, date=_str(p.get("date")),
-                  identifier=docket or _str(p.get("entry_id")), issuer=_str(p.get("agency")) or "FDA", note=note)]
+                  identifier=docket or _str(p["entry_id"]), issuer=_str(p.get("agency")) or "FDA", note=note)]
 
 
-def _ema_medicines(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def _ema_medicines(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     status, dates = _str(p.get("type")).lower(), _mapping(p.get("dates"))
     changes = p.get("changes") if isinstance(p.get("changes"), Mapping) else {}
     changed_type = (changes or {}).get("type")
@@ -179,22 +180,22 @@ def _ema_medicines(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence)
             _str(changed_type.get("old")).lower().startswith("authori"):
         # The authorisation itself changed (a conditional one turned standard): an amendment.
         return [_base(source, p, evidence, kind="product", step="amended", date=dates.get("last_updated") or "",
-                      note=f"EMA {p.get('entry_id')}: {changed_type.get('old')} -> {changed_type.get('new')}")]
+                      note=f"EMA {p['entry_id']}: {changed_type.get('old')} -> {changed_type.get('new')}")]
     if status.startswith("authori"):
         date = dates.get("marketing_authorisation") or dates.get("commission_decision") or _str(p.get("date"))
         return [_base(source, p, evidence, kind="product", step="approved", date=date,
-                      note=f"EMA {p.get('entry_id')}: authorised")]
+                      note=f"EMA {p['entry_id']}: authorised")]
     if status.startswith("withdrawn"):
         # The register dates the authorisation, not its withdrawal: no date unless one is given.
         return [_base(source, p, evidence, kind="product", step="withdrawn",
-                      date=dates.get("application_withdrawn") or "", note=f"EMA {p.get('entry_id')}: withdrawn")]
+                      date=dates.get("application_withdrawn") or "", note=f"EMA {p['entry_id']}: withdrawn")]
     return []
 
 
-def _ecfr(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def _ecfr(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     fields = p.get("fields") if isinstance(p.get("fields"), Mapping) else {}
     fields = fields or {}
-    section = _str(p.get("entry_id")).split("@", 1)[0]
+    section = _str(p["entry_id"]).split("@", 1)[0]
     part = _str(fields.get("part")) or section.split(".", 1)[0]
     title = _str(fields.get("cfr_title")) or "21"
     identifier = f"{title} CFR {part}" if part else ""
@@ -205,7 +206,7 @@ def _ecfr(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[
                   note=f"eCFR: {identifier} amended on {date} (section {section}: {_str(p.get('title'))})")]
 
 
-def _feed(source: SourceInfo, p: Mapping[str, Any], evidence: Evidence) -> list[Draft]:
+def _feed(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) -> list[Draft]:
     title = _str(p.get("title"))
     kind = guess_kind(title)
     if kind is None:

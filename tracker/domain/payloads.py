@@ -68,6 +68,22 @@ class Step(NamedTuple):
         basis = self.extra.get("date_basis") if self.extra else None
         return str(basis) if basis else None
 
+    @property
+    def external(self) -> bool:
+        """From outside the review (a step triage accepted, or a seed step with a source)."""
+        return bool(self.extra.get("external")) if self.extra else False
+
+    @property
+    def source(self) -> Any:
+        """Where a step from outside the review comes from, as written (None when not named)."""
+        return self.extra.get("source") if self.extra else None
+
+    @property
+    def triage(self) -> Mapping[str, Any] | None:
+        """The citation of the proposal a step was accepted from (services/triage_accept.py)."""
+        cited = self.extra.get("triage") if self.extra else None
+        return cited if isinstance(cited, Mapping) else None
+
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], item_id: str | None = None) -> Step:
         """A step event's payload, or (with the item's id) a step given without one."""
@@ -133,6 +149,53 @@ class Registration:
     def date(self) -> str | None:
         """The date of the step folded in (None for kinds without one, or when undated)."""
         return self.folded.date if self.folded is not None else None
+
+    # The attributes readers use beyond the identity, each read from ``record`` in one place.
+
+    @property
+    def step_folded(self) -> Mapping[str, Any] | None:
+        """The folded step as written (also when undated, unlike ``folded``)."""
+        folded = self.record.get("step_folded")
+        return folded if isinstance(folded, Mapping) else None
+
+    @property
+    def date_basis(self) -> str | None:
+        """Where the date comes from: the registration's own basis, else its folded step's."""
+        folded = self.step_folded
+        basis = self.record.get("date_basis") or (folded.get("date_basis") if folded is not None else None)
+        return str(basis) if basis else None
+
+    @property
+    def external(self) -> bool:
+        return bool(self.record.get("external"))
+
+    @property
+    def source(self) -> Any:
+        return self.record.get("source")
+
+    @property
+    def triage(self) -> Mapping[str, Any] | None:
+        """The proposal citation: the registration's own, else its folded step's."""
+        cited = self.record.get("triage")
+        folded = self.step_folded
+        if cited is None and folded is not None:
+            cited = folded.get("triage")
+        return cited if isinstance(cited, Mapping) else None
+
+    @property
+    def note(self) -> Any:
+        return self.record.get("note")
+
+    @property
+    def topics(self) -> Any:
+        return self.record.get("topics")
+
+    @property
+    def fact(self) -> tuple[Any, Any, Any] | None:
+        """A fact's (metric, value, unit), copied from its attributes at registration (None when
+        the payload has no value)."""
+        record = self.record
+        return (record.get("metric", ""), record.get("value"), record.get("unit", "")) if "value" in record else None
 
     def to_payload(self) -> dict[str, Any]:
         return dict(self.record)

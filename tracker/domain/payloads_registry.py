@@ -30,6 +30,9 @@ class PayloadType:
     definition: type
     decode: Callable[[Mapping[str, Any]], Any]
     upcasts: Mapping[int, UpcastFn] = field(default_factory=dict)
+    # ProgramEstablished, ProductApproved, FactReported: a Registration, or (a later step of an
+    # item registered before, e.g. a triage acceptance) a Step; the shape tells which.
+    by_shape: bool = False
 
     @property
     def version(self) -> int:
@@ -44,6 +47,19 @@ def _record(definition: Any) -> PayloadType:
     return PayloadType(definition, definition.from_payload)
 
 
+def _registration_or_step(payload: Mapping[str, Any]) -> p.Registration | p.Step:
+    """The record's own test (domain/record.is_registration): a step payload carries a "step"."""
+    if "step" in payload or "kind" not in payload:
+        return p.Step.from_payload(payload)
+    return p.Registration.from_payload(payload)
+
+
+# Types a registration and a step both use (domain/record.REGISTRATION_TYPE and vocabulary.STEP_EVENTS).
+_SHAPED = frozenset(REGISTRATION_TYPE.values()) & frozenset(v.STEP_EVENTS.values())
+
+RecordPayload = p.Registration | p.Step | p.ItemCorrection | p.StepCorrection | p.Reference
+
+
 def _source_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Schema 1 SourceRegistered payloads had no ``kind``: every source was a page."""
     return {"kind": "html", **payload}
@@ -51,7 +67,8 @@ def _source_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 
 REGISTRY: dict[str, PayloadType] = {
     # the regulatory record (payloads.py)
-    **{name: _record(p.Registration) for name in sorted(set(REGISTRATION_TYPE.values()))},
+    **{name: _record(p.Registration) for name in sorted(set(REGISTRATION_TYPE.values()) - _SHAPED)},
+    **{name: PayloadType(p.Registration, _registration_or_step, by_shape=True) for name in sorted(_SHAPED)},
     **{name: _record(p.Step) for name in sorted(set(v.STEP_EVENTS.values()) - set(REGISTRATION_TYPE.values()))},
     v.AGENCY_RENAMED: _record(p.Step),
     v.ITEM_CORRECTED: _record(p.ItemCorrection),
@@ -108,7 +125,20 @@ def decode_as(definition: type[T], type_name: str, payload: Mapping[str, Any]) -
         entry = decode_as(o.RegisterEntry, event.type, event.payload)
     """
     found = REGISTRY[type_name]
-    if found.definition is not definition:
+    if found.definition is not definition or found.by_shape:
         raise TypeError(f"{type_name} payloads are {found.definition.__name__}, not {definition.__name__}")
     decoded: T = found.decode(payload)
     return decoded
+
+
+def decode_record(type_name: str, payload: Mapping[str, Any]) -> RecordPayload:
+    """The typed payload of an event of the regulatory record (readers dispatch with isinstance);
+    TypeError for a type that is not the record's."""
+    found = REGISTRY[type_name]
+    if found.definition not in _RECORD_DEFINITIONS:
+        raise TypeError(f"{type_name} is not an event of the record")
+    decoded: RecordPayload = found.decode(payload)
+    return decoded
+
+
+_RECORD_DEFINITIONS = frozenset({p.Registration, p.Step, p.ItemCorrection, p.StepCorrection, p.Reference})

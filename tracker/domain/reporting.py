@@ -12,9 +12,13 @@ it there (services/entries.py joins the two halves): one function decides it, on
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import Reference, Registration, Step
+from tracker.domain.payloads_registry import decode_as, decode_record
 
 # type -> (label, Keep a Changelog category). Adding an item to the record is bookkeeping, never
 # labelled like a regulatory event ("registered" would read as a regulatory registration).
@@ -105,57 +109,75 @@ def diff_excerpt(diff: str, lines: int = EXCERPT_LINES) -> tuple[tuple[str, ...]
     return tuple(picked), more
 
 
-def date_basis(payload: dict[str, Any]) -> str:
-    """Where a step's date comes from when the source does not state it (seed field date_basis)."""
-    basis = payload.get("date_basis")
-    folded = payload.get("step_folded")
-    if not basis and isinstance(folded, dict):
-        basis = folded.get("date_basis")
-    return str(basis or "")
-
-
-def provenance(payload: dict[str, Any]) -> str:
+def _provenance(external: bool, source: Any) -> str:
     """A step from outside the review names its source ("" for the review's own word)."""
-    folded = payload.get("step_folded")
-    step = folded if isinstance(folded, dict) and not payload.get("external") else payload
-    if not step.get("external"):
-        return ""
-    return clean(f"from outside the review: {step.get('source') or 'source not named'}")
+    return clean(f"from outside the review: {source or 'source not named'}") if external else ""
+
+
+def provenance(registration: Registration) -> str:
+    """The registration's own provenance, or (when it is the review's) its folded step's."""
+    folded = registration.step_folded
+    if folded is not None and not registration.external:
+        return _provenance(bool(folded.get("external")), folded.get("source"))
+    return _provenance(registration.external, registration.source)
+
+
+def _page(position: int, event_hash: str, recorded_at: str, type_: str, payload: Mapping[str, Any],
+          valid_from: str | None, label: tuple[str, str]) -> Reported:
+    if type_ == v.SOURCE_CHANGED:
+        change = decode_as(o.SourceChanged, type_, payload)
+        ref_id, url = change["id"], change.get("url")
+        # A page change is known only by when it was observed: that day is its date, labelled so.
+        date = recorded_at[:10]
+        excerpt, truncated = diff_excerpt(str(change.get("diff") or ""))
+        truncated = truncated or bool(change.get("diff_truncated"))
+        note = ""
+    else:
+        entry = decode_as(o.RegisterEntry, type_, payload)
+        ref_id, url = entry["id"], entry.get("url")
+        excerpt, truncated = (), False
+        note = clean(f"{entry.get('title') or ''} ({entry['entry_id'] or ''})")
+        date = str(entry.get("date") or "") or valid_from or ""
+    ref_id = str(ref_id)
+    return Reported(position, event_hash, recorded_at, f"source:{ref_id}", "page", ref_id, label[0], label[1],
+                    date, note, str(url or ""), excerpt, truncated, "", "", "", "", "", "", ())
 
 
 def reported(position: int, event_hash: str, recorded_at: str, stream: str, type_: str,
-             payload: dict[str, Any], valid_from: str | None) -> Reported | None:
+             payload: Mapping[str, Any], valid_from: str | None) -> Reported | None:
     """The event's half of its row, or None for an event readers are not told about.
 
-    Raises TypeError, ValueError, KeyError or AttributeError on a payload it cannot read (the
-    caller skips that event and says so)."""
+    Raises TypeError, ValueError (PayloadError: a payload lacking a field of its type), KeyError or
+    AttributeError on a payload it cannot read (the caller skips that event and says so)."""
     label = LABELS.get(type_)
     if label is None:
         return None
-    p = payload
-    ref_id = str(p.get("id", ""))
     if type_ in PAGE_TYPES:
-        if type_ == v.SOURCE_CHANGED:
-            # A page change is known only by when it was observed: that day is its date, labelled so.
-            date = recorded_at[:10]
-            excerpt, truncated = diff_excerpt(str(p.get("diff") or ""))
-            truncated = truncated or bool(p.get("diff_truncated"))
-            note = ""
-        else:
-            excerpt, truncated = (), False
-            note = clean(f"{p.get('title') or ''} ({p.get('entry_id') or ''})")
-            date = str(p.get("date") or "") or valid_from or ""
-        return Reported(position, event_hash, recorded_at, f"source:{ref_id}", "page", ref_id, label[0], label[1],
-                         date, note, str(p.get("url") or ""), excerpt, truncated, "", "", "", "", "", "", ())
+        return _page(position, event_hash, recorded_at, type_, payload, valid_from, label)
+    item = decode_record(type_, payload)
     # The date of the world only: never the day the tracker recorded it.
-    date = valid_from or str(p.get("date") or "")
-    note = p.get("note") or p.get("reason") or ""
-    if type_ == v.FACT_REPORTED and "value" in p:
-        note = f"{p.get('metric', '')} = {p.get('value')} {p.get('unit', '')}".strip() + (f"; {note}" if note else "")
-    topics = p.get("topics") or ()
+    if isinstance(item, Registration):
+        note = item.note or ""
+        fact = item.fact if type_ == v.FACT_REPORTED else None
+        if fact is not None:
+            metric, value, unit = fact
+            note = f"{metric} = {value} {unit}".strip() + (f"; {note}" if note else "")
+        topics = item.topics or ()
+        return Reported(
+            position, event_hash, recorded_at, f"item:{item.id}", "item", item.id, label[0], label[1],
+            valid_from or str(item.record.get("date") or ""), clean(str(note)), "", (), False, item.date_basis or "",
+            provenance(item), str(item.jurisdiction or ""), str(item.kind or ""), clean(item.title_zh),
+            clean(item.title_en), tuple(str(t) for t in topics) if isinstance(topics, (list, tuple)) else (),
+        )
+    if isinstance(item, Step):
+        return Reported(
+            position, event_hash, recorded_at, f"item:{item.id}", "item", item.id, label[0], label[1],
+            valid_from or str(item.date or ""), clean(str(item.note or "")), "", (), False, item.date_basis or "",
+            _provenance(item.external, item.source), "", "", clean(item.title_zh), clean(item.title_en), (),
+        )
+    if isinstance(item, Reference):
+        raise TypeError("references are not reported")  # not in LABELS: never reached
     return Reported(
-        position, event_hash, recorded_at, f"item:{ref_id}", "item", ref_id, label[0], label[1], date,
-        clean(str(note)), "", (), False, date_basis(p), provenance(p), str(p.get("jurisdiction") or ""),
-        str(p.get("kind") or ""), clean(p.get("title_zh")), clean(p.get("title_en")),
-        tuple(str(t) for t in topics) if isinstance(topics, (list, tuple)) else (),
+        position, event_hash, recorded_at, f"item:{item.id}", "item", item.id, label[0], label[1],
+        valid_from or "", clean(str(item.reason or "")), "", (), False, "", "", "", "", "", "", (),
     )

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -33,8 +32,10 @@ from tracker.app import App
 from tracker.core import NewEvent, RecordedEvent
 from tracker.core.projector import log_skipped
 from tracker.domain import derivation
+from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import decode_as
 from tracker.domain.matching import IndexedItem, RecordIndex
 from tracker.errors import FetchError, NotFoundError
 from tracker.projections.sources import dialect_insert
@@ -92,16 +93,16 @@ def _sources(conn: Connection) -> dict[str, tuple[derivation.SourceInfo, str | N
     return found
 
 
-def _page_rows(conn: Connection, event: RecordedEvent, select: str | None, url: str) -> tuple[list[derivation.PageRow], list[derivation.PageRow], str | None]:
+def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, select: str | None,
+               url: str) -> tuple[list[derivation.PageRow], list[derivation.PageRow], str | None]:
     """The rows of the two raw versions a SourceChanged compared (old, new, new snapshot)."""
-    p = event.payload
-    versions = conn.execute(sa.select(source_versions).where(source_versions.c.source_id == p["id"])
+    versions = conn.execute(sa.select(source_versions).where(source_versions.c.source_id == change["id"])
                             .order_by(source_versions.c.id)).all()
     new = next((version for version in versions if version.position == event.position), None)
     if new is None:
         return [], [], None
     old = next((version for version in reversed(versions)
-                if version.id < new.id and version.content_hash == p.get("old_hash")), None)
+                if version.id < new.id and version.content_hash == change["old_hash"]), None)
     if old is None:
         return [], [], new.snapshot
 
@@ -132,30 +133,37 @@ def drafts_of(conn: Connection, event: RecordedEvent,
               history: bool = False) -> list[dp.Draft]:
     """The drafts one trigger event gives (none for a source unknown or of a kind without rules;
     none for an old entry a register listed at its first check, unless ``history``)."""
-    p = event.payload
-    if p.get("baseline") and not history and not derivation.news_at_baseline(p, date.fromisoformat(event.recorded_at[:10])):
-        return []
-    entry = known.get(str(p.get("id")))
-    if entry is None:
-        return []
-    source, select, items = entry
     if event.type == v.SOURCE_CHANGED:
-        if source.kind != "html":
+        change = decode_as(o.SourceChanged, event.type, event.payload)
+        known_source = known.get(change["id"])
+        if known_source is None or known_source[0].kind != "html":
             return []
-        url = str(p.get("url") or "")
+        source, select, items = known_source
+        url = str(change.get("url") or "")
         if not url:
             url = conn.execute(sa.select(sources.c.url).where(sources.c.id == source.id)).scalar() or ""
-        old, new, snapshot = _page_rows(conn, event, select, url)
-        evidence = dp.Evidence(event.position, event.type, p.get("new_hash") or snapshot)
+        old, new, snapshot = _page_rows(conn, event, change, select, url)
+        evidence = dp.Evidence(event.position, event.type, change["new_hash"] or snapshot)
         changes = derivation.row_changes(old, new, day_first=source.jurisdiction == "EU")[:MAX_ROW_PROPOSALS]
         return derivation.from_rows(source, changes, evidence, _default_kind(conn, items))
-    evidence = dp.Evidence(event.position, event.type, None, str(p.get("entry_id") or ""), (_entry_line(p),))
-    return derivation.from_entry(source, p, evidence)
+    return _entry_drafts(event, known, history)
 
 
-def _entry_line(p: dict[str, Any]) -> str:
+def _entry_drafts(event: RecordedEvent, known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
+                  history: bool) -> list[dp.Draft]:
+    p = decode_as(o.RegisterEntry, event.type, event.payload)
+    if p.get("baseline") and not history and not derivation.news_at_baseline(p, date.fromisoformat(event.recorded_at[:10])):
+        return []
+    found = known.get(p["id"])
+    if found is None:
+        return []
+    evidence = dp.Evidence(event.position, event.type, None, str(p["entry_id"] or ""), (_entry_line(p),))
+    return derivation.from_entry(found[0], p, evidence)
+
+
+def _entry_line(p: o.RegisterEntry) -> str:
     deadlines = p.get("deadlines")
-    parts = [str(p.get("entry_id") or ""), str(p.get("type") or ""), str(p.get("date") or ""), str(p.get("title") or "")]
+    parts = [str(p["entry_id"] or ""), str(p.get("type") or ""), str(p.get("date") or ""), str(p.get("title") or "")]
     if isinstance(deadlines, dict):
         parts += [f"{kind} {day}" for kind, day in deadlines.items()]
     return " | ".join(part for part in parts if part)
@@ -223,7 +231,7 @@ def _raise_chunk(app: App, chunk: list[RecordedEvent],
             _set_cursor(conn, chunk[-1].position)
     for event in recorded:
         if event.position > before:
-            report.raised.append(str(event.payload["id"]))
+            report.raised.append(decode_as(o.ProposalRaised, event.type, event.payload)["id"])
         else:
             report.already += 1
 

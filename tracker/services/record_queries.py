@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from tracker.core import EventStore, RecordedEvent
-from tracker.domain import vocabulary as v
 from tracker.domain.dates import precision_of
-from tracker.domain.record import STREAM_CATEGORIES, is_registration
+from tracker.core.projector import log_skipped
+from tracker.domain.payloads import ItemCorrection, PayloadError, Reference, Registration, Step, StepCorrection
+from tracker.domain.payloads_registry import RecordPayload, decode_record
+from tracker.domain.record import STREAM_CATEGORIES
 from tracker.errors import NotFoundError
 from tracker.schema.read_models import record_items, record_relations, record_steps, sources as source_table
 
@@ -61,34 +64,34 @@ class HistoryEntry:
         }
 
 
-def _summary(event: RecordedEvent) -> str:
-    cited = _triage(event.payload)
-    return _plain_summary(event) + (_evidence(cited) if cited else "")
+def _summary(item: RecordPayload, cited: Mapping[str, Any] | None, type_: str) -> str:
+    return _plain_summary(item, type_) + (_evidence(cited) if cited else "")
 
 
-def _plain_summary(event: RecordedEvent) -> str:
-    p = event.payload
-    if is_registration(event):
+def _plain_summary(item: RecordPayload, type_: str) -> str:
+    if isinstance(item, Registration):
         # Bookkeeping, not a regulatory event: never "registered".
-        return f"added to the record ({p.get('kind')}): {p.get('title_zh')} / {p.get('title_en')}"
-    if event.type == v.ITEM_CORRECTED:
-        return f"corrected {', '.join(sorted(p.get('changes') or {}))}: {p.get('reason') or ''}".rstrip(": ")
-    if event.type == v.STEP_CORRECTED:
-        old, new = p.get("old") or {}, p.get("new")
-        what = f"{new.get('step')} {new.get('date')}" if isinstance(new, dict) else "retracted"
-        return f"step {old.get('step')} {old.get('date')} -> {what}: {p.get('reason') or ''}".rstrip(": ")
-    text = str(p.get("step") or event.type)
-    if p.get("title_zh"):
-        text += f" -> {p['title_zh']} / {p.get('title_en')}"
-    return f"{text}: {p['note']}" if p.get("note") else text
+        return f"added to the record ({item.kind}): {item.title_zh} / {item.title_en}"
+    if isinstance(item, ItemCorrection):
+        return f"corrected {', '.join(sorted(item.changes))}: {item.reason or ''}".rstrip(": ")
+    if isinstance(item, StepCorrection):
+        what = f"{item.new.step} {item.new.date}" if item.new is not None else "retracted"
+        old = f"{item.old.step} {item.old.date}" if item.old is not None else "None None"  # as before: no old step
+        return f"step {old} -> {what}: {item.reason or ''}".rstrip(": ")
+    if isinstance(item, Reference):
+        return type_
+    text = item.step or type_
+    if item.title_zh:
+        text += f" -> {item.title_zh} / {item.title_en}"
+    return f"{text}: {item.note}" if item.note else text
 
 
-def _triage(payload: dict[str, Any]) -> dict[str, Any] | None:
-    cited = payload.get("triage")
+def _triage(item: RecordPayload) -> dict[str, Any] | None:
+    cited = item.triage if isinstance(item, Step) else item.record.get("triage") if isinstance(item, Registration) else None
     return dict(cited) if isinstance(cited, dict) else None
 
 
-def _evidence(cited: dict[str, Any]) -> str:
+def _evidence(cited: Mapping[str, Any]) -> str:
     """Where a triaged step came from, and who accepted it."""
     what = f"entry {cited['entry_id']}" if cited.get("entry_id") else (
         f"page version {str(cited['content_hash'])[:12]}" if cited.get("content_hash") else "a change")
@@ -97,18 +100,36 @@ def _evidence(cited: dict[str, Any]) -> str:
             f"{cited.get('source')}]")
 
 
-def _date_basis(payload: dict[str, Any]) -> str | None:
-    folded = payload.get("step_folded")
-    basis = payload.get("date_basis") or (folded.get("date_basis") if isinstance(folded, dict) else None)
-    return str(basis) if basis else None
+def _date_basis(item: RecordPayload) -> str | None:
+    return item.date_basis if isinstance(item, Registration | Step) else None
 
 
-def _step_of(event: RecordedEvent) -> str | None:
-    if is_registration(event):
+def _step_of(item: RecordPayload) -> str | None:
+    if isinstance(item, Registration):
         return ADDED_TO_RECORD
-    if event.type == v.STEP_CORRECTED:
+    if isinstance(item, StepCorrection):
         return "corrected"
-    return event.payload.get("step")
+    return item.step if isinstance(item, Step) else None
+
+
+def _entry(e: RecordedEvent) -> HistoryEntry:
+    try:
+        item = decode_record(e.type, e.payload)
+    except PayloadError as exc:  # shown, not hidden: the timeline is the whole stream, a bad event too
+        log_skipped("history", e, exc)
+        return HistoryEntry(position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
+                            step=None, summary=f"unreadable payload: {exc}", cause=e.metadata.get("cause"),
+                            actor=e.metadata.get("actor"), changes=None)
+    cited = _triage(item)
+    return HistoryEntry(
+        position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
+        step=_step_of(item), summary=_summary(item, cited, e.type),
+        cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
+        # as written: {field: {"old": .., "new": ..}}
+        changes={k: {"old": c.old, "new": c.new} for k, c in item.changes.items()}
+        if isinstance(item, ItemCorrection) else None,
+        date_basis=_date_basis(item), triage=cited,
+    )
 
 
 def item_events(store: EventStore, item_id: str) -> list[RecordedEvent]:
@@ -121,16 +142,7 @@ def item_events(store: EventStore, item_id: str) -> list[RecordedEvent]:
 
 def history(store: EventStore, item_id: str) -> list[HistoryEntry]:
     """The whole timeline of one item: recorded time, valid time, and the seed or fetch that caused it."""
-    return [
-        HistoryEntry(
-            position=e.position, recorded_at=e.recorded_at, valid_from=e.valid_from, type=e.type,
-            step=_step_of(e), summary=_summary(e),
-            cause=e.metadata.get("cause"), actor=e.metadata.get("actor"),
-            changes=e.payload.get("changes") if e.type == v.ITEM_CORRECTED else None,
-            date_basis=_date_basis(e.payload), triage=_triage(e.payload),
-        )
-        for e in item_events(store, item_id)
-    ]
+    return [_entry(e) for e in item_events(store, item_id)]
 
 
 @dataclass

@@ -17,7 +17,6 @@ an acceptance idempotent and keep re-seeding from taking these steps for seed st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,12 +143,4 @@ def d_match(proposal: dp.Proposal) -> str | None:
     return proposal.match.item_id
 
 
-def triage_citation(payload: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ``triage`` citation a regulatory event carries, if it came through triage."""
-    cited = payload.get("triage")
-    if cited is None and isinstance(payload.get("step_folded"), Mapping):
-        cited = payload["step_folded"].get("triage")
-    return dict(cited) if isinstance(cited, Mapping) else None
-
-
-__all__ = ["accept", "citation", "triage_citation"]
+__all__ = ["accept", "citation"]

@@ -11,19 +11,24 @@ position in the metadata: the record says the rule accepted it, not a person.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
 from tracker.app import App
 from tracker.core import NewEvent
+from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import PayloadError
+from tracker.domain.payloads_registry import decode_as
 from tracker.errors import NotFoundError, TrackerError, ValidationError
 from tracker.schema.read_models import sources
 from tracker.services.triage import list_proposals, show_proposal
 from tracker.services.triage_accept import accept
 
+log = logging.getLogger(__name__)
 RULE_TYPES = frozenset({v.TRIAGE_RULE_ADOPTED, v.TRIAGE_RULE_REVOKED})
 
 
@@ -31,12 +36,15 @@ def rules(app: App) -> dict[str, dp.Rule]:
     """The rules in force: the latest event of each source's rule stream (few events: read whole)."""
     found: dict[str, dp.Rule] = {}
     for event in app.store.read(types=RULE_TYPES):
-        source_id = str(event.payload.get("id"))
-        if event.type == v.TRIAGE_RULE_REVOKED:
-            found.pop(source_id, None)
-        else:
-            found[source_id] = dp.Rule(source_id, frozenset(event.payload.get("steps") or ()),
-                                       bool(event.payload.get("new_items")), event.position)
+        try:
+            if event.type == v.TRIAGE_RULE_REVOKED:
+                found.pop(decode_as(o.TriageRuleRevoked, event.type, event.payload)["id"], None)
+                continue
+            rule = decode_as(o.TriageRuleAdopted, event.type, event.payload)
+        except PayloadError as exc:  # never written so; a rule event we cannot read adopts nothing
+            log.warning("triage rule event at position %d skipped: %s", event.position, exc)
+            continue
+        found[rule["id"]] = dp.Rule(rule["id"], frozenset(rule["steps"]), rule["new_items"], event.position)
     return found
 
 
