@@ -187,6 +187,15 @@ class Registration:
         return self.record.get("note")
 
     @property
+    def urls(self) -> Any:
+        return self.record.get("urls")
+
+    @property
+    def attributes(self) -> Any:
+        """The seed's attributes (flags, external, source ...): an object, checked when read."""
+        return self.record.get("attributes")
+
+    @property
     def topics(self) -> Any:
         return self.record.get("topics")
 

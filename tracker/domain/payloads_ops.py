@@ -15,15 +15,19 @@ from tracker.domain.payloads import PayloadError
 
 
 class SourceRegistered(TypedDict):
+    """The tracker writes every field but the last three (domain/sources.Source.to_payload, seeds);
+    its readers have always defaulted the rest (Source.from_payload), and payloads written by hand
+    or by tests leave them out, so only the identity is required."""
+
     id: str
     url: str
     kind: str  # schema 2: schema 1 payloads had none ("html", payloads_registry.py)
-    jurisdiction: str | None
-    title: str
-    items: list[str]
-    tags: list[str]
-    select: str | None
-    ignore: list[str]
+    jurisdiction: NotRequired[str | None]
+    title: NotRequired[str]
+    items: NotRequired[list[str]]
+    tags: NotRequired[list[str]]
+    select: NotRequired[str | None]
+    ignore: NotRequired[list[str]]
     every: NotRequired[Any]
     respect_robots: NotRequired[bool]
     origin: NotRequired[str]

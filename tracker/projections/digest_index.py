@@ -19,8 +19,11 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.core.rows import driver_rows
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
+from tracker.domain.payloads_registry import decode_as
+from tracker.domain.record import is_registration
 from tracker.domain.record_fold import ItemFold
 from tracker.schema.read_models import digest_effective, digest_index
 
@@ -76,8 +79,9 @@ class DigestIndexProjection:
         for event in batch:
             ref = self._ref(event)
             if event.type == v.STEP_CORRECTED:
-                self._correct_effective(conn, event, effective)
-                if _renames_in(event) and self._fold_item(rows, ref, event):
+                correction = decode_as(StepCorrection, event.type, event.payload)
+                self._correct_effective(conn, event.position, correction, effective)
+                if _renames_in(correction) and self._fold_item(rows, ref, event):
                     touched.add(ref)
             elif self._apply_one(rows, ref, event, effective):
                 touched.add(ref)
@@ -90,21 +94,21 @@ class DigestIndexProjection:
             conn.execute(digest_effective.insert(), effective)
 
     @staticmethod
-    def _correct_effective(conn: Connection, event: RecordedEvent, effective: list[dict[str, Any]]) -> None:
+    def _correct_effective(conn: Connection, position: int, correction: StepCorrection,
+                           effective: list[dict[str, Any]]) -> None:
         """A corrected effective step: the old date's row goes (those recorded before the correction),
         the new one is kept at the correction's position."""
-        p = event.payload
-        old, new = p.get("old") or {}, p.get("new") or {}
-        if old.get("step") == "effective":
+        old, new = correction.old, correction.new
+        if old is not None and old.step == "effective":
             if effective:  # in log order: the rows of this batch so far first
                 conn.execute(digest_effective.insert(), effective)
                 effective.clear()
             conn.execute(digest_effective.delete().where(
-                digest_effective.c.item_id == p.get("id", ""), digest_effective.c.date == old.get("date"),
-                digest_effective.c.position < event.position,
+                digest_effective.c.item_id == correction.id, digest_effective.c.date == old.date,
+                digest_effective.c.position < position,
             ))
-        if new.get("step") == "effective" and new.get("date"):
-            effective.append({"position": event.position, "item_id": p.get("id", ""), "date": new["date"], "note": new.get("note")})
+        if new is not None and new.step == "effective" and new.date:
+            effective.append({"position": position, "item_id": correction.id, "date": new.date, "note": new.note})
 
     def clear(self, conn: Connection) -> None:
         conn.execute(digest_index.delete())
@@ -118,23 +122,24 @@ class DigestIndexProjection:
     def _apply_one(
         self, rows: dict[str, dict[str, Any]], ref: str, event: RecordedEvent, effective: list[dict[str, Any]],
     ) -> bool:
-        p = event.payload
         row = rows.get(ref)
-        if event.type in ITEM_REGISTRATIONS:
+        if event.type in ITEM_REGISTRATIONS and is_registration(event):  # else a later step of the item
             return self._fold_item(rows, ref, event)
         if event.type == v.SOURCE_REGISTERED:
+            source = decode_as(o.SourceRegistered, event.type, event.payload)
             rows[ref] = {
-                "ref": ref, "entry": "source", "id": p.get("id", ""), "jurisdiction": p.get("jurisdiction"),
-                "kind": p.get("kind"), "title_zh": "", "title_en": p.get("title") or "",
-                "topics": json.dumps(_texts(p.get("tags")), ensure_ascii=False),
-                "items": json.dumps(_texts(p.get("items")), ensure_ascii=False), "url": p.get("url"),
+                "ref": ref, "entry": "source", "id": source["id"], "jurisdiction": source.get("jurisdiction"),
+                "kind": source["kind"], "title_zh": "", "title_en": source.get("title") or "",
+                "topics": json.dumps(_texts(source.get("tags")), ensure_ascii=False),
+                "items": json.dumps(_texts(source.get("items")), ensure_ascii=False), "url": source["url"],
                 "state": row["state"] if row else "new", "state_since": row["state_since"] if row else None,
                 "last_error": row["last_error"] if row else None, "marks": None, "renames": None,
             }
             return True
         if event.type == v.INSTRUMENT_EFFECTIVE and event.valid_from:
-            effective.append({"position": event.position, "item_id": p.get("id", ""),
-                              "date": event.valid_from, "note": p.get("note")})
+            step = decode_as(Step, event.type, event.payload)
+            effective.append({"position": event.position, "item_id": step.id, "date": event.valid_from,
+                              "note": step.note})
             return False
         if row is None:
             return False  # a step of an item registered before this index existed cannot be placed
@@ -145,8 +150,9 @@ class DigestIndexProjection:
         elif event.type == v.SOURCE_UNREACHABLE:
             if row["state"] != "unreachable":
                 row["state_since"] = event.recorded_at
+            failure = decode_as(o.SourceUnreachable, event.type, event.payload)
             row.update(state="unreachable",
-                       last_error=f"{p.get('error_class', 'error')}: {p.get('error', '')}".strip())
+                       last_error=f"{failure.get('error_class', 'error')}: {failure.get('error', '')}".strip())
         elif event.type == v.SOURCE_RECOVERED:
             row.update(state="ok", state_since=event.recorded_at, last_error=None)
         else:
@@ -161,11 +167,11 @@ class DigestIndexProjection:
         title and its live renames, the ``renames`` column) beside what digests read."""
         p = event.payload
         if event.type in ITEM_REGISTRATIONS:
-            registration = Registration.from_payload(p)
+            registration = Registration.from_payload(p)  # a registration: is_registration
             fold = ItemFold.registered(registration, event.position)
             rows[ref] = {"ref": ref, "entry": "item", "id": registration.id, "items": "[]",
-                         "url": _first_url(p.get("urls")), "state": "active", "state_since": None, "last_error": None,
-                         "marks": _marks_json(p)}
+                         "url": _first_url(registration.urls), "state": "active", "state_since": None,
+                         "last_error": None, "marks": _marks_json(registration.attributes)}
         else:
             row = rows.get(ref)
             if row is None:
@@ -177,7 +183,7 @@ class DigestIndexProjection:
                 if "urls" in correction.changes:
                     row["url"] = _first_url(correction.changes["urls"].new)
                 if "attributes" in correction.changes:
-                    row["marks"] = _marks_json({"attributes": correction.changes["attributes"].new})
+                    row["marks"] = _marks_json(correction.changes["attributes"].new)
             elif event.type == v.STEP_CORRECTED:
                 fold.correct_step(StepCorrection.from_payload(p), event.position)
             else:
@@ -206,10 +212,9 @@ def _fold_of(row: dict[str, Any]) -> ItemFold:
     return fold
 
 
-def _renames_in(event: RecordedEvent) -> bool:
+def _renames_in(correction: StepCorrection) -> bool:
     """Does a StepCorrected replace or put in a rename?"""
-    old, new = event.payload.get("old"), event.payload.get("new")
-    return any(isinstance(side, dict) and side.get("step") == "renamed" for side in (old, new))
+    return any(side is not None and side.step == "renamed" for side in (correction.old, correction.new))
 
 
 # What an IndexEntry is read from, in this order (the fold's ``renames`` is not: digests never read it).
@@ -233,11 +238,10 @@ def _tuple(text: str) -> tuple[str, ...]:
     return () if text == "[]" else tuple(json.loads(text))
 
 
-def item_marks(payload: dict[str, Any]) -> list[str]:
+def item_marks(attributes: Any) -> list[str]:
     """What a reader must see beside an item, from its registration's attributes: each flag (a
     conflict with an official source, an anachronism, an approximate figure) with what it is
     against, and that the item itself comes from outside the review, with its source."""
-    attributes = payload.get("attributes")
     if not isinstance(attributes, dict):
         return []
     marks = []
@@ -250,8 +254,8 @@ def item_marks(payload: dict[str, Any]) -> list[str]:
     return marks
 
 
-def _marks_json(payload: dict[str, Any]) -> str | None:
-    marks = item_marks(payload)
+def _marks_json(attributes: Any) -> str | None:
+    marks = item_marks(attributes)
     return json.dumps(marks, ensure_ascii=False) if marks else None
 
 

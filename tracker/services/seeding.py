@@ -25,7 +25,10 @@ from tracker.core.canonical import canonical_json
 from tracker.core.projector import log_skipped
 from tracker.domain.words import counted
 from tracker.domain import seed_events as se
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import ItemCorrection, Reference
+from tracker.domain.payloads_registry import decode_as
 from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream
 from tracker.domain.record_fold import ItemFold, apply
 from tracker.domain.seeds import SeedItem, SeedSet, load_seeds
@@ -86,7 +89,7 @@ class _Stored:
     item_steps: dict[str, list[str]] = field(default_factory=dict)
     corrections: dict[str, int] = field(default_factory=dict)
     step_corrections: dict[str, int] = field(default_factory=dict)
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, o.SourceRegistered] = field(default_factory=dict)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -99,15 +102,19 @@ def _read_stored(store: EventStore) -> _Stored:
     types = RECORD_TYPES | {v.SOURCE_REGISTERED, v.REFERENCE_REGISTERED}
     for event in store.read(types=types):
         try:
-            item_id = str(event.payload.get("id"))
             if event.type == v.SOURCE_REGISTERED:
-                stored.sources[item_id] = event.payload
+                source = decode_as(o.SourceRegistered, event.type, event.payload)
+                stored.sources[source["id"]] = source
             elif event.type == v.REFERENCE_REGISTERED:
-                stored.references[item_id] = event.payload
+                # kept as stored: a re-seed compares it field by field with the seed's payload
+                stored.references[decode_as(Reference, event.type, event.payload).id] = event.payload
             elif event.stream.startswith("reference/"):  # a reference corrected
                 stored.corrections[event.stream] = stored.corrections.get(event.stream, 0) + 1
-                if item_id in stored.references:
-                    stored.references[item_id] = apply_correction(stored.references[item_id], event.payload.get("changes", {}))
+                correction = decode_as(ItemCorrection, event.type, event.payload)
+                if correction.id in stored.references:
+                    stored.references[correction.id] = apply_correction(
+                        stored.references[correction.id],
+                        {name: {"old": c.old, "new": c.new} for name, c in correction.changes.items()})
             elif is_record_stream(event.stream):
                 counts = {v.ITEM_CORRECTED: stored.corrections, v.STEP_CORRECTED: stored.step_corrections}.get(event.type)
                 if counts is not None:
