@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from tracker.errors import ExportFileError
+
 
 @contextmanager
 def replacing(target: Path) -> Iterator[IO[str]]:
     """A UTF-8 text handle whose content becomes ``target`` when the block ends without error."""
-    partial = target.with_name(target.name + ".partial")
+    partial = _partial_of(target)
     with partial.open("w", encoding="utf-8") as handle:
         yield handle
     os.replace(partial, target)
@@ -21,9 +23,17 @@ def replacing(target: Path) -> Iterator[IO[str]]:
 
 def write_replacing(target: Path, content: str | bytes) -> None:
     """Write ``content`` (text as UTF-8) to ``target`` through ``<name>.partial``."""
-    partial = target.with_name(target.name + ".partial")
+    partial = _partial_of(target)
     if isinstance(content, bytes):
         partial.write_bytes(content)
     else:
         partial.write_text(content, encoding="utf-8")
     os.replace(partial, target)
+
+
+def _partial_of(target: Path) -> Path:
+    """Where ``target`` is written first; a folder (``.``, ``out/``, an existing directory) is refused
+    by name before anything is written."""
+    if not target.name or target.name in {".", ".."} or target.is_dir():
+        raise ExportFileError(f"{target}: is a folder; give a file name")
+    return target.with_name(target.name + ".partial")

@@ -48,6 +48,20 @@ def test_export_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     assert not target.parent.exists()
 
 
+@pytest.mark.parametrize("output", [".", "..", "out/", "folder"])
+@pytest.mark.parametrize("fmt", ["md", "ics"])
+def test_a_changelog_file_given_as_a_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, output: str) -> None:
+    """Found by the fuzz test: `changelog --format md --output .` was a ValueError traceback."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    env = cli_env(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, ["changelog", "--format", fmt, "--output", output], env=env)
+    assert isinstance(result.exception, ExportFileError), (result.output, result.exception)
+    assert str(result.exception) == f"{output}: is a folder; give a file name"
+    assert not list(tmp_path.rglob("*.partial")) and not (tmp_path / "out").exists()
+
+
 def test_a_cut_json_error_names_the_column(tmp_path: Path) -> None:
     bad = tmp_path / "export.jsonl"
     bad.write_text('{"position": "a\x01b"}\n', encoding="utf-8")

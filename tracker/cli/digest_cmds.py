@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.domain.words import counted
+from tracker.errors import ExportFileError
 from tracker.services import calendar_export, changelog, digesting, subscribing
 
 
@@ -188,6 +190,8 @@ def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ..
         tracker changelog
         tracker changelog --format atom --jurisdiction CN --since 2025-01-01 --output cn.atom
     """
+    if output and fmt and output.endswith(("/", os.sep)):  # Path() would drop the slash that says "folder"
+        raise ExportFileError(f"{output}: is a folder; give a file name")
     app = ctx.app
     paths = changelog.write_changelogs(
         app, Path(output) if output and not fmt else None, formats=(fmt,) if fmt else None,

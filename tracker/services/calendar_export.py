@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tracker.domain import choices
 from tracker.errors import ExportFileError
+from tracker.files import write_replacing
 from tracker.rendering import CalendarEntry, render_calendar
 from tracker.services import deadlines
 from tracker.services.deadlines import Deadline
@@ -50,9 +51,7 @@ def write(app: App, target: Path, *, jurisdictions: Iterable[str] = (), now: dat
     data, count = render(app, jurisdictions=jurisdictions, now=now)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        write_replacing(target, data)
     except OSError as exc:
         raise ExportFileError(f"{target}: cannot write: {exc.strerror}") from None
     return target, count
