@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
+from tracker.domain import payloads_ops as o
+from tracker.domain.payloads_registry import decode_as
 from tracker.projections.digest_index import DigestIndexProjection
 from tracker.domain.vocabulary import SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED
 from tracker.schema.read_models import subscriptions
@@ -31,23 +33,25 @@ class SubscriptionsProjection:
 
     def apply(self, conn: Connection, batch: Sequence[RecordedEvent]) -> None:
         for event in batch:
-            p = event.payload
             if event.type == SUBSCRIPTION_CREATED:
-                conn.execute(subscriptions.delete().where(subscriptions.c.id == p["id"]))
+                created = decode_as(o.SubscriptionCreated, event.type, event.payload)
+                conn.execute(subscriptions.delete().where(subscriptions.c.id == created["id"]))
                 conn.execute(subscriptions.insert().values(
                     # The name is personal data, kept sealed (services/personal.py): never copied here,
                     # even from an event of before 0017 that carries one.
-                    id=p["id"], subscriber_id=p["subscriber"], name=p["id"],
-                    cadence=p.get("cadence", "weekly"), filters=json.dumps(p.get("filters", {}), sort_keys=True),
+                    id=created["id"], subscriber_id=created["subscriber"], name=created["id"],
+                    cadence=created["cadence"], filters=json.dumps(created["filters"], sort_keys=True),
                     status="active", created_position=event.position, created_at=event.recorded_at,
                 ))
             elif event.type == SUBSCRIPTION_CANCELLED:
+                cancelled = decode_as(o.SubscriptionCancelled, event.type, event.payload)
                 conn.execute(subscriptions.update().where(
-                    subscriptions.c.id == p["id"], subscriptions.c.status == "active",
+                    subscriptions.c.id == cancelled["id"], subscriptions.c.status == "active",
                 ).values(status="cancelled", cancelled_at=event.recorded_at))
             elif event.type == SUBSCRIBER_FORGOTTEN:
+                forgotten = decode_as(o.SubscriberForgotten, event.type, event.payload)
                 conn.execute(subscriptions.update().where(
-                    subscriptions.c.subscriber_id == p["subscriber"], subscriptions.c.status == "active",
+                    subscriptions.c.subscriber_id == forgotten["subscriber"], subscriptions.c.status == "active",
                 ).values(status="cancelled", cancelled_at=event.recorded_at))
 
     def clear(self, conn: Connection) -> None:

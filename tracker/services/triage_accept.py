@@ -26,6 +26,7 @@ from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads import Step
 from tracker.domain.record import FOLDED_STEP, REGISTRATION_TYPE
 from tracker.domain.seed_events import step_type
 from tracker.errors import ValidationError
@@ -41,20 +42,17 @@ def citation(proposal: dp.Proposal, actor: str) -> dict[str, Any]:
             "accepted_by": actor}
 
 
-def _step_payload(item_id: str, step: str, date: str, proposal: dp.Proposal, cited: dict[str, Any],
-                  titles: tuple[str, str] | None) -> dict[str, Any]:
+def _step(item_id: str, step: str, date: str, proposal: dp.Proposal, cited: dict[str, Any],
+          titles: tuple[str, str] | None) -> Step:
+    """The accepted step, from outside the review, citing the proposal (its ``extra``)."""
     d = proposal.draft
-    payload: dict[str, Any] = {
-        "id": item_id, "step": step, "date": date, "note": d.note or None, "by": d.issuer or None, "citation": None,
-        "external": True, "source": d.url or f"source {d.source_id}", "triage": cited,
-    }
-    if step == "renamed" and titles is not None:
-        payload["title_zh"], payload["title_en"] = titles
-    return payload
+    title_zh, title_en = titles if step == "renamed" and titles is not None else (None, None)
+    return Step(item_id, step, date, d.note or None, d.issuer or None, None, title_zh, title_en,
+                {"external": True, "source": d.url or f"source {d.source_id}", "triage": cited})
 
 
 def _registration(item_id: str, kind: str, title_zh: str, title_en: str, proposal: dp.Proposal,
-                  folded: dict[str, Any] | None, cited: dict[str, Any]) -> dict[str, Any]:
+                  folded: Step | None, cited: dict[str, Any]) -> dict[str, Any]:
     d = proposal.draft
     payload: dict[str, Any] = {
         "id": item_id, "jurisdiction": d.jurisdiction, "kind": kind, "title_zh": title_zh, "title_en": title_en,
@@ -63,8 +61,8 @@ def _registration(item_id: str, kind: str, title_zh: str, title_en: str, proposa
         "external": True, "source": d.url or f"source {d.source_id}", "triage": cited,
     }
     if kind in FOLDED_STEP:
-        payload["step_folded"] = folded
-        payload["date"] = folded["date"] if folded else None
+        payload.update(step_folded=folded.to_payload(with_id=False) if folded else None,
+                       date=folded.date if folded else None)
     return payload
 
 
@@ -116,16 +114,16 @@ def accept(app: App, proposal_id: str, *, actor: str, item: str | None = None, n
         meta["rule"] = rule
     stream = v.item_stream(item_kind, target)
     events: list[NewEvent] = []
-    step_body = _step_payload(target, step, day, proposal, cited, names if step == "renamed" else None)
+    accepted = _step(target, step, day, proposal, cited, names if step == "renamed" else None)
     folded = creating and FOLDED_STEP.get(item_kind) == step
     if creating:
-        folded_step = {k: val for k, val in step_body.items() if k != "id"} if folded else None
+        folded_step = accepted if folded else None
         events.append(NewEvent(stream, REGISTRATION_TYPE[item_kind],
                                _registration(target, item_kind, names[0], names[1], proposal, folded_step, cited),
                                metadata=meta, valid_from=day if folded else None,
                                idempotency_key=f"triage:{proposal_id}:registered"))
     if not folded:
-        events.append(NewEvent(stream, step_type(item_kind, step), step_body, metadata=meta, valid_from=day,
+        events.append(NewEvent(stream, step_type(item_kind, step), accepted.to_payload(), metadata=meta, valid_from=day,
                                idempotency_key=f"triage:{proposal_id}:step"))
     with app.db.write() as conn:
         note_ref = keep_text(conn, text, format_time(app.clock()))
