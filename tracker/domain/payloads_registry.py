@@ -106,6 +106,9 @@ REGISTRY: dict[str, PayloadType] = {
 }
 
 
+_REGISTRY_get = REGISTRY.get
+
+
 def schema_version(type_name: str) -> int:
     """The version a payload of this type is written at."""
     return REGISTRY[type_name].version
@@ -124,9 +127,9 @@ def decode_as(definition: type[T], type_name: str, payload: Mapping[str, Any]) -
 
         entry = decode_as(o.RegisterEntry, event.type, event.payload)
     """
-    found = REGISTRY[type_name]
-    if found.definition is not definition or found.by_shape:
-        raise TypeError(f"{type_name} payloads are {found.definition.__name__}, not {definition.__name__}")
+    found = _REGISTRY_get(type_name)
+    if found is None or found.definition is not definition or found.by_shape:
+        raise TypeError(f"{type_name} payloads are not {definition.__name__} (payloads_registry.REGISTRY)")
     decoded: T = found.decode(payload)
     return decoded
 
