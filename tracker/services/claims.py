@@ -191,15 +191,17 @@ def claim_due_sources(db: Database, holder: str, now: datetime, seconds: float, 
         # Rows another process is claiming right now are skipped, not waited for; rows it has
         # just claimed fail the claimed_until test when PostgreSQL re-checks them after the lock.
         query = query.with_for_update(skip_locked=True)
+    # One statement picks and marks them (a round trip and a statement less per batch than a
+    # SELECT then an UPDATE); RETURNING gives no order, so the ids are put back in due order.
+    claim = (
+        _state.update()
+        .where(_state.c.source_id.in_(query))
+        .values(claimed_by=holder, claimed_until=format_time(now + timedelta(seconds=seconds)))
+        .returning(_state.c.source_id, _state.c.next_due_at)
+    )
     with db.write() as conn:
-        ids = [str(row[0]) for row in conn.execute(query)]
-        if ids:
-            conn.execute(
-                _state.update()
-                .where(_state.c.source_id.in_(ids))
-                .values(claimed_by=holder, claimed_until=format_time(now + timedelta(seconds=seconds)))
-            )
-    return ids
+        rows = conn.execute(claim).all()
+    return [str(source_id) for _, source_id in sorted((due or "", source_id) for source_id, due in rows)]
 
 
 def release_sources(db: Database, holder: str, source_ids: list[str] | None = None) -> int:
