@@ -127,13 +127,15 @@ class SubscriberForgotten(TypedDict):
 
 
 class DigestEvent(TypedDict):
-    """DigestPrepared (positions, count), DigestSent, DigestNotified (channel, positions) and
-    DigestFailed (positions, rejections, code)."""
+    """DigestPrepared (positions, count, head), DigestSent (positions, transport), DigestNotified
+    (channel, positions) and DigestFailed (positions, rejections, code)."""
 
     subscription: str
     message_id: str
     positions: NotRequired[list[int]]
     count: NotRequired[int]
+    head: NotRequired[dict[str, Any]]  # the log head the digest was prepared at: position, hash
+    transport: NotRequired[str]
     channel: NotRequired[str]
     rejections: NotRequired[int]
     code: NotRequired[int]

@@ -14,6 +14,7 @@ from typing import Any
 
 from tracker.core import NewEvent
 from tracker.core.canonical import canonical_json
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import Reference, Step, StepCorrection, StepRef
 from tracker.domain.payloads_registry import schema_version
@@ -153,13 +154,13 @@ def _source_kind(url: str) -> str:
     return "pdf" if url.lower().split("?")[0].endswith(".pdf") else "html"
 
 
-def source_payloads(seeds: SeedSet) -> list[tuple[str, dict[str, Any]]]:
+def source_payloads(seeds: SeedSet) -> list[tuple[str, o.SourceRegistered]]:
     """One SourceRegistered payload per distinct URL, with the file it comes from.
 
     A sources.toml entry keeps its id; an item URL not listed there gets ``src-`` + the first 12
     hex digits of sha256(url). ``items`` lists every item documented by the page, sorted.
     """
-    by_url: dict[str, tuple[str, dict[str, Any]]] = {}
+    by_url: dict[str, tuple[str, o.SourceRegistered]] = {}
     for seed_file in seeds.files:
         for source in seed_file.sources:
             if source.url in by_url:
@@ -189,7 +190,7 @@ def source_payloads(seeds: SeedSet) -> list[tuple[str, dict[str, Any]]]:
     return result
 
 
-def source_event(payload: Mapping[str, Any], metadata: Metadata) -> NewEvent:
+def source_event(payload: o.SourceRegistered, metadata: Metadata) -> NewEvent:
     """Keyed by the payload's digest: an edited source is registered again, an unchanged one not."""
     digest = hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()[:12]
     return NewEvent(

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import NewEvent
 from tracker.core.events import format_time
+from tracker.domain import payloads_ops as o
 from tracker.domain.vocabulary import DIGEST_FAILED, DIGEST_NOTIFIED, DIGEST_SENT, subscription_stream
 from tracker.errors import DeliveryError, DeliveryRejectedError
 from tracker.mail import Transport, channels, message_bytes, sender_address
@@ -109,8 +110,8 @@ class MailSender:
                      .values(transport=self.transport.name))
         self.app.store.append([NewEvent(
             stream=subscription_stream(message.subscription_id), type=DIGEST_SENT,
-            payload={"subscription": message.subscription_id, "message_id": message.message_id,
-                     "positions": list(message.positions), "transport": self.transport.name},
+            payload=o.DigestEvent(subscription=message.subscription_id, message_id=message.message_id,
+                                  positions=list(message.positions), transport=self.transport.name),
             metadata=_metadata(self.actor), idempotency_key=f"digest-sent:{message.message_id}",
         )], conn=conn)
         move_cursor(conn, message, format_time(self.app.clock()))
@@ -118,8 +119,8 @@ class MailSender:
     def record_failed(self, conn: Connection, message: Claimed, code: int, rejections: int) -> None:
         self.app.store.append([NewEvent(
             stream=subscription_stream(message.subscription_id), type=DIGEST_FAILED,
-            payload={"subscription": message.subscription_id, "message_id": message.message_id,
-                     "positions": list(message.positions), "rejections": rejections, "code": code},
+            payload=o.DigestEvent(subscription=message.subscription_id, message_id=message.message_id,
+                                  positions=list(message.positions), rejections=rejections, code=code),
             metadata=_metadata(self.actor), idempotency_key=f"digest-failed:{message.message_id}",
         )], conn=conn)
         move_cursor(conn, message, format_time(self.app.clock()))
@@ -163,8 +164,8 @@ class ChannelSender:
         channel_id, digest_message_id, _, _ = message.content
         self.app.store.append([NewEvent(
             stream=subscription_stream(message.subscription_id), type=DIGEST_NOTIFIED,
-            payload={"subscription": message.subscription_id, "message_id": digest_message_id,
-                     "channel": channel_id, "positions": list(message.positions)},
+            payload=o.DigestEvent(subscription=message.subscription_id, message_id=digest_message_id,
+                                  channel=channel_id, positions=list(message.positions)),
             metadata=_metadata(self.actor), idempotency_key=f"digest-notified:{message.message_id}",
         )], conn=conn)
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tracker.core import NewEvent
 from tracker.core.events import format_time
 from tracker.core.store import Head
+from tracker.domain import payloads_ops as o
 from tracker.domain.vocabulary import DIGEST_PREPARED, subscription_stream
 from tracker.errors import ConstraintError, NotFoundError
 from tracker.mail import Transport, build_digest_message, message_domain
@@ -255,9 +256,9 @@ def _record(app: App, batch: list[Rendered], created: str, metadata: dict[str, s
                 conn.execute(channel_outbox.insert(), notes)
             app.store.append([NewEvent(
                 stream=subscription_stream(r.subscription_id), type=DIGEST_PREPARED,
-                payload={"subscription": r.subscription_id, "message_id": r.message_id,
-                         "positions": list(r.positions), "count": r.count,
-                         "head": {"position": r.positions[1], "hash": r.head_hash}},
+                payload=o.DigestEvent(subscription=r.subscription_id, message_id=r.message_id,
+                                      positions=list(r.positions), count=r.count,
+                                      head={"position": r.positions[1], "hash": r.head_hash}),
                 metadata=metadata, idempotency_key=f"digest-prepared:{r.message_id}",
             ) for r in fresh], conn=conn)
     except ConstraintError:

@@ -267,7 +267,7 @@ def _reference_events(reference: Any, stored: _Stored, report: FileReport, metad
     )]
 
 
-def _source_event(payload: dict[str, Any], stored: _Stored, metadata: dict[str, Any], present: set[str]) -> NewEvent | None:
+def _source_event(payload: o.SourceRegistered, stored: _Stored, metadata: dict[str, Any], present: set[str]) -> NewEvent | None:
     old = stored.sources.get(payload["id"])
     if old is not None:
         # Seeding part of the files must not drop the items other files documented; an item these

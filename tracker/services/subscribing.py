@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore, NewEvent
 from tracker.core.events import format_time
+from tracker.domain import payloads_ops as o
 from tracker.domain import choices
 from tracker.domain import subscriptions as domain
 from tracker.domain.vocabulary import (
@@ -114,8 +115,8 @@ def subscribe(
             # No name in the chain: it is personal data (an address typed into --name stays erasable).
             store.append([NewEvent(
                 stream=subscription_stream(subscription_id), type=SUBSCRIPTION_CREATED,
-                payload={"id": subscription_id, "subscriber": subscriber_id, "filters": filters.as_payload(),
-                         "cadence": cadence},
+                payload=o.SubscriptionCreated(id=subscription_id, subscriber=subscriber_id,
+                                              filters=filters.as_payload(), cadence=cadence),
                 metadata=_metadata("subscribe", actor),
             )], expect={subscription_stream(subscription_id): 0}, conn=conn)
     app.fresh(*OWN_PROJECTIONS)
@@ -252,7 +253,7 @@ def forget(app: App, address: str, *, actor: str = "cli") -> ForgetResult:
         _cancel(conn, store, active, actor, "forget")
         store.append([NewEvent(
             stream=f"subscriber/{subscriber_id}", type=SUBSCRIBER_FORGOTTEN,
-            payload={"subscriber": subscriber_id}, metadata=_metadata("forget", actor),
+            payload=o.SubscriberForgotten(subscriber=subscriber_id), metadata=_metadata("forget", actor),
         )], conn=conn)
         message_ids = list(conn.execute(sa.select(digest_outbox.c.message_id).where(
             digest_outbox.c.subscription_id.in_(sub_ids or [""]))).scalars())
@@ -282,7 +283,7 @@ def _cancel(conn: Connection, store: EventStore, ids: list[str], actor: str, com
     if not ids:
         return
     store.append([
-        NewEvent(stream=subscription_stream(i), type=SUBSCRIPTION_CANCELLED, payload={"id": i},
+        NewEvent(stream=subscription_stream(i), type=SUBSCRIPTION_CANCELLED, payload=o.SubscriptionCancelled(id=i),
                  metadata=_metadata(command, actor))
         for i in ids
     ], conn=conn)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.core.events import format_time
+from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import Step
@@ -128,10 +129,10 @@ def accept(app: App, proposal_id: str, *, actor: str, item: str | None = None, n
     with app.db.write() as conn:
         note_ref = keep_text(conn, text, format_time(app.clock()))
         written = app.store.append(events, conn=conn)
-        decision = NewEvent(v.proposal_stream(proposal_id), v.PROPOSAL_ACCEPTED, {
-            "id": proposal_id, "item_id": target, "new_item": creating, "step": step, "date": day, "kind": item_kind,
-            "title_zh": names[0], "title_en": names[1], "events": [e.position for e in written], "note_ref": note_ref,
-        }, metadata=meta, idempotency_key=f"triage:{proposal_id}:accepted")
+        decision = NewEvent(v.proposal_stream(proposal_id), v.PROPOSAL_ACCEPTED, o.ProposalAccepted(
+            id=proposal_id, item_id=target, new_item=creating, step=step, date=day, kind=item_kind,
+            title_zh=names[0], title_en=names[1], events=[e.position for e in written], note_ref=note_ref,
+        ), metadata=meta, idempotency_key=f"triage:{proposal_id}:accepted")
         recorded = app.store.append([decision], expect={decision.stream: version}, conn=conn)
     return DecisionResult(proposal_id, v.PROPOSAL_ACCEPTED, recorded[0].position, target, creating,
                           tuple(e.position for e in written))

@@ -66,7 +66,8 @@ def adopt_rule(app: App, source_id: str, *, actor: str, steps: Sequence[str] = (
         raise ValidationError(f"source {source_id!r} is a {kind} source: auto-accept is for registers whose fields "
                               f"are official ({', '.join(sorted(dp.AUTO_ACCEPT_KINDS))})")
     [event] = app.store.append([NewEvent(v.triage_rule_stream(source_id), v.TRIAGE_RULE_ADOPTED,
-                                         {"id": source_id, "steps": sorted(set(steps)), "new_items": new_items},
+                                         o.TriageRuleAdopted(id=source_id, steps=sorted(set(steps)),
+                                                             new_items=new_items),
                                          metadata={"actor": actor, "cause": "triage:rule"})])
     return event.position
 
@@ -75,7 +76,7 @@ def revoke_rule(app: App, source_id: str, *, actor: str) -> int:
     actor = dp.check_actor(actor)
     if source_id not in rules(app):
         raise NotFoundError(f"no auto-accept rule for {source_id!r}")
-    [event] = app.store.append([NewEvent(v.triage_rule_stream(source_id), v.TRIAGE_RULE_REVOKED, {"id": source_id},
+    [event] = app.store.append([NewEvent(v.triage_rule_stream(source_id), v.TRIAGE_RULE_REVOKED, o.TriageRuleRevoked(id=source_id),
                                          metadata={"actor": actor, "cause": "triage:rule"})])
     return event.position
 
