@@ -19,6 +19,7 @@ from tests.monitoring.conftest import Clock, add, make_settings
 from tests.record.conftest import REAL_SEEDS
 from tracker import migrate
 from tracker.app import App
+from tracker.core import EventStore, NewEvent
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import PayloadError, Registration, Step
@@ -55,6 +56,35 @@ def test_a_type_a_registration_and_a_step_share_decodes_by_the_shape() -> None:
         decode_as(o.SourceRemoved, v.SOURCE_REGISTERED, {"id": "src-x"})
     with pytest.raises(PayloadError, match="entry_id"):
         decode_as(o.RegisterEntry, v.REGISTER_ENTRY_ADDED, {"id": "src-x"})
+
+
+# Shapes older code wrote, which the log keeps for good: each must still decode.
+OLD_SHAPES = [
+    # register entries recorded before they carried their identity (projections/register_entries.py)
+    (v.REGISTER_ENTRY_ADDED, {"id": "src-fr", "entry_id": "2019-1", "date": "2019-05-01", "title": "A rule",
+                              "url": "https://fr/2019-1", "fields": {"comments_close_on": "2019-07-01"}}),
+    # subscriptions of before 0017 named their subscriber in the chain
+    (v.SUBSCRIPTION_CREATED, {"id": "sub-1", "subscriber": "s-1", "filters": {}, "cadence": "weekly",
+                              "name": "Alice"}),
+    # a source registered by hand, with only its identity
+    (v.SOURCE_REGISTERED, {"id": "src-x", "url": "https://x", "kind": "html"}),
+    (v.SOURCE_REMOVED, {"id": "src-x"}),
+    (v.SOURCE_UNREACHABLE, {"id": "src-x"}),
+    (v.DIGEST_SENT, {"subscription": "sub-1", "message_id": "<m@x>"}),
+]
+
+
+@pytest.mark.parametrize(("type_name", "payload"), OLD_SHAPES, ids=[t for t, _ in OLD_SHAPES])
+def test_old_shapes_still_decode(type_name: str, payload: dict[str, object]) -> None:
+    assert decode(type_name, payload) == payload
+
+
+def test_a_schema_1_source_is_upcast_by_the_store_then_decodes(store: EventStore) -> None:
+    store.append([NewEvent("source/src-old", v.SOURCE_REGISTERED, {"id": "src-old", "url": "https://old"},
+                          schema_version=1)])
+    [read] = store.read()
+    assert read.payload["kind"] == "html"
+    assert decode_as(o.SourceRegistered, read.type, read.payload)["kind"] == "html"
 
 
 @pytest.fixture
