@@ -8,6 +8,7 @@ backend and decodes every stored event, so a required field a writer leaves out 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +25,11 @@ from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import PayloadError, Registration, Step
 from tracker.domain.payloads_registry import REGISTRY, decode, decode_as, decode_record
-from tracker.services import digesting, sources_admin, subscribing, triage
+from tracker.services import digesting, sources_admin, subscribing, triage, triage_rules
 from tracker.services.checking import check_sources
 from tracker.services.seeding import seed
+
+REGISTERS = Path(__file__).resolve().parent.parent / "data" / "registers"
 
 
 def test_not_required_fields_are_not_required() -> None:
@@ -127,6 +130,27 @@ def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, t
     add(app, "agency-flaky", server.url("/flaky"), jurisdiction="US", title="A flaky page")
     add(app, "agency-spare", server.url("/flaky"), jurisdiction="US", title="A page soon removed")
     assert check_sources(app, ["agency-list", "agency-flaky"]).by_source()["agency-list"].outcome == "baselined"
+    # A page whose counter differs between two immediate fetches: its volatile line, then taken back.
+    hits = {"n": 0}
+
+    def counter(_seen: object) -> Reply:
+        hits["n"] += 1
+        return listing([*BEFORE, ("/visits", f"Visits today: {hits['n']}", "2026-11-24")])
+
+    server.route("/visits", counter)
+    add(app, "agency-visits", server.url("/visits"), jurisdiction="US", title="A page with a counter")
+    check_sources(app, ["agency-visits"])
+    sources_admin.revoke_volatile(app, "agency-visits", reason="the counter is news after all")
+    # A register: its entries at the baseline, a revision, and an auto-accept rule adopted and revoked.
+    register = json.loads((REGISTERS / "federal-register-documents.json").read_text(encoding="utf-8"))
+    server.route("/api/v1/documents.json", lambda _seen: Reply(
+        200, {"Content-Type": "application/json"}, json.dumps(register, ensure_ascii=False).encode()))
+    add(app, "fr-1271", server.url("/api/v1/documents.json"), kind="federal-register", jurisdiction="US")
+    check_sources(app, ["fr-1271"])
+    register["results"][1]["title"] += "; Correction"
+    check_sources(app, ["fr-1271"])
+    triage_rules.adopt_rule(app, "fr-1271", actor="alice", steps=["published"])
+    triage_rules.revoke_rule(app, "fr-1271", actor="alice")
 
     subscription = subscribing.subscribe(app, "reader@example.org", jurisdictions=["US"])
     served["rows"], down["flaky"] = AFTER, True
@@ -164,7 +188,9 @@ def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, t
         v.SOURCE_BASELINED, v.SOURCE_CHANGED, v.SOURCE_UNREACHABLE, v.SOURCE_RECOVERED, v.SOURCE_RULES_ADOPTED,
         v.SOURCE_REMOVED, v.SUBSCRIPTION_CREATED, v.SUBSCRIPTION_CANCELLED, v.SUBSCRIBER_FORGOTTEN,
         v.DIGEST_PREPARED, v.DIGEST_SENT, v.PROPOSAL_RAISED, v.PROPOSAL_ACCEPTED, v.PROPOSAL_REJECTED,
-        v.PROPOSAL_DEFERRED, v.PROPOSAL_ASSIGNED, v.PROPOSAL_ASSESSED,
+        v.PROPOSAL_DEFERRED, v.PROPOSAL_ASSIGNED, v.PROPOSAL_ASSESSED, v.SOURCE_VOLATILE_IGNORED,
+        v.SOURCE_VOLATILE_REVOKED, v.REGISTER_ENTRY_ADDED, v.REGISTER_ENTRY_REVISED, v.TRIAGE_RULE_ADOPTED,
+        v.TRIAGE_RULE_REVOKED,
     }
     assert wanted <= written, sorted(wanted - written)
     assert written <= set(REGISTRY)
