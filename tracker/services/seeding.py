@@ -27,7 +27,7 @@ from tracker.domain.words import counted
 from tracker.domain import seed_events as se
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
-from tracker.domain.payloads import ItemCorrection, Reference
+from tracker.domain.payloads import Change, ItemCorrection, Reference
 from tracker.domain.payloads_registry import decode_as
 from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream
 from tracker.domain.record_fold import ItemFold, apply
@@ -249,20 +249,21 @@ def _pair_corrections(item: SeedItem, missing: dict[str, dict[str, Any]], added:
 
 
 def _reference_events(reference: Any, stored: _Stored, report: FileReport, metadata: dict[str, Any]) -> list[NewEvent]:
-    payload = se.reference_payload(reference)
-    old = stored.references.get(payload["id"])
+    ident = str(reference.number)  # a reference's id is its number (seed_events.reference_payload)
+    old = stored.references.get(ident)
     if old is None:
         report.references += 1
         return [se.reference_event(reference, metadata)]
-    changes = se.diff(old, payload)
+    changes = se.diff(old, se.reference_payload(reference))
     if not changes:
         return []
     stream = f"reference/{reference.number}"
     number = stored.corrections.get(stream, 0) + 1
     report.references += 1
+    correction = ItemCorrection(ident, {name: Change(c["old"], c["new"]) for name, c in changes.items()},
+                                f"seed file {reference.file} edited: {', '.join(changes)} changed")
     return [NewEvent(
-        stream=stream, type=v.ITEM_CORRECTED, metadata=metadata,
-        payload={"id": payload["id"], "changes": changes, "reason": f"seed file {reference.file} edited: {', '.join(changes)} changed"},
+        stream=stream, type=v.ITEM_CORRECTED, metadata=metadata, payload=correction.to_payload(),
         idempotency_key=f"seed:reference:{reference.number}:corrected:{number}",
     )]
 
