@@ -121,7 +121,14 @@ def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, t
     shutil.copytree(REAL_SEEDS, edited)
     cn = edited / "cn_guidelines.toml"
     cn.write_text(cn.read_text(encoding="utf-8").replace("(Trial)", "(Trial Version)", 1), encoding="utf-8")
-    seed(app.store, [edited])  # the edited item: ItemCorrected
+    refs = edited / "references.toml"
+    refs.write_text(refs.read_text(encoding="utf-8").replace("2024(6): 46-55.", "2024(6): 46-56.", 1), encoding="utf-8")
+    seed(app.store, [edited])  # the edited item and reference: ItemCorrected on each stream
+    assert [e.payload["changes"]["text"]["new"][-9:] for e in app.store.read(stream="reference/1")
+            if e.type == v.ITEM_CORRECTED] == ["): 46-56."]
+    head = app.store.head().position
+    seed(app.store, [edited])  # read back through the corrections: nothing left to correct
+    assert app.store.head().position == head
     served = {"rows": BEFORE}
     down = {"flaky": False}
     server.route("/list", lambda _seen: listing(served["rows"]))
