@@ -110,10 +110,21 @@ class RegisterEntry(TypedDict):
     baseline: NotRequired[bool]  # listed at the register's first check (domain/changes.py)
 
 
+class SubscriptionFilters(TypedDict):
+    """What a subscription matches (domain/subscriptions.Filters.as_payload); ``accepted_only``
+    only when set, so the filters of earlier subscriptions keep their bytes."""
+
+    jurisdictions: list[str]
+    kinds: list[str]
+    tags: list[str]
+    items: list[str]
+    accepted_only: NotRequired[bool]
+
+
 class SubscriptionCreated(TypedDict):
     id: str
     subscriber: str
-    filters: dict[str, Any]
+    filters: SubscriptionFilters
     cadence: str
     name: NotRequired[str]
 

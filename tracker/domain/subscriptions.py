@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.payloads_ops import SubscriptionFilters
 from tracker.domain.vocabulary import ITEM_KINDS, JURISDICTIONS
 from tracker.errors import ValidationError
 
@@ -131,8 +132,8 @@ class Filters:
             frozenset(data.get("tags", ())), frozenset(data.get("items", ())), bool(data.get("accepted_only")),
         )
 
-    def as_payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
+    def as_payload(self) -> SubscriptionFilters:
+        payload: SubscriptionFilters = {
             "jurisdictions": sorted(self.jurisdictions), "kinds": sorted(self.kinds),
             "tags": sorted(self.tags), "items": sorted(self.items),
         }
