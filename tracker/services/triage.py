@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.core.events import format_time
+from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import precision_of
@@ -252,14 +253,18 @@ def load_for_decision(app: App, proposal_id: str, decision: str) -> tuple[Mappin
     return row, app.store.stream_version(v.proposal_stream(proposal_id))
 
 
-def _decide(app: App, proposal_id: str, decision: str, actor: str, payload: dict[str, Any],
-            texts: Mapping[str, str | None] | None = None) -> DecisionResult:
+Keep = Callable[[str | None], str | None]
+
+
+def _decide(app: App, proposal_id: str, decision: str, actor: str,
+            payload: Callable[[Keep], o.ProposalEvent]) -> DecisionResult:
+    """Append one decision; ``payload`` builds its typed payload, keeping the texts it is given
+    outside the chain (``keep`` gives their refs) in the same transaction."""
     _, version = load_for_decision(app, proposal_id, decision)
     with app.db.write() as conn:
         now = format_time(app.clock())
-        for key, text in (texts or {}).items():
-            payload[key] = keep_text(conn, text, now)
-        event = NewEvent(stream=v.proposal_stream(proposal_id), type=decision, payload={"id": proposal_id, **payload},
+        event = NewEvent(stream=v.proposal_stream(proposal_id), type=decision,
+                         payload=payload(lambda text: keep_text(conn, text, now)),
                          metadata=metadata(actor, proposal_id))
         recorded = app.store.append([event], expect={event.stream: version}, conn=conn)
     return DecisionResult(proposal_id, decision, recorded[0].position)
@@ -268,7 +273,8 @@ def _decide(app: App, proposal_id: str, decision: str, actor: str, payload: dict
 def reject(app: App, proposal_id: str, *, actor: str, reason: str) -> DecisionResult:
     actor = dp.check_actor(actor)
     text = dp.check_text(reason, "reason")
-    return _decide(app, proposal_id, v.PROPOSAL_REJECTED, actor, {}, {"reason_ref": text})
+    return _decide(app, proposal_id, v.PROPOSAL_REJECTED, actor,
+                   lambda keep: o.ProposalRejected(id=proposal_id, reason_ref=keep(text)))
 
 
 def defer(app: App, proposal_id: str, *, actor: str, until: str) -> DecisionResult:
@@ -277,13 +283,14 @@ def defer(app: App, proposal_id: str, *, actor: str, until: str) -> DecisionResu
     today = app.clock().date().isoformat()
     if day is not None and day <= today:
         raise ValidationError(f"--until {day} refused: a deferral runs to a later day than today ({today})")
-    return _decide(app, proposal_id, v.PROPOSAL_DEFERRED, actor, {"until": day})
+    return _decide(app, proposal_id, v.PROPOSAL_DEFERRED, actor,
+                   lambda _keep: o.ProposalDeferred(id=proposal_id, until=day))
 
 
 def assign(app: App, proposal_id: str, *, actor: str, to: str) -> DecisionResult:
     actor = dp.check_actor(actor)
     name = dp.check_name(to, "assignee")
-    return _decide(app, proposal_id, v.PROPOSAL_ASSIGNED, actor, {"to": name})
+    return _decide(app, proposal_id, v.PROPOSAL_ASSIGNED, actor, lambda _keep: o.ProposalAssigned(id=proposal_id, to=name))
 
 
 def assess(app: App, proposal_id: str, *, actor: str, impact: str, products: Sequence[str] = (),
@@ -293,8 +300,8 @@ def assess(app: App, proposal_id: str, *, actor: str, impact: str, products: Seq
     listed = sorted({dp.check_item_id(p.strip(), "product") for item in products for p in item.split(",") if p.strip()})
     day = dp.check_date(due, "--due")
     text = dp.check_text(note, "note")
-    return _decide(app, proposal_id, v.PROPOSAL_ASSESSED, actor, {"impact": impact, "products": listed, "due": day},
-                   {"note_ref": text})
+    return _decide(app, proposal_id, v.PROPOSAL_ASSESSED, actor, lambda keep: o.ProposalAssessed(
+        id=proposal_id, impact=impact, products=listed, due=day, note_ref=keep(text)))
 
 
 # Accepting writes into the record: its own module, offered here with the other decisions.
