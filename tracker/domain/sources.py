@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from tracker.domain import payloads_ops as o
 from tracker.errors import ValidationError
 
 PAGE_KINDS: Final = ("html", "pdf", "json", "text")
@@ -227,9 +228,11 @@ class Source:
         }
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Source:
+    def from_payload(cls, payload: o.SourceRegistered) -> Source:
+        """A SourceRegistered payload as decoded (payloads_registry.decode_as): its identity
+        required, the fields it may leave out defaulted as every reader always has."""
         return cls(
-            id=str(payload["id"]), url=str(payload["url"]), kind=str(payload.get("kind") or "html"),
+            id=str(payload["id"]), url=str(payload["url"]), kind=str(payload["kind"] or "html"),
             jurisdiction=payload.get("jurisdiction"), title=str(payload.get("title") or ""),
             items=tuple(payload.get("items") or ()), tags=tuple(payload.get("tags") or ()),
             select=payload.get("select") or None, ignore=tuple(payload.get("ignore") or ()),

@@ -24,7 +24,9 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.core.db import upsert_insert
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import decode_as
 from tracker.domain.sources import Source, parse_duration, validate_patterns, validate_text
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
@@ -54,11 +56,19 @@ def _dumps(values: list[str]) -> str:
 _string = encode_basestring
 
 
-def _adopted_rules(payload: dict[str, Any], source_id: str) -> tuple[str | None, tuple[str, ...]]:
-    select = payload.get("select") or None
+def _adopted_rules(event: RecordedEvent, source_id: str) -> tuple[str | None, tuple[str, ...]]:
+    rules = decode_as(o.SourceRulesAdopted, event.type, event.payload)
+    select = rules["select"] or None
     if select is not None:
         validate_text(select, f"source {source_id}: CSS selector")
-    return select, validate_patterns(payload.get("ignore") or ())
+    return select, validate_patterns(rules["ignore"] or ())
+
+
+def _volatile_patterns(event: RecordedEvent) -> tuple[str, ...]:
+    """The patterns a SourceVolatileIgnored puts in or a SourceVolatileRevoked takes back."""
+    if event.type == v.SOURCE_VOLATILE_IGNORED:
+        return validate_patterns(decode_as(o.SourceVolatileIgnored, event.type, event.payload)["ignore"] or ())
+    return validate_patterns(decode_as(o.SourceVolatileRevoked, event.type, event.payload)["ignore"] or ())
 
 
 class SourcesProjection:
@@ -114,13 +124,12 @@ class SourcesProjection:
 
     @staticmethod
     def _fold(rows: dict[str, dict[str, Any]], registered: list[str], event: RecordedEvent, source_id: str) -> None:
-        payload = event.payload
         row = rows.get(source_id)
         if event.type == v.SOURCE_REGISTERED:
             # Validated as `sources add` validates: a stored registration this code cannot use (an
             # old or buggy version's) raises here, and the projector quarantines it rather than
             # storing a source every reader would then trip over.
-            source = Source.from_payload(payload)
+            source = Source.from_payload(decode_as(o.SourceRegistered, event.type, event.payload))
             rows[source_id] = {
                 "url": source.url, "kind": source.kind, "jurisdiction": source.jurisdiction, "title": source.title,
                 "items": _dumps(list(source.items)),
@@ -140,13 +149,13 @@ class SourcesProjection:
             # Removal, rules or volatile lines of a source never registered: nothing to change,
             # but what the event carries is still validated as before.
             if event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
-                validate_patterns(payload.get("ignore") or ())
+                _volatile_patterns(event)
             elif event.type == v.SOURCE_RULES_ADOPTED:
-                _adopted_rules(payload, source_id)
+                _adopted_rules(event, source_id)
         elif event.type == v.SOURCE_REMOVED:
             row.update(active=False, _dirty=True)
         elif event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
-            changed = validate_patterns(payload.get("ignore") or ())
+            changed = _volatile_patterns(event)
             kept = list(json.loads(row["volatile"] or "[]"))
             if event.type == v.SOURCE_VOLATILE_IGNORED:
                 kept += [p for p in changed if p not in kept]
@@ -154,7 +163,7 @@ class SourcesProjection:
                 kept = [p for p in kept if p not in changed]
             row.update(volatile=_dumps(kept), _dirty=True)
         elif event.type == v.SOURCE_RULES_ADOPTED:
-            select, ignore = _adopted_rules(payload, source_id)
+            select, ignore = _adopted_rules(event, source_id)
             row.update(select_css=select, ignore=_dumps(list(ignore)), _dirty=True)
 
     def clear(self, conn: Connection) -> None:
