@@ -65,6 +65,7 @@ class SourceBaselined(TypedDict):
     entries: NotRequired[int]
     snapshot: NotRequired[Any]
     http: NotRequired[dict[str, Any]]
+    capture: NotRequired[dict[str, str]]  # a version saved by `sources capture`: url, saved_at
 
 
 class SourceChanged(TypedDict):
@@ -76,6 +77,7 @@ class SourceChanged(TypedDict):
     diff_truncated: NotRequired[bool]
     snapshot: NotRequired[Any]
     http: NotRequired[dict[str, Any]]
+    capture: NotRequired[dict[str, str]]
 
 
 class SourceUnreachable(TypedDict):
@@ -108,6 +110,10 @@ class RegisterEntry(TypedDict):
     deadlines: NotRequired[dict[str, str]]
     changes: NotRequired[dict[str, Any]]
     baseline: NotRequired[bool]  # listed at the register's first check (domain/changes.py)
+    # an eCFR section's text against its version before (services/ecfr_text.py)
+    text_from: NotRequired[str]
+    text_diff: NotRequired[str]
+    text_diff_truncated: NotRequired[bool]
 
 
 class SubscriptionFilters(TypedDict):

@@ -23,7 +23,9 @@ from sqlalchemy.engine import Connection
 from tracker.core import EventStore, NewEvent
 from tracker.core.events import format_time
 from tracker.domain import changes
+from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
+from tracker.domain.payloads_registry import decode_as
 from tracker.domain.sources import Source
 from tracker.errors import FetchError, NotFoundError
 from tracker.fetching import FetchResult
@@ -206,7 +208,7 @@ def _annotate(work: Work, emit: changes.Emit) -> dict[str, Any]:
     if work.capture and emit.type in (v.SOURCE_BASELINED, v.SOURCE_CHANGED):
         return {**emit.payload, "capture": dict(work.capture)}
     if work.text_diffs and emit.type == v.REGISTER_ENTRY_ADDED:
-        extra = work.text_diffs.get(str(emit.payload.get("entry_id")))
+        extra = work.text_diffs.get(str(decode_as(o.RegisterEntry, emit.type, emit.payload)["entry_id"]))
         if extra:
             return {**emit.payload, **extra}
     return emit.payload
