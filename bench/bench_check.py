@@ -24,7 +24,8 @@ times per side, the sides interleaved, and the median counts. Peak memory is eac
 (ru_maxrss from wait4; this parent stays smaller than any of them).
 
 The CPU time of each process (user + system, from wait4) is printed beside its wall time: on a
-shared machine it moves less than wall time does. Targets (issue 18, on wall time): no-change and 5%-change cycles at most 1.1x the floor and faster than
+shared machine it moves less than wall time does. Targets (issue 18, on wall time): no-change and
+5%-change cycles at most 1.1x the floor and faster than
 urlwatch; the first run at most 1.4x the floor; with --noisy at most 1.3x floor+lxml; peak memory
 at most 1.5x the floor's.
 """
@@ -280,7 +281,9 @@ class Sides:
             watch = workdir / "urlwatch"
             watch.mkdir()
             (watch / "urls.yaml").write_text("".join(f"---\nname: page {i}\nurl: {u}\n" for i, u in enumerate(urls)))
-            (watch / "urlwatch.yaml").write_text("report:\n  stdout:\n    enabled: false\n  text:\n    details: false\n")
+            (watch / "urlwatch.yaml").write_text(
+                "report:\n  stdout:\n    enabled: false\n  text:\n    details: false\n"
+            )
             self.commands["urlwatch"] = [str(URLWATCH_VENV / "bin" / "urlwatch"), "--urls", "urls.yaml", "--config",
                                          "urlwatch.yaml", "--cache", "cache.db", "--hooks", "hooks.py"]
 
@@ -383,8 +386,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             for name in names:
                 value = statistics.median(seconds[(kind, name)])
                 used = statistics.median(cpu[(kind, name)])
-                line = (f"   {name:<12} {value:8.3f}s  {args.pages / value:7.0f} pages/s  {value / floor:5.2f}x {floor_name}"
-                        f"  (CPU {used:6.2f}s, {used / floor_cpu:4.2f}x)")
+                line = (
+                    f"   {name:<12} {value:8.3f}s  {args.pages / value:7.0f} pages/s  {value / floor:5.2f}x "
+                    f"{floor_name}"
+                    f"  (CPU {used:6.2f}s, {used / floor_cpu:4.2f}x)"
+                )
                 if name == "tracker":
                     within = value <= target * floor
                     ok = ok and within
@@ -396,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
         floor_name = "floor+lxml" if args.noisy else "floor"
         for kind in ("first run", "no change", "5% changed"):
             floor_peak = memory[(kind, floor_name)]
-            peaks = "  ".join(f"{name} {memory[(kind, name)]:5.1f} MB ({memory[(kind, name)] / floor_peak:4.2f}x)" for name in names)
+            peaks = "  ".join(
+                f"{name} {memory[(kind, name)]:5.1f} MB ({memory[(kind, name)] / floor_peak:4.2f}x)" for name in names
+            )
             within = memory[(kind, "tracker")] <= 1.5 * floor_peak
             ok = ok and within
             print(f"peak memory, {kind:<11} {peaks}  tracker target <= 1.5x: {'OK' if within else 'ABOVE TARGET'}")
@@ -404,7 +412,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             asked = "  ".join(f"{name} {requests[(kind, name)]}" for name in names)
             print(f"page requests, {kind:<11} {asked}  (the tracker fetches each page twice at its baseline, "
                   "the second time conditionally, to find lines that change on every request)")
-        print(f"changed pages reported: {'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}")
+        print(
+            "changed pages reported: "
+            f"{'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}"
+        )
         return 0 if ok else 1
     finally:
         server.terminate()

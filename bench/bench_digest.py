@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import ratio_line, timed
@@ -39,7 +39,9 @@ DIFF = "".join(
 
 
 def make_app(home: Path) -> App:
-    settings = load_settings(environ={"TRACKER_HOME": str(home), "TRACKER_DATABASE_URL": f"sqlite:///{home / 'bench.db'}"})
+    settings = load_settings(
+        environ={"TRACKER_HOME": str(home), "TRACKER_DATABASE_URL": f"sqlite:///{home / 'bench.db'}"}
+    )
     app = App(settings)
     app.init()
     return app
@@ -105,7 +107,12 @@ def bench_digest(events: int, subs: int, runs: int) -> None:
         base.mkdir()
         app = make_app(base)
         register(app, items=400, sources=50)
-        filters: list[dict[str, tuple[str, ...]]] = [{}, {"jurisdictions": JURISDICTIONS}, {"kinds": KINDS}, {"tags": ("cgt",)}]
+        filters: list[dict[str, tuple[str, ...]]] = [
+            {},
+            {"jurisdictions": JURISDICTIONS},
+            {"kinds": KINDS},
+            {"tags": ("cgt",)},
+        ]
         for s in range(subs):
             shape = filters[s % 4]
             subscribing.subscribe(app, f"reader{s}@example.org", name=f"Weekly 周报 {s}",
@@ -113,7 +120,7 @@ def bench_digest(events: int, subs: int, runs: int) -> None:
                                   tags=shape.get("tags", ()))
         changes(app, events, items=400, sources=50, page_share=0.2)
         app.close()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         chosen_app = make_app(copy_home(base, Path(tmp) / "floor"))
         chosen = digesting.select(chosen_app, now=now)  # the same selection, to build the floor's input
@@ -137,9 +144,14 @@ def bench_digest(events: int, subs: int, runs: int) -> None:
             floor_times.append(took)
         select_time, _ = timed(lambda: digesting.select(chosen_app, now=now))
         chosen_app.close()
-        print(f"digest: {subs} subscriptions x {events} matching events, {chars / subs / 1e6:.2f} M characters per digest")
+        print(
+            f"digest: {subs} subscriptions x {events} matching events, {chars / subs / 1e6:.2f} M characters per digest"
+        )
         print(f"  selection alone (one read of the log for all subscriptions, matching): {select_time:.3f}s")
-        print(f"  runs: ours {', '.join(f'{t:.2f}' for t in ours_times)}s; floor {', '.join(f'{t:.2f}' for t in floor_times)}s")
+        print(
+            f"  runs: ours {', '.join(f'{t:.2f}' for t in ours_times)}s; floor "
+            f"{', '.join(f'{t:.2f}' for t in floor_times)}s"
+        )
         print(ratio_line("prepare_digests vs Jinja2 floor", min(ours_times), min(floor_times), 0.5))
 
 

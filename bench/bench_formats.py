@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -86,8 +86,8 @@ from bench.bench_digest import make_app
 from bench.common import ratio_line, timed
 from tracker.app import App
 from tracker.core import NewEvent
-from tracker.schema.operational import source_state
 from tracker.rendering import render_calendar, render_changelog, render_digest
+from tracker.schema.operational import source_state
 from tracker.services import calendar_export, changelog, deadlines, digesting, subscribing
 
 JURISDICTIONS = ("US", "EU", "JP", "CN")
@@ -103,21 +103,41 @@ def build(app: App, items: int, sources: int, changes: int, today: date) -> None
     events: list[NewEvent] = []
     for i in range(items):
         j, kind = JURISDICTIONS[i % 4], KINDS[i % 5]
-        events.append(NewEvent(f"instrument/bench-{i}", "InstrumentRegistered", {
-            "id": f"bench-{i}", "jurisdiction": j, "kind": kind, "title_zh": f"细胞和基因治疗产品技术指导原则（第{i}号）",
-            "title_en": f"Technical guideline on cell and gene therapy products No. {i}", "topics": ["cgt"],
-            "urls": [f"https://example.org/{j.lower()}/{i}"],
-        }))
+        events.append(
+            NewEvent(
+                f"instrument/bench-{i}",
+                "InstrumentRegistered",
+                {
+                    "id": f"bench-{i}",
+                    "jurisdiction": j,
+                    "kind": kind,
+                    "title_zh": f"细胞和基因治疗产品技术指导原则（第{i}号）",
+                    "title_en": f"Technical guideline on cell and gene therapy products No. {i}",
+                    "topics": ["cgt"],
+                    "urls": [f"https://example.org/{j.lower()}/{i}"],
+                },
+            )
+        )
         if i % 2 == 0:  # half the record has an effective date ahead (the calendar's events)
             day = (today + timedelta(days=1 + i % 700)).isoformat()
             events.append(NewEvent(f"instrument/bench-{i}", "InstrumentEffective",
                                    {"id": f"bench-{i}", "step": "effective", "date": day}, valid_from=day))
     for s in range(sources):
-        events.append(NewEvent(f"source/src-bench-{s}", "SourceRegistered", {
-            "id": f"src-bench-{s}", "url": f"https://host{s % 300}.example.org/notices/{s}", "kind": "html",
-            "jurisdiction": JURISDICTIONS[s % 4], "title": f"Notices page {s} 通知公告", "items": [f"bench-{s % items}"],
-            "tags": ["cgt"],
-        }))
+        events.append(
+            NewEvent(
+                f"source/src-bench-{s}",
+                "SourceRegistered",
+                {
+                    "id": f"src-bench-{s}",
+                    "url": f"https://host{s % 300}.example.org/notices/{s}",
+                    "kind": "html",
+                    "jurisdiction": JURISDICTIONS[s % 4],
+                    "title": f"Notices page {s} 通知公告",
+                    "items": [f"bench-{s % items}"],
+                    "tags": ["cgt"],
+                },
+            )
+        )
         if s % 10 == 0:
             events.append(NewEvent(f"source/src-bench-{s}", "SourceUnreachable", {
                 "id": f"src-bench-{s}", "error_class": ("dns", "timeout", "blocked")[s % 3], "error": "no answer",
@@ -141,17 +161,33 @@ def build(app: App, items: int, sources: int, changes: int, today: date) -> None
         if n % 10 < 6:
             i = (n * 37) % items
             step = ("drafted", "published", "effective")[n % 3]
-            kind = {"drafted": "InstrumentDrafted", "published": "InstrumentPublished", "effective": "InstrumentEffective"}
+            kind = {
+                "drafted": "InstrumentDrafted",
+                "published": "InstrumentPublished",
+                "effective": "InstrumentEffective",
+            }
             day = f"2026-{n % 12 + 1:02d}"
             batch.append(NewEvent(f"instrument/bench-{i}", kind[step], {
                 "id": f"bench-{i}", "step": step, "date": day, "note": "国家药品监督管理局发布 / published by NMPA"},
                 valid_from=day))
         elif n % 10 < 9:
             s = (n * 13) % sources
-            batch.append(NewEvent(f"source/src-bench-{s}", "SourceChanged", {
-                "id": f"src-bench-{s}", "url": f"https://host{s % 300}.example.org/notices/{s}", "old_hash": f"{n:064x}",
-                "new_hash": f"{n + 1:064x}", "diff": DIFF, "diff_truncated": False, "snapshot": f"{n + 1:064x}",
-                "http": {"status": 200}}))
+            batch.append(
+                NewEvent(
+                    f"source/src-bench-{s}",
+                    "SourceChanged",
+                    {
+                        "id": f"src-bench-{s}",
+                        "url": f"https://host{s % 300}.example.org/notices/{s}",
+                        "old_hash": f"{n:064x}",
+                        "new_hash": f"{n + 1:064x}",
+                        "diff": DIFF,
+                        "diff_truncated": False,
+                        "snapshot": f"{n + 1:064x}",
+                        "http": {"status": 200},
+                    },
+                )
+            )
         else:
             batch.append(NewEvent("source/src-bench-0", "RegisterEntryAdded", {
                 "id": "src-bench-0", "entry_id": f"2026-{n:05d}", "date": today.isoformat(),
@@ -168,7 +204,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=250)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(Path(tmp))
         load, _ = timed(lambda: build(app, args.items, args.sources, args.changes, now.date()))

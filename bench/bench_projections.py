@@ -48,19 +48,36 @@ def make_event(i: int) -> NewEvent:
     item_id = f"cn-bench-{item:05d}"
     if i < INSTRUMENTS:
         return NewEvent(
-            stream=f"instrument/{item_id}", type="InstrumentRegistered", metadata=META,
+            stream=f"instrument/{item_id}",
+            type="InstrumentRegistered",
+            metadata=META,
             payload={
-                "id": item_id, "jurisdiction": "CN", "kind": "guidance", "title_zh": "基因治疗产品非临床研究技术指导原则",
-                "title_en": f"Guideline {item} on non-clinical studies of gene therapy products", "issuer": "国家药品监督管理局药品审评中心",
-                "topics": ["gene-therapy"], "discipline": "non-clinical", "urls": [], "citation": {"ref": [], "quote": "指导原则"},
-                "notes": None, "relations": [{"type": "based-on", "target": f"cn-bench-{(item + 1) % INSTRUMENTS:05d}", "note": None}],
-                "attributes": {}, "seed_file": "bench.toml",
+                "id": item_id,
+                "jurisdiction": "CN",
+                "kind": "guidance",
+                "title_zh": "基因治疗产品非临床研究技术指导原则",
+                "title_en": f"Guideline {item} on non-clinical studies of gene therapy products",
+                "issuer": "国家药品监督管理局药品审评中心",
+                "topics": ["gene-therapy"],
+                "discipline": "non-clinical",
+                "urls": [],
+                "citation": {"ref": [], "quote": "指导原则"},
+                "notes": None,
+                "relations": [{"type": "based-on", "target": f"cn-bench-{(item + 1) % INSTRUMENTS:05d}", "note": None}],
+                "attributes": {},
+                "seed_file": "bench.toml",
             },
         )
     round_ = i // INSTRUMENTS
     step = STEPS[round_ % len(STEPS)]
     year = 1990 + round_ // 3
-    date = f"{year}" if round_ % 3 == 0 else f"{year}-{(round_ % 12) + 1:02d}" if round_ % 3 == 1 else f"{year}-{(round_ % 12) + 1:02d}-15"
+    date = (
+        f"{year}"
+        if round_ % 3 == 0
+        else f"{year}-{(round_ % 12) + 1:02d}"
+        if round_ % 3 == 1
+        else f"{year}-{(round_ % 12) + 1:02d}-15"
+    )
     return NewEvent(
         stream=f"instrument/{item_id}", type=STEP_TYPES[step], metadata=META, valid_from=date,
         payload={"id": item_id, "step": step, "date": date, "note": "国务院正式公布", "by": None, "citation": None},
@@ -81,7 +98,11 @@ def source_events(count: int) -> list[NewEvent]:
         made.append(NewEvent(stream, v.SOURCE_REGISTERED, source.to_payload(), META))
         made.append(NewEvent(stream, v.SOURCE_VOLATILE_IGNORED, {"id": source.id, "ignore": ["^Session \\d+"]}, META))
         if n % 10 == 0:
-            made.append(NewEvent(stream, v.SOURCE_RULES_ADOPTED, {"id": source.id, "select": "main", "ignore": ["^Printed"]}, META))
+            made.append(
+                NewEvent(
+                    stream, v.SOURCE_RULES_ADOPTED, {"id": source.id, "select": "main", "ignore": ["^Printed"]}, META
+                )
+            )
             made.append(NewEvent(stream, v.SOURCE_REMOVED, {"id": source.id}, META))
     return made
 
@@ -180,8 +201,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-projections-") as tmp:
         path = Path(tmp) / "log.db"
         append_s = build_log(path, n, args.sources)
-        print(f"log: {n:,} events over {INSTRUMENTS:,} instruments appended in {append_s:.1f}s ({n / append_s:,.0f} events/s);"
-              f" floor, read and rebuild: best of {args.runs}")
+        print(
+            f"log: {n:,} events over {INSTRUMENTS:,} instruments appended in {append_s:.1f}s ({n / append_s:,.0f} "
+            "events/s);"
+            f" floor, read and rebuild: best of {args.runs}"
+        )
         floor = best(args.runs, "floor", path)
         read = best(args.runs, "read", path)
         # The two rebuilds take turns, so that load from other processes falls on both alike.
@@ -193,18 +217,36 @@ def main(argv: list[str] | None = None) -> None:
     floor_rate = floor["rows"] / floor["seconds"]
     rebuild_rate = rebuild["rows"] / rebuild["seconds"]
     ratio = rebuild_rate / floor_rate
-    print(f"floor   raw sqlite3 scan + json.loads : {floor['seconds']:7.2f}s  {floor_rate:12,.0f} rows/s  peak {floor['peak_mb']:6.0f} MB")
+    print(
+        f"floor   raw sqlite3 scan + json.loads : {floor['seconds']:7.2f}s  {floor_rate:12,.0f} rows/s  peak "
+        f"{floor['peak_mb']:6.0f} MB"
+    )
     read_rate = read["rows"] / read["seconds"]
-    print(f"read    EventStore.read (the core)    : {read['seconds']:7.2f}s  {read_rate:12,.0f} rows/s  peak {read['peak_mb']:6.0f} MB"
-          f"  ({read_rate / floor_rate:.2f}x the floor: the ceiling of any projection)")
-    print(f"rebuild Projector.rebuild (record)    : {rebuild['seconds']:7.2f}s  {rebuild_rate:12,.0f} rows/s  peak {rebuild['peak_mb']:6.0f} MB")
-    print(f"replay  --as-of {n // 2:,} (mid-point)     : {mid['seconds']:7.2f}s  {mid['rows']:12,.0f} items   peak {mid['peak_mb']:6.0f} MB")
+    print(
+        f"read    EventStore.read (the core)    : {read['seconds']:7.2f}s  {read_rate:12,.0f} rows/s  peak "
+        f"{read['peak_mb']:6.0f} MB"
+        f"  ({read_rate / floor_rate:.2f}x the floor: the ceiling of any projection)"
+    )
+    print(
+        f"rebuild Projector.rebuild (record)    : {rebuild['seconds']:7.2f}s  {rebuild_rate:12,.0f} rows/s  peak "
+        f"{rebuild['peak_mb']:6.0f} MB"
+    )
+    print(
+        f"replay  --as-of {n // 2:,} (mid-point)     : {mid['seconds']:7.2f}s  {mid['rows']:12,.0f} items   peak "
+        f"{mid['peak_mb']:6.0f} MB"
+    )
     print(f"ratio rebuild/floor rows/s   {ratio:5.2f}x  (target >= 0.3x) {'OK' if ratio >= 0.3 else 'BELOW TARGET'}")
-    print(f"peak memory of the rebuild   {rebuild['peak_mb']:5.0f} MB (target < 300 MB) {'OK' if rebuild['peak_mb'] < 300 else 'ABOVE TARGET'}")
+    print(
+        f"peak memory of the rebuild   {rebuild['peak_mb']:5.0f} MB (target < 300 MB) "
+        f"{'OK' if rebuild['peak_mb'] < 300 else 'ABOVE TARGET'}"
+    )
     record_ms = rebuild["seconds"] / rebuild["rows"] * 1000
     sources_ms = rebuild_sources["seconds"] / rebuild_sources["rows"] * 1000
-    print(f"rebuild Projector.rebuild (sources)   : {rebuild_sources['seconds']:7.2f}s  {rebuild_sources['rows']:12,.0f} events "
-          f"({args.sources:,} sources)  peak {rebuild_sources['peak_mb']:6.0f} MB")
+    print(
+        f"rebuild Projector.rebuild (sources)   : {rebuild_sources['seconds']:7.2f}s  "
+        f"{rebuild_sources['rows']:12,.0f} events "
+        f"({args.sources:,} sources)  peak {rebuild_sources['peak_mb']:6.0f} MB"
+    )
     print(f"cost per event (fastest of each): record {record_ms:.4f} ms, sources {sources_ms:.4f} ms: sources/record "
           f"{sources_ms / record_ms:5.2f}x (target <= 2x) {'OK' if sources_ms <= 2 * record_ms else 'ABOVE TARGET'}; "
           f"each pair: {' '.join(f'{r:.2f}' for r in per_pair)}")

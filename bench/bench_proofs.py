@@ -109,8 +109,10 @@ def bench_proofs(db: Database, size: int, samples: int) -> None:
                   f" made in {make_s / samples * 1e3:.2f} ms each")
             per_proof, per_floor = check_s / samples * 1e6, floor_s / samples * 1e6
             verdict = "OK: under a millisecond" if per_proof < 1000 else "ABOVE a millisecond"
-            print(f"  checked offline in {per_proof:.1f} us per proof; hashlib.sha256 over the same"
-                  f" {sum(hashes) / samples:.0f} nodes {per_floor:.1f} us (ratio {per_floor / per_proof:.2f}x) {verdict}")
+            print(
+                f"  checked offline in {per_proof:.1f} us per proof; hashlib.sha256 over the same"
+                f" {sum(hashes) / samples:.0f} nodes {per_floor:.1f} us (ratio {per_floor / per_proof:.2f}x) {verdict}"
+            )
 
 
 def migrate_child(path: str) -> None:

@@ -64,14 +64,25 @@ def fda_floor(body: bytes) -> list[tuple[Any, ...]]:
     out = []
     for r in json.loads(body):
         page = _link(r["title"]) or ""
-        out.append((
-            page.rsplit("/", 1)[-1], _mdy(r.get("field_issue_datetime")), _text(r["title"]),
-            "https://www.fda.gov" + page, r.get("field_final_guidance_1"), _text(r.get("field_center")),
-            _text(r.get("topics-product")), _text(r.get("field_regulated_product_field")),
-            _text(r.get("field_docket_number")), _link(r.get("field_docket_number")),
-            _mdy(r.get("field_comment_close_date")), _link(r.get("field_associated_media_2")),
-            r.get("field_communication_type"), r.get("open-comment", "").strip(), _DATETIME.search(r.get("changed", "")),
-        ))
+        out.append(
+            (
+                page.rsplit("/", 1)[-1],
+                _mdy(r.get("field_issue_datetime")),
+                _text(r["title"]),
+                "https://www.fda.gov" + page,
+                r.get("field_final_guidance_1"),
+                _text(r.get("field_center")),
+                _text(r.get("topics-product")),
+                _text(r.get("field_regulated_product_field")),
+                _text(r.get("field_docket_number")),
+                _link(r.get("field_docket_number")),
+                _mdy(r.get("field_comment_close_date")),
+                _link(r.get("field_associated_media_2")),
+                r.get("field_communication_type"),
+                r.get("open-comment", "").strip(),
+                _DATETIME.search(r.get("changed", "")),
+            )
+        )
     return out
 
 

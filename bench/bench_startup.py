@@ -87,7 +87,15 @@ def main(argv: list[str] | None = None) -> int:
             (workdir / "urlwatch.yaml").write_text("report:\n  stdout:\n    enabled: false\n")
             urlwatch = str(URLWATCH_VENV / "bin" / "urlwatch")
             commands["urlwatch (no jobs)"] = [
-                urlwatch, "--urls", "urls.yaml", "--config", "urlwatch.yaml", "--cache", "cache.db", "--hooks", "hooks.py",
+                urlwatch,
+                "--urls",
+                "urls.yaml",
+                "--config",
+                "urlwatch.yaml",
+                "--cache",
+                "cache.db",
+                "--hooks",
+                "hooks.py",
             ]
             commands["urlwatch --help"] = [urlwatch, "--help"]
         for command in commands.values():      # warm the page cache and .pyc files
@@ -116,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
                 within = value <= 1.5 * floor
                 faster = watch is None or value < watch
                 ok = ok and within and faster
-                text += " (target <= 1.5x)" + ("" if within else " ABOVE TARGET") + f", {value / strict:4.2f}x the strict one"
+                text += (
+                    " (target <= 1.5x)"
+                    + ("" if within else " ABOVE TARGET")
+                    + f", {value / strict:4.2f}x the strict one"
+                )
                 if watch is not None:
                     text += f"; {watch / value:4.2f}x as fast as urlwatch" + ("" if faster else " SLOWER")
             print(text)

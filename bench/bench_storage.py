@@ -37,7 +37,9 @@ def measure(app: App, path: Path) -> tuple[int, int, int]:
     checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     checkpoint.close()
     with app.db.read() as conn:
-        body = int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(snapshots.c.body)), 0))).scalar_one())
+        body = int(
+            conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(snapshots.c.body)), 0))).scalar_one()
+        )
         rows = int(conn.execute(sa.select(sa.func.count()).select_from(source_versions)).scalar_one())
     return path.stat().st_size, body, rows
 
@@ -79,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
             app.close()
         kept = statistics.mean(len(zlib.compress(render(i, 0), 6)) for i in range(args.pages))
         worst = max(grown)
-        print(f"bytes per page per sweep: median {statistics.median(grown):.1f}, worst {worst:.1f} "
-              f"(target: a few bytes; a kept body would cost {kept:.0f} B compressed) {'OK' if worst <= 16 else 'ABOVE TARGET'}")
+        print(
+            f"bytes per page per sweep: median {statistics.median(grown):.1f}, worst {worst:.1f} "
+            f"(target: a few bytes; a kept body would cost {kept:.0f} B compressed) "
+            f"{'OK' if worst <= 16 else 'ABOVE TARGET'}"
+        )
         return 0 if worst <= 16 else 1
     finally:
         server.terminate()

@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import statistics
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,8 +156,10 @@ def rounds_line(name: str, pairs: list[tuple[float, float]], target: float) -> s
     verdict = "OK" if ratios[0] >= target else "BELOW TARGET"
     ours = statistics.median(o for o, _ in pairs)
     floor = statistics.median(f for _, f in pairs)
-    return (f"{name:<38} ours {ours:8.3f}s  floor {floor:8.3f}s  ratio per round "
-            f"{' '.join(f'{r:.2f}' for r in ratios)} (worst {ratios[0]:.2f}x, target >= {target}x in every round) {verdict}")
+    return (
+        f"{name:<38} ours {ours:8.3f}s  floor {floor:8.3f}s  ratio per round "
+        f"{' '.join(f'{r:.2f}' for r in ratios)} (worst {ratios[0]:.2f}x, target >= {target}x in every round) {verdict}"
+    )
 
 
 def scan_floor(path: Path) -> int:
@@ -208,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--single", type=int, default=5_000)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of appends on fresh files; the target holds in each")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of appends on fresh files; the target holds in each"
+    )
     parser.add_argument("--million", type=int, default=1_000_000, help="events for the memory check (0 skips it)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -35,7 +35,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from bench.bench_check import floor_seconds
-
 from tracker import migrate
 from tracker.app import App
 from tracker.core import NewEvent
@@ -100,9 +99,20 @@ def setup(url: str, server: PageServer, total: int, due: int) -> tuple[App, list
     step = total // due
     for n in range(total):
         # The due sources (every step-th) get 100 distinct pages; the rest share them.
-        source = Source(id=f"s-{n:05d}", url=server.url((n // step) % due), kind="html", jurisdiction="CN", title=f"S {n}",
-                        items=(), tags=(), select=None, ignore=(), every="1d", respect_robots=False,
-                        origin="operator")
+        source = Source(
+            id=f"s-{n:05d}",
+            url=server.url((n // step) % due),
+            kind="html",
+            jurisdiction="CN",
+            title=f"S {n}",
+            items=(),
+            tags=(),
+            select=None,
+            ignore=(),
+            every="1d",
+            respect_robots=False,
+            origin="operator",
+        )
         events.append(NewEvent(v.source_stream(source.id), v.SOURCE_REGISTERED, source.to_payload(),
                                {"actor": "bench", "cause": "cli:bench"}))
     for start in range(0, total, 2000):
@@ -163,9 +173,12 @@ def run(backend: str, url: str, total: int, due: int, rounds: int, batch: int) -
             assert checked == due, f"the tick checked {checked} sources, not {due}"
             share = claim_s / floor * 100
             kind = "baseline" if number == 1 else "re-check"
-            print(f"[{backend}] round {number} ({kind}): claim {claim_s * 1000:7.1f} ms   bare download {floor * 1000:7.1f} ms"
-                  f"   claim/download {share:5.2f}%  (target < 5%) {'OK' if share < 5 else 'ABOVE TARGET'}"
-                  f"   (check {check_s * 1000:7.1f} ms, {check_s / floor:.2f}x the download)")
+            print(
+                f"[{backend}] round {number} ({kind}): claim {claim_s * 1000:7.1f} ms   bare download "
+                f"{floor * 1000:7.1f} ms"
+                f"   claim/download {share:5.2f}%  (target < 5%) {'OK' if share < 5 else 'ABOVE TARGET'}"
+                f"   (check {check_s * 1000:7.1f} ms, {check_s / floor:.2f}x the download)"
+            )
             results.append((claim_s, floor))
         worst = max(c / k for c, k in results) * 100
         median = statistics.median(c / k for c, k in results) * 100

@@ -35,11 +35,11 @@ from bench.bench_digest import changes, register
 from bench.bench_tick import database
 from tracker.app import App
 from tracker.rendering.web import render_page
+from tracker.settings import load_settings
 from tracker.web.auth import ANONYMOUS
 from tracker.web.handling import Call, Page
 from tracker.web.record_pages import item, record
 from tracker.web.server import WebServer
-from tracker.settings import load_settings
 from tracker.web.state import Web
 
 TARGET = 3.0  # at most this many times the floor's time

@@ -54,7 +54,8 @@ def ratio_line(name: str, ours: float, floor: float, target: float, *, unit: str
     """Throughput ratio = floor time / our time (1.0 = as fast as the floor)."""
     ratio = floor / ours if ours else float("inf")
     verdict = "OK" if ratio >= target else "BELOW TARGET"
-    return f"{name:<38} ours {ours:8.3f}{unit}  floor {floor:8.3f}{unit}  ratio {ratio:5.2f}x  (target >= {target}x) {verdict}"
+    return (f"{name:<38} ours {ours:8.3f}{unit}  floor {floor:8.3f}{unit}  ratio {ratio:5.2f}x  "
+            f"(target >= {target}x) {verdict}")
 
 
 def install_urlwatch() -> bool:
@@ -63,7 +64,9 @@ def install_urlwatch() -> bool:
     if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
         try:
             subprocess.run([sys.executable, "-m", "venv", str(URLWATCH_VENV)], check=True, capture_output=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "urlwatch"], check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "urlwatch"], check=True, capture_output=True, timeout=600
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             print(f"urlwatch: skipped, cannot install it into {URLWATCH_VENV}: {exc}")
             return False

@@ -198,9 +198,12 @@ class MailSettings:
     sender: str = setting(
         "TRACKER_MAIL_FROM", "CGT Regulatory Tracker <tracker@localhost>", "From header of digests.", name="from")
     unsubscribe_base: str = setting(
-        "TRACKER_UNSUBSCRIBE_BASE", "",
-        "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: only.",
-        _unsubscribe_base)
+        "TRACKER_UNSUBSCRIBE_BASE",
+        "",
+        "Base URL of the one-click unsubscribe endpoint (RFC 8058): https, or http on loopback; empty offers mailto: "
+        "only.",
+        _unsubscribe_base,
+    )
     send_empty: bool = setting("TRACKER_SEND_EMPTY", False, "Send a digest even when nothing matched.", _bool)
     max_rejections: int = setting(
         "TRACKER_MAX_REJECTIONS", 3,
@@ -258,9 +261,12 @@ class ScheduleSettings:
     daily_at: str = setting("TRACKER_DAILY_AT", "07:00", "Local time of daily digests.", _clock_time)
     weekly_on: str = setting("TRACKER_WEEKLY_ON", "mon", "Day of weekly digests (mon..sun).", _weekday)
     lease_seconds: float = setting(
-        "TRACKER_LEASE_SECONDS", 300.0,
-        "Seconds a claim on a due source, a digest run or an outbox message holds before another process may take it over.",
-        _positive_float)
+        "TRACKER_LEASE_SECONDS",
+        300.0,
+        "Seconds a claim on a due source, a digest run or an outbox message holds before another process may take it "
+        "over.",
+        _positive_float,
+    )
     instance_lease: float = setting(
         "TRACKER_INSTANCE_LEASE_SECONDS", 30.0,
         "Seconds the SQLite single-instance lock and a heartbeat stay valid without renewal.",
@@ -359,8 +365,15 @@ class LogSettings:
 
 
 SECTIONS: dict[str, type[Any]] = {
-    "": PathSettings, "database": DatabaseSettings, "smtp": SmtpSettings, "mail": MailSettings, "digest": DigestSettings,
-    "fetch": FetchSettings, "schedule": ScheduleSettings, "log": LogSettings, "signing": SigningSettings,
+    "": PathSettings,
+    "database": DatabaseSettings,
+    "smtp": SmtpSettings,
+    "mail": MailSettings,
+    "digest": DigestSettings,
+    "fetch": FetchSettings,
+    "schedule": ScheduleSettings,
+    "log": LogSettings,
+    "signing": SigningSettings,
     "web": WebSettings,
 }
 

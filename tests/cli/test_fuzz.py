@@ -99,7 +99,9 @@ def invocations(draw: st.DrawFn) -> list[str]:
         if param.name in SKIPPED_OPTIONS:
             continue
         if isinstance(param, click.Argument):
-            count = draw(st.integers(0, 2)) if param.nargs == -1 else (1 if param.required or draw(st.booleans()) else 0)
+            count = (
+                draw(st.integers(0, 2)) if param.nargs == -1 else (1 if param.required or draw(st.booleans()) else 0)
+            )
             args.extend(draw(_value(param)) for _ in range(count))
             continue
         assert isinstance(param, click.Option)

@@ -37,9 +37,36 @@ NEEDS_PROPOSALS = {"triage show", "triage accept", "triage reject", "triage defe
 # show the shape of the call and end in their one-line error about the missing file.
 PLACEHOLDER_FILES = ("tracker verify --proof ", "tracker verify --checkpoint ", "tracker prove --from ",
                      "tracker sources capture ")
-ORDER = ["init", "seed", "keys", "checkpoint", "checkpoints", "prove", "subscribe", "sources add", "log", "replay", "history", "show", "upcoming", "projections",
-         "status", "config", "sources", "check", "diff", "digest", "changelog", "export", "verify", "unsubscribe",
-         "forget", "sources remove", "run", "web-token"]
+ORDER = [
+    "init",
+    "seed",
+    "keys",
+    "checkpoint",
+    "checkpoints",
+    "prove",
+    "subscribe",
+    "sources add",
+    "log",
+    "replay",
+    "history",
+    "show",
+    "upcoming",
+    "projections",
+    "status",
+    "config",
+    "sources",
+    "check",
+    "diff",
+    "digest",
+    "changelog",
+    "export",
+    "verify",
+    "unsubscribe",
+    "forget",
+    "sources remove",
+    "run",
+    "web-token",
+]
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from tests.conftest import cli_env
 from tests.fetching.localserver import LocalServer, Reply
 
@@ -79,7 +78,10 @@ def test_main_job_seeds_checks_digests_and_says_where_everything_went(tmp_path: 
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # The first digest is a short welcome, not the seeded record replayed as news.
     assert message["Subject"] == "CGT digest (everything): welcome: 1 item of the record matches"
-    assert "Welcome. This subscription covers everything" in text and "生物医学新技术临床研究和临床转化应用管理条例" not in text
+    assert (
+        "Welcome. This subscription covers everything" in text
+        and "生物医学新技术临床研究和临床转化应用管理条例" not in text
+    )
     assert "registered" not in text and "Nothing due in the next 30 days." in text
     for name in ("changelog.md", "changelog.atom", "changelog.html", "deadlines.ics"):
         assert f"changelog: {tmp_path / 'home' / 'changelog' / name}" in out

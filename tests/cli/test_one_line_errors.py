@@ -42,7 +42,9 @@ def test_export_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "tracker"]
     subprocess.run([*run, "init"], env=env, capture_output=True, timeout=60, check=True)
     target = tmp_path / "missing" / "export.jsonl"
-    result = subprocess.run([*run, "export", "--output", str(target)], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*run, "export", "--output", str(target)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {target}: cannot write: No such file or directory"
     assert not target.parent.exists()
@@ -50,7 +52,9 @@ def test_export_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("output", [".", "..", "out/", "folder"])
 @pytest.mark.parametrize("fmt", ["md", "ics"])
-def test_a_changelog_file_given_as_a_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, output: str) -> None:
+def test_a_changelog_file_given_as_a_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, output: str
+) -> None:
     """Found by the fuzz test: `changelog --format md --output .` was a ValueError traceback."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder").mkdir()

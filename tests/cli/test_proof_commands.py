@@ -28,8 +28,12 @@ from tracker.signing.keys import load_verifier_key
 
 def _append(db_url: str, count: int, start: int = 0) -> None:
     db = Database(db_url)
-    EventStore(db).append([NewEvent(f"instrument/p{i % 7}", "InstrumentRegistered",
-                                    {"id": f"p{i}", "title_ja": "再生医療等製品"}) for i in range(start, start + count)])
+    EventStore(db).append(
+        [
+            NewEvent(f"instrument/p{i % 7}", "InstrumentRegistered", {"id": f"p{i}", "title_ja": "再生医療等製品"})
+            for i in range(start, start + count)
+        ]
+    )
     db.dispose()
 
 
@@ -69,10 +73,16 @@ def audited(db_url: str, tmp_path: Path) -> tuple[str, Path]:
 def test_keys_generate_prints_the_public_key_and_never_overwrites(db_url: str, tmp_path: Path) -> None:
     out = run(db_url, tmp_path, "keys", "generate", "--output", str(tmp_path / "k.pem"), "--json", check=True).stdout
     data = json.loads(out)
-    assert data["vkey"].startswith("tracker.invalid/cgt-regulatory-log+") and "BEGIN PUBLIC KEY" in data["public_key_pem"]
+    assert (
+        data["vkey"].startswith("tracker.invalid/cgt-regulatory-log+") and "BEGIN PUBLIC KEY" in data["public_key_pem"]
+    )
     assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
-    assert load_verifier_key(data["vkey"]).public == load_verifier_key(str(tmp_path / "k.pem"), name=data["name"]).public
-    assert "never overwritten" in one_line_error(run(db_url, tmp_path, "keys", "generate", "--output", str(tmp_path / "k.pem")))
+    assert (
+        load_verifier_key(data["vkey"]).public == load_verifier_key(str(tmp_path / "k.pem"), name=data["name"]).public
+    )
+    assert "never overwritten" in one_line_error(
+        run(db_url, tmp_path, "keys", "generate", "--output", str(tmp_path / "k.pem"))
+    )
 
 
 def test_inclusion_proof_verifies_offline_and_every_forgery_is_rejected(audited: tuple[str, Path]) -> None:
@@ -80,11 +90,17 @@ def test_inclusion_proof_verifies_offline_and_every_forgery_is_rejected(audited:
     cp = home / "cp40.txt"
     note = cp.read_text(encoding="utf-8")
     assert parse_checkpoint(note).size == 40 and note.splitlines()[3].startswith("time ")
-    listed = [json.loads(line) for line in run(db_url, home, "checkpoints", "list", "--json", check=True).stdout.splitlines()]
+    listed = [
+        json.loads(line) for line in run(db_url, home, "checkpoints", "list", "--json", check=True).stdout.splitlines()
+    ]
     assert [(c["tree_size"], c["note"]) for c in listed] == [(40, note)]
 
     proof = json.loads(run(db_url, home, "prove", "23", "--checkpoint", str(cp), "--json", check=True).stdout)
-    assert {k: proof[k] for k in ("position", "leaf_index", "tree_size")} == {"position": 23, "leaf_index": 22, "tree_size": 40}
+    assert {k: proof[k] for k in ("position", "leaf_index", "tree_size")} == {
+        "position": 23,
+        "leaf_index": 22,
+        "tree_size": 40,
+    }
     assert proof["leaf_hash"] == proof["event"]["hash"] and all(len(p) == 64 and p == p.lower() for p in proof["path"])
     (home / "proof.json").write_text(json.dumps(proof))
     (home / "event.json").write_text(json.dumps(proof["event"], ensure_ascii=False))
@@ -102,7 +118,9 @@ def test_inclusion_proof_verifies_offline_and_every_forgery_is_rejected(audited:
     ok = verify(proof)
     assert ok.returncode == 0 and "inclusion proof verifies" in ok.stdout, ok.stderr
     flipped = dict(proof, path=list(proof["path"]))
-    flipped["path"][2] = flipped["path"][2][:10] + ("0" if flipped["path"][2][10] != "0" else "1") + flipped["path"][2][11:]
+    flipped["path"][2] = (
+        flipped["path"][2][:10] + ("0" if flipped["path"][2][10] != "0" else "1") + flipped["path"][2][11:]
+    )
     assert "root" in one_line_error(verify(flipped))
     assert "size" in one_line_error(verify(dict(proof, tree_size=41)))  # a wrong size: not the signed one
     other = json.loads(run(db_url, home, "prove", "24", "--json", check=True).stdout)
@@ -129,7 +147,9 @@ def test_consistency_proof_between_checkpoints_and_split_view(audited: tuple[str
     db_url, home = audited
     _append(db_url, 25, start=40)
     run(db_url, home, "checkpoint", "--output", str(home / "cp65.txt"), check=True)
-    out = run(db_url, home, "prove", "--from", str(home / "cp40.txt"), "--to", str(home / "cp65.txt"), "--json", check=True).stdout
+    out = run(
+        db_url, home, "prove", "--from", str(home / "cp40.txt"), "--to", str(home / "cp65.txt"), "--json", check=True
+    ).stdout
     proof = json.loads(out)
     assert set(proof) == {"first_size", "second_size", "first_root", "second_root", "path"}
     assert (proof["first_size"], proof["second_size"]) == (40, 65)
@@ -146,7 +166,9 @@ def test_consistency_proof_between_checkpoints_and_split_view(audited: tuple[str
     signer = SigningKey.from_seed("tracker.invalid/cgt-regulatory-log", b"\x07" * 32)
     vkey = signer.verifier.vkey
     for name, root in (("a", b"\x01" * 32), ("b", b"\x02" * 32)):
-        (home / f"{name}.txt").write_text(signer.sign("tracker.invalid/cgt-regulatory-log", 65, root, "2026-12-01T00:00:00Z").note)
+        (home / f"{name}.txt").write_text(
+            signer.sign("tracker.invalid/cgt-regulatory-log", 65, root, "2026-12-01T00:00:00Z").note
+        )
     split = one_line_error(run("sqlite:////nonexistent/x.db", home, "verify", "--checkpoint", str(home / "a.txt"),
                                "--checkpoint", str(home / "b.txt"), "--public-key", vkey))
     assert "split view" in split and "65" in split
@@ -218,7 +240,9 @@ def _rewrite(path: Path, position: int, *, rebuild_tree: bool = True) -> None:
     hasher, prev = ChainHasher(), rows[position - 2][11]
     for row in rows[position - 1:]:
         position, stream, version, type_, schema_version = row[:5]
-        digest = hasher.hash(prev, position, stream, version, type_, schema_version, row[7], row[8], row[9], row[5], row[6])
+        digest = hasher.hash(
+            prev, position, stream, version, type_, schema_version, row[7], row[8], row[9], row[5], row[6]
+        )
         conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE position = ?", (prev, digest, row[0]))
         prev = digest
     if rebuild_tree:

@@ -40,9 +40,24 @@ def test_the_readme_verifier_runs_as_printed(tmp_path: Path) -> None:
                vkey: str = keys["vkey"]) -> subprocess.CompletedProcess[str]:
         (tmp_path / "proof.json").write_text(json.dumps(proof_data))
         (tmp_path / "event.json").write_text(json.dumps(event or proof_data["event"], ensure_ascii=False))
-        (tmp_path / "cp.txt").write_text(note or (tmp_path / "checkpoint.txt").read_text(encoding="utf-8"), encoding="utf-8")
-        return subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "proof.json"), str(tmp_path / "event.json"),
-                               str(tmp_path / "cp.txt"), vkey], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        (tmp_path / "cp.txt").write_text(
+            note or (tmp_path / "checkpoint.txt").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+        return subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                str(script),
+                str(tmp_path / "proof.json"),
+                str(tmp_path / "event.json"),
+                str(tmp_path / "cp.txt"),
+                vkey,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
 
     ok = verify(proof)
     assert ok.returncode == 0 and ok.stdout.strip() == (
@@ -55,7 +70,11 @@ def test_the_readme_verifier_runs_as_printed(tmp_path: Path) -> None:
     flipped = list(proof["path"])
     flipped[1] = ("1" if flipped[1][0] == "0" else "0") + flipped[1][1:]
     rejected("another tree", proof_data=dict(proof, path=flipped))
-    rejected("not the proof's event", proof_data=proof, event=json.loads(run(db_url, tmp_path, "prove", "22", "--json").stdout)["event"])
+    rejected(
+        "not the proof's event",
+        proof_data=proof,
+        event=json.loads(run(db_url, tmp_path, "prove", "22", "--json").stdout)["event"],
+    )
     rejected("not the proof's event", proof_data=proof, event=dict(proof["event"], payload='{"id":"forged"}'))
     rejected("proof too short", proof_data=dict(proof, path=proof["path"][:-1]))
     note = (tmp_path / "checkpoint.txt").read_text(encoding="utf-8")
@@ -63,7 +82,9 @@ def test_the_readme_verifier_runs_as_printed(tmp_path: Path) -> None:
     other = SigningKey.from_seed("tracker.invalid/cgt-regulatory-log", b"\x05" * 32)
     rejected("no valid signature", proof_data=proof, vkey=other.verifier.vkey)
     text = note.partition("\n\n")[0] + "\n"
-    forged = other.sign("tracker.invalid/cgt-regulatory-log", 37, bytes.fromhex(proof["root_hash"]), "2026-01-01T00:00:00Z")
+    forged = other.sign(
+        "tracker.invalid/cgt-regulatory-log", 37, bytes.fromhex(proof["root_hash"]), "2026-01-01T00:00:00Z"
+    )
     assert forged.text != text
     rejected("no valid signature", proof_data=proof, note=forged.note)  # a valid note, by another key
 

@@ -27,7 +27,8 @@ try:
     main(sys.argv[1:])
 except SystemExit as exc:
     assert not exc.code, exc.code
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} | {n for n in sys.modules if n.startswith("tracker.")})))
+tops = {name.split(".")[0] for name in sys.modules}
+print(json.dumps(sorted(tops | {n for n in sys.modules if n.startswith("tracker.")})))
 """
 
 

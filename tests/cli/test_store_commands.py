@@ -33,14 +33,32 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 def seed_events(db_url: str) -> EventStore:
     store = EventStore(Database(db_url))
-    store.append([
-        NewEvent("instrument/cn-biomed-new-tech-regulation", "InstrumentPublished",
-                 {"id": "cn-biomed-new-tech-regulation", "title_zh": "生物医学新技术临床研究和临床转化应用管理条例",
-                  "title_en": "Regulation on biomedical new technologies"}, valid_from="2025-09-28"),
-        NewEvent("instrument/cn-biomed-new-tech-regulation", "InstrumentEffective",
-                 {"id": "cn-biomed-new-tech-regulation"}, valid_from="2026-05-01"),
-        NewEvent("instrument/eu-atmp-regulation", "InstrumentRegistered", {"id": "eu-atmp-regulation"}, valid_from="2007-11"),
-    ])
+    store.append(
+        [
+            NewEvent(
+                "instrument/cn-biomed-new-tech-regulation",
+                "InstrumentPublished",
+                {
+                    "id": "cn-biomed-new-tech-regulation",
+                    "title_zh": "生物医学新技术临床研究和临床转化应用管理条例",
+                    "title_en": "Regulation on biomedical new technologies",
+                },
+                valid_from="2025-09-28",
+            ),
+            NewEvent(
+                "instrument/cn-biomed-new-tech-regulation",
+                "InstrumentEffective",
+                {"id": "cn-biomed-new-tech-regulation"},
+                valid_from="2026-05-01",
+            ),
+            NewEvent(
+                "instrument/eu-atmp-regulation",
+                "InstrumentRegistered",
+                {"id": "eu-atmp-regulation"},
+                valid_from="2007-11",
+            ),
+        ]
+    )
     return store
 
 
@@ -52,9 +70,14 @@ def test_init_twice_then_log_export_verify(db_url: str, tmp_path: Path) -> None:
     log = tracker(db_url, "log", check=True).stdout.splitlines()
     assert len(log) == 3 and "InstrumentPublished" in log[0] and "生物医学新技术" not in log[0]
     assert "valid_from=2025-09-28" in log[0]
-    as_json = [json.loads(line) for line in tracker(db_url, "log", "--json", "--type", "InstrumentEffective", check=True).stdout.splitlines()]
+    as_json = [
+        json.loads(line)
+        for line in tracker(db_url, "log", "--json", "--type", "InstrumentEffective", check=True).stdout.splitlines()
+    ]
     assert [e["position"] for e in as_json] == [2] and as_json[0]["valid_from"] == "2026-05-01"
-    streamed = tracker(db_url, "log", "--stream", "instrument/eu-atmp-regulation", "--since", "2000-01-01", check=True).stdout
+    streamed = tracker(
+        db_url, "log", "--stream", "instrument/eu-atmp-regulation", "--since", "2000-01-01", check=True
+    ).stdout
     assert streamed.count("\n") == 1
     assert tracker(db_url, "log", "--until", "2000-01-01", check=True).stdout == ""
 
@@ -124,8 +147,9 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_older_database_is_upgraded_by_init(tmp_path: Path) -> None:
-    from tracker import migrate
     from alembic import command
+
+    from tracker import migrate
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     db = Database(url)
@@ -168,7 +192,9 @@ def test_verify_file_with_witness_checks_the_export_not_the_database(db_url: str
     assert f"the export {export} still holds position {head[0]}" in ok.stdout
     cut = tmp_path / "cut.jsonl"
     cut.write_text("".join(export.read_text(encoding="utf-8").splitlines(keepends=True)[:-2]), encoding="utf-8")
-    assert "history was cut" in one_line_error(tracker(nowhere, "verify", "--file", str(cut), "--witness", str(witness)))
+    assert "history was cut" in one_line_error(
+        tracker(nowhere, "verify", "--file", str(cut), "--witness", str(witness))
+    )
     assert "history was cut" in one_line_error(tracker(db_url, "verify", "--file", str(cut), "--witness", str(witness)))
     assert not (tmp_path / "nowhere.db").exists()
 

@@ -49,7 +49,9 @@ def test_canonical_json_is_sorted_compact_utf8_json(value: dict[str, object]) ->
 @given(st.lists(EVENT, min_size=1, max_size=8), st.sampled_from(["0" * 64, "é" * 3]))
 def test_chain_hasher_hashes_exactly_what_the_readme_defines(events: list[tuple], prev_hash: str) -> None:  # type: ignore[type-arg]
     hasher = ChainHasher()  # one hasher across the run, as an append or a verification uses it
-    for position, (stream, version, type_, schema, recorded_at, valid_from, key, payload, metadata) in enumerate(events, 1):
+    for position, (stream, version, type_, schema, recorded_at, valid_from, key, payload, metadata) in enumerate(
+        events, 1
+    ):
         fields = (prev_hash, position, stream, version, type_, schema, recorded_at, valid_from, key,
                   canonical_json(payload), canonical_json(metadata))
         digest = hasher.hash(*fields)

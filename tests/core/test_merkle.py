@@ -18,7 +18,11 @@ from hypothesis import strategies as st
 
 from tracker.core import Database, EventStore, NewEvent
 from tracker.core.merkle import (
-    ProofError, consistency_path, inclusion_path, verify_consistency, verify_inclusion,
+    ProofError,
+    consistency_path,
+    inclusion_path,
+    verify_consistency,
+    verify_inclusion,
 )
 from tracker.core.proofs import LogProofs
 from tracker.core.tree import TreeReader, iter_nodes
@@ -310,8 +314,9 @@ def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @settings(max_examples=40, deadline=None)
 @given(sizes=st.lists(st.integers(min_value=1, max_value=70), min_size=1, max_size=6), data=st.data())
-def test_property_random_appends_give_rfc_roots_and_proofs(tmp_path_factory: pytest.TempPathFactory, empty_template: Path,
-                                                          sizes: list[int], data: st.DataObject) -> None:
+def test_property_random_appends_give_rfc_roots_and_proofs(
+    tmp_path_factory: pytest.TempPathFactory, empty_template: Path, sizes: list[int], data: st.DataObject
+) -> None:
     path = tmp_path_factory.mktemp("prop") / "tracker.db"
     shutil.copy(empty_template, path)
     db = Database(f"sqlite:///{path}")

@@ -9,10 +9,9 @@ from alembic import command
 from tracker import migrate
 from tracker.core import Database, EventStore, NewEvent
 from tracker.core.events import format_time
-from tracker.schema.log import EVENT_COLUMNS
 from tracker.core.store import EMPTY_HEAD, Head, _chain, utc_now
-from tracker.errors import ConstraintError, DatabaseError
-from tracker.errors import TrackerError
+from tracker.errors import ConstraintError, DatabaseError, TrackerError
+from tracker.schema.log import EVENT_COLUMNS
 from tracker.services import auditing
 
 
@@ -43,8 +42,12 @@ def _append_some(store: EventStore, start: int) -> None:
     # Before migration 0007 there is no tree to extend: the rows the store of then wrote.
     head = EMPTY_HEAD
     with store.db.read() as conn:
-        row = conn.exec_driver_sql("SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1").first()
-        versions: dict[str, int] = dict(conn.exec_driver_sql("SELECT stream, max(version) FROM events GROUP BY stream").fetchall())
+        row = conn.exec_driver_sql(
+            "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
+        ).first()
+        versions: dict[str, int] = dict(
+            conn.exec_driver_sql("SELECT stream, max(version) FROM events GROUP BY stream").fetchall()
+        )
     if row is not None:
         head = Head(*row)
     rows = _chain(events, versions, head, format_time(utc_now()))
@@ -114,9 +117,11 @@ def test_the_merkle_migration_builds_the_tree_of_an_existing_log(db_url: str) ->
     _to(db, "0012", down=True)
     with db.write() as conn:
         conn.exec_driver_sql("DROP TABLE merkle_nodes")
-        conn.exec_driver_sql("CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BYTEA, PRIMARY KEY (level, idx))"
-                             if not db.is_sqlite else
-                             "CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BLOB, PRIMARY KEY (level, idx))")
+        conn.exec_driver_sql(
+            "CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BYTEA, PRIMARY KEY (level, idx))"
+            if not db.is_sqlite
+            else "CREATE TABLE merkle_nodes (level SMALLINT, idx BIGINT, hash BLOB, PRIMARY KEY (level, idx))"
+        )
     _to(db, "0013")
     assert LogProofs(db).head().root_hash == root_of(leaves).hex()
     with pytest.raises((sa.exc.DBAPIError, TrackerError)), db.write() as conn:
@@ -141,25 +146,56 @@ def test_0017_seals_existing_personal_data_and_its_downgrade_opens_it_again(db_u
     try:
         migrate.upgrade(db)
         _to(db, before, down=True)
-        draft = build_digest_message(sender="T <t@localhost>", subject="Quokka: 1 entry", text="hello", html="<p>hello</p>",
-                                     message_id="<m1@localhost>", date=utc_now(), unsubscribe_url="",
-                                     unsubscribe_token="tok", head=(1, "a" * 64))
+        draft = build_digest_message(
+            sender="T <t@localhost>",
+            subject="Quokka: 1 entry",
+            text="hello",
+            html="<p>hello</p>",
+            message_id="<m1@localhost>",
+            date=utc_now(),
+            unsubscribe_url="",
+            unsubscribe_token="tok",
+            head=(1, "a" * 64),
+        )
         now = format_time(utc_now())
         with db.write() as conn:
-            conn.exec_driver_sql(f"INSERT INTO subscribers (id, address, created_at) VALUES ('sbr-1', 'Pla.In@example.org', '{now}')")
-            conn.execute(sa.text(
-                "INSERT INTO subscriptions (id, subscriber_id, name, cadence, filters, status, created_position, created_at) "
-                "VALUES ('sub-1', 'sbr-1', 'Quokka', 'weekly', '{}', 'active', 1, :now)"), {"now": now})
-            conn.execute(sa.text("INSERT INTO subscription_channels (id, subscription_id, subscriber_id, url, created_at) "
-                                 "VALUES ('chn-1', 'sub-1', 'sbr-1', 'json://127.0.0.1:9/hook/plain-secret', :now)"), {"now": now})
-            conn.execute(sa.text(
-                "INSERT INTO digest_outbox (message_id, subscription_id, status, position_from, position_to, head_hash, "
-                "item_count, subject, message, attempts, created_at) VALUES ('<m1@localhost>', 'sub-1', 'failed', 1, 1, "
-                ":h, 1, 'Quokka: 1 entry', :m, 1, :now)"), {"h": "a" * 64, "m": draft, "now": now})
-            conn.execute(sa.text(
-                "INSERT INTO channel_outbox (message_id, digest_message_id, subscription_id, channel_id, status, title, "
-                "body, attempts, created_at) VALUES ('<m1@localhost>#chn-1', '<m1@localhost>', 'sub-1', 'chn-1', "
-                "'prepared', 'Quokka: 1 entry', 'body text', 0, :now)"), {"now": now})
+            conn.exec_driver_sql(
+                f"INSERT INTO subscribers (id, address, created_at) VALUES ('sbr-1', 'Pla.In@example.org', '{now}')"
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO subscriptions (id, subscriber_id, name, cadence, filters, status, created_position, "
+                    "created_at) "
+                    "VALUES ('sub-1', 'sbr-1', 'Quokka', 'weekly', '{}', 'active', 1, :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO subscription_channels (id, subscription_id, subscriber_id, url, created_at) "
+                    "VALUES ('chn-1', 'sub-1', 'sbr-1', 'json://127.0.0.1:9/hook/plain-secret', :now)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO digest_outbox (message_id, subscription_id, status, position_from, position_to, "
+                    "head_hash, "
+                    "item_count, subject, message, attempts, created_at) VALUES ('<m1@localhost>', 'sub-1', "
+                    "'failed', 1, 1, "
+                    ":h, 1, 'Quokka: 1 entry', :m, 1, :now)"
+                ),
+                {"h": "a" * 64, "m": draft, "now": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO channel_outbox (message_id, digest_message_id, subscription_id, channel_id, status, "
+                    "title, "
+                    "body, attempts, created_at) VALUES ('<m1@localhost>#chn-1', '<m1@localhost>', 'sub-1', 'chn-1', "
+                    "'prepared', 'Quokka: 1 entry', 'body text', 0, :now)"
+                ),
+                {"now": now},
+            )
         migrate.upgrade(db)
         with db.read() as conn:
             for table in sa.inspect(conn).get_table_names():
@@ -172,7 +208,9 @@ def test_0017_seals_existing_personal_data_and_its_downgrade_opens_it_again(db_u
             key = personal.key_of_subscriber(conn, "sbr-1")
             assert key is not None
             row = conn.execute(sa.select(digest_outbox.c.status, digest_outbox.c.message)).one()
-            assert row.status == "prepared" and personal.open_message(key, "<m1@localhost>", bytes(row.message)) == draft
+            assert (
+                row.status == "prepared" and personal.open_message(key, "<m1@localhost>", bytes(row.message)) == draft
+            )
         _to(db, before, down=True)
         with db.read() as conn:
             assert conn.exec_driver_sql("SELECT address FROM subscribers").scalar() == "Pla.In@example.org"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tracker.core import GENESIS_HASH, EventStore, NewEvent
-from tracker.schema.log import events
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, IntegrityError, InvalidEventError
+from tracker.schema.log import events
 from tracker.services import auditing
 
 CN_TITLE = "生物医学新技术临床研究和临床转化应用管理条例"
@@ -35,7 +35,7 @@ def test_positions_versions_and_chain(store: EventStore) -> None:
 
 
 def test_recorded_at_is_set_by_store_and_never_runs_backwards(db) -> None:  # type: ignore[no-untyped-def]
-    moments = iter([datetime(2026, 5, 1, 12, tzinfo=timezone.utc), datetime(2026, 5, 1, 11, tzinfo=timezone.utc)])
+    moments = iter([datetime(2026, 5, 1, 12, tzinfo=UTC), datetime(2026, 5, 1, 11, tzinfo=UTC)])
     store = EventStore(db, clock=lambda: next(moments))
     a = store.append([ev("instrument/a")])[0]
     b = store.append([ev("instrument/b")])[0]
@@ -194,7 +194,9 @@ def test_rehashed_rewrite_is_caught_by_the_next_link(db, store: EventStore) -> N
     _drop_triggers(db)
     row = list(store.rows())[1]
     forged_payload = '{"id":"forged"}'
-    new_hash = event_hash(row[10], row[0], row[1], row[2], row[3], row[4], row[7], row[8], row[9], forged_payload, row[6])
+    new_hash = event_hash(
+        row[10], row[0], row[1], row[2], row[3], row[4], row[7], row[8], row[9], forged_payload, row[6]
+    )
     with db.engine.begin() as conn:
         conn.execute(events.update().where(events.c.position == 2).values(payload=forged_payload, hash=new_hash))
     with pytest.raises(IntegrityError, match="broken link") as caught:
@@ -203,7 +205,7 @@ def test_rehashed_rewrite_is_caught_by_the_next_link(db, store: EventStore) -> N
 
 
 def test_reads_filter_by_stream_type_position_and_recorded_time(db) -> None:  # type: ignore[no-untyped-def]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     ticks = iter(start + timedelta(days=i) for i in range(100))
     store = EventStore(db, clock=lambda: next(ticks))
     for i in range(10):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -12,10 +12,10 @@ import pytest
 from tests.digests.conftest import CN_TITLE, SCRIPT, record_changes, register_record
 from tracker.app import App
 from tracker.core import NewEvent
+from tracker.domain.reporting import reported
 from tracker.errors import ValidationError
 from tracker.projections.digest_index import load_index
 from tracker.services import changelog
-from tracker.domain.reporting import reported
 from tracker.services.entries import entry_of
 
 
@@ -66,7 +66,7 @@ def test_html_timeline_is_self_contained_filterable_escaped_and_honest_about_dat
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html)  # nothing fetched from elsewhere
     assert SCRIPT not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     # Only years with entries, newest first; undated registrations in their own group, last.
-    this_year = str(datetime.now(timezone.utc).year)
+    this_year = str(datetime.now(UTC).year)
     sections = re.findall(r'<section id="y([^"]+)"', html)
     assert sections == [this_year, "2025", "2016", "1993", "date-not-given"]
     y1993 = html.split('id="y1993"')[1].split("</section>")[0]
@@ -122,8 +122,12 @@ def test_changelog_refuses_bad_options_and_writes_nothing(app: App, tmp_path: Pa
 def test_the_newest_rows_read_backwards_equal_the_tail_of_a_full_read(app: App) -> None:
     register_record(app)
     record_changes(app)
-    app.store.append([NewEvent("source/src-cn-nmpa", "SourceBaselined", {"id": "src-cn-nmpa", "content_hash": f"{n:064x}"})
-                      for n in range(1100)])  # not reported: the first window finds too few rows
+    app.store.append(
+        [
+            NewEvent("source/src-cn-nmpa", "SourceBaselined", {"id": "src-cn-nmpa", "content_hash": f"{n:064x}"})
+            for n in range(1100)
+        ]
+    )  # not reported: the first window finds too few rows
     everything, _, _ = changelog.collect_rows(app)
     for newest in (1, 3, 500):
         rows, _, _ = changelog.collect_rows(app, newest=newest)
@@ -145,7 +149,9 @@ def test_the_changelog_read_model_says_what_the_events_say_and_rebuilds_to_the_s
     rows, _, _ = changelog.collect_rows(app)
     with app.db.read() as conn:
         index = load_index(conn)
-    parts = (reported(e.position, e.hash, e.recorded_at, e.stream, e.type, e.payload, e.valid_from) for e in app.store.read())
+    parts = (
+        reported(e.position, e.hash, e.recorded_at, e.stream, e.type, e.payload, e.valid_from) for e in app.store.read()
+    )
     direct = [entry_of(part, index).row for part in parts if part is not None]
     assert rows == direct and len(rows) > 5
     assert {r.title_en for r in rows if r.ref_id == "us-cures-act"} == {"Cures Act"}  # titles as they are now

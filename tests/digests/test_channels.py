@@ -27,7 +27,9 @@ def webhook() -> Iterator[Webhook]:
 
 def log_text(app: App) -> str:
     with app.db.read() as conn:
-        return "\n".join(f"{r.payload}{r.metadata}" for r in conn.execute(sa.text("SELECT payload, metadata FROM events")))
+        return "\n".join(
+            f"{r.payload}{r.metadata}" for r in conn.execute(sa.text("SELECT payload, metadata FROM events"))
+        )
 
 
 def test_each_digest_goes_to_the_channel_exactly_once_and_no_url_enters_the_log(app: App, webhook: Webhook) -> None:

@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -182,7 +182,7 @@ def test_a_live_claim_is_respected_until_it_runs_out(app: App, mailbox: Mailbox)
     """A claim held by a sender elsewhere (another host) is left alone until it expires."""
     subscribe_many(app, 1)
     (prepared,) = digesting.prepare_digests(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert outbox.claim(app.db, digest_outbox, "elsewhere:1:abcd", now, 60) == prepared.message_id
     transport = SmtpTransport(mailbox.url)
     report = delivery.send_pending(app, transport)

@@ -95,7 +95,11 @@ def test_commands_outbox_witness_forget_and_changelog(
     env = None
     register_record(app)
     bad = tracker(env, "subscribe", "x@example.org\r\nBcc: y@example.org")
-    assert bad.returncode == 1 and bad.stderr.startswith("error: e-mail address refused") and len(bad.stderr.splitlines()) == 1
+    assert (
+        bad.returncode == 1
+        and bad.stderr.startswith("error: e-mail address refused")
+        and len(bad.stderr.splitlines()) == 1
+    )
     made = tracker(env, "subscribe", "qa@example.org", "--jurisdiction", "CN", "--kind", "guidance",
                    "--cadence", "daily", "--name", "中国指南")
     assert made.returncode == 0 and "subscribed: sub-" in made.stdout

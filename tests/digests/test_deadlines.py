@@ -19,21 +19,48 @@ from tracker.services import calendar_export, changelog, deadlines
 def add_deadlines(app: App, today: date) -> None:
     soon = (today + timedelta(days=10)).isoformat()
     month = (today + timedelta(days=62)).isoformat()[:7]
-    app.store.append([
-        NewEvent("instrument/cn-ct-guideline", "InstrumentEffective",
-                 {"id": "cn-ct-guideline", "step": "effective", "date": soon, "note": "自发布之日起施行"}, valid_from=soon),
-        NewEvent("instrument/us-cures-act", "InstrumentEffective",
-                 {"id": "us-cures-act", "step": "effective", "date": month}, valid_from=month),
-        NewEvent("source/src-fr", "SourceRegistered", {
-            "id": "src-fr", "url": "https://www.federalregister.gov/api/v1/documents.json", "kind": "federal-register",
-            "jurisdiction": "US", "title": "Federal Register: FDA", "items": [], "tags": []}),
-        NewEvent("source/src-fr", "RegisterEntryAdded", {
-            "id": "src-fr", "entry_id": "2026-01234", "date": today.isoformat(),
-            "title": "Human Gene Therapy Products Incorporating Genome Editing; Draft Guidance",
-            "url": "https://www.federalregister.gov/d/2026-01234",
-            "fields": {"type": "Notice", "comments_close_on": (today + timedelta(days=20)).isoformat()}},
-            valid_from=today.isoformat()),
-    ])
+    app.store.append(
+        [
+            NewEvent(
+                "instrument/cn-ct-guideline",
+                "InstrumentEffective",
+                {"id": "cn-ct-guideline", "step": "effective", "date": soon, "note": "自发布之日起施行"},
+                valid_from=soon,
+            ),
+            NewEvent(
+                "instrument/us-cures-act",
+                "InstrumentEffective",
+                {"id": "us-cures-act", "step": "effective", "date": month},
+                valid_from=month,
+            ),
+            NewEvent(
+                "source/src-fr",
+                "SourceRegistered",
+                {
+                    "id": "src-fr",
+                    "url": "https://www.federalregister.gov/api/v1/documents.json",
+                    "kind": "federal-register",
+                    "jurisdiction": "US",
+                    "title": "Federal Register: FDA",
+                    "items": [],
+                    "tags": [],
+                },
+            ),
+            NewEvent(
+                "source/src-fr",
+                "RegisterEntryAdded",
+                {
+                    "id": "src-fr",
+                    "entry_id": "2026-01234",
+                    "date": today.isoformat(),
+                    "title": "Human Gene Therapy Products Incorporating Genome Editing; Draft Guidance",
+                    "url": "https://www.federalregister.gov/d/2026-01234",
+                    "fields": {"type": "Notice", "comments_close_on": (today + timedelta(days=20)).isoformat()},
+                },
+                valid_from=today.isoformat(),
+            ),
+        ]
+    )
 
 
 def test_deadlines_come_from_the_record_and_from_register_comment_periods(app: App) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -30,14 +30,17 @@ def test_digest_arrives_with_both_parts_chinese_text_diff_and_unsubscribe_header
     cn_created = app.store.head().position
     world = subscribing.subscribe(app, "all@example.org", cadence="daily")
     changes = record_changes(app)
-    upcoming_day = datetime.now(timezone.utc).date().replace(day=1).isoformat()[:7]
+    upcoming_day = datetime.now(UTC).date().replace(day=1).isoformat()[:7]
     app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentEffective",
                                {"id": "cn-ct-guideline", "step": "effective", "date": upcoming_day},
                                valid_from=upcoming_day)])
 
     run = digesting.run_digests(app, transport=SmtpTransport(mailbox.url))
     assert run.report is not None and not run.report.failed
-    assert len(mailbox.messages) == 2 and sorted(r[0] for r in mailbox.recipients) == ["all@example.org", "cn-team@example.org"]
+    assert len(mailbox.messages) == 2 and sorted(r[0] for r in mailbox.recipients) == [
+        "all@example.org",
+        "cn-team@example.org",
+    ]
     by_to = {str(m["To"]): m for m in mailbox.messages}
     msg = by_to["cn-team@example.org"]
 

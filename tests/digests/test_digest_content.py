@@ -15,36 +15,111 @@ def test_welcome_then_one_entry_per_item_in_order_of_action(app: App) -> None:
     sub = subscribing.subscribe(app, "qa@example.org")
     (welcome,), _ = digesting.render_digests(app)
     assert welcome.subject == "CGT digest (everything): welcome: 3 items of the record match"
-    assert "Welcome. This subscription covers everything (weekly digests): 3 items of the record match it today." in welcome.text
+    assert (
+        "Welcome. This subscription covers everything (weekly digests): 3 items of the record match it today."
+        in welcome.text
+    )
     assert CN_TITLE not in welcome.text  # a welcome is not a dump of the record
     digesting.run_digests(app, send=False)
     digesting.send_pending(app)
 
     store = app.store
-    store.append([
-        NewEvent("source/src-us", "SourceRegistered", {"id": "src-us", "url": "https://a.example.gov/x", "kind": "html",
-                                                       "jurisdiction": "US", "title": "US page", "items": [], "tags": []}),
-        NewEvent("source/src-eu", "SourceRegistered", {"id": "src-eu", "url": "https://b.example.eu/y", "kind": "html",
-                                                       "jurisdiction": "EU", "title": "EU page", "items": [], "tags": []}),
-        NewEvent("fact/us-fact", "FactReported", {
-            "id": "us-fact", "jurisdiction": "US", "kind": "fact", "title_zh": "RMAT申请", "title_en": "RMAT requests",
-            "topics": [], "metric": "rmat-requests", "value": 471, "unit": "requests",
-            "date": "2025", "step_folded": {"step": "reported", "date": "2025", "date_basis": "conventional"}},
-            valid_from="2025"),
-        NewEvent("instrument/us-cures-act", "InstrumentAmended", {"id": "us-cures-act", "step": "amended", "date": "2016-12-13"},
-                 valid_from="2016-12-13"),
-        NewEvent("instrument/cn-ct-guideline", "InstrumentDrafted", {"id": "cn-ct-guideline", "step": "drafted", "date": "2025-03"},
-                 valid_from="2025-03"),
-        NewEvent("instrument/cn-ct-guideline", "InstrumentPublished",
-                 {"id": "cn-ct-guideline", "step": "published", "date": "2025-09-28", "note": "国家药监局发布"}, valid_from="2025-09-28"),
-        *(NewEvent("source/src-cn-nmpa", "SourceChanged", {
-            "id": "src-cn-nmpa", "url": "https://www.nmpa.gov.cn/notice", "old_hash": f"{n:064x}", "new_hash": f"{n + 1:064x}",
-            "diff": DIFF, "diff_truncated": False, "snapshot": f"{n + 1:064x}", "http": {"status": 200}}) for n in range(2)),
-        *(NewEvent(f"source/{s}", "SourceUnreachable", {"id": s, "error_class": "dns", "error": f"cannot resolve {s}", "failures": 3})
-          for s in ("src-us", "src-eu")),
-        NewEvent("source/src-cn-nmpa", "SourceUnreachable", {"id": "src-cn-nmpa", "error_class": "blocked",
-                                                             "error": "HTTP 412 bot challenge", "failures": 3}),
-    ])
+    store.append(
+        [
+            NewEvent(
+                "source/src-us",
+                "SourceRegistered",
+                {
+                    "id": "src-us",
+                    "url": "https://a.example.gov/x",
+                    "kind": "html",
+                    "jurisdiction": "US",
+                    "title": "US page",
+                    "items": [],
+                    "tags": [],
+                },
+            ),
+            NewEvent(
+                "source/src-eu",
+                "SourceRegistered",
+                {
+                    "id": "src-eu",
+                    "url": "https://b.example.eu/y",
+                    "kind": "html",
+                    "jurisdiction": "EU",
+                    "title": "EU page",
+                    "items": [],
+                    "tags": [],
+                },
+            ),
+            NewEvent(
+                "fact/us-fact",
+                "FactReported",
+                {
+                    "id": "us-fact",
+                    "jurisdiction": "US",
+                    "kind": "fact",
+                    "title_zh": "RMAT申请",
+                    "title_en": "RMAT requests",
+                    "topics": [],
+                    "metric": "rmat-requests",
+                    "value": 471,
+                    "unit": "requests",
+                    "date": "2025",
+                    "step_folded": {"step": "reported", "date": "2025", "date_basis": "conventional"},
+                },
+                valid_from="2025",
+            ),
+            NewEvent(
+                "instrument/us-cures-act",
+                "InstrumentAmended",
+                {"id": "us-cures-act", "step": "amended", "date": "2016-12-13"},
+                valid_from="2016-12-13",
+            ),
+            NewEvent(
+                "instrument/cn-ct-guideline",
+                "InstrumentDrafted",
+                {"id": "cn-ct-guideline", "step": "drafted", "date": "2025-03"},
+                valid_from="2025-03",
+            ),
+            NewEvent(
+                "instrument/cn-ct-guideline",
+                "InstrumentPublished",
+                {"id": "cn-ct-guideline", "step": "published", "date": "2025-09-28", "note": "国家药监局发布"},
+                valid_from="2025-09-28",
+            ),
+            *(
+                NewEvent(
+                    "source/src-cn-nmpa",
+                    "SourceChanged",
+                    {
+                        "id": "src-cn-nmpa",
+                        "url": "https://www.nmpa.gov.cn/notice",
+                        "old_hash": f"{n:064x}",
+                        "new_hash": f"{n + 1:064x}",
+                        "diff": DIFF,
+                        "diff_truncated": False,
+                        "snapshot": f"{n + 1:064x}",
+                        "http": {"status": 200},
+                    },
+                )
+                for n in range(2)
+            ),
+            *(
+                NewEvent(
+                    f"source/{s}",
+                    "SourceUnreachable",
+                    {"id": s, "error_class": "dns", "error": f"cannot resolve {s}", "failures": 3},
+                )
+                for s in ("src-us", "src-eu")
+            ),
+            NewEvent(
+                "source/src-cn-nmpa",
+                "SourceUnreachable",
+                {"id": "src-cn-nmpa", "error_class": "blocked", "error": "HTTP 412 bot challenge", "failures": 3},
+            ),
+        ]
+    )
     (digest,), _ = digesting.render_digests(app)
     text = digest.text
     assert digest.subject == ("CGT digest (everything): 1 document, 1 status change, 1 page change, 1 figure, "

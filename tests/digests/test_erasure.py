@@ -39,7 +39,9 @@ def tracker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     return done
 
 
-def subscribe_and_send(app: App, db_url: str, tmp_path: Path, mailbox: Mailbox, webhook: Webhook) -> tuple[dict[str, str], bytes]:
+def subscribe_and_send(
+    app: App, db_url: str, tmp_path: Path, mailbox: Mailbox, webhook: Webhook
+) -> tuple[dict[str, str], bytes]:
     env = cli_env(db_url, TRACKER_HOME=str(tmp_path / "home"), TRACKER_SMTP_URL=mailbox.url)
     tracker(env, "subscribe", ADDRESS, "--name", NAME, "--notify", webhook.url(SECRET_PATH))
     sent = tracker(env, "digest", "--send").stdout

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from tests.digests.conftest import register_record
+from tests.record.conftest import REAL_SEEDS
 from tracker.app import App
 from tracker.core import NewEvent
 from tracker.rendering.views import ChangeRow, when
 from tracker.services import changelog, digesting, subscribing
 from tracker.services.seeding import seed
-
-from tests.digests.conftest import register_record
-from tests.record.conftest import REAL_SEEDS
 
 RMAT_CONFLICT = "conflict (against src-fda-rmat-requests-by-fiscal-year): The review's cumulative RMAT figures"
 

@@ -120,8 +120,15 @@ def test_digest_projections_rebuilt_from_zero_equal_the_incremental_result(app: 
     register_record(app)
     subscribing.subscribe(app, "qa@example.org", jurisdictions=["CN"])
     record_changes(app)
-    app.store.append([NewEvent("source/src-cn-nmpa", "SourceUnreachable",
-                               {"id": "src-cn-nmpa", "error_class": "timeout", "error": "read timed out", "failures": 3})])
+    app.store.append(
+        [
+            NewEvent(
+                "source/src-cn-nmpa",
+                "SourceUnreachable",
+                {"id": "src-cn-nmpa", "error_class": "timeout", "error": "read timed out", "failures": 3},
+            )
+        ]
+    )
     subscribing.unsubscribe(app, "qa@example.org")
     names = ["subscriptions", "digest_index"]
     app.projector.catch_up(only=names)

@@ -313,14 +313,16 @@ def test_202_javascript_challenge_is_blocked(server: LocalServer) -> None:
 
 
 def test_200_waf_challenge_page_is_blocked_not_content(server: LocalServer) -> None:
-    page = b"<html><head><title>Just a moment...</title></head><body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>"
+    page = (b"<html><head><title>Just a moment...</title></head>"
+            b"<body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>")
     server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
     result = fetch(server, "/waf")
     assert (result.error_class, result.body) == (BLOCKED, b"")
 
 
 def test_a_body_already_accepted_as_content_is_not_scanned_again(server: LocalServer) -> None:
-    page = b"<html><head><title>Just a moment...</title></head><body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>"
+    page = (b"<html><head><title>Just a moment...</title></head>"
+            b"<body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>")
     server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
     assert fetch(server, "/waf", known_content=hashlib.sha256(page).hexdigest()).outcome == "ok"
     assert fetch(server, "/waf", known_content=hashlib.sha256(b"other").hexdigest()).error_class == BLOCKED
@@ -454,7 +456,10 @@ def test_custom_transport_is_used(server: LocalServer) -> None:
 
 
 def test_a_real_page_that_mentions_a_marker_is_content(server: LocalServer) -> None:
-    text = "<p>Our site is protected by Cloudflare; you may see 'Just a moment...' at times.</p>" + "<p>Guidance text.</p>" * 80
+    text = (
+        "<p>Our site is protected by Cloudflare; you may see 'Just a moment...' at times.</p>"
+        + "<p>Guidance text.</p>" * 80
+    )
     server.route("/real", Reply(200, {"Content-Type": HTML}, f"<html><body>{text}</body></html>".encode()))
     assert fetch(server, "/real").outcome == "ok"
 

@@ -41,7 +41,9 @@ def test_normalise_case(case: dict[str, Any]) -> None:
 
 
 def test_pdf_text_and_its_change(server: LocalServer) -> None:
-    versions = iter([["Guidance for CAR-T", "Draft 1"], ["Guidance for CAR-T", "Draft 2"], ["Guidance for CAR-T", "Draft 2"]])
+    versions = iter(
+        [["Guidance for CAR-T", "Draft 1"], ["Guidance for CAR-T", "Draft 2"], ["Guidance for CAR-T", "Draft 2"]]
+    )
     server.route("/doc.pdf", lambda _s: Reply(200, {"Content-Type": "application/pdf"}, make_pdf(next(versions))))
 
     async def go() -> list[FetchResult]:

@@ -56,7 +56,11 @@ def test_federal_register_follows_every_page_and_keeps_each_documents_identity(s
     assert rule.date == rule.dates["effective_on"] != rule.dates["publication_date"] and not rule.deadlines
     assert notice.type == "NOTICE" and notice.date == notice.dates["publication_date"]
     assert proposed.type == "PRORULE"
-    assert proposed.deadlines == {"comments_close": proposed.dates["comments_close_on"]} == {"comments_close": "2016-05-15"}
+    assert (
+        proposed.deadlines
+        == {"comments_close": proposed.dates["comments_close_on"]}
+        == {"comments_close": "2016-05-15"}
+    )
     assert proposed.links["pdf"].endswith(".pdf") and proposed.fields["docket_ids"] == ["FDA-2016-D-0001"]
     assert proposed.fields["cfr_references"][0]["part"] == 1271 and proposed.precision == "day"
     sparse = entries[7]         # no agencies list, no pdf, no deadline: still a whole entry
@@ -124,7 +128,8 @@ def test_ecfr_part_text_by_section_and_the_text_url() -> None:
     assert list(texts) == ["1271.1", "1271.3"]
     assert texts["1271.1"].splitlines() == [
         "§ 1271.1 What are the purpose and scope of this part?",
-        "(a) Purpose. The purpose of this part, in conjunction with §§ 207.9 and 807.20, is to create a unified registration.",
+        "(a) Purpose. The purpose of this part, in conjunction with §§ 207.9 and 807.20, is to create a unified "
+        "registration.",
     ]
     url = ecfr.full_text_url("https://www.ecfr.gov/api/versioner/v1/versions/title-21.json?part=1271", "2024-01-02")
     assert url == "https://www.ecfr.gov/api/versioner/v1/full/2024-01-02/title-21.xml?part=1271"
@@ -154,11 +159,18 @@ def test_fda_guidance_rows_filtered_by_the_url_fragment(server: LocalServer) -> 
         "Potency Assurance for Cellular and Gene Therapy Products", "Draft", "2023-12-28", "day")
     assert draft.deadlines == {"comments_close": "2024-03-27"}
     assert draft.agency == "Center for Biologics Evaluation and Research"
-    assert draft.url == server.url("/regulatory-information/search-fda-guidance-documents/potency-assurance-cellular-and-gene-therapy-products")
+    assert draft.url == server.url(
+        "/regulatory-information/search-fda-guidance-documents/potency-assurance-cellular-and-gene-therapy-products"
+    )
     assert draft.links["pdf"] == server.url("/media/175132/download")
     assert draft.links["docket"] == "https://www.regulations.gov/docket/FDA-2023-D-5406"
     assert draft.fields["docket"] == "FDA-2023-D-5406" and draft.fields["open_comment"] == "No"
-    assert (final.date, final.type, final.deadlines, final.fields["docket"]) == ("2024-01-31", "Final", {}, "FDA-2022-D-0018")
+    assert (final.date, final.type, final.deadlines, final.fields["docket"]) == (
+        "2024-01-31",
+        "Final",
+        {},
+        "FDA-2022-D-0018",
+    )
     assert undated.title == "Regenerative Medicine Therapies – Café & Co. (Questions & Answers)"
     assert (undated.date, undated.precision) == ("", None)
 
@@ -176,12 +188,19 @@ def test_ema_medicines_keeps_atmps_with_their_flags(server: LocalServer) -> None
     entries = entries_of(server, "/en/documents/report/medicines.json", "ema-medicines")
     assert [e.entry_id for e in entries] == ["EMEA/H/C/004090", "EMEA/H/C/005763", "EMEA/H/C/002145", "EMEA/H/C/006999"]
     kymriah, casgevy, glybera, pending = entries
-    assert (kymriah.title, kymriah.titles, kymriah.type, kymriah.date) == ("Kymriah", {"inn": "tisagenlecleucel"}, "Authorised", "2018-08-22")
+    assert (kymriah.title, kymriah.titles, kymriah.type, kymriah.date) == (
+        "Kymriah",
+        {"inn": "tisagenlecleucel"},
+        "Authorised",
+        "2018-08-22",
+    )
     assert kymriah.dates["opinion"] == "2018-06-28" and kymriah.dates["first_published"] == "2018-09-07"
     assert kymriah.fields["prime"] is True and "conditional_approval" not in kymriah.fields
     assert casgevy.fields["conditional_approval"] is True and (casgevy.url or "").endswith("/casgevy")
     assert casgevy.type == "Authorised (conditional approval)"  # the kind of authorisation is part of its status
-    assert glybera.type == "Withdrawn (exceptional circumstances)" and glybera.fields["exceptional_circumstances"] is True
+    assert (
+        glybera.type == "Withdrawn (exceptional circumstances)" and glybera.fields["exceptional_circumstances"] is True
+    )
     assert glybera.url is None
     assert (pending.title, pending.date) == ("Ébauche thérapie génique (pending)", "2026-11-20")
 
@@ -195,7 +214,9 @@ def test_ema_bare_list_is_read_too() -> None:
 
 
 def test_mhlw_rss_1_0_in_shift_jis(server: LocalServer) -> None:
-    server.route("/stf/news.rdf", Reply(200, {"Content-Type": "application/rdf+xml"}, (DATA / "mhlw-news.rdf").read_bytes()))
+    server.route(
+        "/stf/news.rdf", Reply(200, {"Content-Type": "application/rdf+xml"}, (DATA / "mhlw-news.rdf").read_bytes())
+    )
     first, second = entries_of(server, "/stf/news.rdf", "feed")
     assert first.entry_id == first.url == "https://www.mhlw.go.jp/stf/newpage_41234.html"
     assert first.title.startswith("再生医療等の安全性の確保等に関する法律施行規則")
@@ -207,7 +228,9 @@ def test_mhlw_rss_1_0_in_shift_jis(server: LocalServer) -> None:
 
 def test_pmda_english_rss_1_0(server: LocalServer) -> None:
     """PMDA's English "What's New" feed (rss_008.xml) is RSS 1.0 like MHLW's, in UTF-8, some entries undated."""
-    server.route("/rss_008.xml", Reply(200, {"Content-Type": "application/xml"}, (DATA / "pmda-whats-new.rdf").read_bytes()))
+    server.route(
+        "/rss_008.xml", Reply(200, {"Content-Type": "application/xml"}, (DATA / "pmda-whats-new.rdf").read_bytes())
+    )
     review, safety, undated = entries_of(server, "/rss_008.xml", "feed")
     assert review.entry_id == review.url == "https://www.pmda.go.jp/english/review-services/reviews/approved-information/0004.html"
     assert review.title == "[Review] List of Approved Products: Regenerative Medical Products (updated)"
@@ -239,13 +262,20 @@ def test_a_body_not_of_its_kind_is_undecodable(kind: str, body: bytes) -> None:
 
 def test_ema_medicines_at_size() -> None:
     # The real report holds about 2,700 medicines (6.7 MB); a few dozen are ATMPs.
-    rows = [{"category": "Human", "name_of_medicine": f"Medicine {n}", "ema_product_number": f"EMEA/H/C/{n:06d}",
-             "medicine_status": ("Authorised", "Withdrawn", "Refused")[n % 3],
-             "international_non_proprietary_name_common_name": f"substance-{n}",
-             "therapeutic_indication": "Treatment of adults with a condition. " * 20,
-             "advanced_therapy": "Yes" if n % 50 == 0 else "No", "prime_priority_medicine": "Yes" if n % 100 == 0 else "No",
-             "marketing_authorisation_date": f"{1 + n % 28:02d}/{1 + n % 12:02d}/{1995 + n % 30}"}
-            for n in range(2700)]
+    rows = [
+        {
+            "category": "Human",
+            "name_of_medicine": f"Medicine {n}",
+            "ema_product_number": f"EMEA/H/C/{n:06d}",
+            "medicine_status": ("Authorised", "Withdrawn", "Refused")[n % 3],
+            "international_non_proprietary_name_common_name": f"substance-{n}",
+            "therapeutic_indication": "Treatment of adults with a condition. " * 20,
+            "advanced_therapy": "Yes" if n % 50 == 0 else "No",
+            "prime_priority_medicine": "Yes" if n % 100 == 0 else "No",
+            "marketing_authorisation_date": f"{1 + n % 28:02d}/{1 + n % 12:02d}/{1995 + n % 30}",
+        }
+        for n in range(2700)
+    ]
     body = json.dumps({"meta": {"total_records": len(rows)}, "data": rows}).encode()
     entries = parse_entries("ema-medicines", body, "https://www.ema.europa.eu/")
     assert len(entries) == 54 and entries[0].date == "1995-01-01" and entries[2].fields.get("prime") is True

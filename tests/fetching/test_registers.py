@@ -34,7 +34,12 @@ def served_entries(server: LocalServer, kind: str, path: str) -> list[Entry]:
 
 def test_ecfr_versions(server: LocalServer) -> None:
     entries = served_entries(server, "ecfr", "/api/versioner/v1/versions/title-21.json")
-    assert [e.entry_id for e in entries] == ["1271.1@2017-01-19", "1271.3@2017-01-19", "1271.3@2019-03-21", "1271.440@2016-11-21"]
+    assert [e.entry_id for e in entries] == [
+        "1271.1@2017-01-19",
+        "1271.3@2017-01-19",
+        "1271.3@2019-03-21",
+        "1271.440@2016-11-21",
+    ]
     first = entries[0]
     assert first.date == "2017-01-19"
     assert first.title == "§ 1271.1 What are the purpose and scope of this part?"
@@ -64,7 +69,11 @@ def test_rss_feed(server: LocalServer) -> None:
 
 def test_atom_feed_keeps_date_precision(server: LocalServer) -> None:
     dated, undated = served_entries(server, "feed", "/pmda.atom")
-    assert (dated.entry_id, dated.date, dated.title) == ("urn:example:pmda-regen:2024-05-31", "2024-05-31", "再生医療等製品の承認について")
+    assert (dated.entry_id, dated.date, dated.title) == (
+        "urn:example:pmda-regen:2024-05-31",
+        "2024-05-31",
+        "再生医療等製品の承認について",
+    )
     assert undated.date == "2024-04-01T23:15:00Z"          # from updated, in UTC
     assert undated.url is None
 

@@ -1,4 +1,5 @@
-"""robots.txt: obeyed per host (protego), kept per origin until it expires, Crawl-delay honoured, opt-out per request."""
+"""robots.txt: obeyed per host (protego), kept per origin until it expires, Crawl-delay honoured,
+opt-out per request."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def test_a_group_naming_tracker_wins_over_the_star_group(server: LocalServer) ->
     server.route("/robots.txt", Reply(200, {}, OUR_GROUP))
     server.route("/no-tracker", Reply(200, {}, b"not for us"))
     server.route("/other", Reply(200, {}, b"fine"))
-    ours, other = fetch_all(server, FetchRequest("b", server.url("/no-tracker")), FetchRequest("c", server.url("/other")))
+    ours, other = fetch_all(
+        server, FetchRequest("b", server.url("/no-tracker")), FetchRequest("c", server.url("/other"))
+    )
     assert ours.error_class == ROBOTS and other.outcome == "ok"
 
 
@@ -67,7 +70,9 @@ def test_wildcards_and_the_longest_match_decide_as_rfc_9309_says(server: LocalSe
     server.route("/robots.txt", Reply(200, {}, b"User-agent: *\nDisallow: /*.pdf$\nAllow: /public/*.pdf$\n"))
     for path in ("/doc.pdf", "/public/doc.pdf", "/doc.pdfx"):
         server.route(path, Reply(200, {}, b"x"))
-    pdf, public, other = fetch_all(server, *(FetchRequest("a", server.url(p)) for p in ("/doc.pdf", "/public/doc.pdf", "/doc.pdfx")))
+    pdf, public, other = fetch_all(
+        server, *(FetchRequest("a", server.url(p)) for p in ("/doc.pdf", "/public/doc.pdf", "/doc.pdfx"))
+    )
     assert pdf.error_class == ROBOTS and public.outcome == other.outcome == "ok"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from tracker.domain.sources import Source
 from tracker.services import sources_admin
 from tracker.settings import load_settings
 
-START = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 class Clock:

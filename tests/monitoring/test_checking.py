@@ -12,8 +12,8 @@ from tests.fetching.pdfs import make_pdf
 from tests.monitoring.conftest import Clock, add, events_of, html, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
-from tracker.services import snapshots
 from tracker.schema.operational import snapshots as snapshots_table
+from tracker.services import snapshots
 from tracker.services.checking import check_sources, due_sources
 from tracker.services.sources_admin import list_sources
 
@@ -76,7 +76,9 @@ def test_304_answers_are_silent(app: App, server: LocalServer, clock: Clock) -> 
     assert (view.last_checked_at or "").startswith("2026-11-25") and view.last_status == 304
 
 
-def test_a_timestamp_only_change_is_ignored_and_stays_out_of_the_diff(app: App, server: LocalServer, clock: Clock) -> None:
+def test_a_timestamp_only_change_is_ignored_and_stays_out_of_the_diff(
+    app: App, server: LocalServer, clock: Clock
+) -> None:
     state: dict[str, Any] = {"n": 0, "rule": "Rule text A"}
 
     def page(_seen: Seen) -> Reply:

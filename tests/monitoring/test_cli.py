@@ -40,7 +40,9 @@ def test_a_bad_url_is_one_line_on_stderr_and_exit_1(db_url: str) -> None:
     env = cli_env(db_url, **ENV)
     run = [sys.executable, "-m", "tracker"]
     subprocess.run([*run, "init"], env=env, capture_output=True, timeout=60, check=True)
-    result = subprocess.run([*run, "sources", "add", "gopher://example.org/"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*run, "sources", "add", "gopher://example.org/"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: URL 'gopher://example.org/' must start with http:// or https://"
 
@@ -52,16 +54,22 @@ def test_sources_check_diff_try_remove(db_url: str, server: LocalServer) -> None
     ok(tracker(db_url, "init"))
 
     assert "must start with http:// or https://" in one_line_error(tracker(db_url, "sources", "add", "file:///etc/passwd"))
-    assert "not a regular expression" in one_line_error(tracker(db_url, "sources", "add", server.url("/page"), "--ignore", "(("))
+    assert "not a regular expression" in one_line_error(
+        tracker(db_url, "sources", "add", server.url("/page"), "--ignore", "((")
+    )
     assert "not a duration" in one_line_error(tracker(db_url, "sources", "add", server.url("/page"), "--every", "soon"))
-    assert "added source page" in ok(tracker(db_url, "sources", "add", server.url("/page"), "--id", "page", "--every", "6h", "--tag", "US"))
+    assert "added source page" in ok(
+        tracker(db_url, "sources", "add", server.url("/page"), "--id", "page", "--every", "6h", "--tag", "US")
+    )
     assert "already exists" in one_line_error(tracker(db_url, "sources", "add", server.url("/page"), "--id", "page"))
     ok(tracker(db_url, "sources", "add", server.url("/challenge"), "--id", "nmpa"))
 
     first = tracker(db_url, "check")
     assert first.exit_code == 3, first.output       # some source could not be checked
     assert "checked 2 source(s)" in first.stdout and "1 baselined, 1 failed" in first.stdout
-    assert "page: baselined" in first.stderr and "nmpa: failed (blocked:" in first.stderr   # one line per source, not a tty
+    assert (
+        "page: baselined" in first.stderr and "nmpa: failed (blocked:" in first.stderr
+    )  # one line per source, not a tty
     listing = ok(tracker(db_url, "sources", "list", "--state", "failing"))
     assert "nmpa" in listing and "NEEDS A MANUAL CHECK" in listing and "page" not in listing
 

@@ -92,7 +92,9 @@ check_sources(App(load_settings()), all=True)
 
 
 @pytest.mark.slow
-def test_a_process_killed_mid_cycle_then_a_rerun(db_url: str, clock: Clock, server: LocalServer, tmp_path: Path) -> None:
+def test_a_process_killed_mid_cycle_then_a_rerun(
+    db_url: str, clock: Clock, server: LocalServer, tmp_path: Path
+) -> None:
     app = App(make_settings(db_url), clock=clock)
     migrate.upgrade(app.db)
     ids = [f"p{n:02d}" for n in range(40)]

@@ -31,14 +31,20 @@ def flaky(server: LocalServer) -> dict[str, int]:
 
     def handler(_seen: Seen) -> Reply:
         if control["status"] != 200:
-            return Reply(control["status"], {"Content-Type": "text/html"}, b"<html><body><h1>Internal Server Error</h1></body></html>")
+            return Reply(
+                control["status"],
+                {"Content-Type": "text/html"},
+                b"<html><body><h1>Internal Server Error</h1></body></html>",
+            )
         return html(PAGE)
 
     server.route("/flaky", handler)
     return control
 
 
-def test_three_failures_make_one_unreachable_then_one_recovered(app: App, server: LocalServer, clock: Clock, flaky: dict[str, int]) -> None:
+def test_three_failures_make_one_unreachable_then_one_recovered(
+    app: App, server: LocalServer, clock: Clock, flaky: dict[str, int]
+) -> None:
     add(app, "flaky", server.url("/flaky"))
     check_sources(app, ["flaky"])
     flaky["status"] = 500
@@ -56,7 +62,12 @@ def test_three_failures_make_one_unreachable_then_one_recovered(app: App, server
     assert outcome.outcome == "recovered"
     assert types_of(app, "flaky") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_UNREACHABLE, v.SOURCE_RECOVERED]
     unreachable, recovered = events_of(app, "flaky")[2:]
-    assert unreachable.payload == {"id": "flaky", "error_class": "http-status", "error": "HTTP 500 Internal Server Error", "failures": 3}
+    assert unreachable.payload == {
+        "id": "flaky",
+        "error_class": "http-status",
+        "error": "HTTP 500 Internal Server Error",
+        "failures": 3,
+    }
     assert recovered.payload == {"id": "flaky", "after_failures": 5}
     assert list_sources(app, "failing") == []
     # A second streak is a second episode: its own Unreachable.
@@ -67,7 +78,9 @@ def test_three_failures_make_one_unreachable_then_one_recovered(app: App, server
     assert types_of(app, "flaky").count(v.SOURCE_UNREACHABLE) == 2
 
 
-def test_an_error_page_between_two_good_answers_changes_nothing(app: App, server: LocalServer, clock: Clock, flaky: dict[str, int]) -> None:
+def test_an_error_page_between_two_good_answers_changes_nothing(
+    app: App, server: LocalServer, clock: Clock, flaky: dict[str, int]
+) -> None:
     add(app, "flaky", server.url("/flaky"))
     check_sources(app, ["flaky"])
     flaky["status"] = 500
@@ -79,7 +92,9 @@ def test_an_error_page_between_two_good_answers_changes_nothing(app: App, server
 
 def test_429_with_retry_after_is_waited_for(db_url: str, clock: Clock, server: LocalServer) -> None:
     app = _app(db_url, clock, fetch__retries=1)
-    answers: Iterator[Reply] = itertools.chain([Reply(429, {"Retry-After": "1"}, b"slow down")], itertools.repeat(html(PAGE)))
+    answers: Iterator[Reply] = itertools.chain(
+        [Reply(429, {"Retry-After": "1"}, b"slow down")], itertools.repeat(html(PAGE))
+    )
     server.route("/busy", lambda _s: next(answers))
     add(app, "busy", server.url("/busy"))
     assert check_sources(app, ["busy"]).by_source()["busy"].outcome == "baselined"
@@ -106,7 +121,9 @@ def test_a_redirect_loop(app: App, server: LocalServer) -> None:
 
 def test_a_body_over_the_cap(db_url: str, clock: Clock, server: LocalServer) -> None:
     app = _app(db_url, clock, fetch__max_bytes=10_000)
-    server.route("/big", Reply(200, {"Content-Type": "text/html"}, b"<p>" + b"x" * 20_000 + b"</p>", content_length=False))
+    server.route(
+        "/big", Reply(200, {"Content-Type": "text/html"}, b"<p>" + b"x" * 20_000 + b"</p>", content_length=False)
+    )
     add(app, "big", server.url("/big"))
     outcome = check_sources(app, ["big"]).by_source()["big"]
     assert (outcome.outcome, outcome.error_class) == ("failed", "too-large")
@@ -119,7 +136,14 @@ CHALLENGE = b"<html><head><script>window['$_ts']={};eval(atob('...'))</script></
 
 def test_a_bot_challenge_is_blocked_and_needs_a_manual_check(app: App, server: LocalServer, clock: Clock) -> None:
     server.route("/nmpa", Reply(412, {"Content-Type": "text/html"}, CHALLENGE))
-    server.route("/cde", Reply(202, {"Content-Type": "text/html"}, b"<html><script>var x=1;document.cookie='a=b';location.reload()</script></html>"))
+    server.route(
+        "/cde",
+        Reply(
+            202,
+            {"Content-Type": "text/html"},
+            b"<html><script>var x=1;document.cookie='a=b';location.reload()</script></html>",
+        ),
+    )
     add(app, "nmpa", server.url("/nmpa"))
     add(app, "cde", server.url("/cde"))
     report = check_sources(app, all=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fetching.localserver import LocalServer, Seen, Reply
+from tests.fetching.localserver import LocalServer, Reply, Seen
 from tests.monitoring.conftest import Clock, add, events_of, html, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
@@ -46,7 +46,9 @@ def test_try_shows_which_past_changes_an_ignore_rule_suppresses(app: App, noisy:
     assert types_of(app, "noisy")[-1] == v.SOURCE_CHANGED           # trying writes nothing
 
 
-def test_adopted_rules_apply_from_the_next_check_without_a_false_change(app: App, server: LocalServer, noisy: dict[str, object]) -> None:
+def test_adopted_rules_apply_from_the_next_check_without_a_false_change(
+    app: App, server: LocalServer, noisy: dict[str, object]
+) -> None:
     sources_admin.adopt_rules(app, "noisy", None, [STAMP], reason="timestamp noise")
     adopted = events_of(app, "noisy")[-1]
     assert adopted.type == v.SOURCE_RULES_ADOPTED

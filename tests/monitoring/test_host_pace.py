@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from itertools import pairwise
 import time
+from itertools import pairwise
 
 import pytest
 

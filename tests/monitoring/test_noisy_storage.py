@@ -22,7 +22,9 @@ def stored(app: App) -> tuple[int, int, int]:
         return (
             conn.execute(sa.select(sa.func.count()).select_from(snapshots)).scalar_one(),
             conn.execute(sa.select(sa.func.count()).select_from(source_versions)).scalar_one(),
-            int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(snapshots.c.body)), 0))).scalar_one()),
+            int(
+                conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(snapshots.c.body)), 0))).scalar_one()
+            ),
         )
 
 

@@ -12,8 +12,8 @@ from tests.fetching.localserver import LocalServer
 from tests.monitoring.conftest import Clock, add, html, types_of
 from tracker.app import App
 from tracker.domain import vocabulary as v
-from tracker.fetching.normalise import NORMALISERS
 from tracker.fetching import versions
+from tracker.fetching.normalise import NORMALISERS
 from tracker.schema.operational import source_state, source_versions
 from tracker.services.checking import check_sources
 
@@ -42,7 +42,9 @@ def _state(app: App, source_id: str) -> sa.Row:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("bump", [True, False])
-def test_a_new_normaliser_rebaselines_quietly(app: App, server: LocalServer, clock: Clock, new_normaliser, bump: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_normaliser_rebaselines_quietly(  # type: ignore[no-untyped-def]
+    app: App, server: LocalServer, clock: Clock, new_normaliser, bump: bool
+) -> None:
     page = {"body": "<p>Regenerative medicine products: 19 approved.</p>"}
     server.route("/page", lambda _s: html(page["body"]))
     add(app, "pmda", server.url("/page"))

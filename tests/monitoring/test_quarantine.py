@@ -130,14 +130,25 @@ def test_readers_that_fold_the_log_themselves_skip_what_they_cannot_read(db_url:
     run("seed", str(fixture))
     run("subscribe", "qa@example.org")
     item = "cn-reg"
-    app.store.append([
-        NewEvent("source/src-gov-cn", v.SOURCE_CHANGED, {"id": "src-gov-cn", "diff": 5, "old_hash": None}, OLD),
-        NewEvent("source/src-gov-cn", v.SOURCE_UNREACHABLE, {"id": 7}, OLD),
-        NewEvent(f"instrument/{item}", v.INSTRUMENT_EFFECTIVE, {"id": item, "step": "effective", "date": "2026-99-99"}, OLD),
-        NewEvent(f"instrument/{item}", v.INSTRUMENT_PUBLISHED, {"id": item, "step": "published", "date": 20260101}, OLD),
-        NewEvent("subscription/sub-x", v.SUBSCRIPTION_CREATED, {"id": "sub-x"}, OLD),
-        NewEvent(f"instrument/{item}", v.ITEM_CORRECTED, {"id": item, "changes": {"topics": {"new": 5}, "urls": 5}}, OLD),
-    ])
+    app.store.append(
+        [
+            NewEvent("source/src-gov-cn", v.SOURCE_CHANGED, {"id": "src-gov-cn", "diff": 5, "old_hash": None}, OLD),
+            NewEvent("source/src-gov-cn", v.SOURCE_UNREACHABLE, {"id": 7}, OLD),
+            NewEvent(
+                f"instrument/{item}",
+                v.INSTRUMENT_EFFECTIVE,
+                {"id": item, "step": "effective", "date": "2026-99-99"},
+                OLD,
+            ),
+            NewEvent(
+                f"instrument/{item}", v.INSTRUMENT_PUBLISHED, {"id": item, "step": "published", "date": 20260101}, OLD
+            ),
+            NewEvent("subscription/sub-x", v.SUBSCRIPTION_CREATED, {"id": "sub-x"}, OLD),
+            NewEvent(
+                f"instrument/{item}", v.ITEM_CORRECTED, {"id": item, "changes": {"topics": {"new": 5}, "urls": 5}}, OLD
+            ),
+        ]
+    )
     for args in (["digest", "--preview"], ["changelog"], ["replay"], ["replay", "--json"], ["history", item],
                  ["show", item], ["upcoming", "--days", "36500"], ["seed", str(fixture)], ["digest", "--send"],
                  ["status"], ["projections", "rebuild"], ["verify"]):

@@ -21,13 +21,23 @@ LATER = (date.today() + timedelta(days=200)).isoformat()
 
 def documents(*extra: dict[str, Any]) -> bytes:
     results = [
-        {"document_number": "2026-01001", "title": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance",
-         "type": "Notice", "publication_date": "2026-11-02", "comments_close_on": SOON,
-         "html_url": "https://www.federalregister.gov/d/2026-01001",
-         "agencies": [{"name": "Food and Drug Administration"}]},
-        {"document_number": "2026-00999", "title": "Human Cells, Tissues; Technical Amendment", "type": "Rule",
-         "publication_date": "2026-10-20", "effective_on": "2026-10-20",
-         "html_url": "https://www.federalregister.gov/d/2026-00999"},
+        {
+            "document_number": "2026-01001",
+            "title": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance",
+            "type": "Notice",
+            "publication_date": "2026-11-02",
+            "comments_close_on": SOON,
+            "html_url": "https://www.federalregister.gov/d/2026-01001",
+            "agencies": [{"name": "Food and Drug Administration"}],
+        },
+        {
+            "document_number": "2026-00999",
+            "title": "Human Cells, Tissues; Technical Amendment",
+            "type": "Rule",
+            "publication_date": "2026-10-20",
+            "effective_on": "2026-10-20",
+            "html_url": "https://www.federalregister.gov/d/2026-00999",
+        },
         *extra,
     ]
     return json.dumps({"count": len(results), "results": results}).encode()
@@ -51,7 +61,12 @@ def test_entries_and_their_deadlines(app: App, server: LocalServer, db_url: str)
     assert {"entry_id", "title", "date", "precision", "type", "url", "deadlines"} <= set(notice)
 
     (deadline,) = upcoming_deadlines(app.store, days=90, today=date.today())
-    assert (deadline.entry_id, deadline.kind, deadline.date, deadline.jurisdiction) == ("2026-01001", "comments_close", SOON, "US")
+    assert (deadline.entry_id, deadline.kind, deadline.date, deadline.jurisdiction) == (
+        "2026-01001",
+        "comments_close",
+        SOON,
+        "US",
+    )
 
     listed = [json.loads(line) for line in ok(tracker(db_url, "sources", "entries", "fr", "--json")).splitlines()]
     assert listed[0]["entry_id"] == "2026-01001" and listed[0]["deadlines"] == {"comments_close": SOON}
@@ -95,7 +110,9 @@ def test_a_new_comment_deadline_is_a_revision_of_the_same_entry(app: App, server
     assert outcome.outcome == "changed"
     revised = [e for e in app.store.read(stream="source/fr") if e.type == "RegisterEntryRevised"]
     assert [e.payload["entry_id"] for e in revised] == ["2026-01001", "2026-00999"]
-    assert revised[0].payload["changes"] == {"deadlines": {"old": {"comments_close": SOON}, "new": {"comments_close": LATER}}}
+    assert revised[0].payload["changes"] == {
+        "deadlines": {"old": {"comments_close": SOON}, "new": {"comments_close": LATER}}
+    }
     assert revised[0].payload["deadlines"] == {"comments_close": LATER} and revised[0].payload["type"] == "NOTICE"
     assert revised[1].payload["changes"]["type"] == {"old": "RULE", "new": "CORRECT"}
     assert "SourceChanged" not in _types(app)               # every changed line is explained by a revision
@@ -126,10 +143,18 @@ def test_entries_carry_their_identity(app: App, server: LocalServer) -> None:
 def test_an_fda_draft_turned_final_under_its_page_is_a_revision(app: App, server: LocalServer) -> None:
     rows = json.loads((Path(__file__).parents[1] / "data" / "registers" / "fda-guidance.json").read_text("utf-8"))
     table = {"rows": rows}
-    server.route("/guidance.json", lambda _s: Reply(200, {"Content-Type": "application/json"}, json.dumps(table["rows"]).encode()))
+    server.route(
+        "/guidance.json",
+        lambda _s: Reply(200, {"Content-Type": "application/json"}, json.dumps(table["rows"]).encode()),
+    )
     add(app, "fda", server.url("/guidance.json#centre=CBER&topic=Cellular+%26+Gene+Therapy"), kind="fda-guidance")
     assert check_sources(app, ["fda"]).by_source()["fda"].entries == 3
-    rows[0] = {**rows[0], "field_final_guidance_1": "Final", "field_issue_datetime": "06/30/2025", "field_comment_close_date": ""}
+    rows[0] = {
+        **rows[0],
+        "field_final_guidance_1": "Final",
+        "field_issue_datetime": "06/30/2025",
+        "field_comment_close_date": "",
+    }
     check_sources(app, ["fda"])
     (revised,) = [e for e in app.store.read(stream="source/fda") if e.type == "RegisterEntryRevised"]
     assert revised.payload["entry_id"] == "potency-assurance-cellular-and-gene-therapy-products"

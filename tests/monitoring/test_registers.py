@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.fetching.localserver import LocalServer, Reply, Seen
-from tests.support.registers import FR_EMPTY, fr_pages
 from tests.monitoring.conftest import Clock, add, events_of, types_of
+from tests.support.registers import FR_EMPTY, fr_pages
 from tracker.app import App
 from tracker.domain import vocabulary as v
 from tracker.services.checking import check_sources
@@ -38,7 +38,12 @@ def test_ecfr_versions_baseline_emits_the_whole_history_then_each_new_version_on
     assert (first.outcome, first.entries) == ("baselined", 4)
     assert types_of(app, "ecfr-21-1271") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED] + [v.REGISTER_ENTRY_ADDED] * 4
     added = [e for e in events_of(app, "ecfr-21-1271") if e.type == v.REGISTER_ENTRY_ADDED]
-    assert [e.payload["entry_id"] for e in added] == ["1271.1@2017-01-19", "1271.3@2017-01-19", "1271.3@2019-03-21", "1271.440@2016-11-21"]
+    assert [e.payload["entry_id"] for e in added] == [
+        "1271.1@2017-01-19",
+        "1271.3@2017-01-19",
+        "1271.3@2019-03-21",
+        "1271.440@2016-11-21",
+    ]
     assert [e.valid_from for e in added] == ["2017-01-19", "2017-01-19", "2019-03-21", "2016-11-21"]
     assert added[0].idempotency_key == "entry:ecfr-21-1271:1271.1@2017-01-19"
     assert added[2].payload["fields"]["substantive"] is False
@@ -64,7 +69,10 @@ def test_federal_register_documents_keep_their_official_ids_and_dates(app: App, 
     add(app, "fr-1271", server.url("/api/v1/documents.json"), kind="federal-register")
     check_sources(app, ["fr-1271"])
     added = [e for e in events_of(app, "fr-1271") if e.type == v.REGISTER_ENTRY_ADDED]
-    assert [(e.payload["entry_id"], e.valid_from) for e in added] == [("2024-12345", "2024-07-01"), ("2024-20001", "2024-09-10")]
+    assert [(e.payload["entry_id"], e.valid_from) for e in added] == [
+        ("2024-12345", "2024-07-01"),
+        ("2024-20001", "2024-09-10"),
+    ]
     assert added[0].payload["fields"]["citation"] == "89 FR 35000"
     assert added[1].payload["fields"]["comments_close_on"] == "2024-11-12"
     # A correction edits a title under the same document number: a revision of that entry.
@@ -79,7 +87,10 @@ def test_federal_register_documents_keep_their_official_ids_and_dates(app: App, 
     doc["results"].pop(0)
     check_sources(app, ["fr-1271"])
     assert types_of(app, "fr-1271")[-1] == v.SOURCE_CHANGED
-    assert "-2024-12345 | 2024-07-01 | Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments | RULE" in events_of(app, "fr-1271")[-1].payload["diff"]
+    assert (
+        "-2024-12345 | 2024-07-01 | Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments | RULE"
+        in events_of(app, "fr-1271")[-1].payload["diff"]
+    )
 
 
 def test_an_atom_feed_entry_is_reported_once(app: App, server: LocalServer) -> None:
@@ -89,17 +100,26 @@ def test_an_atom_feed_entry_is_reported_once(app: App, server: LocalServer) -> N
     check_sources(app, ["pmda"])
     first = _entries(app, "pmda")
     assert [e["title"] for e in first] == ["再生医療等製品の承認について", "Notice without a date of its own"]
-    assert [e.valid_from for e in events_of(app, "pmda") if e.type == v.REGISTER_ENTRY_ADDED] == ["2024-05-31", "2024-04-01T23:15:00Z"]
+    assert [e.valid_from for e in events_of(app, "pmda") if e.type == v.REGISTER_ENTRY_ADDED] == [
+        "2024-05-31",
+        "2024-04-01T23:15:00Z",
+    ]
     new_entry = (
         "<entry><title>再生医療等製品の条件及び期限付承認</title><id>urn:example:pmda-regen:2024-07-01</id>"
         "<published>2024-07-01</published></entry>"
     )
-    feed["xml"] = feed["xml"].replace("<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-07-01T00:00:00Z</updated>", 1)
+    feed["xml"] = feed["xml"].replace(
+        "<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-07-01T00:00:00Z</updated>", 1
+    )
     feed["xml"] = feed["xml"].replace(" <entry>", new_entry + " <entry>", 1)
     check_sources(app, ["pmda"])
     check_sources(app, ["pmda"])
     titles = [e["title"] for e in _entries(app, "pmda")]
-    assert titles == ["再生医療等製品の承認について", "Notice without a date of its own", "再生医療等製品の条件及び期限付承認"]
+    assert titles == [
+        "再生医療等製品の承認について",
+        "Notice without a date of its own",
+        "再生医療等製品の条件及び期限付承認",
+    ]
     assert v.SOURCE_CHANGED not in types_of(app, "pmda")
 
 
@@ -108,7 +128,9 @@ def test_a_feed_build_date_alone_is_not_a_change(app: App, server: LocalServer) 
     server.route("/feed.atom", lambda _s: Reply(200, {"Content-Type": "application/atom+xml"}, feed["xml"].encode()))
     add(app, "pmda", server.url("/feed.atom"), kind="feed")
     check_sources(app, ["pmda"])
-    feed["xml"] = feed["xml"].replace("<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-08-01T00:00:00Z</updated>", 1)
+    feed["xml"] = feed["xml"].replace(
+        "<updated>2024-06-01T00:00:00Z</updated>", "<updated>2024-08-01T00:00:00Z</updated>", 1
+    )
     assert check_sources(app, ["pmda"]).by_source()["pmda"].outcome == "unchanged"
 
 
@@ -182,7 +204,10 @@ def test_a_new_ecfr_version_carries_a_bounded_diff_of_the_sections_text(app: App
     assert "+(a) Autologous use means the implantation, transplantation, infusion, or transfer of human cells" \
         " or tissue back into the individual from whom they were recovered." in added["text_diff"]
     assert added["text_diff_truncated"] is False
-    assert [s.query for s in server.requests if s.path.startswith("/api/versioner/v1/full/")] == ["part=1271", "part=1271"]
+    assert [s.query for s in server.requests if s.path.startswith("/api/versioner/v1/full/")] == [
+        "part=1271",
+        "part=1271",
+    ]
 
 
 def test_an_ecfr_text_that_cannot_be_read_leaves_the_entry_reported(app: App, server: LocalServer) -> None:

@@ -28,7 +28,9 @@ def test_two_check_processes_ask_for_robots_txt_once(db_url: str, server: LocalS
     env = cli_env(db_url, **ENV)
 
     def tracker(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "tracker", *args], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "tracker", *args], env=env, capture_output=True, text=True, timeout=120
+        )
 
     assert tracker("init").returncode == 0
     assert tracker("sources", "add", server.url("/page"), "--id", "page").returncode == 0

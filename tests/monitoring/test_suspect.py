@@ -21,7 +21,9 @@ from tracker.services.sources_admin import list_sources
 
 GOOD = "".join(f"<p>Guidance {i}: cellular and gene therapy products, chemistry and controls.</p>" for i in range(6))
 EMPTY = "<html><body></body></html>"
-SCRIPT_ONLY = "<html><head><script>document.location.reload()</script></head><body><noscript>JS</noscript></body></html>"
+SCRIPT_ONLY = (
+    "<html><head><script>document.location.reload()</script></head><body><noscript>JS</noscript></body></html>"
+)
 
 
 def outcome(app: App, clock: Clock) -> str:
@@ -69,7 +71,9 @@ def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
 
     def page(_seen: object) -> Reply:
         served["n"] += 1
-        return html(f"{GOOD}<p>Page generated 2026-12-04 10:00:{served['n']:02d} UTC</p><p>Request id: r{served['n']}x</p>")
+        return html(
+            f"{GOOD}<p>Page generated 2026-12-04 10:00:{served['n']:02d} UTC</p><p>Request id: r{served['n']}x</p>"
+        )
 
     server.route("/page", page)
     add(app, "page", server.url("/page"))
@@ -98,7 +102,9 @@ def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
     assert again.exit_code == 1 and "no volatile-line patterns" in str(again.exception)
 
 
-def test_a_page_that_is_stable_between_two_fetches_proposes_nothing(app: App, server: LocalServer, clock: Clock) -> None:
+def test_a_page_that_is_stable_between_two_fetches_proposes_nothing(
+    app: App, server: LocalServer, clock: Clock
+) -> None:
     server.route("/page", lambda _seen: html(GOOD))
     add(app, "page", server.url("/page"))
     assert outcome(app, clock) == "baselined"

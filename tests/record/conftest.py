@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ REAL_SEEDS = ROOT / "seeds"
 class Clock:
     """A clock the test sets; the store stamps recorded_at with it."""
 
-    now: datetime = datetime(2026, 1, 10, 9, 0, tzinfo=timezone.utc)
+    now: datetime = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -27,11 +27,15 @@ def test_record_commands(db_url: str) -> None:
     assert "record.toml: 16 events written (8 new items" in first
     assert "0 events written in total" in tracker(db_url, "seed", str(FIXTURE)).stdout
 
-    lines = tracker(db_url, "replay", "--valid-at", "2026-04-30", "--jurisdiction", "CN", "--kind", "regulation", "--json").stdout.splitlines()
+    lines = tracker(
+        db_url, "replay", "--valid-at", "2026-04-30", "--jurisdiction", "CN", "--kind", "regulation", "--json"
+    ).stdout.splitlines()
     states = [json.loads(line) for line in lines]
     assert [(s["id"], s["status"], s["status_date"]) for s in states] == [("cn-reg", "published", "2025-09-28")]
     assert states[0]["title_zh"] == "生物医学新技术临床研究和临床转化应用管理条例"
-    effective = json.loads(tracker(db_url, "replay", "--valid-at", "2026-05-01", "--kind", "regulation", "--json").stdout)
+    effective = json.loads(
+        tracker(db_url, "replay", "--valid-at", "2026-05-01", "--kind", "regulation", "--json").stdout
+    )
     assert (effective["status"], effective["precision"], effective["approximate"]) == ("effective", "month", True)
     assert tracker(db_url, "replay", "--as-of", "0", "--json").stdout == ""
     text = tracker(db_url, "replay", "--valid-at", "2026-05-01", "--kind", "regulation").stdout
@@ -53,7 +57,9 @@ def test_record_commands(db_url: str) -> None:
 def test_seed_defaults_to_the_seeds_folder_of_the_working_directory(db_url: str, tmp_path: Path) -> None:
     tracker(db_url, "init")
     (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "record.toml").write_text((FIXTURE / "record.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "seeds" / "record.toml").write_text(
+        (FIXTURE / "record.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     result = subprocess.run([sys.executable, "-m", "tracker", "seed"], env=cli_env(db_url), cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -69,13 +75,19 @@ def test_bad_input_is_one_line_exit_1_naming_the_value_and_the_valid_ones(db_url
     assert tracker(db_url, "subscriptions", "list", "--json").stdout.strip() in ("", "[]")
     tracker(db_url, "seed", str(FIXTURE))
     cases = [
-        (("replay", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS' (valid: CN, EU, INTL, JP, US)"),
+        (
+            ("replay", "--jurisdiction", "mars"),
+            "--jurisdiction: unknown jurisdiction 'MARS' (valid: CN, EU, INTL, JP, US)",
+        ),
         (("replay", "--kind", "memo"), "--kind: unknown kind 'memo' (valid: agency,"),
         (("replay", "--valid-at", "2026-02-30"), "--valid-at: '2026-02-30' is not a real date"),
         (("upcoming", "--jurisdiction", "mars"), "--jurisdiction: unknown jurisdiction 'MARS'"),
         (("changelog", "--since", "2026-13-45"), "--since: '2026-13-45' is not a real date"),
         (("changelog", "--jurisdiction", "XX"), "--jurisdiction: unknown jurisdiction 'XX'"),
-        (("log", "--type", "InstrumentPublishd"), "--type: unknown event type 'InstrumentPublishd' (did you mean InstrumentPublished"),
+        (
+            ("log", "--type", "InstrumentPublishd"),
+            "--type: unknown event type 'InstrumentPublishd' (did you mean InstrumentPublished",
+        ),
         (("log", "--since", "2026-02-30"), "--since: '2026-02-30' is not a real date"),
         (("subscribe", "qa@example.org", "--item", "cn-rg"), "--item: unknown item id 'cn-rg'"),
         (("subscribe", "qa@example.org", "--tag", "no-such-tag"), "--tag: unknown tag 'no-such-tag' (valid: "),

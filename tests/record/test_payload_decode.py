@@ -107,10 +107,12 @@ def listing(rows: list[tuple[str, str, str]]) -> Reply:
 
 
 BEFORE = [("/doc/1", "Potency Assurance for Cellular and Gene Therapy Products", "2025-01-10")]
-AFTER = [*BEFORE,
-         ("/doc/2", "Considerations for the Use of Artificial Intelligence in Cell Therapy Manufacturing", "2026-11-20"),
-         ("/doc/3", "Human Gene Therapy Products Incorporating Human Genome Editing", "2026-11-21"),
-         ("/doc/4", "Frequently Asked Questions on Developing Potency Assurance Strategies", "2026-11-22")]
+AFTER = [
+    *BEFORE,
+    ("/doc/2", "Considerations for the Use of Artificial Intelligence in Cell Therapy Manufacturing", "2026-11-20"),
+    ("/doc/3", "Human Gene Therapy Products Incorporating Human Genome Editing", "2026-11-21"),
+    ("/doc/4", "Frequently Asked Questions on Developing Potency Assurance Strategies", "2026-11-22"),
+]
 
 
 def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.record.conftest import REAL_SEEDS
 from tracker.core import EventStore, NewEvent
 from tracker.domain import payloads as p
 from tracker.domain import vocabulary as v
@@ -12,11 +13,11 @@ from tracker.domain.payloads_registry import REGISTRY, decode, schema_version
 from tracker.domain.upcasters import build_upcaster
 from tracker.services.seeding import seed
 
-from tests.record.conftest import REAL_SEEDS
-
 
 def test_every_event_type_of_the_vocabulary_is_registered_by_its_stored_name() -> None:
-    names = {value for name, value in vars(v).items() if name.isupper() and isinstance(value, str) and value[:1].isupper()}
+    names = {
+        value for name, value in vars(v).items() if name.isupper() and isinstance(value, str) and value[:1].isupper()
+    }
     assert len(names) > 40 and names == set(REGISTRY)
     # The stored names are the vocabulary's strings, never a code path.
     assert all("." not in name and ":" not in name for name in REGISTRY)
@@ -32,7 +33,12 @@ def test_versions_follow_the_upcasts_and_the_store_applies_them() -> None:
 def test_every_payload_the_seeds_write_reads_back_exactly(cstore: EventStore) -> None:
     seed(cstore, [REAL_SEEDS])
     events = list(cstore.read())
-    assert {e.type for e in events} >= {v.INSTRUMENT_REGISTERED, v.AGENCY_RENAMED, v.SOURCE_REGISTERED, v.REFERENCE_REGISTERED}
+    assert {e.type for e in events} >= {
+        v.INSTRUMENT_REGISTERED,
+        v.AGENCY_RENAMED,
+        v.SOURCE_REGISTERED,
+        v.REFERENCE_REGISTERED,
+    }
     for event in events:
         typed = decode(event.type, event.payload)
         if hasattr(typed, "to_payload"):
@@ -47,7 +53,9 @@ def test_typed_step_correction_reads_its_parts() -> None:
     assert typed.old == ("renamed", "2020") and typed.new is not None
     assert (typed.new.id, typed.new.title_zh, typed.new.date_basis) == ("x", "新", "stated")
     assert typed.to_payload() == payload
-    retraction = p.StepCorrection.from_payload({"id": "x", "old": {"step": "drafted", "date": "2020"}, "new": None, "reason": None})
+    retraction = p.StepCorrection.from_payload(
+        {"id": "x", "old": {"step": "drafted", "date": "2020"}, "new": None, "reason": None}
+    )
     assert retraction.new is None
 
 
@@ -58,14 +66,18 @@ def test_typed_step_correction_reads_its_parts() -> None:
     (v.ITEM_CORRECTED, {"id": "x", "changes": {"title_en": "no old or new"}}, "'title_en'"),
     (v.SOURCE_REMOVED, {"reason": "gone"}, "id"),
 ])
-def test_a_payload_of_the_wrong_shape_is_refused_naming_the_field(type_name: str, payload: dict[str, object], field: str) -> None:
+def test_a_payload_of_the_wrong_shape_is_refused_naming_the_field(
+    type_name: str, payload: dict[str, object], field: str
+) -> None:
     with pytest.raises(p.PayloadError, match=field):
         decode(type_name, payload)
 
 
 def test_a_payload_written_through_its_type_is_stored_as_given(cstore: EventStore) -> None:
     step = p.Step("cn-x", "effective", "2026-05", note="施行", extra={"date_basis": "stated"})
-    [recorded] = cstore.append([NewEvent(stream="instrument/cn-x", type=v.INSTRUMENT_EFFECTIVE, payload=step.to_payload())])
+    [recorded] = cstore.append(
+        [NewEvent(stream="instrument/cn-x", type=v.INSTRUMENT_EFFECTIVE, payload=step.to_payload())]
+    )
     assert p.Step.from_payload(recorded.payload) == step
 
 
@@ -81,4 +93,6 @@ def test_a_step_keeps_its_provenance_however_many_fields_it_has(step: dict[str, 
     from tracker.domain import seed_events as se
     assert se.step_payload("cn-x", step) == {"id": "cn-x", **step}
     assert p.Step.from_payload(step, "cn-x").to_payload(with_id=False) == step
-    assert p.Step.from_payload({"step": "published", "date": "2015", "date_basis": "title"}, "cn-x").date_basis == "title"
+    assert (
+        p.Step.from_payload({"step": "published", "date": "2015", "date_basis": "title"}, "cn-x").date_basis == "title"
+    )

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 import shutil
+import tomllib
 from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from tests.record.conftest import REAL_SEEDS, Clock
 from tracker.core import EventStore, Projector
 from tracker.projections.record import RecordProjection
 from tracker.schema.read_models import record_items
 from tracker.services import auditing, record_queries
 from tracker.services.replay import ItemState, replay
 from tracker.services.seeding import seed
-
-from tests.record.conftest import REAL_SEEDS, Clock
 
 BIOMED = "cn-biomed-new-tech-regulation"
 
@@ -115,7 +114,9 @@ def at(store: EventStore, day: str, **kw) -> dict[str, ItemState]:  # type: igno
     return {s.id: s for s in replay(store, valid_at=date.fromisoformat(day), **kw)}
 
 
-def test_biomedical_regulation_published_then_effective_then_absent_before_recorded(seeded: tuple[EventStore, int], clock: Clock) -> None:
+def test_biomedical_regulation_published_then_effective_then_absent_before_recorded(
+    seeded: tuple[EventStore, int], clock: Clock
+) -> None:
     store, before = seeded
     assert at(store, "2026-04-30")[BIOMED].status == "published"
     assert at(store, "2026-04-30")[BIOMED].status_date == "2025-09-28"
@@ -149,7 +150,12 @@ HISTORY = [
     ("2015-07-01", "cn-stem-cell-clinical-research-measures", "published", None),  # 2015年7月 试行
     ("2015-12-31", "cn-quasi-dual-track", "established", None),
     ("2016-12-01", "cn-cell-therapy-product-research-evaluation-guideline", "draft", "细胞制品研究与评价技术指导原则"),
-    ("2017-12-01", "cn-cell-therapy-product-research-evaluation-guideline", "published", "细胞治疗产品研究与评价技术指导原则(试行)"),
+    (
+        "2017-12-01",
+        "cn-cell-therapy-product-research-evaluation-guideline",
+        "published",
+        "细胞治疗产品研究与评价技术指导原则(试行)",
+    ),
     ("2021-05-31", "cn-product-axicabtagene-ciloleucel", "absent", None),
     ("2021-06-01", "cn-product-axicabtagene-ciloleucel", "approved", "阿基仑赛注射液"),
     ("2022-09-15", "us-otp", "absent", None),
@@ -175,7 +181,11 @@ def test_every_table_1_guideline_and_table_2_product_is_recorded(seeded: tuple[E
     Projector(store, [RecordProjection()]).catch_up()
     with store.db.read() as conn:
         rows = [dict(r) for r in conn.execute(sa.select(record_items)).mappings()]
-    guidelines = {r["title_zh"]: r for r in rows if r["kind"] == "guidance" and json.loads(r["attributes"])["seed_file"] == "cn_guidelines.toml"}
+    guidelines = {
+        r["title_zh"]: r
+        for r in rows
+        if r["kind"] == "guidance" and json.loads(r["attributes"])["seed_file"] == "cn_guidelines.toml"
+    }
     assert len(guidelines) == 23
     for title, discipline in zip(TABLE_1, TABLE_1_DISCIPLINES, strict=True):
         assert title in guidelines, title
@@ -197,7 +207,9 @@ def test_chinese_text_round_trips_byte_exact(seeded: tuple[EventStore, int]) -> 
     registered = next(e for e in store.read(stream=f"instrument/{BIOMED}") if e.type == "InstrumentRegistered")
     assert registered.payload["title_zh"] == title and registered.payload["citation"]["quote"] == quote
     with store.db.read() as conn:
-        stored = conn.execute(sa.text("SELECT payload FROM events WHERE position = :p"), {"p": registered.position}).scalar_one()
+        stored = conn.execute(
+            sa.text("SELECT payload FROM events WHERE position = :p"), {"p": registered.position}
+        ).scalar_one()
     assert title.encode("utf-8") in stored.encode("utf-8") and quote.encode("utf-8") in stored.encode("utf-8")
     line = next(line for line in auditing.export_lines(store) if f'"position": {registered.position},' in line)
     assert title.encode("utf-8") in line.encode("utf-8")  # not \\u-escaped
@@ -224,7 +236,11 @@ def _quotes(value: object) -> list[str]:
 @pytest.mark.skipif(not REVIEW.is_file(), reason=f"the review is not at {REVIEW} (set TRACKER_REVIEW)")
 def test_every_quote_is_an_exact_substring_of_the_review() -> None:
     review = REVIEW.read_text(encoding="utf-8")
-    quotes = [q for path in sorted(REAL_SEEDS.glob("*.toml")) for q in _quotes(tomllib.loads(path.read_text(encoding="utf-8")))]
+    quotes = [
+        q
+        for path in sorted(REAL_SEEDS.glob("*.toml"))
+        for q in _quotes(tomllib.loads(path.read_text(encoding="utf-8")))
+    ]
     assert len(quotes) > 150
     assert [q for q in quotes if q not in review] == []
 
@@ -247,7 +263,9 @@ def test_replay_says_which_route_applied_on_a_day(seeded: tuple[EventStore, int]
     for day, expected in ROUTES:
         regimes = at(store, day, jurisdiction="CN", kind="regime")
         assert sorted(i for i, s in regimes.items() if s.status == "effective") == expected, day
-    switches = [e.valid_from for e in store.read(stream="regime/cn-regime-quasi-dual-track") if e.type == "RegimeSwitched"]
+    switches = [
+        e.valid_from for e in store.read(stream="regime/cn-regime-quasi-dual-track") if e.type == "RegimeSwitched"
+    ]
     assert switches == ["2015-06", "2015-07", "2017-12", "2018"]
 
 
@@ -257,10 +275,15 @@ def test_the_analysts_corrections_hold(seeded: tuple[EventStore, int]) -> None:
     assert on["us-guidance-expedited-programs-regenerative-medicine"].status == "draft"
     assert on["us-guidance-expedited-programs-regenerative-medicine-2019"].status == "published"
     Projector(store, [RecordProjection()]).catch_up()
-    relations = {(r["relation"], r["target_id"]): r for r in record_queries.show(store, "cn-drug-registration-measures-2020").relations}
+    relations = {
+        (r["relation"], r["target_id"]): r
+        for r in record_queries.show(store, "cn-drug-registration-measures-2020").relations
+    }
     assert relations[("supersedes", "cn-drug-registration-measures-2007")]["details"]["inferred"] is True
     assert record_queries.show(store, "cn-drug-registration-measures-2007").relations == []
-    assert ("based-on", "cn-quasi-dual-track") not in {(r["relation"], r["target_id"]) for r in record_queries.show(store, BIOMED).relations}
+    assert ("based-on", "cn-quasi-dual-track") not in {
+        (r["relation"], r["target_id"]) for r in record_queries.show(store, BIOMED).relations
+    }
     notice = record_queries.show(store, "cn-2011-stem-cell-self-inspection-notice")
     assert [s["step"] for s in notice.steps] == ["published"]
     assert notice.item["attributes"]["flags"][0]["type"] == "anachronism"
@@ -276,26 +299,46 @@ def test_every_figure_says_where_its_date_comes_from(seeded: tuple[EventStore, i
     facts = [e for e in store.read(types={"FactReported"}) if "kind" in e.payload]
     assert len(facts) == 27
     bases = {e.payload["id"]: e.payload["step_folded"]["date_basis"] for e in facts}
-    assert sorted(i for i, b in bases.items() if b == "review") == sorted(i for i, e in ((e.payload["id"], e) for e in facts) if e.payload["date"] == "2025")
+    assert sorted(i for i, b in bases.items() if b == "review") == sorted(
+        i for i, e in ((e.payload["id"], e) for e in facts) if e.payload["date"] == "2025"
+    )
     assert sum(b == "review" for b in bases.values()) == 9 and sum(b == "cited-source" for b in bases.values()) == 6
     Projector(store, [RecordProjection()]).catch_up()
     for item_id in ("us-fact-rmat-requests", "us-fact-rmat-granted"):
         [flag] = record_queries.show(store, item_id).item["attributes"]["flags"]
-        assert (flag["type"], flag["against"], flag["external"]) == ("conflict", "src-fda-rmat-requests-by-fiscal-year", True)
+        assert (flag["type"], flag["against"], flag["external"]) == (
+            "conflict",
+            "src-fda-rmat-requests-by-fiscal-year",
+            True,
+        )
 
 
 def test_agencies_sharing_a_chinese_title_say_why() -> None:
-    items = [i for p in sorted(REAL_SEEDS.glob("*.toml")) for i in tomllib.loads(p.read_text(encoding="utf-8")).get("items", [])]
+    items = [
+        i
+        for p in sorted(REAL_SEEDS.glob("*.toml"))
+        for i in tomllib.loads(p.read_text(encoding="utf-8")).get("items", [])
+    ]
     agencies = [i for i in items if i["kind"] == "agency"]
-    linked = {frozenset((i["id"], r["target"])) for i in agencies for r in i.get("relations", []) if r["type"] == "same-title-as"}
-    pairs = [(a["id"], b["id"]) for n, a in enumerate(agencies) for b in agencies[n + 1:] if a["title_zh"] == b["title_zh"]]
+    linked = {
+        frozenset((i["id"], r["target"]))
+        for i in agencies
+        for r in i.get("relations", [])
+        if r["type"] == "same-title-as"
+    }
+    pairs = [
+        (a["id"], b["id"]) for n, a in enumerate(agencies) for b in agencies[n + 1 :] if a["title_zh"] == b["title_zh"]
+    ]
     assert pairs and all(frozenset(p) in linked for p in pairs)
 
 
 def test_replay_says_where_a_status_date_comes_from(seeded: tuple[EventStore, int]) -> None:
     store, _ = seeded
     on = at(store, "2025-12-31")
-    assert (on["us-fact-cgt-approvals-breakthrough"].status_date, on["us-fact-cgt-approvals-breakthrough"].date_basis) == ("2024", "cited-source")
+    assert (
+        on["us-fact-cgt-approvals-breakthrough"].status_date,
+        on["us-fact-cgt-approvals-breakthrough"].date_basis,
+    ) == ("2024", "cited-source")
     assert on["us-fact-fda-cgt-guidances"].as_json()["date_basis"] == "review"
     assert (on["us-otp"].status_date, on["us-otp"].date_basis) == ("2022-09-16", "external")
     assert on["cn-regime-quasi-dual-track"].date_basis == "stated"

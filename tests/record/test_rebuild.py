@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Connection
 
+from tests.record.helpers import dump
 from tracker.core import EventStore, NewEvent, Projector, RecordedEvent
 from tracker.domain import seed_events as se
 from tracker.domain.seeds import SeedItem
-from tests.record.helpers import dump
 from tracker.errors import DatabaseError
 from tracker.projections.record import RecordProjection
 from tracker.services.replay import replay
@@ -29,7 +29,15 @@ def agency(item_id: str) -> SeedItem:
 
 
 def rename(item: SeedItem, day: str, name: str) -> NewEvent:
-    step = {"step": "renamed", "date": day, "note": None, "by": None, "citation": None, "title_zh": name, "title_en": name}
+    step = {
+        "step": "renamed",
+        "date": day,
+        "note": None,
+        "by": None,
+        "citation": None,
+        "title_zh": name,
+        "title_en": name,
+    }
     return se.step_event(item, step, META)
 
 

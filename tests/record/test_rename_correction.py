@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.record.conftest import FIXTURE
 from tracker.core import EventStore, Projector
 from tracker.projections.digest_index import DigestIndexProjection, load_refs
 from tracker.projections.record import RecordProjection
 from tracker.services import record_queries
 from tracker.services.replay import replay
 from tracker.services.seeding import seed
-
-from tests.record.conftest import FIXTURE
 
 ORIGINAL = ("细胞制品研究与评价技术指导原则", "Guideline for Cell Products")
 RENAMED = ("细胞治疗产品研究与评价技术指导原则(试行)", "Guideline for Cell Therapy Products (Trial)")
@@ -38,7 +37,9 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def _titles(store: EventStore, as_of: int | None = None, valid_at: date = date(2100, 1, 1)) -> dict[str, tuple[str, str]]:
+def _titles(
+    store: EventStore, as_of: int | None = None, valid_at: date = date(2100, 1, 1)
+) -> dict[str, tuple[str, str]]:
     """cn-guide's title in the read model, the digest index and a replay (as_of, valid_at)."""
     Projector(store, [RecordProjection(), DigestIndexProjection()]).catch_up()
     item = record_queries.show(store, "cn-guide").item
@@ -74,7 +75,9 @@ def test_a_rename_whose_date_was_wrong_is_replaced_and_the_title_refolded(cstore
     assert _titles(cstore, as_of=before, valid_at=date(2018, 1, 1))["replay"] == RENAMED
 
 
-def test_the_latest_dated_rename_left_names_the_item_after_a_correction_or_a_retraction(cstore: EventStore, seeds: Path) -> None:
+def test_the_latest_dated_rename_left_names_the_item_after_a_correction_or_a_retraction(
+    cstore: EventStore, seeds: Path
+) -> None:
     second = f'type = "renamed"\ndate = "2019"\ntitle_zh = "{SECOND[0]}"\ntitle_en = "{SECOND[1]}"\n'
     _edit(seeds / "record.toml", RENAME, second + '\n[[items.steps]]\n' + RENAME)
     seed(cstore, [seeds])
@@ -91,12 +94,18 @@ def test_the_latest_dated_rename_left_names_the_item_after_a_correction_or_a_ret
     first = '[[items.steps]]\n' + RENAME + f'title_zh = "{RENAMED[0]}"\ntitle_en = "{RENAMED[1]}"\n\n'
     assert text.count(first) == 1
     text = text.replace(first, "").replace(
-        'id = "cn-guide"\n', 'id = "cn-guide"\nretracted = [{ type = "renamed", date = "2017-12", reason = "not in the source" }]\n', 1)
+        'id = "cn-guide"\n',
+        'id = "cn-guide"\nretracted = [{ type = "renamed", date = "2017-12", reason = "not in the source" }]\n',
+        1,
+    )
     (seeds / "record.toml").write_text(text, encoding="utf-8")
     seed(cstore, [seeds])
     assert set(_titles(cstore).values()) == {SECOND} and _rename_dates(cstore) == ["2016"]
     text = text.replace("[[items.steps]]\n" + second.replace("2019", "2016") + "\n", "").replace(
-        'reason = "not in the source" }]', 'reason = "not in the source" }, { type = "renamed", date = "2016", reason = "no" }]', 1)
+        'reason = "not in the source" }]',
+        'reason = "not in the source" }, { type = "renamed", date = "2016", reason = "no" }]',
+        1,
+    )
     (seeds / "record.toml").write_text(text, encoding="utf-8")
     seed(cstore, [seeds])
     assert set(_titles(cstore).values()) == {ORIGINAL} and _rename_dates(cstore) == []

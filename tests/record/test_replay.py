@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tracker.projections.sources import SourcesProjection
+from tests.record.conftest import FIXTURE, Clock
 from tracker.core import EventStore, Projector
 from tracker.domain.dates import parse_partial, start_of
 from tracker.errors import NotFoundError
+from tracker.projections.sources import SourcesProjection
 from tracker.services import record_queries
 from tracker.services.replay import ItemState, replay
 from tracker.services.seeding import seed
-
-from tests.record.conftest import FIXTURE, Clock
 
 
 def states(store: EventStore, **kw) -> dict[str, ItemState]:  # type: ignore[no-untyped-def]
@@ -50,14 +49,22 @@ def test_status_follows_valid_time(cstore: EventStore) -> None:
     guide = states(cstore, valid_at=date(2017, 11, 30))["cn-guide"]
     assert (guide.status, guide.title_zh) == ("draft", "细胞制品研究与评价技术指导原则")
     guide = states(cstore, valid_at=date(2017, 12, 1))["cn-guide"]
-    assert (guide.status, guide.status_date, guide.title_zh) == ("published", "2017-12", "细胞治疗产品研究与评价技术指导原则(试行)")
+    assert (guide.status, guide.status_date, guide.title_zh) == (
+        "published",
+        "2017-12",
+        "细胞治疗产品研究与评价技术指导原则(试行)",
+    )
     assert status(cstore, "cn-guide", "2030-01-01") == "superseded"
     assert status(cstore, "cn-product", "2021-05-31") == "absent"
     assert status(cstore, "cn-product", "2021-06-01") == "approved"
     # An item is known to exist from its first dated step, whatever its type (here the renaming).
     assert status(cstore, "us-otat", "2022-09-15") == "absent"
     otp = states(cstore, valid_at=date(2022, 9, 16))["us-otat"]
-    assert (otp.status, otp.title_en, otp.title_zh) == ("renamed", "Office of Therapeutic Products (OTP)", "治疗产品办公室")
+    assert (otp.status, otp.title_en, otp.title_zh) == (
+        "renamed",
+        "Office of Therapeutic Products (OTP)",
+        "治疗产品办公室",
+    )
 
 
 def test_json_marks_approximate_dates(cstore: EventStore) -> None:
@@ -86,7 +93,9 @@ def test_undated_items_are_shown_on_every_day_with_date_not_given_never_from_the
 def test_as_of_shows_what_was_known_then(cstore: EventStore, clock: Clock, tmp_path: Path) -> None:
     first = tmp_path / "first.toml"
     text = (FIXTURE / "record.toml").read_text(encoding="utf-8")
-    first.write_text(text.replace("[[items.relations]]\ntype = \"designated\"\ntarget = \"cn-program\"\n", ""), encoding="utf-8")
+    first.write_text(
+        text.replace('[[items.relations]]\ntype = "designated"\ntarget = "cn-program"\n', ""), encoding="utf-8"
+    )
     # Record everything but the product first, then (a day later) the product.
     cut = text.index('[[items]]\nid = "cn-product"')
     end = text.index('[[items]]\nid = "us-otat"')
@@ -117,7 +126,12 @@ def test_filters(cstore: EventStore) -> None:
 def test_history_has_both_times_and_causes(cstore: EventStore, clock: Clock) -> None:
     seed(cstore, [FIXTURE])
     entries = record_queries.history(cstore, "cn-reg")
-    assert [(e.step, e.valid_from) for e in entries] == [("added to the record", None), ("drafted", "2025"), ("published", "2025-09-28"), ("effective", "2026-05")]
+    assert [(e.step, e.valid_from) for e in entries] == [
+        ("added to the record", None),
+        ("drafted", "2025"),
+        ("published", "2025-09-28"),
+        ("effective", "2026-05"),
+    ]
     assert {e.cause for e in entries} == {"seed:record.toml"}
     assert entries[0].recorded_at == "2026-01-10T09:00:00.000000Z"
     assert entries[3].as_json()["precision"] == "month"
@@ -131,7 +145,10 @@ def test_show_relations_both_ways_and_sources(cstore: EventStore, projector: Pro
     Projector(cstore, [SourcesProjection()]).catch_up()  # show reads an item's sources from their read model
     view = record_queries.show(cstore, "cn-program")
     assert view.item["status"] == "established" and view.item["status_date"] == "2020"
-    assert {(r["item_id"], r["relation"]) for r in view.related_by} == {("cn-reg", "based-on"), ("cn-product", "designated")}
+    assert {(r["item_id"], r["relation"]) for r in view.related_by} == {
+        ("cn-reg", "based-on"),
+        ("cn-product", "designated"),
+    }
     reg = record_queries.show(cstore, "cn-reg")
     assert [(r["relation"], r["target_id"]) for r in reg.relations] == [("based-on", "cn-program")]
     assert [s["id"] for s in reg.sources] == ["src-gov-cn"]
@@ -144,7 +161,9 @@ def test_upcoming_counts_month_dates_from_their_first_day(cstore: EventStore, pr
     seed(cstore, [FIXTURE])
     projector.catch_up()
     found = record_queries.upcoming(cstore, days=90, today=date(2026, 4, 1))
-    assert [(u.item_id, u.step, u.date, u.starts) for u in found] == [("cn-reg", "effective", "2026-05", date(2026, 5, 1))]
+    assert [(u.item_id, u.step, u.date, u.starts) for u in found] == [
+        ("cn-reg", "effective", "2026-05", date(2026, 5, 1))
+    ]
     assert found[0].as_json()["precision"] == "month"
     assert record_queries.upcoming(cstore, days=29, today=date(2026, 4, 1)) == []
     # A month date stays due until the month is over (it may mean any of its days).

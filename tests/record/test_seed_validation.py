@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.record.conftest import BAD, FIXTURE
 from tracker.core import EventStore
 from tracker.domain.seeds import load_seeds
 from tracker.errors import SeedError
 from tracker.services.seeding import seed
-
-from tests.record.conftest import BAD, FIXTURE
 
 CASES = sorted(BAD.glob("*.toml"))
 
@@ -54,7 +53,10 @@ def test_the_real_seeds_are_valid() -> None:
 
 def test_several_problems_are_counted_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "two.toml"
-    bad.write_text((BAD / "unknown_field.toml").read_text(encoding="utf-8").replace('colour = "red"', 'colour = "red"\nshape = 1'), encoding="utf-8")
+    bad.write_text(
+        (BAD / "unknown_field.toml").read_text(encoding="utf-8").replace('colour = "red"', 'colour = "red"\nshape = 1'),
+        encoding="utf-8",
+    )
     with pytest.raises(SeedError, match=r"field 'colour': unknown field \(and 1 more problem; nothing was written\)"):
         load_seeds([bad])
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.record.conftest import FIXTURE
 from tracker.core import EventStore, Projector
 from tracker.errors import SeedError
-from tracker.services.seeding import seed
 from tracker.services import record_queries
-
-from tests.record.conftest import FIXTURE
+from tracker.services.seeding import seed
 
 
 @pytest.fixture
@@ -40,7 +39,11 @@ def test_seed_writes_registrations_steps_sources_and_references(cstore: EventSto
     program = by_key["seed:cn-program:registered"]
     assert (program.type, program.valid_from) == ("ProgramEstablished", "2020")
     fact = by_key["seed:us-fact:registered"]
-    assert (fact.type, fact.payload["value"], fact.payload["metric"]) == ("FactReported", 44, "rmat-designations-granted")
+    assert (fact.type, fact.payload["value"], fact.payload["metric"]) == (
+        "FactReported",
+        44,
+        "rmat-designations-granted",
+    )
     assert by_key["seed:us-otat:step:renamed:2022-09-16"].type == "AgencyRenamed"
     assert by_key["seed:cn-guide:step:trial:2017-12"].type == "InstrumentTrialIssued"
     assert by_key["seed:reference:1:registered"].stream == "reference/1"
@@ -61,7 +64,9 @@ def test_item_url_not_in_sources_toml_gets_a_derived_id(cstore: EventStore, seed
     sources = [e.payload for e in cstore.read(types=["SourceRegistered"])]
     import hashlib
     url = "https://www.gov.cn/zhengce/example.html"
-    assert sources == [{**sources[0], "id": "src-" + hashlib.sha256(url.encode()).hexdigest()[:12], "items": ["cn-reg"]}]
+    assert sources == [
+        {**sources[0], "id": "src-" + hashlib.sha256(url.encode()).hexdigest()[:12], "items": ["cn-reg"]}
+    ]
 
 
 def test_seeding_twice_writes_nothing(cstore: EventStore, seeds: Path) -> None:
@@ -78,14 +83,20 @@ def test_editing_an_item_appends_only_a_correction(cstore: EventStore, seeds: Pa
     head = cstore.head().position
     record = seeds / "record.toml"
     text = record.read_text(encoding="utf-8")
-    text = text.replace('title_en = "Regulation on Biomedical New Technologies"', 'title_en = "Regulation on the Administration of Biomedical New Technologies"')
+    text = text.replace(
+        'title_en = "Regulation on Biomedical New Technologies"',
+        'title_en = "Regulation on the Administration of Biomedical New Technologies"',
+    )
     text = text.replace('note = "国务院正式公布"', 'note = "国务院正式公布(更正)"')
     record.write_text(text, encoding="utf-8")
     report = seed(cstore, [seeds])
     new = list(cstore.read(after=head))
     assert [e.type for e in new] == ["ItemCorrected"]
     changes = new[0].payload["changes"]
-    assert changes["title_en"] == {"old": "Regulation on Biomedical New Technologies", "new": "Regulation on the Administration of Biomedical New Technologies"}
+    assert changes["title_en"] == {
+        "old": "Regulation on Biomedical New Technologies",
+        "new": "Regulation on the Administration of Biomedical New Technologies",
+    }
     assert changes["step:published:2025-09-28"]["new"]["note"] == "国务院正式公布(更正)"
     assert "record.toml" in new[0].payload["reason"] and new[0].idempotency_key == "seed:cn-reg:corrected:1"
     assert report.file("record.toml").corrected == 1 and report.written == 1
@@ -102,9 +113,13 @@ def test_a_new_step_is_appended_as_a_step_event(cstore: EventStore, seeds: Path)
     record = seeds / "record.toml"
     text = record.read_text(encoding="utf-8")
     anchor = 'note = "自2026年5月起施行 (month precision on purpose)"\n'
-    record.write_text(text.replace(anchor, anchor + '\n[[items.steps]]\ntype = "repealed"\ndate = "2030-06"\n'), encoding="utf-8")
+    record.write_text(
+        text.replace(anchor, anchor + '\n[[items.steps]]\ntype = "repealed"\ndate = "2030-06"\n'), encoding="utf-8"
+    )
     report = seed(cstore, [seeds])
-    assert [(e.type, e.valid_from, e.stream) for e in cstore.read(after=head)] == [("InstrumentRepealed", "2030-06", "instrument/cn-reg")]
+    assert [(e.type, e.valid_from, e.stream) for e in cstore.read(after=head)] == [
+        ("InstrumentRepealed", "2030-06", "instrument/cn-reg")
+    ]
     assert report.file("record.toml").steps == 1 and report.file("record.toml").corrected == 0
 
 
@@ -125,7 +140,9 @@ def test_changing_the_kind_is_refused_and_writes_nothing(cstore: EventStore, see
     seed(cstore, [seeds])
     head = cstore.head()
     record = seeds / "record.toml"
-    text = record.read_text(encoding="utf-8").replace('id = "cn-reg"\njurisdiction = "CN"\nkind = "regulation"', 'id = "cn-reg"\njurisdiction = "CN"\nkind = "law"')
+    text = record.read_text(encoding="utf-8").replace(
+        'id = "cn-reg"\njurisdiction = "CN"\nkind = "regulation"', 'id = "cn-reg"\njurisdiction = "CN"\nkind = "law"'
+    )
     record.write_text(text, encoding="utf-8")
     with pytest.raises(SeedError, match="record.toml: item 'cn-reg': field 'kind': cannot change"):
         seed(cstore, [seeds])
@@ -135,8 +152,13 @@ def test_changing_the_kind_is_refused_and_writes_nothing(cstore: EventStore, see
 def test_relations_may_point_at_items_already_recorded(cstore: EventStore, seeds: Path, tmp_path: Path) -> None:
     seed(cstore, [seeds])
     extra = tmp_path / "extra.toml"
-    extra.write_text('[[items]]\nid = "cn-later"\njurisdiction = "CN"\nkind = "law"\ntitle_zh = "药品管理法"\ntitle_en = "Drug Law"\n'
-                     'citation = { ref = [], quote = "药品管理法" }\n\n[[items.relations]]\ntype = "implements"\ntarget = "cn-reg"\n', encoding="utf-8")
+    extra.write_text(
+        '[[items]]\nid = "cn-later"\njurisdiction = "CN"\nkind = "law"\ntitle_zh = "药品管理法"\ntitle_en = "Drug '
+        'Law"\n'
+        'citation = { ref = [], quote = "药品管理法" }\n\n[[items.relations]]\ntype = "implements"\ntarget = '
+        '"cn-reg"\n',
+        encoding="utf-8",
+    )
     report = seed(cstore, [extra])
     assert report.written == 1
     # Seeding one file never reports the items of other files as removed.
@@ -145,10 +167,16 @@ def test_relations_may_point_at_items_already_recorded(cstore: EventStore, seeds
 
 def test_correcting_a_dated_registration_moves_its_step(cstore: EventStore, seeds: Path, projector: Projector) -> None:
     from datetime import date
+
     from tracker.services.replay import replay
     seed(cstore, [seeds])
     record = seeds / "record.toml"
-    record.write_text(record.read_text(encoding="utf-8").replace('type = "approved"\ndate = "2021-06"', 'type = "approved"\ndate = "2021-07"'), encoding="utf-8")
+    record.write_text(
+        record.read_text(encoding="utf-8").replace(
+            'type = "approved"\ndate = "2021-06"', 'type = "approved"\ndate = "2021-07"'
+        ),
+        encoding="utf-8",
+    )
     head = cstore.head().position
     seed(cstore, [seeds])
     [correction] = list(cstore.read(after=head))
@@ -161,10 +189,14 @@ def test_correcting_a_dated_registration_moves_its_step(cstore: EventStore, seed
     assert {s.id: s.status_date for s in replay(cstore, valid_at=date(2021, 7, 1))}["cn-product"] == "2021-07"
 
 
-def test_a_source_no_longer_linking_an_item_of_these_files_drops_it(cstore: EventStore, seeds: Path, tmp_path: Path) -> None:
+def test_a_source_no_longer_linking_an_item_of_these_files_drops_it(
+    cstore: EventStore, seeds: Path, tmp_path: Path
+) -> None:
     seed(cstore, [seeds])
     sources = seeds / "sources.toml"
-    sources.write_text(sources.read_text(encoding="utf-8").replace('items = ["cn-agency"]', "items = []"), encoding="utf-8")
+    sources.write_text(
+        sources.read_text(encoding="utf-8").replace('items = ["cn-agency"]', "items = []"), encoding="utf-8"
+    )
     seed(cstore, [seeds])
     gov = [e for e in cstore.read(types={"SourceRegistered"}) if e.payload["id"] == "src-gov-cn"]
     # cn-reg stays: its own `urls` name the page; cn-agency, defined in these files, is no longer tied to it.
@@ -173,7 +205,10 @@ def test_a_source_no_longer_linking_an_item_of_these_files_drops_it(cstore: Even
     extra = tmp_path / "alone"
     extra.mkdir()
     shutil.copy(sources, extra / "sources.toml")
-    (extra / "sources.toml").write_text(sources.read_text(encoding="utf-8").replace('items = ["cn-guide"]', 'items = ["cn-guide", "cn-reg"]'), encoding="utf-8")
+    (extra / "sources.toml").write_text(
+        sources.read_text(encoding="utf-8").replace('items = ["cn-guide"]', 'items = ["cn-guide", "cn-reg"]'),
+        encoding="utf-8",
+    )
     seed(cstore, [extra / "sources.toml"])
     cde = [e.payload["items"] for e in cstore.read(types={"SourceRegistered"}) if e.payload["id"] == "src-cde"]
     assert cde[-1] == ["cn-guide", "cn-reg"]
@@ -185,16 +220,26 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_a_step_whose_date_was_wrong_is_replaced_not_kept_beside(cstore: EventStore, seeds: Path, projector: Projector) -> None:
+def test_a_step_whose_date_was_wrong_is_replaced_not_kept_beside(
+    cstore: EventStore, seeds: Path, projector: Projector
+) -> None:
     from datetime import date
+
     from tracker.services.replay import replay
     seed(cstore, [seeds])
     head = cstore.head().position
     _edit(seeds / "record.toml", 'type = "effective"\ndate = "2026-05"', 'type = "effective"\ndate = "2026-07"')
     report = seed(cstore, [seeds])
     [corrected] = list(cstore.read(after=head))
-    assert (corrected.type, corrected.valid_from, corrected.idempotency_key) == ("StepCorrected", "2026-07", "seed:cn-reg:step-corrected:1")
-    assert corrected.payload["old"] == {"step": "effective", "date": "2026-05"} and corrected.payload["new"]["date"] == "2026-07"
+    assert (corrected.type, corrected.valid_from, corrected.idempotency_key) == (
+        "StepCorrected",
+        "2026-07",
+        "seed:cn-reg:step-corrected:1",
+    )
+    assert (
+        corrected.payload["old"] == {"step": "effective", "date": "2026-05"}
+        and corrected.payload["new"]["date"] == "2026-07"
+    )
     assert report.file("record.toml").steps_corrected == 1 and report.file("record.toml").notes == []
     assert seed(cstore, [seeds]).written == 0  # the corrected step is now the recorded one
     projector.catch_up()
@@ -208,8 +253,11 @@ def test_a_step_whose_date_was_wrong_is_replaced_not_kept_beside(cstore: EventSt
     assert {s.id: s.status for s in replay(cstore, as_of=head, valid_at=date(2026, 6, 1))}["cn-reg"] == "effective"
 
 
-def test_a_step_whose_type_was_wrong_is_replaced_and_a_retracted_one_withdrawn(cstore: EventStore, seeds: Path, projector: Projector) -> None:
+def test_a_step_whose_type_was_wrong_is_replaced_and_a_retracted_one_withdrawn(
+    cstore: EventStore, seeds: Path, projector: Projector
+) -> None:
     from datetime import date
+
     from tracker.services.replay import replay
     seed(cstore, [seeds])
     head = cstore.head().position
@@ -224,8 +272,14 @@ def test_a_step_whose_type_was_wrong_is_replaced_and_a_retracted_one_withdrawn(c
     start = text.index('[[items.steps]]\ntype = "superseded"\ndate = "2026-05"\n')
     end = text.find("\n[[", start + 10)
     text = text[:start] + text[end + 1:]
-    (seeds / "record.toml").write_text(text.replace(
-        'id = "cn-reg"\n', 'id = "cn-reg"\nretracted = [{ type = "superseded", date = "2026-05", reason = "not in the source" }]\n', 1), encoding="utf-8")
+    (seeds / "record.toml").write_text(
+        text.replace(
+            'id = "cn-reg"\n',
+            'id = "cn-reg"\nretracted = [{ type = "superseded", date = "2026-05", reason = "not in the source" }]\n',
+            1,
+        ),
+        encoding="utf-8",
+    )
     seed(cstore, [seeds])
     [retraction] = list(cstore.read(after=head))
     assert retraction.type == "StepCorrected" and retraction.payload["new"] is None and retraction.valid_from is None
@@ -243,4 +297,6 @@ def test_corrects_names_the_step_a_new_one_replaces(cstore: EventStore, seeds: P
           'type = "trial"\ndate = "2025-06"\ncorrects = { type = "drafted", date = "2025" }\n')
     seed(cstore, [seeds])
     [corrected] = list(cstore.read(after=head))
-    assert corrected.payload["old"] == {"step": "drafted", "date": "2025"} and corrected.payload["new"]["step"] == "trial"
+    assert (
+        corrected.payload["old"] == {"step": "drafted", "date": "2025"} and corrected.payload["new"]["step"] == "trial"
+    )

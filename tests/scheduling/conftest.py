@@ -183,7 +183,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
         served.kill()
 
 
-def run_cli(env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tracker", *args], env=env, cwd=str(cwd or ROOT),
         capture_output=True, text=True, timeout=timeout,

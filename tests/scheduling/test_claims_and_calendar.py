@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from tracker.services import claims, heartbeat
 from tracker.services.heartbeat import ProcessIdentity
 from tracker.settings import load_settings
 
-T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def test_due_sources_are_split_between_holders_and_a_lapsed_claim_is_free_again(
@@ -45,7 +45,9 @@ def test_due_sources_are_split_between_holders_and_a_lapsed_claim_is_free_again(
     app.close()
 
 
-def test_a_lease_has_one_holder_until_it_lapses_and_a_completed_one_is_never_taken(ready_url: str, tmp_path: Path) -> None:
+def test_a_lease_has_one_holder_until_it_lapses_and_a_completed_one_is_never_taken(
+    ready_url: str, tmp_path: Path
+) -> None:
     app = make_app(ready_url, tmp_path)
     db, name = app.db, "digest:daily:2026-11-24T07:00:00.000000Z"
     assert claims.acquire(db, name, "p1", T0, 30)
@@ -79,13 +81,23 @@ def schedule(**settings: str) -> Schedule:
         ({}, "daily", "2026-11-24T07:00:00+00:00", "2026-11-24T07:00:00+00:00"),
         # 07:00 in Shanghai is 23:00 UTC the day before
         ({"timezone": "Asia/Shanghai"}, "daily", "2026-11-24T00:30:00+00:00", "2026-11-23T23:00:00+00:00"),
-        ({"timezone": "Asia/Tokyo", "daily_at": "09:30"}, "daily", "2026-11-24T00:29:00+00:00", "2026-11-23T00:30:00+00:00"),
+        (
+            {"timezone": "Asia/Tokyo", "daily_at": "09:30"},
+            "daily",
+            "2026-11-24T00:29:00+00:00",
+            "2026-11-23T00:30:00+00:00",
+        ),
         # 2026-11-24 is a Tuesday
         ({}, "weekly", "2026-11-24T12:00:00+00:00", "2026-11-23T07:00:00+00:00"),
         ({}, "weekly", "2026-11-23T06:00:00+00:00", "2026-11-16T07:00:00+00:00"),
         ({"weekly_on": "tuesday"}, "weekly", "2026-11-24T12:00:00+00:00", "2026-11-24T07:00:00+00:00"),
         # across the spring-forward night in Berlin (2026-03-29 02:00 -> 03:00)
-        ({"timezone": "Europe/Berlin", "daily_at": "02:30"}, "daily", "2026-03-29T12:00:00+00:00", "2026-03-29T01:30:00+00:00"),
+        (
+            {"timezone": "Europe/Berlin", "daily_at": "02:30"},
+            "daily",
+            "2026-03-29T12:00:00+00:00",
+            "2026-03-29T01:30:00+00:00",
+        ),
     ],
 )
 def test_period_start(settings: dict[str, str], cadence: str, now: str, start: str) -> None:
@@ -93,7 +105,7 @@ def test_period_start(settings: dict[str, str], cadence: str, now: str, start: s
 
 
 def test_period_key_is_the_lease_name() -> None:
-    assert period_key("weekly", datetime(2026, 11, 23, 7, tzinfo=timezone.utc)) == "digest:weekly:2026-11-23T07:00:00.000000Z"
+    assert period_key("weekly", datetime(2026, 11, 23, 7, tzinfo=UTC)) == "digest:weekly:2026-11-23T07:00:00.000000Z"
 
 
 def test_heartbeats_record_ticks_stops_and_are_pruned(ready_url: str, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.scheduling.conftest import Pages, Served, make_app, run_cli, serve_env, wait_for
-from tests.support.smtp import Mailbox
 from tests.scheduling.helpers import checked, event_types, json_lines, register_sources, tick_claims
+from tests.support.smtp import Mailbox
 from tracker.domain import vocabulary as v
 from tracker.services import heartbeat
 from tracker.services.heartbeat import ProcessIdentity

@@ -19,7 +19,9 @@ from tracker.signing import parse_checkpoint
 def test_serve_once_and_serve_make_checkpoints_only_when_the_log_grew(ready_url: str, tmp_path: Path,
                                                                       serve: Callable[..., Served]) -> None:
     if not ready_url.startswith("sqlite"):
-        pytest.skip("the job is the same on both backends (tests/cli/test_proof_commands.py covers them); run once, on SQLite")
+        pytest.skip(
+            "the job is the same on both backends (tests/cli/test_proof_commands.py covers them); run once, on SQLite"
+        )
     app = make_app(ready_url, tmp_path)
     EventStore(app.db).append([NewEvent("instrument/x", "InstrumentRegistered", {"id": f"x{i}"}) for i in range(5)])
     env = serve_env(ready_url, tmp_path, TRACKER_CHECKPOINT_SECONDS="1")

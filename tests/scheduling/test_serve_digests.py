@@ -7,14 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
-from collections.abc import Callable
 
 from tests.scheduling.conftest import Pages, Served, make_app, run_cli, serve_env, wait_for
-from tests.support.smtp import Mailbox
 from tests.scheduling.helpers import checked, event_types, json_lines, make_due, register_sources
+from tests.support.smtp import Mailbox
 from tracker.domain import vocabulary as v
 from tracker.scheduling.calendar import Schedule, period_key
 from tracker.services import claims, heartbeat
@@ -40,14 +40,16 @@ def test_serve_checks_detects_a_change_and_sends_the_digest(
     [source_id] = register_sources(app, pages, 1)
     subscribe(app, "reader@example.org", cadence="daily", name="CGT daily")
     # The margin covers start-up, the baseline and the change on a loaded 2-core machine.
-    fire = datetime.now(timezone.utc) + timedelta(seconds=20)
+    fire = datetime.now(UTC) + timedelta(seconds=20)
     env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT=fire.strftime("%H:%M:%S"))
     served = serve(env, "--log-format", "json")
     wait_for(lambda: checked(app) == 1, 20, "the baseline check")
-    pages.set(f"/{source_id}", f"<html><body><main><h1>Page 0</h1><p>细胞治疗 0</p><p>{CHANGE}</p></main></body></html>")
+    pages.set(
+        f"/{source_id}", f"<html><body><main><h1>Page 0</h1><p>细胞治疗 0</p><p>{CHANGE}</p></main></body></html>"
+    )
     make_due(app, [source_id])
     wait_for(lambda: event_types(app)[(v.SOURCE_CHANGED, v.source_stream(source_id))] == 1, 20, "the change")
-    assert datetime.now(timezone.utc) < fire, "the change came after the digest time: raise the 20 s margin"
+    assert datetime.now(UTC) < fire, "the change came after the digest time: raise the 20 s margin"
     wait_for(lambda: mailbox.messages, 45, "the daily digest at its cron time")
     wait_for(lambda: '"mail_sent": 1' in served.log(), 10, "the digest job's line")
     served.signal(signal.SIGTERM)
@@ -75,7 +77,7 @@ def test_a_missed_digest_runs_once_after_a_restart(
     pages.set(f"/{source_id}", f"<html><body><main><p>{CHANGE}</p></main></body></html>")
     make_due(app, [source_id])
     # A process served this database yesterday; today's 00:00:00 UTC digest time passed while none ran.
-    heartbeat.beat(app.db, ProcessIdentity("earlier-host", 1, "gone"), datetime.now(timezone.utc) - timedelta(days=1),
+    heartbeat.beat(app.db, ProcessIdentity("earlier-host", 1, "gone"), datetime.now(UTC) - timedelta(days=1),
                    "active")
     env = serve_env(ready_url, tmp_path, TRACKER_SMTP_URL=mailbox.url, TRACKER_DAILY_AT="00:00:00")
     restart = run_cli(env, "serve", "--once", cwd=tmp_path)
@@ -100,7 +102,7 @@ def test_a_digest_left_unfinished_by_a_killed_process_runs_once_on_the_next_star
     check_sources(app, [source_id])
     pages.set(f"/{source_id}", f"<html><body><main><p>{CHANGE}</p></main></body></html>")
     check_sources(app, [source_id])                               # a change to report
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(10)
     killed = ProcessIdentity(socket.gethostname(), dead.pid, "killed")

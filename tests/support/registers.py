@@ -25,10 +25,11 @@ def fr_document(n: int, rng: random.Random | None = None) -> dict[str, Any]:
     number = f"{year}-{10000 + n:05d}"
     published = f"{year}-{1 + n % 12:02d}-{1 + n % 28:02d}"
     doc: dict[str, Any] = {
-        "title": f"Cellular and Gene Therapy Products; {('Draft Guidance', 'Final Rule', 'Notice of Meeting')[n % 3]} No. {n}; Availability",
+        "title": "Cellular and Gene Therapy Products; "
+        "{('Draft Guidance', 'Final Rule', 'Notice of Meeting')[n % 3]} No. {n}; Availability",
         "type": FR_TYPES[n % 3],
         "abstract": "The Food and Drug Administration (FDA or Agency) is announcing the availability of "
-                    + "a document " * rng.randint(5, 40),
+        + "a document " * rng.randint(5, 40),
         "document_number": number,
         "html_url": f"https://www.federalregister.gov/documents/{published.replace('-', '/')}/{number}/cgt-{n}",
         "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{published}/pdf/{number}.pdf",
@@ -41,11 +42,20 @@ def fr_document(n: int, rng: random.Random | None = None) -> dict[str, Any]:
         "citation": f"{year - 1935} FR {1000 + n}",
         "effective_on": f"{year}-{1 + (n + 2) % 12:02d}-01" if n % 3 == 0 else None,
         "comments_close_on": f"{year}-{1 + (n + 3) % 12:02d}-15" if n % 3 != 0 else None,
-        "start_page": 1000 + n, "end_page": 1003 + n, "significant": n % 5 == 0,
+        "start_page": 1000 + n,
+        "end_page": 1003 + n,
+        "significant": n % 5 == 0,
         "regulation_id_numbers": [f"0910-A{n % 1000:03d}"] if n % 3 == 0 else [],
     }
-    if n % 7 == 0:    # optional fields missing, as the API omits them when empty
-        for key in ("pdf_url", "public_inspection_pdf_url", "effective_on", "comments_close_on", "docket_ids", "agencies"):
+    if n % 7 == 0:  # optional fields missing, as the API omits them when empty
+        for key in (
+            "pdf_url",
+            "public_inspection_pdf_url",
+            "effective_on",
+            "comments_close_on",
+            "docket_ids",
+            "agencies",
+        ):
             doc.pop(key, None)
         doc["agency_names"] = ["Food and Drug Administration"]
     return doc
@@ -69,7 +79,9 @@ def fr_pages(total: int, per_page: int, next_url: str) -> list[bytes]:
     return bodies
 
 
-FR_EMPTY = json.dumps({"count": 0, "description": "Documents matching 'xenotransplantation'", "total_pages": 0}).encode()
+FR_EMPTY = json.dumps(
+    {"count": 0, "description": "Documents matching 'xenotransplantation'", "total_pages": 0}
+).encode()
 
 CENTRES = ("Center for Biologics Evaluation and Research", "Center for Drug Evaluation and Research",
            "Center for Devices and Radiological Health")

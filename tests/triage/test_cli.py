@@ -15,6 +15,7 @@ from tracker.app import App
 from tracker.cli.main import cli
 from tracker.services import proposing, record_queries
 
+
 def tracker(db_url: str, *args: str, **env: str) -> Result:
     base = {k: None for k in os.environ if k.startswith("TRACKER_")} | ENV | {"TRACKER_DATABASE_URL": db_url}
     return CliRunner().invoke(cli, list(args), env={**base, **env})
@@ -36,7 +37,10 @@ def test_list_show_and_decide(app: App, db_url: str) -> None:
 
     shown = tracker(db_url, "triage", "show", potency["id"])
     assert shown.exit_code == 0 and "why: English title close to" in shown.stdout
-    assert json.loads(tracker(db_url, "triage", "show", potency["id"], "--json").stdout)["evidence"]["entry_id"] == "2023-28295"
+    assert (
+        json.loads(tracker(db_url, "triage", "show", potency["id"], "--json").stdout)["evidence"]["entry_id"]
+        == "2023-28295"
+    )
 
     accepted = tracker(db_url, "triage", "accept", potency["id"], TRACKER_ACTOR="alice")
     assert accepted.exit_code == 0, accepted.output

@@ -4,7 +4,7 @@ accept (into the record, citing the evidence), reject, defer, assign, assess; hi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,15 +19,26 @@ from tracker.services import proposing, record_queries, triage
 from tracker.services.replay import ItemState, replay
 
 FR = "https://www.federalregister.gov/api/v1/documents.json"
-POTENCY: dict[str, Any] = {"entry_id": "2023-28295", "type": "NOTICE", "date": "2023-12-28",
-           "title": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; Availability",
-           "agency": "Food and Drug Administration", "url": "https://www.federalregister.gov/d/2023-28295",
-           "dates": {"publication_date": "2023-12-28", "comments_close_on": "2024-03-27"},
-           "deadlines": {"comments_close": "2024-03-27"}}
-PRORULE: dict[str, Any] = {"entry_id": "2025-01234", "type": "PRORULE", "date": "2025-03-04",
-           "title": "Current Good Tissue Practice for Human Cell Therapy Establishments", "agency": "Food and Drug Administration",
-           "url": "https://www.federalregister.gov/d/2025-01234", "dates": {"publication_date": "2025-03-04"},
-           "deadlines": {"comments_close": "2025-06-02"}}
+POTENCY: dict[str, Any] = {
+    "entry_id": "2023-28295",
+    "type": "NOTICE",
+    "date": "2023-12-28",
+    "title": "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; Availability",
+    "agency": "Food and Drug Administration",
+    "url": "https://www.federalregister.gov/d/2023-28295",
+    "dates": {"publication_date": "2023-12-28", "comments_close_on": "2024-03-27"},
+    "deadlines": {"comments_close": "2024-03-27"},
+}
+PRORULE: dict[str, Any] = {
+    "entry_id": "2025-01234",
+    "type": "PRORULE",
+    "date": "2025-03-04",
+    "title": "Current Good Tissue Practice for Human Cell Therapy Establishments",
+    "agency": "Food and Drug Administration",
+    "url": "https://www.federalregister.gov/d/2025-01234",
+    "dates": {"publication_date": "2025-03-04"},
+    "deadlines": {"comments_close": "2025-06-02"},
+}
 
 
 def states(found: list[ItemState]) -> dict[str, ItemState]:
@@ -65,7 +76,9 @@ def test_raising_again_or_from_the_start_raises_nothing_twice(fr: App) -> None:
     assert again.raised == [] and again.already == 2
     assert proposing.raise_proposals(fr).read == 0
     # A revision of the entry that changes nothing a proposal is made of raises nothing new.
-    record_entries(fr, "fr", {**POTENCY, "title": POTENCY["title"] + " ", "deadlines": {"comments_close": "2024-04-01"}})
+    record_entries(
+        fr, "fr", {**POTENCY, "title": POTENCY["title"] + " ", "deadlines": {"comments_close": "2024-04-01"}}
+    )
     assert proposing.raise_proposals(fr).raised == []
     assert len(triage.list_proposals(fr)) == 2
 
@@ -79,8 +92,13 @@ def test_accepting_writes_the_step_citing_the_proposal_and_the_analyst(fr: App, 
     [step] = fr.store.read(after=result.events[0] - 1, until=result.events[0])
     assert step.type == v.INSTRUMENT_DRAFTED and step.valid_from == "2023-12-28"
     assert step.metadata["actor"] == "alice"
-    assert step.payload["triage"]["proposal"] == p.id and step.payload["triage"]["evidence_position"] == p.evidence_position
-    assert "Dr. Example" not in str(step.payload) and "Dr. Example" not in str(list(fr.store.read(stream=v.proposal_stream(p.id))))
+    assert (
+        step.payload["triage"]["proposal"] == p.id
+        and step.payload["triage"]["evidence_position"] == p.evidence_position
+    )
+    assert "Dr. Example" not in str(step.payload) and "Dr. Example" not in str(
+        list(fr.store.read(stream=v.proposal_stream(p.id)))
+    )
 
     history = record_queries.history(fr.store, "us-potency-guidance")
     assert history[-1].step == "drafted" and history[-1].actor == "alice"
@@ -100,7 +118,9 @@ def test_accepting_writes_the_step_citing_the_proposal_and_the_analyst(fr: App, 
 def test_accepting_as_a_new_item_registers_it(fr: App) -> None:
     [p] = raised(fr, "fr", PRORULE)
     assert p.match is None and p.step == "drafted" and p.kind == "regulation"
-    result = triage.accept(fr, p.id, actor="alice", new="us-cgtp-establishments-rule", title_zh="人类细胞治疗机构现行良好组织规范")
+    result = triage.accept(
+        fr, p.id, actor="alice", new="us-cgtp-establishments-rule", title_zh="人类细胞治疗机构现行良好组织规范"
+    )
     assert result.new_item and len(result.events) == 2
     fr.fresh("record")
     shown = record_queries.history(fr.store, "us-cgtp-establishments-rule")
@@ -185,7 +205,7 @@ def test_two_analysts_at_once_one_wins(fr: App, monkeypatch: pytest.MonkeyPatch)
 def test_clock_is_not_in_the_key(fr: App, clock: Clock) -> None:
     record_entries(fr, "fr", POTENCY)
     first = proposing.derive_all(fr, fr.store.read(types=proposing.TRIGGERS))
-    clock.now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    clock.now = datetime(2030, 1, 1, tzinfo=UTC)
     again = proposing.derive_all(fr, fr.store.read(types=proposing.TRIGGERS))
     assert [p.key for p in first] == [p.key for p in again]
     with fr.db.read() as conn:
@@ -195,11 +215,28 @@ def test_clock_is_not_in_the_key(fr: App, clock: Clock) -> None:
 def test_a_conditional_authorisation_turned_standard_is_an_amendment(app: App) -> None:
     add(app, "ema", "https://www.ema.europa.eu/en/documents/report/medicines-output-medicines_json-report_en.json",
         kind="ema-medicines", jurisdiction="EU")
-    entry: dict[str, Any] = {"entry_id": "EMEA/H/C/004090", "type": "Authorised (conditional approval)", "date": "2018-08-22",
-             "title": "Kymriah", "dates": {"marketing_authorisation": "2018-08-22"}}
+    entry: dict[str, Any] = {
+        "entry_id": "EMEA/H/C/004090",
+        "type": "Authorised (conditional approval)",
+        "date": "2018-08-22",
+        "title": "Kymriah",
+        "dates": {"marketing_authorisation": "2018-08-22"},
+    }
     record_entries(app, "ema", entry)
-    app.store.append([entry_event("ema", {**entry, "type": "Authorised", "dates": {**entry["dates"], "last_updated": "2025-06-30"},
-                                          "changes": {"type": {"old": entry["type"], "new": "Authorised"}}}, revised=True)])
+    app.store.append(
+        [
+            entry_event(
+                "ema",
+                {
+                    **entry,
+                    "type": "Authorised",
+                    "dates": {**entry["dates"], "last_updated": "2025-06-30"},
+                    "changes": {"type": {"old": entry["type"], "new": "Authorised"}},
+                },
+                revised=True,
+            )
+        ]
+    )
     proposing.raise_proposals(app)
     steps = sorted((p.step, p.date, p.match) for p in triage.list_proposals(app))
     assert steps == [("amended", "2025-06-30", "eu-kymriah"), ("approved", "2018-08-22", "eu-kymriah")]

@@ -42,7 +42,10 @@ def test_awaiting_triage_then_accepted(app: App) -> None:
     assert all("Awaiting triage" not in d.text for d in rendered if d.subscription_id == cn_id)
     waiting = us.text.split("== Awaiting triage")[1].split("\n== ")[0]
     assert "2023-12-28 drafted [US] Potency Assurance for Cellular and Gene Therapy Products" in waiting
-    assert f"a step of us-potency-guidance; seen on fr #{potency.evidence_position}; tracker triage show {potency.id}" in waiting
+    assert (
+        f"a step of us-potency-guidance; seen on fr #{potency.evidence_position}; tracker triage show {potency.id}"
+        in waiting
+    )
     assert "https://www.federalregister.gov/d/2023-28295" in waiting
     assert "Awaiting triage" in us.html
 

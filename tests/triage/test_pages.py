@@ -30,17 +30,26 @@ def page(case: dict[str, Any], rows: list[list[str]], version: int) -> bytes:
             f"<tr><td><a href='{esc(href)}'>{esc(title)}</a></td><td>{esc(day)}</td></tr>" for href, title, day in rows
         ) + "</tbody></table>"
     else:
-        body = "<ul class='list'>" + "".join(
-            f"<li><span class='date'>{esc(day)}</span> <a href='{esc(href)}'>{esc(title)}</a></li>" for href, title, day in rows
-        ) + "</ul>"
+        body = (
+            "<ul class='list'>"
+            + "".join(
+                f"<li><span class='date'>{esc(day)}</span> <a href='{esc(href)}'>{esc(title)}</a></li>"
+                for href, title, day in rows
+            )
+            + "</ul>"
+        )
     text = (
-        f"<!DOCTYPE html><html lang='{case['lang']}'><head><meta charset='{case['charset']}'><title>{esc(case['name'])}</title></head><body>"
-        f"<header><nav><ul>{''.join(f'<li><a href=/menu/{i}>{esc(n)}</a></li>' for i, n in enumerate(nav))}</ul></nav></header>"
+        f"<!DOCTYPE html><html lang='{case['lang']}'><head><meta "
+        f"charset='{case['charset']}'><title>{esc(case['name'])}</title></head><body>"
+        "<header><nav><ul>"
+        f"{''.join(f'<li><a href=/menu/{i}>{esc(n)}</a></li>' for i, n in enumerate(nav))}"
+        "</ul></nav></header>"
         "<div class='breadcrumb'><a href='/'>Home</a> &gt; <a href='/guidance'>Guidance documents</a></div>"
         f"<main><h1>{esc(case['name'])}</h1><p class='count'>{esc(counter)}</p>{body}"
         "<ul class='pagination'><li><a href='?page=1'>1</a></li><li><a href='?page=2'>2</a></li>"
         "<li><a href='?page=2'>Next page</a></li></ul></main>"
-        "<footer><ul><li><a href='/privacy'>Privacy policy</a></li><li><a href='/foia'>FOIA requests</a></li></ul></footer>"
+        "<footer><ul><li><a href='/privacy'>Privacy policy</a></li><li><a href='/foia'>FOIA "
+        "requests</a></li></ul></footer>"
         "</body></html>"
     )
     return text.encode(case["charset"])
@@ -97,23 +106,43 @@ def test_only_the_rows_that_differ_are_read_and_they_give_the_same_changes(case:
 def test_cards_and_a_selector() -> None:
     from tracker.fetching.rows import list_rows
 
-    cards = ("<main><div class='grid'>" + "".join(
-        f"<div class='card'><h3><a href='/news/{n}'>Notice on cell therapy product {n}</a></h3><p>28 September 2025</p></div>"
-        for n in range(3)) + "</div><aside><ul><li><a href='/x'>Related reading list</a></li></ul></aside></main>"
-        "<section id='other'><ul><li><a href='/elsewhere'>Another list entirely</a></li></ul></section>")
+    cards = (
+        "<main><div class='grid'>"
+        + "".join(
+            f"<div class='card'><h3><a href='/news/{n}'>Notice on cell therapy product {n}</a></h3><p>28 September "
+            "2025</p></div>"
+            for n in range(3)
+        )
+        + "</div><aside><ul><li><a href='/x'>Related reading list</a></li></ul></aside></main>"
+        "<section id='other'><ul><li><a href='/elsewhere'>Another list entirely</a></li></ul></section>"
+    )
     rows = list_rows(cards, "https://agency.example/")
     assert [r.key for r in rows] == [f"https://agency.example/news/{n}" for n in range(3)] + ["https://agency.example/elsewhere"]
     assert rows[0].title == "Notice on cell therapy product 0" and "28 September 2025" in rows[0].text
     assert [r.key for r in list_rows(cards, "https://agency.example/", select="#other")] == ["https://agency.example/elsewhere"]
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), None),               # UTF-8, undeclared
-    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), "text/html; charset=utf-8"),
-    ("<meta charset='gb18030'><ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode("gb18030"), None),
-    ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode("gb18030"), "text/html; charset=utf-8"),  # mis-declared
-    (b"\xef\xbb\xbf" + "<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), None),  # a BOM
-])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), None),  # UTF-8, undeclared
+        ("<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(), "text/html; charset=utf-8"),
+        (
+            "<meta charset='gb18030'><ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(
+                "gb18030"
+            ),
+            None,
+        ),
+        (
+            "<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode("gb18030"),
+            "text/html; charset=utf-8",
+        ),  # mis-declared
+        (
+            b"\xef\xbb\xbf" + "<ul><li><a href='/a'>细胞治疗产品指导原则</a> 2025年9月28日</li></ul>".encode(),
+            None,
+        ),  # a BOM
+    ],
+)
 def test_a_body_is_read_in_its_encoding_whichever_way_it_goes_to_lxml(body: bytes, content_type: str | None) -> None:
     from tracker.fetching.rows import changed_rows_of_bodies
 

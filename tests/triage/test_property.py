@@ -26,7 +26,12 @@ _examples = itertools.count()
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("raise"), st.integers(0, 5), st.sampled_from(list(dp.STEPS)), st.sampled_from(["", "2025", "2025-09-28"])),
+        st.tuples(
+            st.just("raise"),
+            st.integers(0, 5),
+            st.sampled_from(list(dp.STEPS)),
+            st.sampled_from(["", "2025", "2025-09-28"]),
+        ),
         st.tuples(st.just("decide"), st.integers(0, 6), st.sampled_from(DECISIONS), st.sampled_from(["bob", "carol"])),
     ),
     max_size=25,
@@ -54,15 +59,21 @@ def build(prefix: str, operations: list[tuple[Any, ...]]) -> list[NewEvent]:
 
 def tables(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     return {
-        "triage_proposals": [tuple(r) for r in conn.execute(sa.select(triage_proposals).order_by(triage_proposals.c.id))],
-        "triage_decisions": [tuple(r) for r in conn.execute(sa.select(triage_decisions).order_by(triage_decisions.c.position))],
+        "triage_proposals": [
+            tuple(r) for r in conn.execute(sa.select(triage_proposals).order_by(triage_proposals.c.id))
+        ],
+        "triage_decisions": [
+            tuple(r) for r in conn.execute(sa.select(triage_decisions).order_by(triage_decisions.c.position))
+        ],
     }
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=ops, splits=st.lists(st.integers(1, 6), min_size=1, max_size=8),
        batch_size=st.sampled_from([1, 2, 3, 7, 5000]))
-def test_incremental_equals_rebuild(app: App, operations: list[tuple[Any, ...]], splits: list[int], batch_size: int) -> None:
+def test_incremental_equals_rebuild(
+    app: App, operations: list[tuple[Any, ...]], splits: list[int], batch_size: int
+) -> None:
     events = build(f"e{next(_examples)}", operations)
     incremental = Projector(app.store, [ProposalsProjection()], batch_size=batch_size)
     sizes = itertools.cycle(splits)
@@ -81,11 +92,24 @@ def test_incremental_equals_rebuild(app: App, operations: list[tuple[Any, ...]],
 
 def test_accept_replay_rebuild_round_trip(app: App) -> None:
     add(app, "fr", "https://www.federalregister.gov/api/v1/documents.json", kind="federal-register", jurisdiction="US")
-    record_entries(app, "fr",
-                   {"entry_id": "2025-00001", "type": "RULE", "date": "2025-05-01", "title": "Human Cells; Final Rule",
-                    "dates": {"publication_date": "2025-04-01", "effective_on": "2025-05-01"}},
-                   {"entry_id": "2025-00002", "type": "PRORULE", "date": "2025-06-01", "title": "Tissue Banks; Proposed Rule",
-                    "dates": {"publication_date": "2025-06-01"}})
+    record_entries(
+        app,
+        "fr",
+        {
+            "entry_id": "2025-00001",
+            "type": "RULE",
+            "date": "2025-05-01",
+            "title": "Human Cells; Final Rule",
+            "dates": {"publication_date": "2025-04-01", "effective_on": "2025-05-01"},
+        },
+        {
+            "entry_id": "2025-00002",
+            "type": "PRORULE",
+            "date": "2025-06-01",
+            "title": "Tissue Banks; Proposed Rule",
+            "dates": {"publication_date": "2025-06-01"},
+        },
+    )
     proposing.raise_proposals(app)
     first, second, third = triage.list_proposals(app)
     triage.accept(app, first.id, actor="alice", new="us-tissue-banks", title_en="Tissue banks rule")
@@ -100,8 +124,17 @@ def test_accept_replay_rebuild_round_trip(app: App) -> None:
     with app.db.read() as conn:
         assert {**tables(conn), **dump(conn)} == before
     # The accepted items now match the next document about them.
-    record_entries(app, "fr", {"entry_id": "2025-00003", "type": "RULE", "date": "2025-09-01",
-                               "title": "Tissue banks rule; Technical Amendment", "dates": {"publication_date": "2025-09-01"}})
+    record_entries(
+        app,
+        "fr",
+        {
+            "entry_id": "2025-00003",
+            "type": "RULE",
+            "date": "2025-09-01",
+            "title": "Tissue banks rule; Technical Amendment",
+            "dates": {"publication_date": "2025-09-01"},
+        },
+    )
     proposing.raise_proposals(app)
     newest = triage.list_proposals(app, state="open")[0]
     assert newest.match == "us-tissue-banks"

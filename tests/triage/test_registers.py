@@ -16,41 +16,112 @@ from tracker.services.checking import check_sources
 DATA = Path(__file__).parents[1] / "data" / "registers"
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 TYPES = {"feed": "application/rdf+xml"}
-Expected = tuple[str, str | None, str, str | None, str | None, str | None]   # step, kind, title, date, match, identifier
+Expected = tuple[str, str | None, str, str | None, str | None, str | None]  # step, kind, title, date, match, identifier
 
 CASES: dict[str, tuple[str, str, str, str, list[Expected]]] = {
-    "federal-register": ("federal-register-documents.json", "/api/v1/documents.json", "", "US", [
-        ("published", "regulation", "Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments", "2024-05-01",
-         "us-21-cfr-1271", "2024-12345"),
-        ("effective", "regulation", "Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments", "2024-07-01",
-         "us-21-cfr-1271", "2024-12345"),
-        ("drafted", "guidance", "Considerations for the Use of Human- and Animal-Derived Materials; Draft Guidance; Availability",
-         "2024-09-10", None, "2024-20001"),
-    ]),
-    "fda-guidance": ("fda-guidance.json", "/files/api/datatables/static/search-for-guidance.json",
-                     "#centre=CBER&topic=Cellular+%26+Gene+Therapy", "US", [
-        ("drafted", "guidance", "Potency Assurance for Cellular and Gene Therapy Products", "2023-12-28",
-         "us-potency-guidance", "FDA-2023-D-5406"),
-        ("published", "guidance", "Human Gene Therapy Products Incorporating Human Genome Editing", "2024-01-31", None,
-         "FDA-2022-D-0018"),
-        ("drafted", "guidance", "Regenerative Medicine Therapies – Café & Co. (Questions & Answers)", None, None,
-         "regenerative-medicine-therapies-caf%C3%A9"),
-    ]),
-    "ema-medicines": ("ema-medicines.json", "/en/documents/report/medicines.json", "", "EU", [
-        ("approved", "product", "Kymriah", "2018-08-22", "eu-kymriah", "EMEA/H/C/004090"),
-        ("approved", "product", "Casgevy", "2024-02-09", None, "EMEA/H/C/005763"),
-        ("withdrawn", "product", "Glybera", None, None, "EMEA/H/C/002145"),
-    ]),
+    "federal-register": (
+        "federal-register-documents.json",
+        "/api/v1/documents.json",
+        "",
+        "US",
+        [
+            (
+                "published",
+                "regulation",
+                "Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments",
+                "2024-05-01",
+                "us-21-cfr-1271",
+                "2024-12345",
+            ),
+            (
+                "effective",
+                "regulation",
+                "Human Cells, Tissues, and Cellular and Tissue-Based Products; Amendments",
+                "2024-07-01",
+                "us-21-cfr-1271",
+                "2024-12345",
+            ),
+            (
+                "drafted",
+                "guidance",
+                "Considerations for the Use of Human- and Animal-Derived Materials; Draft Guidance; Availability",
+                "2024-09-10",
+                None,
+                "2024-20001",
+            ),
+        ],
+    ),
+    "fda-guidance": (
+        "fda-guidance.json",
+        "/files/api/datatables/static/search-for-guidance.json",
+        "#centre=CBER&topic=Cellular+%26+Gene+Therapy",
+        "US",
+        [
+            (
+                "drafted",
+                "guidance",
+                "Potency Assurance for Cellular and Gene Therapy Products",
+                "2023-12-28",
+                "us-potency-guidance",
+                "FDA-2023-D-5406",
+            ),
+            (
+                "published",
+                "guidance",
+                "Human Gene Therapy Products Incorporating Human Genome Editing",
+                "2024-01-31",
+                None,
+                "FDA-2022-D-0018",
+            ),
+            (
+                "drafted",
+                "guidance",
+                "Regenerative Medicine Therapies – Café & Co. (Questions & Answers)",
+                None,
+                None,
+                "regenerative-medicine-therapies-caf%C3%A9",
+            ),
+        ],
+    ),
+    "ema-medicines": (
+        "ema-medicines.json",
+        "/en/documents/report/medicines.json",
+        "",
+        "EU",
+        [
+            ("approved", "product", "Kymriah", "2018-08-22", "eu-kymriah", "EMEA/H/C/004090"),
+            ("approved", "product", "Casgevy", "2024-02-09", None, "EMEA/H/C/005763"),
+            ("withdrawn", "product", "Glybera", None, None, "EMEA/H/C/002145"),
+        ],
+    ),
     # MHLW's news (RSS 1.0 in Shift_JIS): a public comment on a draft ordinance; meeting papers propose nothing.
-    "feed": ("mhlw-news.rdf", "/stf/news.rdf", "", "JP", [
-        ("drafted", "regulation", "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令案に関する御意見の募集について",
-         "2026-11-20", None, None),
-    ]),
-    "ecfr": ("ecfr-title-21-part-1271.json", "/api/versioner/v1/versions/title-21.json", "?part=1271", "US", [
-        ("amended", "regulation", "21 CFR 1271", "2016-11-21", "us-21-cfr-1271", "21 CFR 1271"),
-        ("amended", "regulation", "21 CFR 1271", "2017-01-19", "us-21-cfr-1271", "21 CFR 1271"),
-        ("amended", "regulation", "21 CFR 1271", "2019-03-21", "us-21-cfr-1271", "21 CFR 1271"),
-    ]),
+    "feed": (
+        "mhlw-news.rdf",
+        "/stf/news.rdf",
+        "",
+        "JP",
+        [
+            (
+                "drafted",
+                "regulation",
+                "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令案に関する御意見の募集について",
+                "2026-11-20",
+                None,
+                None,
+            ),
+        ],
+    ),
+    "ecfr": (
+        "ecfr-title-21-part-1271.json",
+        "/api/versioner/v1/versions/title-21.json",
+        "?part=1271",
+        "US",
+        [
+            ("amended", "regulation", "21 CFR 1271", "2016-11-21", "us-21-cfr-1271", "21 CFR 1271"),
+            ("amended", "regulation", "21 CFR 1271", "2017-01-19", "us-21-cfr-1271", "21 CFR 1271"),
+            ("amended", "regulation", "21 CFR 1271", "2019-03-21", "us-21-cfr-1271", "21 CFR 1271"),
+        ],
+    ),
 }
 
 
@@ -68,8 +139,13 @@ def test_register_entries_become_the_expected_proposals(app: App, server: LocalS
     assert sorted(p.date or "" for p in triage.list_proposals(app)) == sorted(e[3] or "" for e in recent)
     history = proposing.raise_proposals(app, after=0, history=True)
     views = [triage.show_proposal(app, p.id) for p in triage.list_proposals(app)]
-    got = sorted(((v.summary.step, v.summary.kind, v.summary.title, v.summary.date, v.summary.match, v.summary.identifier)
-                  for v in views), key=lambda e: tuple(str(x) for x in e))
+    got = sorted(
+        (
+            (v.summary.step, v.summary.kind, v.summary.title, v.summary.date, v.summary.match, v.summary.identifier)
+            for v in views
+        ),
+        key=lambda e: tuple(str(x) for x in e),
+    )
     assert got == sorted(expected, key=lambda e: tuple(str(x) for x in e))
     assert sorted([*report.proposals, *history.raised]) == sorted(v.summary.id for v in views)
     for view in views:

@@ -10,18 +10,19 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.digests.conftest import register_record, record_changes
+from tests.digests.conftest import record_changes, register_record
 from tests.fetching.localserver import LocalServer
 from tests.monitoring.conftest import Clock, html, make_settings
 from tracker import migrate
 from tracker.app import App
-from tracker.services import sources_admin, subscribing, subscriber_page
+from tracker.services import sources_admin, subscriber_page, subscribing
 from tracker.services.checking import check_sources
 from tracker.web import create_app
 
 SCRIPT = "<script>document.title='pwned'</script>"
 PAGE_V1 = "<p>细胞治疗产品临床试验技术指导原则（征求意见稿）</p><p>第一条 总则</p>"
-PAGE_V2 = "<p>细胞治疗产品临床试验技术指导原则（正式稿）</p><p>第一条 总则</p><pre>&lt;script&gt;document.title='pwned'&lt;/script&gt;</pre>"
+PAGE_V2 = ("<p>细胞治疗产品临床试验技术指导原则（正式稿）</p><p>第一条 总则</p>"
+           "<pre>&lt;script&gt;document.title='pwned'&lt;/script&gt;</pre>")
 TOKEN_HEADER = {"Authorization": "Bearer trk_test-token-for-alice"}
 
 

@@ -27,7 +27,7 @@ from tests.web import browser
 from tests.web.conftest import SCRIPT, populate, populate_triage, web_settings
 from tracker import migrate
 from tracker.app import App
-from tracker.services import subscribing, subscriber_page
+from tracker.services import subscriber_page, subscribing
 
 REASON = browser.missing()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(REASON), reason=REASON or "")]
@@ -84,7 +84,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tracker web did not start: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"tracker web did not start: {process.stderr.read().decode() if process.stderr else ''}"
+                )
             time.sleep(0.2)
         yield Served(base, token, subscription, proposal, db_url, home)
     finally:

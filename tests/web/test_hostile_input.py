@@ -28,5 +28,7 @@ def test_no_odd_value_makes_a_server_error(site: Site, route: str) -> None:
 def test_odd_posts_are_refused_cleanly(site: Site) -> None:
     for path in ("/unsubscribe/%00", "/audit/witness", f"/unsubscribe/{site.token}/filters", "/triage/x/accept"):
         for body in (b"", b"%", b"a=%ZZ", b"\x00=\x00", b"List-Unsubscribe=One-Click&" * 3000):
-            response = site.client.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+            response = site.client.post(
+                path, content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+            )
             assert 400 <= response.status_code < 500, (path, body[:20], response.status_code, response.text[:200])

@@ -74,11 +74,23 @@ def test_unknown_things_are_404(site: Site, url: str) -> None:
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("url", [
-    "/replay?valid_at=2026-02-30", "/replay?as_of=yesterday", "/api/replay?as_of=2026-13-01",
-    "/api/replay?as_of=99999999999999999999999", "/?jurisdiction=XX", "/api/items?page=0", "/api/items?kind=spaceship",
-    "/upcoming?days=-1", "/api/upcoming?days=lots", "/sources?state=sleepy", "/sources/src-local/changes/abc", "/api/items?q=a+b+c+d+e+f+g+h+i",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/replay?valid_at=2026-02-30",
+        "/replay?as_of=yesterday",
+        "/api/replay?as_of=2026-13-01",
+        "/api/replay?as_of=99999999999999999999999",
+        "/?jurisdiction=XX",
+        "/api/items?page=0",
+        "/api/items?kind=spaceship",
+        "/upcoming?days=-1",
+        "/api/upcoming?days=lots",
+        "/sources?state=sleepy",
+        "/sources/src-local/changes/abc",
+        "/api/items?q=a+b+c+d+e+f+g+h+i",
+    ],
+)
 def test_malformed_input_is_a_clear_400(site: Site, url: str) -> None:
     response = site.client.get(url)
     assert response.status_code == 400, response.text
@@ -140,7 +152,9 @@ def test_oversized_and_odd_forms_are_refused(site: Site) -> None:
     token = csrf_of(site.client.get("/audit").text)
     big = site.client.post("/audit/witness", data={"witness": "x" * 70_000, "csrf_token": token})
     assert big.status_code == 413
-    odd = site.client.post("/audit/witness", content=b"\xff\xfe", headers={"content-type": "application/x-www-form-urlencoded"})
+    odd = site.client.post(
+        "/audit/witness", content=b"\xff\xfe", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert odd.status_code == 400
     json_body = site.client.post("/audit/witness", json={"witness": "x"})
     assert json_body.status_code == 415

@@ -16,16 +16,30 @@ from tracker.services import calendar_export, changelog, digesting, subscribing
 
 @click.command()
 @click.argument("email")
-@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable).")
-@click.option("--kind", "kinds", multiple=True, metavar="K", help="law, regulation, directive, guidance, program, product, agency, fact (repeatable).")
+@click.option(
+    "--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable)."
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="K",
+    help="law, regulation, directive, guidance, program, product, agency, fact (repeatable).",
+)
 @click.option("--tag", "tags", multiple=True, metavar="T", help="Item topic or source tag, e.g. car-t (repeatable).")
 @click.option("--item", "items", multiple=True, metavar="ID", help="An item or source id (repeatable).")
 @click.option("--accepted-only", is_flag=True, help="Only changes of the regulatory record (seeded or accepted in "
               "triage): no page changes, register entries or proposals awaiting triage.")
 @click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
 @click.option("--name", help="A name for this subscription (shown in the subject).")
-@click.option("--notify", "notify", multiple=True, metavar="URL",
-              help="Also announce each digest on this channel: an Apprise URL (slack://, msteams://, json://host/path ...; repeatable).")
+@click.option(
+    "--notify",
+    "notify",
+    multiple=True,
+    metavar="URL",
+    help="Also announce each digest on this channel: an Apprise URL "
+    "(slack://, msteams://, json://host/path ...; repeatable).",
+)
 @pass_ctx
 def subscribe(ctx: AppContext, email: str, jurisdictions: tuple[str, ...], kinds: tuple[str, ...],
               tags: tuple[str, ...], items: tuple[str, ...], accepted_only: bool, cadence: str, name: str | None,
@@ -91,13 +105,26 @@ def list_cmd(ctx: AppContext, active: bool, as_json: bool) -> None:
     """
     for info in subscribing.list_subscriptions(ctx.app, include_cancelled=not active):
         if as_json:
-            click.echo(json.dumps({"id": info.id, "status": info.status, "cadence": info.cadence, "address": info.address,
-                                   "name": info.name, "filters": info.filters.as_payload(),
-                                   "created_at": info.created_at}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": info.id,
+                        "status": info.status,
+                        "cadence": info.cadence,
+                        "address": info.address,
+                        "name": info.name,
+                        "filters": info.filters.as_payload(),
+                        "created_at": info.created_at,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             continue
         address = info.address or "(forgotten)"
         shown = f"  channels: {', '.join(info.channels)}" if info.channels else ""
-        click.echo(f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}{shown}")
+        click.echo(
+            f"{info.id}  {info.status:<9} {info.cadence:<6} {address}  [{info.filters.describe()}]  {info.name}{shown}"
+        )
 
 
 @click.command()
@@ -126,9 +153,13 @@ def forget(ctx: AppContext, email: str) -> None:
 
 @click.command()
 @click.option("--send", "mode", flag_value="send", help="Prepare and deliver (SMTP, or .eml files in <home>/outbox).")
-@click.option("--preview", "mode", flag_value="preview", default=True, help="Show what would be sent; record nothing (default).")
+@click.option(
+    "--preview", "mode", flag_value="preview", default=True, help="Show what would be sent; record nothing (default)."
+)
 @click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription (prepared and sent).")
-@click.option("--json", "as_json", is_flag=True, help="With --preview: one JSON object per digest (subject, counts, every entry).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="With --preview: one JSON object per digest (subject, counts, every entry)."
+)
 @pass_ctx
 def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: bool) -> None:
     """Prepare and send digests, or preview exactly what would be sent.
@@ -175,8 +206,15 @@ def digest(ctx: AppContext, mode: str, subscription_id: str | None, as_json: boo
 
 
 @click.command("changelog")
-@click.option("--format", "fmt", type=click.Choice(["md", "atom", "html", "ics"]), help="One format (default: all four; ics is the calendar of due dates).")
-@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "atom", "html", "ics"]),
+    help="One format (default: all four; ics is the calendar of due dates).",
+)
+@click.option(
+    "--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable)."
+)
 @click.option("--since", metavar="DATE", help="Only entries dated on or after this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--output", type=click.Path(), help="File (with --format) or folder (default: <home>/changelog/).")
 @pass_ctx
@@ -202,7 +240,9 @@ def changelog_cmd(ctx: AppContext, fmt: str | None, jurisdictions: tuple[str, ..
 
 
 @click.command("calendar")
-@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable).")
+@click.option(
+    "--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="Only these jurisdictions (repeatable)."
+)
 @click.option("--output", type=click.Path(dir_okay=False), help="The .ics file to write (default: stdout).")
 @pass_ctx
 def calendar_cmd(ctx: AppContext, jurisdictions: tuple[str, ...], output: str | None) -> None:

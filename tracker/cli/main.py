@@ -24,35 +24,90 @@ from tracker.errors import TrackerError
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("tracker.cli.store_cmds", "Create or upgrade the database schema (harmless to run twice)."),
     "log": ("tracker.cli.store_cmds", "Show the event log in position order."),
-    "export": ("tracker.cli.store_cmds", "Export every field of every event, hashes included, one JSON object per line."),
+    "export": (
+        "tracker.cli.store_cmds",
+        "Export every field of every event, hashes included, one JSON object per line.",
+    ),
     "verify": ("tracker.cli.store_cmds", "Recompute the whole hash chain; exit 1 naming the first bad position."),
     "keys": ("tracker.cli.proof_cmds", "Signing keys for checkpoints."),
-    "checkpoint": ("tracker.cli.proof_cmds", "Sign the current tree head (size, root, time) and keep it; print the signed note."),
+    "checkpoint": (
+        "tracker.cli.proof_cmds",
+        "Sign the current tree head (size, root, time) and keep it; print the signed note.",
+    ),
     "checkpoints": ("tracker.cli.proof_cmds", "Kept checkpoints."),
-    "prove": ("tracker.cli.proof_cmds", "Print an inclusion proof for the event at POSITION, or a consistency proof between two checkpoints."),
-    "seed": ("tracker.cli.record_cmds", "Turn seed files into events (default: ./seeds if present, else the tracker's seeds/)."),
+    "prove": (
+        "tracker.cli.proof_cmds",
+        "Print an inclusion proof for the event at POSITION, or a consistency proof between two checkpoints.",
+    ),
+    "seed": (
+        "tracker.cli.record_cmds",
+        "Turn seed files into events (default: ./seeds if present, else the tracker's seeds/).",
+    ),
     "projections": ("tracker.cli.record_cmds", "Read models kept up to date from the log."),
-    "replay": ("tracker.cli.record_cmds", "The regulatory record as the tracker knew it (--as-of) of the world on a day (--valid-at)."),
-    "history": ("tracker.cli.record_cmds", "The whole timeline of one item: valid time, recorded time, and the seed or fetch behind each step."),
-    "upcoming": ("tracker.cli.record_cmds", "What is due in the next N days, soonest first: effective dates, comment deadlines, other dated steps."),
+    "replay": (
+        "tracker.cli.record_cmds",
+        "The regulatory record as the tracker knew it (--as-of) of the world on a day (--valid-at).",
+    ),
+    "history": (
+        "tracker.cli.record_cmds",
+        "The whole timeline of one item: valid time, recorded time, and the seed or fetch behind each step.",
+    ),
+    "upcoming": (
+        "tracker.cli.record_cmds",
+        "What is due in the next N days, soonest first: effective dates, comment deadlines, other dated steps.",
+    ),
     "show": ("tracker.cli.record_cmds", "One item: its state, dated steps, relations both ways and monitored sources."),
     "sources": ("tracker.cli.source_cmds", "Monitored sources: official pages and registers watched for change."),
     "check": ("tracker.cli.source_cmds", "Fetch sources and record what changed (default: the sources that are due)."),
-    "diff": ("tracker.cli.source_cmds", "Show the full diff of a source's normalised text between two stored versions."),
+    "diff": (
+        "tracker.cli.source_cmds",
+        "Show the full diff of a source's normalised text between two stored versions.",
+    ),
     "subscribe": ("tracker.cli.digest_cmds", "Subscribe an address to digests of matching changes."),
-    "unsubscribe": ("tracker.cli.digest_cmds", "Cancel one subscription (by id or unsubscribe token) or all of an address."),
+    "unsubscribe": (
+        "tracker.cli.digest_cmds",
+        "Cancel one subscription (by id or unsubscribe token) or all of an address.",
+    ),
     "subscriptions": ("tracker.cli.digest_cmds", "Inspect subscriptions."),
-    "forget": ("tracker.cli.digest_cmds", "Erase an address for good; the log keeps only its opaque id and still verifies."),
+    "forget": (
+        "tracker.cli.digest_cmds",
+        "Erase an address for good; the log keeps only its opaque id and still verifies.",
+    ),
     "digest": ("tracker.cli.digest_cmds", "Prepare and send digests, or preview exactly what would be sent."),
-    "changelog": ("tracker.cli.digest_cmds", "Write the changelog: Markdown, Atom feed, a self-contained HTML timeline, and deadlines.ics."),
-    "calendar": ("tracker.cli.digest_cmds", "Due dates as an iCalendar file: one all-day event per date, UIDs stable across runs."),
-    "serve": ("tracker.cli.serve_cmds", "Run the scheduler: due source checks, digests on their cadence, housekeeping."),
-    "status": ("tracker.cli.serve_cmds", "Show the scheduler heartbeat, sources by state, digests and the outbox, and the log head."),
+    "changelog": (
+        "tracker.cli.digest_cmds",
+        "Write the changelog: Markdown, Atom feed, a self-contained HTML timeline, and deadlines.ics.",
+    ),
+    "calendar": (
+        "tracker.cli.digest_cmds",
+        "Due dates as an iCalendar file: one all-day event per date, UIDs stable across runs.",
+    ),
+    "serve": (
+        "tracker.cli.serve_cmds",
+        "Run the scheduler: due source checks, digests on their cadence, housekeeping.",
+    ),
+    "status": (
+        "tracker.cli.serve_cmds",
+        "Show the scheduler heartbeat, sources by state, digests and the outbox, and the log head.",
+    ),
     "config": ("tracker.cli.serve_cmds", "Inspect the configuration."),
-    "triage": ("tracker.cli.triage_cmds", "Proposals derived from page changes and register entries, and the analyst's decisions."),
-    "web": ("tracker.cli.web_cmds", "Serve the web interface (record, replay, sources, upcoming, audit, one-click unsubscribe)."),
-    "web-token": ("tracker.cli.web_cmds", "Make a bearer token for NAME: prints the token once, and the TRACKER_WEB_TOKENS entry that admits it (only its hash: keep the token itself with the script that uses it)."),
-    "run": ("tracker.cli.run_cmd", "Initialise, seed the review's record, check every source once, write digests and changelogs."),
+    "triage": (
+        "tracker.cli.triage_cmds",
+        "Proposals derived from page changes and register entries, and the analyst's decisions.",
+    ),
+    "web": (
+        "tracker.cli.web_cmds",
+        "Serve the web interface (record, replay, sources, upcoming, audit, one-click unsubscribe).",
+    ),
+    "web-token": (
+        "tracker.cli.web_cmds",
+        "Make a bearer token for NAME: prints the token once, and the TRACKER_WEB_TOKENS entry that admits it (only "
+        "its hash: keep the token itself with the script that uses it).",
+    ),
+    "run": (
+        "tracker.cli.run_cmd",
+        "Initialise, seed the review's record, check every source once, write digests and changelogs.",
+    ),
 }
 
 
@@ -90,7 +145,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: $TRACKER_DATABASE_URL, else sqlite:///var/tracker.db).")
-@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False), help="TOML configuration file (default: ./tracker.toml if present, or $TRACKER_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="TOML configuration file (default: ./tracker.toml if present, or $TRACKER_CONFIG).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="tracker")
 @click.pass_context

@@ -15,7 +15,9 @@ from tracker.services.recording import SourceOutcome
 class CheckProgress:
     """Feed ``on_start`` and ``progress`` to the checking service; use as a context manager."""
 
-    def __init__(self, line: Callable[[SourceOutcome], str] | None = None, announce: Callable[[int], str] | None = None) -> None:
+    def __init__(
+        self, line: Callable[[SourceOutcome], str] | None = None, announce: Callable[[int], str] | None = None
+    ) -> None:
         self.line = line          # one stderr line per source when there is no terminal
         self.announce = announce  # one stderr line when the cycle starts
         self.bar: Any = None

@@ -10,7 +10,8 @@ import click
 from tracker.cli.context import AppContext, pass_ctx
 from tracker.core.proofs import LogProofs
 from tracker.errors import NotFoundError, TrackerError
-from tracker.services import auditing, checkpoints as cps
+from tracker.services import auditing
+from tracker.services import checkpoints as cps
 from tracker.signing import Checkpoint, generate_key
 
 
@@ -30,7 +31,11 @@ def keys() -> None:
 
 
 @keys.command("generate")
-@click.option("--output", type=click.Path(dir_okay=False), help="Where to write the private key (default: $TRACKER_SIGNING_KEY, else <home>/signing-key.pem).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the private key (default: $TRACKER_SIGNING_KEY, else <home>/signing-key.pem).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the public key as JSON.")
 @pass_ctx
 def keys_generate(ctx: AppContext, output: str | None, as_json: bool) -> None:
@@ -47,7 +52,9 @@ def keys_generate(ctx: AppContext, output: str | None, as_json: bool) -> None:
     path = Path(output) if output else cps.key_path(ctx.settings)
     key = generate_key(path, ctx.settings.signing.origin).verifier
     if as_json:
-        _echo_json({"path": str(path), "name": key.name, "key_id": key.id.hex(), "vkey": key.vkey, "public_key_pem": key.pem})
+        _echo_json(
+            {"path": str(path), "name": key.name, "key_id": key.id.hex(), "vkey": key.vkey, "public_key_pem": key.pem}
+        )
         return
     click.echo(f"wrote the private key to {path}", err=True)
     click.echo(f"verifier key (vkey): {key.vkey}")
@@ -107,7 +114,9 @@ def checkpoints_list(ctx: AppContext, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(kept.as_dict(), ensure_ascii=False))
         else:
-            click.echo(f"{kept.id:>5}  {kept.created_at}  size {kept.tree_size:>8}  root {kept.root_hash}  {kept.key_name}")
+            click.echo(
+                f"{kept.id:>5}  {kept.created_at}  size {kept.tree_size:>8}  root {kept.root_hash}  {kept.key_name}"
+            )
 
 
 def _checkpoint_or_size(ctx: AppContext, value: str) -> tuple[int, Checkpoint | None]:
@@ -120,10 +129,19 @@ def _checkpoint_or_size(ctx: AppContext, value: str) -> tuple[int, Checkpoint | 
 
 @click.command()
 @click.argument("position", type=int, required=False)
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), help="Prove against this checkpoint (default: the latest kept one that covers POSITION).")
-@click.option("--from", "first", metavar="CHECKPOINT|SIZE", help="Consistency proof from this checkpoint file (or tree size) ...")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False),
+    help="Prove against this checkpoint (default: the latest kept one that covers POSITION).",
+)
+@click.option(
+    "--from", "first", metavar="CHECKPOINT|SIZE", help="Consistency proof from this checkpoint file (or tree size) ..."
+)
 @click.option("--to", "second", metavar="CHECKPOINT|SIZE", help="... to this one (default: the log now).")
-@click.option("--json", "as_json", is_flag=True, help="Print the proof as JSON (the file `tracker verify --proof` reads).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the proof as JSON (the file `tracker verify --proof` reads)."
+)
 @pass_ctx
 def prove(ctx: AppContext, position: int | None, checkpoint_file: str | None, first: str | None,
           second: str | None, as_json: bool) -> None:

@@ -15,7 +15,8 @@ from tracker.cli.store_cmds import parse_moment
 from tracker.domain import choices
 from tracker.domain.dates import NOT_GIVEN, basis_note, precision_of
 from tracker.domain.record import structure_lines
-from tracker.services import deadlines, record_queries, replay as replay_service, seeding
+from tracker.services import deadlines, record_queries, seeding
+from tracker.services import replay as replay_service
 
 
 def _echo_json(value: Any) -> None:
@@ -131,10 +132,21 @@ def _valid_at(value: str | None) -> date | None:
 
 
 @click.command()
-@click.option("--as-of", "as_of", metavar="TIME|POSITION", help="What the tracker knew then: a log position, a date (end of that day, UTC) or an ISO time. Default: now.")
-@click.option("--valid-at", "valid_at", metavar="DATE", help="The day of the world to show (YYYY-MM-DD). Default: today.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME|POSITION",
+    help="What the tracker knew then: a log position, a date (end of that day, UTC) or an ISO time. Default: now.",
+)
+@click.option(
+    "--valid-at", "valid_at", metavar="DATE", help="The day of the world to show (YYYY-MM-DD). Default: today."
+)
 @click.option("--jurisdiction", help="US, EU, JP, CN or INTL.")
-@click.option("--kind", help="law, regulation, directive, guidance, program, product, agency, fact, classification, regime, pathway, watch, or instrument (the first four).")
+@click.option(
+    "--kind",
+    help="law, regulation, directive, guidance, program, product, agency, fact, classification, regime, pathway, "
+    "watch, or instrument (the first four).",
+)
 @click.option("--dated-only", is_flag=True, help="Leave out items whose status has no date in the source.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
@@ -163,8 +175,11 @@ def replay(ctx: AppContext, as_of: str | None, valid_at: str | None, jurisdictio
         if as_json:
             _echo_json(state.as_json())
         else:
-            click.echo(f"{state.jurisdiction:<4} {state.kind:<10} {state.status or '-':<12} {_shown_date(state.status_date):<14} "
-                       f"{state.id}  {state.title_zh} / {state.title_en}")
+            click.echo(
+                f"{state.jurisdiction:<4} {state.kind:<10} {state.status or '-':<12} "
+                f"{_shown_date(state.status_date):<14} "
+                f"{state.id}  {state.title_zh} / {state.title_en}"
+            )
     if not as_json:
         undated = sum(not s.date_known for s in states)
         click.echo(f"{len(states)} item{'' if len(states) == 1 else 's'}"
@@ -194,8 +209,16 @@ def history(ctx: AppContext, item_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--days", default=90, show_default=True, type=click.IntRange(min=0, max=36500), help="How far ahead to look (at most 36500, a century).")
-@click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable).")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(min=0, max=36500),
+    help="How far ahead to look (at most 36500, a century).",
+)
+@click.option(
+    "--jurisdiction", "jurisdictions", multiple=True, metavar="J", help="US, EU, JP, CN or INTL (repeatable)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
 def upcoming(ctx: AppContext, days: int, jurisdictions: tuple[str, ...], as_json: bool) -> None:
@@ -238,7 +261,10 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
         _echo_json(view.as_json())
         return
     item = view.item
-    click.echo(f"{item['id']}  [{item['jurisdiction']} {item['kind']}]  status: {item['status'] or '-'} {_shown_date(item['status_date'])}")
+    click.echo(
+        f"{item['id']}  [{item['jurisdiction']} {item['kind']}]  status: {item['status'] or '-'} "
+        f"{_shown_date(item['status_date'])}"
+    )
     click.echo(f"  {item['title_zh']}")
     click.echo(f"  {item['title_en']}")
     if item["issuer"]:
@@ -246,7 +272,9 @@ def show(ctx: AppContext, item_id: str, as_json: bool) -> None:
     for line in structure_lines(item["attributes"]):
         click.echo(f"  {line}")
     for step in view.steps:
-        click.echo(f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}{_provenance(step['details'])}")
+        click.echo(
+            f"  {_shown_date(step['date']):<14} {step['step']:<11} {step['note'] or ''}{_provenance(step['details'])}"
+        )
     for relation in view.relations:
         click.echo(f"  -> {relation['relation']} {relation['target_id']}{_provenance(relation['details'])}")
     for relation in view.related_by:

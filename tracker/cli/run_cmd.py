@@ -13,9 +13,27 @@ from tracker.services import main_job
 
 
 @click.command()
-@click.option("--seeds", "seed_paths", multiple=True, type=click.Path(exists=True), help="Seed files or folders (default: seeds/).")
-@click.option("--subscribe", "addresses", multiple=True, metavar="EMAIL", help="Make sure EMAIL has a subscription to everything (repeatable).")
-@click.option("--cadence", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True, help="Cadence of subscriptions made by --subscribe.")
+@click.option(
+    "--seeds",
+    "seed_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Seed files or folders (default: seeds/).",
+)
+@click.option(
+    "--subscribe",
+    "addresses",
+    multiple=True,
+    metavar="EMAIL",
+    help="Make sure EMAIL has a subscription to everything (repeatable).",
+)
+@click.option(
+    "--cadence",
+    type=click.Choice(["daily", "weekly"]),
+    default="weekly",
+    show_default=True,
+    help="Cadence of subscriptions made by --subscribe.",
+)
 @click.option("--no-check", is_flag=True, help="Skip fetching the sources.")
 @pass_ctx
 def run(ctx: AppContext, seed_paths: tuple[str, ...], addresses: tuple[str, ...], cadence: str, no_check: bool) -> None:
@@ -54,7 +72,10 @@ def describe(report: main_job.RunReport) -> list[str]:
     else:
         lines = [f"schema: already at migration {after}"]
     if report.seeded is not None:
-        lines.append(f"seeded: {counted(report.seeded.written, 'new event')} from {counted(len(report.seeded.files), 'seed file')}")
+        lines.append(
+            f"seeded: {counted(report.seeded.written, 'new event')} from "
+            f"{counted(len(report.seeded.files), 'seed file')}"
+        )
         lines.extend(f"  {f.summary()}" for f in report.seeded.files if f.written or f.removed)
     lines.extend(f"subscribed: {s}" for s in report.subscribed)
     lines.extend(report.not_subscribed)
@@ -77,9 +98,13 @@ def describe(report: main_job.RunReport) -> list[str]:
         else:
             lines.append(f"digests: {len(prepared)} prepared")
         if delivery is not None:
-            lines.extend(f"  sent {message_id} ({subscription}) -> {where}" for message_id, subscription, where in delivery.sent)
-            lines.extend(f"  NOT sent {message_id} ({subscription}): {error} (attempt {attempts}; queued for the next run)"
-                         for message_id, subscription, error, attempts in delivery.failed)
+            lines.extend(
+                f"  sent {message_id} ({subscription}) -> {where}" for message_id, subscription, where in delivery.sent
+            )
+            lines.extend(
+                f"  NOT sent {message_id} ({subscription}): {error} (attempt {attempts}; queued for the next run)"
+                for message_id, subscription, error, attempts in delivery.failed
+            )
     for path in report.changelogs:
         lines.append(f"changelog: {path}")
     if report.verified is not None:

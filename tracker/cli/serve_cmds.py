@@ -14,10 +14,21 @@ from tracker.settings import SETTINGS
 @click.command()
 @click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="TOML configuration file (default: ./tracker.toml if present, or $TRACKER_CONFIG).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log lines as text or one JSON object per line (default: setting log.format).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text or one JSON object per line (default: setting log.format).",
+)
 @click.option("--once", is_flag=True, help="Run what is due now (checks, a missed digest, the outbox) and exit.")
-@click.option("--standby", is_flag=True, help="On SQLite: if another process serves this file, wait and take over when it stops.")
-@click.option("--http", "http", metavar="HOST:PORT", help="Also serve the web interface here, in this process (see `tracker web`).")
+@click.option(
+    "--standby", is_flag=True, help="On SQLite: if another process serves this file, wait and take over when it stops."
+)
+@click.option(
+    "--http",
+    "http",
+    metavar="HOST:PORT",
+    help="Also serve the web interface here, in this process (see `tracker web`).",
+)
 @pass_ctx
 def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once: bool, standby: bool,
           http: str | None) -> None:
@@ -29,20 +40,21 @@ def serve(ctx: AppContext, config_path: str | None, log_format: str | None, once
     Example:
 
     \b
-        TRACKER_DATABASE_URL=postgresql+psycopg://tracker@db/tracker tracker serve --config /etc/tracker.toml --log-format json
+        TRACKER_DATABASE_URL=postgresql+psycopg://db/tracker tracker serve --config /etc/tracker.toml --log-format json
         tracker serve --http 127.0.0.1:8080
     """
     if config_path:
         ctx.config_path = config_path
     settings = ctx.settings  # a bad configuration is refused here, naming the key
     # Imported here: APScheduler is loaded only by the command that needs it.
-    from tracker.scheduling import ServeOptions, serve as run_service
+    from tracker.scheduling import ServeOptions
+    from tracker.scheduling import serve as run_service
     from tracker.scheduling.logs import setup_logging
 
     logger = setup_logging(log_format or settings.log.format)
     web_server = None
     if http:
-        from tracker.web.server import WebServer, parse_address   # Starlette and uvicorn only with --http
+        from tracker.web.server import WebServer, parse_address  # Starlette and uvicorn only with --http
 
         host, port = parse_address(http)
         ctx.app.require_ready()
@@ -88,7 +100,9 @@ def render_status(report: dict[str, Any]) -> list[str]:
         lines.append(f"scheduler  no tick yet; {sched['alive']} process(es) alive")
     for process in sched["processes"][:5]:
         state = "alive" if process["alive"] else ("stopped" if process["stopped_at"] else "silent")
-        lines.append(f"           {process['process_id']:<40} {process['role']:<8} {state:<8} seen {process['seen_at']}")
+        lines.append(
+            f"           {process['process_id']:<40} {process['role']:<8} {state:<8} seen {process['seen_at']}"
+        )
     src = report["sources"]
     if not src.get("available"):
         lines.append(f"sources    unavailable: {src['reason']}")
@@ -107,8 +121,14 @@ def render_status(report: dict[str, Any]) -> list[str]:
         lines.append(f"outbox     {_counts(dig['outbox'])}")
         for sub in dig["subscriptions"]:
             last = sub["last_digest"]
-            what = "no digest yet" if last is None else (
-                f"last digest {last['status']}: prepared {last['prepared_at']}" + (f", sent {last['sent_at']}" if last["sent_at"] else ""))
+            what = (
+                "no digest yet"
+                if last is None
+                else (
+                    f"last digest {last['status']}: prepared {last['prepared_at']}"
+                    + (f", sent {last['sent_at']}" if last["sent_at"] else "")
+                )
+            )
             lines.append(f"  digest   {sub['id']:<24} {sub['cadence']:<7} {sub['status']:<10} {what}")
         for row in dig["failed"]:
             lines.append(f"  FAILED   {row['message_id']} for {row['subscription']}: refused {row['rejections']} times "
@@ -170,7 +190,13 @@ def config_show(ctx: AppContext, as_json: bool) -> None:
     width = max(len(s.key) for s in SETTINGS)
     for setting in SETTINGS:
         value = shown[setting.key]
-        text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+        text = (
+            json.dumps(value, ensure_ascii=False)
+            if isinstance(value, str)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
         click.echo(f"{setting.key:<{width}} = {text:<40} # {settings.source(setting.key)}")
 
 

@@ -1,4 +1,5 @@
-"""Monitoring commands: `sources add|list|remove|try|entries|capture`, `check`, `diff`. Thin: the work is in services."""
+"""Monitoring commands: `sources add|list|remove|try|entries|capture`, `check`, `diff`.
+Thin: the work is in services."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from tracker.services import capture as capture_service
 from tracker.services import checking, history, register_queries, sources_admin
 from tracker.services.recording import SourceOutcome
 from tracker.services.snapshots import Version
-
 
 # Fetched text is data: control characters (terminal escape sequences among them) are shown, not obeyed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -41,10 +41,17 @@ def sources_group() -> None:
 @click.option("--id", "source_id", help="Source id (default: made from the URL).")
 @click.option("--kind", type=click.Choice(KINDS), default="html", show_default=True, help="How the document is read.")
 @click.option("--select", metavar="CSS", help="Watch only the part of an html page matching this CSS selector.")
-@click.option("--ignore", metavar="REGEX", multiple=True, help="Remove text matching this regular expression before comparing (repeatable).")
+@click.option(
+    "--ignore",
+    metavar="REGEX",
+    multiple=True,
+    help="Remove text matching this regular expression before comparing (repeatable).",
+)
 @click.option("--every", metavar="DURATION", help="Check interval, e.g. 30m, 6h, 1d (default: fetch.default_every).")
 @click.option("--tag", "tags", metavar="T", multiple=True, help="A tag for filtering digests (repeatable).")
-@click.option("--item", "items", metavar="ID", multiple=True, help="Id of a record item this source documents (repeatable).")
+@click.option(
+    "--item", "items", metavar="ID", multiple=True, help="Id of a record item this source documents (repeatable)."
+)
 @click.option("--title", default="", help="A human title.")
 @click.option("--jurisdiction", type=click.Choice(["US", "EU", "JP", "CN", "INTL"]), help="Jurisdiction of the issuer.")
 @click.option("--no-robots", is_flag=True, help="Do not consult robots.txt for this source.")
@@ -71,7 +78,9 @@ def sources_add(
 
 
 @sources_group.command("list")
-@click.option("--state", type=click.Choice(("failing",) + STATES), help="Only sources in this state ('failing': any trouble).")
+@click.option(
+    "--state", type=click.Choice(("failing",) + STATES), help="Only sources in this state ('failing': any trouble)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
 def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
@@ -92,14 +101,19 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
         every = format_duration(view.every_seconds) if view.every_seconds else "default"
         line = f"{view.id:<40} {view.state:<11} {view.kind:<16} every {every:<7} {view.url}"
         if view.consecutive_failures:
-            line += f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
+            line += (
+                f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
+            )
         if view.needs_manual_check:
-            line += f"  NEEDS A MANUAL CHECK (bot challenge): save it in a browser, then `tracker sources capture {view.id} FILE`"
+            line += "  NEEDS A MANUAL CHECK (bot challenge): save it in a browser, then "
+            line += f"`tracker sources capture {view.id} FILE`"
         if view.state == "suspect":
             line += "  (the last check saw a near-empty or much shorter page: the next one confirms it)"
         click.echo(line)
         for pattern in view.volatile:
-            click.echo(f"    ignores volatile line {pattern}  (found at the baseline; `tracker sources revoke {view.id}`)")
+            click.echo(
+                f"    ignores volatile line {pattern}  (found at the baseline; `tracker sources revoke {view.id}`)"
+            )
 
 
 @sources_group.command("remove")
@@ -120,7 +134,9 @@ def sources_remove(ctx: AppContext, source_id: str, reason: str) -> None:
 
 @sources_group.command("revoke")
 @click.argument("source_id", metavar="ID")
-@click.option("--pattern", "patterns", metavar="REGEX", multiple=True, help="Revoke only this pattern (repeatable; default: all).")
+@click.option(
+    "--pattern", "patterns", metavar="REGEX", multiple=True, help="Revoke only this pattern (repeatable; default: all)."
+)
 @click.option("--reason", default="", help="Why (kept in the event).")
 @pass_ctx
 def sources_revoke(ctx: AppContext, source_id: str, patterns: tuple[str, ...], reason: str) -> None:
@@ -140,7 +156,13 @@ def sources_revoke(ctx: AppContext, source_id: str, patterns: tuple[str, ...], r
 
 @sources_group.command("try")
 @click.argument("source_id", metavar="SOURCE")
-@click.option("--ignore", metavar="REGEX", multiple=True, required=True, help="Ignore pattern to try (repeatable; replaces the current ones).")
+@click.option(
+    "--ignore",
+    metavar="REGEX",
+    multiple=True,
+    required=True,
+    help="Ignore pattern to try (repeatable; replaces the current ones).",
+)
 @click.option("--select", metavar="CSS", help="CSS selector to try (default: the current one).")
 @click.option("--adopt", is_flag=True, help="Adopt these rules (records SourceRulesAdopted).")
 @click.option("--reason", default="", help="Why the rules change (kept in the event).")
@@ -181,7 +203,9 @@ def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select
         click.echo(f"  {step.new.fetched_at}{where}: {verdict}")
         if step.would_report and step.diff:
             click.echo("    " + _safe(step.diff).replace("\n", "\n    "))
-    click.echo(f"{len(report.suppressed)} past change(s) suppressed, {len(report.still_reported)} reported under these rules")
+    click.echo(
+        f"{len(report.suppressed)} past change(s) suppressed, {len(report.still_reported)} reported under these rules"
+    )
     if adopt:
         sources_admin.adopt_rules(ctx.app, source_id, report.rules.select, report.rules.ignore, reason)
         click.echo(f"adopted: {source_id} now ignores {list(report.rules.ignore)}")
@@ -219,7 +243,9 @@ def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
 @click.argument("source_id", metavar="SOURCE")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", metavar="URL", help="The URL the page was saved from (default: the source's URL).")
-@click.option("--fetched-at", "fetched_at", metavar="TIME", help="When it was saved, e.g. 2026-12-01T09:30:00Z (default: now).")
+@click.option(
+    "--fetched-at", "fetched_at", metavar="TIME", help="When it was saved, e.g. 2026-12-01T09:30:00Z (default: now)."
+)
 @pass_ctx
 def sources_capture(ctx: AppContext, source_id: str, file: Path, url: str | None, fetched_at: str | None) -> None:
     """Record a page saved in a browser (HTML or PDF) as SOURCE's next version.
@@ -246,7 +272,12 @@ EXIT_SOME_FAILED = 3
 @click.command("check")
 @click.option("--all", "check_all", is_flag=True, help="Every active source, due or not.")
 @click.option("--source", "source_ids", metavar="ID", multiple=True, help="Only this source, due or not (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: counts and each source's outcome (README, \"JSON output\").")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object: counts and each source\'s outcome (README, "JSON output").',
+)
 @pass_ctx
 def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...], as_json: bool) -> None:
     """Fetch sources and record what changed (default: the sources that are due).
@@ -293,8 +324,18 @@ def _outcome_line(outcome: SourceOutcome) -> str:
 
 @click.command("diff")
 @click.argument("source_id", metavar="SOURCE")
-@click.option("--from", "from_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the one before --to that differs).")
-@click.option("--to", "to_ref", metavar="POSITION|DATE", help="Version current at this event position or date (default: the latest).")
+@click.option(
+    "--from",
+    "from_ref",
+    metavar="POSITION|DATE",
+    help="Version current at this event position or date (default: the one before --to that differs).",
+)
+@click.option(
+    "--to",
+    "to_ref",
+    metavar="POSITION|DATE",
+    help="Version current at this event position or date (default: the latest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: both versions and the diff.")
 @pass_ctx
 def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | None, as_json: bool) -> None:
@@ -310,7 +351,11 @@ def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | No
         click.echo(json.dumps({"source": source_id, "old": _version_json(result.old), "new": _version_json(result.new),
                                "diff": result.diff}, ensure_ascii=False))
         return
-    click.echo(_safe(result.diff) if result.diff else f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}")
+    click.echo(
+        _safe(result.diff)
+        if result.diff
+        else f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}"
+    )
 
 
 def _version_json(version: Version) -> dict[str, object]:

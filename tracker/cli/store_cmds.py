@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import click
@@ -23,11 +23,11 @@ def parse_moment(value: str, *, end_of_day: bool = False, option: str = "date") 
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).date()
-            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationError(f"{option}: {value!r} is not a real date (YYYY-MM-DD) or ISO datetime ({exc})") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def format_event(event: RecordedEvent) -> str:
@@ -61,7 +61,9 @@ def init(ctx: AppContext) -> None:
 @click.option("--until", help="Recorded at or before this date or time (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def log(ctx: AppContext, stream: str | None, types: tuple[str, ...], since: str | None, until: str | None, as_json: bool) -> None:
+def log(
+    ctx: AppContext, stream: str | None, types: tuple[str, ...], since: str | None, until: str | None, as_json: bool
+) -> None:
     """Show the event log in position order.
 
     Example:
@@ -111,13 +113,41 @@ def export(ctx: AppContext, fmt: str, output: str | None) -> None:
 
 
 @click.command()
-@click.option("--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database.")
-@click.option("--witness", "witness_file", type=click.Path(dir_okay=False), help="Check the log (or the --file export) still holds the head an .eml digest, Atom feed or changelog states.")
-@click.option("--proof", "proof_file", type=click.Path(dir_okay=False), help="Check a proof from `tracker prove --json`, offline.")
-@click.option("--event", "event_file", type=click.Path(dir_okay=False), help="The event an inclusion proof is for (its line of `tracker export`).")
-@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(dir_okay=False), help="A signed checkpoint; twice: detect a split view, or the two ends of a consistency proof.")
-@click.option("--public-key", help="Verifier key (vkey) or PEM file that signed the checkpoints (default: this tracker's own key).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object when the log or export verifies (an error is one line on stderr, exit 1).")
+@click.option(
+    "--file", "export_file", type=click.Path(dir_okay=False), help="Verify an export file instead of the database."
+)
+@click.option(
+    "--witness",
+    "witness_file",
+    type=click.Path(dir_okay=False),
+    help="Check the log (or the --file export) still holds the head an .eml digest, Atom feed or changelog states.",
+)
+@click.option(
+    "--proof", "proof_file", type=click.Path(dir_okay=False), help="Check a proof from `tracker prove --json`, offline."
+)
+@click.option(
+    "--event",
+    "event_file",
+    type=click.Path(dir_okay=False),
+    help="The event an inclusion proof is for (its line of `tracker export`).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A signed checkpoint; twice: detect a split view, or the two ends of a consistency proof.",
+)
+@click.option(
+    "--public-key",
+    help="Verifier key (vkey) or PEM file that signed the checkpoints (default: this tracker's own key).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object when the log or export verifies (an error is one line on stderr, exit 1).",
+)
 @pass_ctx
 def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, proof_file: str | None,
            event_file: str | None, checkpoint_files: tuple[str, ...], public_key: str | None, as_json: bool) -> None:
@@ -153,7 +183,9 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
 
         found = witness.verify_witness(ctx.app.store, Path(witness_file))
         if as_json:
-            click.echo(json.dumps({"ok": True, "witness": witness_file, "position": found.position, "hash": found.hash}))
+            click.echo(
+                json.dumps({"ok": True, "witness": witness_file, "position": found.position, "hash": found.hash})
+            )
             return
         click.echo(f"ok: the log still holds position {found.position} hash {found.hash} stated by {witness_file}")
         return
@@ -167,10 +199,14 @@ def verify(ctx: AppContext, export_file: str | None, witness_file: str | None, p
         click.echo(json.dumps({"ok": True, "source": where, "events": report.count,
                                "head_position": report.head_position, "head_hash": report.head_hash}))
         return
-    click.echo(f"ok: {report.count} events in {where} verify; head position {report.head_position} hash {report.head_hash}")
+    click.echo(
+        f"ok: {report.count} events in {where} verify; head position {report.head_position} hash {report.head_hash}"
+    )
     if not export_file:
         tree, nodes = auditing.verify_tree(ctx.app.store, report.head_position)
-        click.echo(f"ok: the Merkle tree of {tree.size} events matches them ({nodes} stored nodes); root {tree.root_hash}")
+        click.echo(
+            f"ok: the Merkle tree of {tree.size} events matches them ({nodes} stored nodes); root {tree.root_hash}"
+        )
 
 
 def register(group: click.Group) -> None:

@@ -186,7 +186,9 @@ def assign_cmd(ctx: AppContext, proposal_id: str, to: str, actor: str | None) ->
 @triage_group.command("assess")
 @click.argument("proposal_id", metavar="ID")
 @click.option("--impact", required=True, type=click.Choice(["high", "medium", "low", "none"]), help="The impact.")
-@click.option("--products", multiple=True, metavar="IDS", help="Products concerned (item ids; repeatable or comma-separated).")
+@click.option(
+    "--products", multiple=True, metavar="IDS", help="Products concerned (item ids; repeatable or comma-separated)."
+)
 @click.option("--due", metavar="DATE", help="When the follow-up is due (YYYY-MM-DD).")
 @click.option("--note", metavar="TEXT", help="A note (kept outside the hash chain).")
 @_actor
@@ -227,8 +229,16 @@ def derive_cmd(ctx: AppContext, after: int | None, history: bool) -> None:
 
 @triage_group.command("rule")
 @click.argument("source_id", metavar="SOURCE")
-@click.option("--step", "steps", multiple=True, metavar="STEP", help="Accept only proposals of this step (repeatable; default: any).")
-@click.option("--new-items", is_flag=True, help="Also accept proposals that match no item (creating the suggested item).")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="STEP",
+    help="Accept only proposals of this step (repeatable; default: any).",
+)
+@click.option(
+    "--new-items", is_flag=True, help="Also accept proposals that match no item (creating the suggested item)."
+)
 @click.option("--off", is_flag=True, help="Revoke the source's rule.")
 @_actor
 @pass_ctx

@@ -24,7 +24,7 @@ def web(ctx: AppContext, host: str, port: int) -> None:
     \b
         tracker web --host 127.0.0.1 --port 8080
     """
-    from tracker.web import serve_forever   # Starlette and uvicorn load only for this command
+    from tracker.web import serve_forever  # Starlette and uvicorn load only for this command
 
     settings = ctx.settings
     app = App(settings, read_only=settings.web.read_only)

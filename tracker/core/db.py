@@ -24,7 +24,11 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.pool import NullPool
 
 from tracker.errors import (
-    ConstraintError, DatabaseError, DatabaseUnreachableError, TrackerError, UninitialisedDatabaseError,
+    ConstraintError,
+    DatabaseError,
+    DatabaseUnreachableError,
+    TrackerError,
+    UninitialisedDatabaseError,
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000

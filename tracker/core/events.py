@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, KeysView, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from tracker.errors import InvalidEventError
@@ -30,11 +30,11 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise InvalidEventError("timestamps must be timezone-aware")
     # TIME_FORMAT, through isoformat: a third of strftime's cost, and the year always 4 digits.
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def normalise_valid_from(value: str | date | datetime | None) -> str | None:

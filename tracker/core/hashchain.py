@@ -44,7 +44,9 @@ def verify_rows(rows: Iterable[Sequence[Any]]) -> VerifyReport:
                 return bad(f"gap: position {prev_position + 1} is missing (next found: {position})", prev_position + 1)
             return bad(f"duplicate or out-of-order position: expected {prev_position + 1}, found {position}")
         if stored_prev != prev_hash:
-            return bad(f"broken link: prev_hash {stored_prev} is not the hash of position {prev_position} ({prev_hash})")
+            return bad(
+                f"broken link: prev_hash {stored_prev} is not the hash of position {prev_position} ({prev_hash})"
+            )
         recomputed = event_hash(
             stored_prev, position, stream, version, type_, schema_version,
             recorded_at, valid_from, key, payload, metadata,

@@ -137,7 +137,9 @@ class Projector:
                 self._lock_checkpoint(conn, projection.name)
                 target = self.store.head().position  # appends wait on SQLite; later ones catch up
                 projection.clear(conn)
-                conn.execute(projection_quarantine.delete().where(projection_quarantine.c.projection == projection.name))
+                conn.execute(
+                    projection_quarantine.delete().where(projection_quarantine.c.projection == projection.name)
+                )
                 batches = _Counted(self._batches(target, projection.types, self.rebuild_batch_size))
                 if isinstance(projection, BulkProjection) and self._bulk(conn, projection, batches):
                     pass
@@ -240,7 +242,9 @@ class Projector:
         names = {p.name for p in self.projections}
         unknown = sorted(set(only) - names)
         if unknown:
-            raise NotFoundError(f"unknown projection(s): {', '.join(map(repr, unknown))} (known: {', '.join(sorted(names))})")
+            raise NotFoundError(
+                f"unknown projection(s): {', '.join(map(repr, unknown))} (known: {', '.join(sorted(names))})"
+            )
         return [p for p in self.projections if p.name in set(only)]
 
     def _catch_up_one(self, projection: Projection, batch_size: int) -> int:

@@ -115,8 +115,11 @@ class LogProofs:
         if wrong:
             first = min(wrong, key=lambda i: (i & 63, i))  # the narrowest wrong node, then the earliest
             end, level = first >> 6, first & 63
-            raise IntegrityError(end - (1 << level) + 1, f"the Merkle tree's node over positions {end - (1 << level) + 1}"
-                                                         f"-{end} does not match the events (stale, edited or missing)")
+            raise IntegrityError(
+                end - (1 << level) + 1,
+                f"the Merkle tree's node over positions {end - (1 << level) + 1}"
+                f"-{end} does not match the events (stale, edited or missing)",
+            )
         return TreeHead(size, root.hex()), len(stored)
 
     @staticmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, overload
 
 import sqlalchemy as sa
@@ -22,9 +22,9 @@ from tracker.core.canonical import GENESIS_HASH, ChainHasher, canonical_json
 from tracker.core.collector import collector_paused
 from tracker.core.db import BulkInsert, Database, one_line
 from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
-from tracker.schema.log import EVENT_COLUMNS, events
 from tracker.core.tree import TreeWriter
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
+from tracker.schema.log import EVENT_COLUMNS, events
 
 ANY_VERSION = -1
 APPEND_LOCK_KEY = 0x747261636B  # "track": the one advisory lock all PostgreSQL appends queue on
@@ -51,7 +51,7 @@ def _decode(text: str) -> Any:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Head(NamedTuple):

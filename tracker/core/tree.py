@@ -6,7 +6,8 @@ n events, where storing every interior node would double the rows an append writ
 is node_id(level, index) = (end << 6) | level, with end the number of leaves up to the node's last:
 keys grow in the order nodes complete, so an append writes only at the right edge of the table's
 B-tree (keyed by (level, index), each append dirtied one page per level: batched appends ran at
-0.80x of the store without the tree, measured). Anything smaller is computed from the leaves themselves, the chain hashes in
+0.80x of the store without the tree, measured). Anything smaller is computed from the leaves themselves,
+the chain hashes in
 events, at most 2**STORED_LEVEL of them per aligned block: one indexed range read.
 
 An append extends the right frontier (the perfect subtrees that make up the current tree, one per

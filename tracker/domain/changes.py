@@ -365,7 +365,9 @@ def revisions(old: Sequence[EntryLike], new: Sequence[EntryLike]) -> list[tuple[
         if was is None:
             continue
         now = entry.identity()
-        changed = {key: {"old": was.get(key), "new": now.get(key)} for key in REVISED_KEYS if was.get(key) != now.get(key)}
+        changed = {
+            key: {"old": was.get(key), "new": now.get(key)} for key in REVISED_KEYS if was.get(key) != now.get(key)
+        }
         if changed:
             found.append((entry, changed))
     return found
@@ -375,7 +377,8 @@ def revised_key(source_id: str, entry_id: str, changes: Mapping[str, Any], strea
     digest = hashlib.sha256(json.dumps(changes, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
     key = f"revised:{source_id}:{entry_id}:{digest}:{stream_version}"
     if len(key) > 300:
-        key = f"revised:{source_id}:sha256:{hashlib.sha256(entry_id.encode('utf-8')).hexdigest()}:{digest}:{stream_version}"
+        hashed = hashlib.sha256(entry_id.encode("utf-8")).hexdigest()
+        key = f"revised:{source_id}:sha256:{hashed}:{digest}:{stream_version}"
     return key
 
 

@@ -23,7 +23,9 @@ def _listed(values: Iterable[str], limit: int = 40) -> str:
     return ", ".join(shown[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def choose(values: Iterable[str], valid: Collection[str], what: str, option: str, *, limit: int = 40) -> tuple[str, ...]:
+def choose(
+    values: Iterable[str], valid: Collection[str], what: str, option: str, *, limit: int = 40
+) -> tuple[str, ...]:
     """The values, each one of `valid`; else ValidationError naming the unknown ones and the valid ones
     (the closest first when there are many)."""
     given = tuple(values)

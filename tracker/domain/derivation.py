@@ -32,14 +32,19 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 # (kind, words) in order: the first that a title contains decides.
 # Matched against the lower-cased title (case-sensitive patterns: several times faster than re.I).
 KIND_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("guidance", re.compile(r"guidance|guideline|指导原则|技术指南|指南|ガイダンス|ガイドライン|指針|q&a|questions and answers")),
+    (
+        "guidance",
+        re.compile(r"guidance|guideline|指导原则|技术指南|指南|ガイダンス|ガイドライン|指針|q&a|questions and answers"),
+    ),
     ("directive", re.compile(r"\bdirective\b")),
     ("regulation", re.compile(r"regulation|\brule\b|\bcfr\b|规定|办法|规章|规范|细则|省令|政令|規則|告示|施行規則")),
     ("law", re.compile(r"\bact\b|\blaw\b|法律|法$|法（|法\(|法案")),
     ("product", re.compile(r"approv|authoris|authoriz|批准上市|获批|承認|承认|上市许可")),
     ("program", re.compile(r"program|designation|认定|指定制度")),
 )
-DRAFT_WORDS = re.compile(r"\bdraft\b|征求意见|意见稿|（案）|\(案\)|案に関する|意見募集|意見の募集|パブリックコメント|consultation")
+DRAFT_WORDS = re.compile(
+    r"\bdraft\b|征求意见|意见稿|（案）|\(案\)|案に関する|意見募集|意見の募集|パブリックコメント|consultation"
+)
 WITHDRAWN_WORDS = re.compile(r"withdraw|废止|撤回|廃止|revoked|repeal")
 
 
@@ -167,7 +172,11 @@ def _fda_guidance(source: SourceInfo, p: o.RegisterEntry, evidence: Evidence) ->
     if step is None:
         return []
     closes = _mapping(p.get("deadlines")).get("comments_close")
-    note = f"FDA guidance, {status}" + (f", docket {docket}" if docket else "") + (f"; comments close {closes}" if closes else "")
+    note = (
+        f"FDA guidance, {status}"
+        + (f", docket {docket}" if docket else "")
+        + (f"; comments close {closes}" if closes else "")
+    )
     return [_base(source, p, evidence, kind="guidance", step=step, date=_str(p.get("date")),
                   identifier=docket or _str(p["entry_id"]), issuer=_str(p.get("agency")) or "FDA", note=note)]
 

@@ -282,7 +282,9 @@ def check_proposal_id(proposal_id: str) -> str:
 def check_step_fits(step: str, kind: str) -> None:
     allowed = STEP_KINDS.get(step)
     if allowed is not None and kind not in allowed:
-        raise ValidationError(f"step {step!r} does not fit an item of kind {kind!r} (it is for {', '.join(sorted(allowed))})")
+        raise ValidationError(
+            f"step {step!r} does not fit an item of kind {kind!r} (it is for {', '.join(sorted(allowed))})"
+        )
     if step not in STEP_KINDS and kind in ("program", "product") and step not in ("amended", "withdrawn", "renamed"):
         raise ValidationError(f"step {step!r} does not fit an item of kind {kind!r}")
 
@@ -325,8 +327,32 @@ def with_match(proposal: Proposal, match: Match) -> Proposal:
 
 
 __all__ = [
-    "AUTO_ACCEPT_KINDS", "Rule", "rule_actor", "Candidate", "Draft", "Evidence", "IMPACTS", "KINDS", "Match", "NO_MATCH", "Proposal", "STATES", "STEPS",
-    "check_actor", "check_date", "check_impact", "check_item_id", "check_kind", "check_name", "check_proposal_id",
-    "check_step", "check_step_fits", "check_text", "check_transition", "fold_title", "idempotency_key", "propose",
+    "AUTO_ACCEPT_KINDS",
+    "Rule",
+    "rule_actor",
+    "Candidate",
+    "Draft",
+    "Evidence",
+    "IMPACTS",
+    "KINDS",
+    "Match",
+    "NO_MATCH",
+    "Proposal",
+    "STATES",
+    "STEPS",
+    "check_actor",
+    "check_date",
+    "check_impact",
+    "check_item_id",
+    "check_kind",
+    "check_name",
+    "check_proposal_id",
+    "check_step",
+    "check_step_fits",
+    "check_text",
+    "check_transition",
+    "fold_title",
+    "idempotency_key",
+    "propose",
     "suggest_id",
 ]

@@ -36,7 +36,12 @@ REGISTRATION_TYPE: Mapping[str, str] = {
     "watch": v.WATCH_ITEM_REGISTERED,
 }
 # For these kinds the registration event also is the first step of this type (its valid_from).
-FOLDED_STEP: Mapping[str, str] = {"agency": "established", "program": "established", "product": "approved", "fact": "reported"}
+FOLDED_STEP: Mapping[str, str] = {
+    "agency": "established",
+    "program": "established",
+    "product": "approved",
+    "fact": "reported",
+}
 REGISTRATION_STATUS: Mapping[str, str | None] = {
     **{kind: None for kind in v.LIFECYCLE_KINDS},
     "agency": "active", "program": "established", "product": "approved", "fact": "reported", "watch": "pending",
@@ -46,9 +51,23 @@ STEP_STATUS: Mapping[str, str] = {
     "superseded": "superseded", "repealed": "repealed", "withdrawn": "withdrawn",
     "established": "established", "approved": "approved", "reported": "reported",
 }
-STREAM_CATEGORIES = ("instrument", "agency", "program", "product", "fact", "classification", "regime", "pathway", "watch")
+STREAM_CATEGORIES = (
+    "instrument",
+    "agency",
+    "program",
+    "product",
+    "fact",
+    "classification",
+    "regime",
+    "pathway",
+    "watch",
+)
 
-RECORD_TYPES: frozenset[str] = frozenset(set(REGISTRATION_TYPE.values()) | set(v.STEP_EVENTS.values()) | {v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.STEP_CORRECTED})
+RECORD_TYPES: frozenset[str] = frozenset(
+    set(REGISTRATION_TYPE.values())
+    | set(v.STEP_EVENTS.values())
+    | {v.AGENCY_RENAMED, v.ITEM_CORRECTED, v.STEP_CORRECTED}
+)
 
 
 def is_record_stream(stream: str) -> bool:
@@ -118,12 +137,18 @@ def structure_lines(attributes: Mapping[str, Any]) -> list[str]:
     for fact in attributes.get("external_facts", []):
         lines.append(f"external fact: {fact['fact']} [source: {fact['source']}]")
     for entry in attributes.get("classified", []):
-        lines.append(f"class: {entry['scheme']} / {entry['class']}" + (f" [inferred: {entry['basis']}]" if entry.get("inferred") else ""))
+        lines.append(
+            f"class: {entry['scheme']} / {entry['class']}"
+            + (f" [inferred: {entry['basis']}]" if entry.get("inferred") else "")
+        )
     for limit in attributes.get("time_limits", []):
         lines.append(f"time limit: {limit['what']}: {limit['value']} {limit['unit']} from {limit['starts']}")
     for c in attributes.get("classes", []):
-        lines.append(f"class {c['id']}{' (excluded)' if c.get('excluded') else ''}{' < ' + c['parent'] if c.get('parent') else ''}: "
-                     f"{c.get('title_zh') or ''} {c['title_en']}".rstrip())
+        lines.append(
+            f"class {c['id']}{' (excluded)' if c.get('excluded') else ''}"
+            f"{' < ' + c['parent'] if c.get('parent') else ''}: "
+            f"{c.get('title_zh') or ''} {c['title_en']}".rstrip()
+        )
     for number, stage in enumerate(attributes.get("stages", []), 1):
         who = f" [{stage['gatekeeper']}]" if stage.get("gatekeeper") else ""
         under = f" (under {stage['instrument']})" if stage.get("instrument") else ""

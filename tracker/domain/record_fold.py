@@ -24,9 +24,9 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from tracker.core import RecordedEvent
+from tracker.domain import vocabulary as v
 from tracker.domain.dates import start_of
 from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
-from tracker.domain import vocabulary as v
 from tracker.domain.record import REGISTRATION_STATUS, STEP_STATUS, apply_correction, is_registration, step_status
 
 # Fields an ItemCorrected cannot change: the item's id and kind fix its stream.
@@ -111,7 +111,9 @@ class ItemFold:
         self._statuses = _STATUSES.get(kind, {})
 
     @classmethod
-    def registered(cls, registration: Registration, position: int, keep_steps: bool = True, key: str | None = None) -> ItemFold:
+    def registered(
+        cls, registration: Registration, position: int, keep_steps: bool = True, key: str | None = None
+    ) -> ItemFold:
         fold = cls(registration.id, registration.kind, dict(registration.record), position, [] if keep_steps else None)
         if registration.folded is not None:
             first = entry(position, registration.folded, key, registration=True)
@@ -154,7 +156,12 @@ class ItemFold:
             if name.startswith("step:") and self.steps is not None and isinstance(change.new, dict):
                 _, step, day = name.split(":", 2)
                 for index, item in enumerate(self.steps):
-                    if item.step.step == step and item.step.date == day and not item.registration and item.position < position:
+                    if (
+                        item.step.step == step
+                        and item.step.date == day
+                        and not item.registration
+                        and item.position < position
+                    ):
                         self.steps[index] = item._replace(step=Step.from_payload(change.new, self.id))
                         touched.append(item.position)
         if touched:
@@ -179,7 +186,12 @@ class ItemFold:
             old_step, old_date = correction.old
             kept = []
             for item in steps:
-                if item.step.step == old_step and item.step.date == old_date and not item.registration and item.position < position:
+                if (
+                    item.step.step == old_step
+                    and item.step.date == old_date
+                    and not item.registration
+                    and item.position < position
+                ):
                     removed.append(item.position)
                 else:
                     kept.append(item)

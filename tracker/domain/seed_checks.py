@@ -20,7 +20,11 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.messages:
             more = len(self.messages) - 1
-            suffix = f" (and {more} more problem{'s' if more > 1 else ''}; nothing was written)" if more else " (nothing was written)"
+            suffix = (
+                f" (and {more} more problem{'s' if more > 1 else ''}; nothing was written)"
+                if more
+                else " (nothing was written)"
+            )
             raise SeedError(self.messages[0] + suffix)
 
 
@@ -66,7 +70,9 @@ class ItemChecker:
             if name not in {"ref", "quote"}:
                 self.bad(f"{key}.{name}", "unknown field")
         refs = value.get("ref", [])
-        if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in refs):
+        if not isinstance(refs, list) or not all(
+            isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in refs
+        ):
             self.bad(f"{key}.ref", f"must be a list of reference numbers, not {refs!r}")
         quote = value.get("quote")
         if not isinstance(quote, str) or not quote.strip():

@@ -143,7 +143,9 @@ def reference_event(reference: SeedReference, metadata: Metadata) -> NewEvent:
 
 def reference_payload(reference: SeedReference) -> dict[str, Any]:
     # url_printed only when given (Reference.to_payload): unchanged references stay unchanged.
-    return Reference(str(reference.number), reference.number, reference.text, reference.url, reference.url_printed).to_payload()
+    return Reference(
+        str(reference.number), reference.number, reference.text, reference.url, reference.url_printed
+    ).to_payload()
 
 
 def derived_source_id(url: str) -> str:

@@ -177,12 +177,21 @@ def common_attributes(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, A
             check.bad(prefix + "value", f"must be a positive whole number, not {value!r}")
         if table.get("unit") not in TIME_UNITS:
             check.bad(prefix + "unit", f"{table.get('unit')!r} is not one of {', '.join(TIME_UNITS)}")
-        limit = {"what": check.text(table, "what", required=True, prefix=prefix), "value": value, "unit": table.get("unit"),
-                 "starts": check.text(table, "starts", required=True, prefix=prefix)}
+        limit = {
+            "what": check.text(table, "what", required=True, prefix=prefix),
+            "value": value,
+            "unit": table.get("unit"),
+            "starts": check.text(table, "starts", required=True, prefix=prefix),
+        }
         if "citation" in table:
             limit["citation"] = check.citation(table["citation"], prefix + "citation")
         limits.append(limit)
-    for key, value in (("external_facts", facts), ("flags", flags), ("classified", classified), ("time_limits", limits)):
+    for key, value in (
+        ("external_facts", facts),
+        ("flags", flags),
+        ("classified", classified),
+        ("time_limits", limits),
+    ):
         if value:
             found[key] = value
     return found
@@ -192,7 +201,9 @@ def _classification(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any
     classes, seen = [], set()
     for n, table in enumerate(_tables(raw, "classes", check)):
         prefix = f"classes[{n}]."
-        check.unknown(table, frozenset({"id", "title_zh", "title_en", "parent", "excluded", "note", "citation"}), prefix)
+        check.unknown(
+            table, frozenset({"id", "title_zh", "title_en", "parent", "excluded", "note", "citation"}), prefix
+        )
         class_id = check.text(table, "id", required=True, prefix=prefix)
         if class_id is not None and not CLASS_ID_RE.match(class_id):
             check.bad(prefix + "id", f"{class_id!r} must be lower-case [a-z0-9-]")
@@ -229,7 +240,9 @@ def _pathway(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
     stages = []
     for n, table in enumerate(_tables(raw, "stages", check)):
         prefix = f"stages[{n}]."
-        check.unknown(table, frozenset({"name", "name_zh", "gatekeeper", "instrument", "note", "inferred", "basis"}), prefix)
+        check.unknown(
+            table, frozenset({"name", "name_zh", "gatekeeper", "instrument", "note", "inferred", "basis"}), prefix
+        )
         stage = {"name": check.text(table, "name", required=True, prefix=prefix), **inference(table, check, prefix)}
         for key in ("name_zh", "gatekeeper", "instrument", "note"):
             if key in table:
@@ -246,7 +259,10 @@ def _regime(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
 
 
 def _watch(raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
-    return {"concerns": check.text(raw, "concerns", required=True), "pending": check.text(raw, "pending", required=True)}
+    return {
+        "concerns": check.text(raw, "concerns", required=True),
+        "pending": check.text(raw, "pending", required=True),
+    }
 
 
 _KIND_PARSERS = {"classification": _classification, "regime": _regime, "pathway": _pathway, "watch": _watch}

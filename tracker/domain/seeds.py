@@ -223,7 +223,11 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) 
         citation = check.citation(raw["citation"], "citation")
     else:
         check.bad("citation", "is required")
-    attributes = {**_kind_attributes(kind, raw, check), **ss.kind_attributes(kind, raw, check), **ss.common_attributes(raw, check)}
+    attributes = {
+        **_kind_attributes(kind, raw, check),
+        **ss.kind_attributes(kind, raw, check),
+        **ss.common_attributes(raw, check),
+    }
     steps = _parse_steps(raw.get("steps", []), check, kind)
     relations = _parse_relations(raw.get("relations", []), check)
     replaces, retracted = ss.step_corrections(raw, steps, check, STEP_EVENTS, parse_partial)
@@ -240,14 +244,21 @@ def _parse_item(file: str, index: int, raw: dict[str, Any], problems: Problems) 
 
 def _kind_attributes(kind: str, raw: Mapping[str, Any], check: ItemChecker) -> dict[str, Any]:
     if kind == "product":
-        attributes: dict[str, Any] = {name: check.text(raw, name) for name in ("generic_name", "brand_name", "holder", "indication", "product_type", "target")}
+        attributes: dict[str, Any] = {
+            name: check.text(raw, name)
+            for name in ("generic_name", "brand_name", "holder", "indication", "product_type", "target")
+        }
         attributes["expedited"] = check.texts(raw, "expedited")
         return attributes
     if kind == "fact":
         value = raw.get("value")
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             check.bad("value", f"must be a number, not {value!r}")
-        return {"metric": check.text(raw, "metric", required=True), "value": value, "unit": check.text(raw, "unit", required=True)}
+        return {
+            "metric": check.text(raw, "metric", required=True),
+            "value": value,
+            "unit": check.text(raw, "unit", required=True),
+        }
     return {}
 
 
@@ -371,7 +382,11 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
     for seed_file in files:
         for item in seed_file.items:
             if item.id in where_defined:
-                problems.add(seed_file.name, f"item {item.id!r}: field 'id'", f"duplicate id (already defined in {where_defined[item.id]})")
+                problems.add(
+                    seed_file.name,
+                    f"item {item.id!r}: field 'id'",
+                    f"duplicate id (already defined in {where_defined[item.id]})",
+                )
             else:
                 where_defined[item.id] = seed_file.name
     ids = known_ids | set(where_defined)
@@ -385,7 +400,9 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
             where = f"item {item.id!r}"
             for number, relation in enumerate(item.record["relations"]):
                 if relation["target"] not in ids:
-                    problems.add(name, f"{where}: field 'relations[{number}].target'", f"unknown item id {relation['target']!r}")
+                    problems.add(
+                        name, f"{where}: field 'relations[{number}].target'", f"unknown item id {relation['target']!r}"
+                    )
             for number, step in enumerate(item.steps):
                 if step["by"] is not None and step["by"] not in ids:
                     problems.add(name, f"{where}: field 'steps[{number}].by'", f"unknown item id {step['by']!r}")
@@ -395,18 +412,28 @@ def _check_across(files: list[SeedFile], known_ids: set[str], problems: Problems
             _check_structure(name, item, ids, schemes, source_ids, problems)
         for reference in seed_file.references:
             if reference.number in seen_refs:
-                problems.add(name, f"reference {reference.number}: field 'number'", f"duplicate reference (already in {seen_refs[reference.number]})")
+                problems.add(
+                    name,
+                    f"reference {reference.number}: field 'number'",
+                    f"duplicate reference (already in {seen_refs[reference.number]})",
+                )
             seen_refs[reference.number] = name
         for source in seed_file.sources:
             if source.id in seen_sources:
-                problems.add(name, f"source {source.id!r}: field 'id'", f"duplicate source id (already in {seen_sources[source.id]})")
+                problems.add(
+                    name,
+                    f"source {source.id!r}: field 'id'",
+                    f"duplicate source id (already in {seen_sources[source.id]})",
+                )
             seen_sources[source.id] = name
             for number, item_id in enumerate(source.items):
                 if item_id not in ids:
                     problems.add(name, f"source {source.id!r}: field 'items[{number}]'", f"unknown item id {item_id!r}")
 
 
-def _check_structure(file: str, item: SeedItem, ids: set[str], schemes: dict[str, SeedItem], source_ids: set[str], problems: Problems) -> None:
+def _check_structure(
+    file: str, item: SeedItem, ids: set[str], schemes: dict[str, SeedItem], source_ids: set[str], problems: Problems
+) -> None:
     """The ids the analyst's fields name exist; a class belongs to its scheme."""
     attributes = item.record["attributes"]
     where = f"item {item.id!r}"
@@ -421,7 +448,11 @@ def _check_structure(file: str, item: SeedItem, ids: set[str], schemes: dict[str
         scheme = schemes.get(entry["scheme"])
         if scheme is None:
             if entry["scheme"] in ids:
-                problems.add(file, f"{where}: field 'classified[{number}].scheme'", f"{entry['scheme']!r} is not a classification")
+                problems.add(
+                    file,
+                    f"{where}: field 'classified[{number}].scheme'",
+                    f"{entry['scheme']!r} is not a classification",
+                )
             continue
         classes = {c["id"] for c in scheme.record["attributes"]["classes"]}
         if entry["class"] not in classes:

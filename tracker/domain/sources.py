@@ -142,7 +142,8 @@ def _check_pattern(pattern: str) -> None:
 def validate_id(source_id: str) -> str:
     if not isinstance(source_id, str) or not _ID_RE.fullmatch(source_id):
         raise ValidationError(
-            f"source id {_shown(source_id)} must be 1-120 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+            f"source id {_shown(source_id)} must be 1-120 characters of a-z, 0-9, '.', '_' or '-', starting with a "
+            "letter or digit"
         )
     return source_id
 

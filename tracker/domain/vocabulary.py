@@ -90,7 +90,9 @@ DIGEST_FAILED: Final = "DigestFailed"
 # "proposal:<key>": the key is derived from the evidence, so it is never raised twice.
 PROPOSAL_RAISED: Final = "ProposalRaised"
 # Decisions: id, and (actor in metadata; free text kept outside the chain, see triage_texts):
-PROPOSAL_ACCEPTED: Final = "ProposalAccepted"    # item_id, new_item, step, date, kind, title_zh, title_en, events, note_ref
+PROPOSAL_ACCEPTED: Final = (
+    "ProposalAccepted"  # item_id, new_item, step, date, kind, title_zh, title_en, events, note_ref
+)
 PROPOSAL_REJECTED: Final = "ProposalRejected"    # reason_ref
 PROPOSAL_DEFERRED: Final = "ProposalDeferred"    # until
 PROPOSAL_ASSIGNED: Final = "ProposalAssigned"    # to

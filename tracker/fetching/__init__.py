@@ -18,8 +18,23 @@ from tracker.fetching.normalise import NORMALISERS, normalise, validate_filters
 from tracker.fetching.policy import UrlPolicy
 from tracker.fetching.registers import PARSERS, Entry, next_page_url, parse_entries
 from tracker.fetching.result import (
-    BLOCKED, CONNECT, DNS, ERROR_CLASSES, HTTP_STATUS, REDIRECT, REFUSED_ADDRESS, ROBOTS, TIMEOUT,
-    TLS, TOO_LARGE, TRUNCATED, UNDECODABLE, UNSUPPORTED_SCHEME, FetchRequest, FetchResult, Outcome,
+    BLOCKED,
+    CONNECT,
+    DNS,
+    ERROR_CLASSES,
+    HTTP_STATUS,
+    REDIRECT,
+    REFUSED_ADDRESS,
+    ROBOTS,
+    TIMEOUT,
+    TLS,
+    TOO_LARGE,
+    TRUNCATED,
+    UNDECODABLE,
+    UNSUPPORTED_SCHEME,
+    FetchRequest,
+    FetchResult,
+    Outcome,
 )
 
 if TYPE_CHECKING:

@@ -44,7 +44,9 @@ def _visible_chars(body: bytes) -> int:
 
 def _looks_html(headers: Mapping[str, str], body: bytes) -> bool:
     content_type = headers.get("content-type", "").lower()
-    return "html" in content_type or body.lstrip()[:200].lower().startswith((b"<!doctype", b"<html", b"<head", b"<script", b"<meta"))
+    return "html" in content_type or body.lstrip()[:200].lower().startswith(
+        (b"<!doctype", b"<html", b"<head", b"<script", b"<meta")
+    )
 
 
 def challenge_reason(status: int, headers: Mapping[str, str], body: bytes) -> str | None:

@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timezone
+from datetime import UTC
 from types import TracebackType
 from typing import Protocol
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -37,6 +37,7 @@ from tracker.fetching.blocked import SMALL_PAGE, challenge_reason
 from tracker.fetching.body import ACCEPT_ENCODING, read_body
 from tracker.fetching.config import FetchConfig
 from tracker.fetching.policy import Resolver, UrlPolicy
+from tracker.fetching.registers import next_page_url
 from tracker.fetching.result import (
     BLOCKED,
     CONNECT,
@@ -51,7 +52,6 @@ from tracker.fetching.result import (
     FetchRequest,
     FetchResult,
 )
-from tracker.fetching.registers import next_page_url
 from tracker.fetching.robots import RobotsCache, RobotsStore, origin_of
 from tracker.fetching.transport import guarded_transport
 
@@ -146,7 +146,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     current = now if now is not None else time.time()
     return max(0.0, when.timestamp() - current)
 
@@ -262,8 +262,14 @@ class Fetcher:
                 return replace(result, url=request.url, error=_one_line(message), attempts=attempts)
             bodies.append(result.body)
             size += len(result.body) + 1
-        return _failed(request, result.final_url, TOO_LARGE,
-                       f"more than {self.config.max_pages} pages of results: narrow the query", first.status, first.headers)
+        return _failed(
+            request,
+            result.final_url,
+            TOO_LARGE,
+            f"more than {self.config.max_pages} pages of results: narrow the query",
+            first.status,
+            first.headers,
+        )
 
     async def fetch_many(self, requests: Iterable[FetchRequest]) -> AsyncIterator[FetchResult]:
         """Fetch many, yielding results as they complete; a bounded number of tasks at a time."""
@@ -371,7 +377,9 @@ class Fetcher:
             conditional["If-None-Match"] = request.etag
         if request.last_modified:
             conditional["If-Modified-Since"] = request.last_modified
-        response = await self._client.send(self._client.build_request("GET", url, headers={**extra, **conditional}), stream=True)
+        response = await self._client.send(
+            self._client.build_request("GET", url, headers={**extra, **conditional}), stream=True
+        )
         try:
             return await self._answer(request, url, response, bool(conditional), max_bytes)
         finally:

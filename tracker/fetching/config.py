@@ -8,7 +8,6 @@ from typing import Any
 from tracker import __version__
 from tracker.settings import FetchSettings
 
-
 # The contact shipped as the default: it reaches nobody (see tracker.services.checking).
 PLACEHOLDER_CONTACT = "tracker-operator@localhost"
 

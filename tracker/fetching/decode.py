@@ -104,4 +104,6 @@ def decode(body: bytes, content_type: str | None = None) -> str:
         text = body.decode(declared[0], errors="replace")
         if text.count("\ufffd") <= max(2, len(text) // 200) and _plausible(text):
             return text
-    raise FetchError(UNDECODABLE, f"cannot decode {len(body)} bytes as text (declared: {', '.join(declared) or 'nothing'})")
+    raise FetchError(
+        UNDECODABLE, f"cannot decode {len(body)} bytes as text (declared: {', '.join(declared) or 'nothing'})"
+    )

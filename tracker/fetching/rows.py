@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from tracker.fetching.decode import BOMS, decode, declared_encodings
+from tracker.fetching.decode import BOMS, declared_encodings, decode
 from tracker.fetching.html import compile_selector, parseable
 
 ROW_TAGS = frozenset({"li", "tr", "article", "dd", "dt"})

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from tracker.mail.message import (
-    build_digest_message, message_bytes, message_domain, sender_address, with_recipient,
+    build_digest_message,
+    message_bytes,
+    message_domain,
+    sender_address,
+    with_recipient,
     witness_texts,
 )
 from tracker.mail.transport import OutboxTransport, SmtpTransport, Transport, eml_name, transport_from_settings

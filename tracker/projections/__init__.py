@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Literal
 
 from tracker.core import Projection
-from tracker.projections.proposals import ProposalsProjection
 from tracker.projections.changelog_rows import ChangelogRowsProjection
+from tracker.projections.proposals import ProposalsProjection
 from tracker.projections.record import RecordProjection
 from tracker.projections.register_entries import RegisterEntriesProjection
 from tracker.projections.sources import SourcesProjection
 from tracker.projections.subscriptions import digest_projections
 
-
 # The names of the read models, as callers ask for them fresh (App.fresh("sources")): mypy checks
 # the spelling, and tests/record/test_rebuild.py that every projection is named here.
-ReadModel = Literal["record", "sources", "subscriptions", "digest_index", "register_entries", "proposals", "changelog_rows"]
+ReadModel = Literal[
+    "record", "sources", "subscriptions", "digest_index", "register_entries", "proposals", "changelog_rows"
+]
 
 
 def all_projections() -> list[Projection]:

@@ -191,19 +191,35 @@ class DigestIndexProjection:
         record = fold.record or {}
         title_zh, title_en = fold.title
         # Only the renames are kept: the index folds no status.
-        renames = [[e.position, e.step.date, e.step.title_zh, e.step.title_en] for e in fold.steps or () if e.step.step == "renamed"]
-        rows[ref].update({
-            "jurisdiction": record.get("jurisdiction"), "kind": fold.kind, "title_zh": title_zh or "", "title_en": title_en or "",
-            "topics": json.dumps(_texts(record.get("topics")), ensure_ascii=False),
-            "renames": json.dumps({"title": [record.get("title_zh"), record.get("title_en")], "renames": renames},
-                                  ensure_ascii=False) if renames else None,
-        })
+        renames = [
+            [e.position, e.step.date, e.step.title_zh, e.step.title_en]
+            for e in fold.steps or ()
+            if e.step.step == "renamed"
+        ]
+        rows[ref].update(
+            {
+                "jurisdiction": record.get("jurisdiction"),
+                "kind": fold.kind,
+                "title_zh": title_zh or "",
+                "title_en": title_en or "",
+                "topics": json.dumps(_texts(record.get("topics")), ensure_ascii=False),
+                "renames": json.dumps(
+                    {"title": [record.get("title_zh"), record.get("title_en")], "renames": renames}, ensure_ascii=False
+                )
+                if renames
+                else None,
+            }
+        )
         return True
 
 
 def _fold_of(row: dict[str, Any]) -> ItemFold:
     """The fold of an indexed item, from its row: attributes digests read, and its live renames."""
-    saved = json.loads(row["renames"]) if row.get("renames") else {"title": [row["title_zh"], row["title_en"]], "renames": []}
+    saved = (
+        json.loads(row["renames"])
+        if row.get("renames")
+        else {"title": [row["title_zh"], row["title_en"]], "renames": []}
+    )
     record = {"id": row["id"], "kind": row["kind"], "jurisdiction": row["jurisdiction"], "title_zh": saved["title"][0],
               "title_en": saved["title"][1], "topics": json.loads(row["topics"])}
     fold = ItemFold(row["id"], row["kind"] or "", record, 0, [])
@@ -284,7 +300,9 @@ def load_refs(conn: Connection, refs: Iterable[str]) -> dict[str, IndexEntry]:
         for chunk in _chunks(wanted):
             for row in driver_rows(conn, sa.select(*ENTRY_COLUMNS).where(digest_index.c.ref.in_(chunk))):
                 found[row[0]] = entry_from_row(row)
-        wanted = sorted({f"item:{item}" for e in found.values() if e.entry == "source" for item in e.items} - set(found))
+        wanted = sorted(
+            {f"item:{item}" for e in found.values() if e.entry == "source" for item in e.items} - set(found)
+        )
     return found
 
 

@@ -25,8 +25,8 @@ from tracker.domain import vocabulary as v
 from tracker.domain.dates import start_of
 from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
 from tracker.domain.record import (
-    REGISTRATION_TYPE,
     RECORD_TYPES,
+    REGISTRATION_TYPE,
     RELATION_DETAILS,
     STEP_DETAILS,
     STREAM_CATEGORIES,
@@ -138,8 +138,11 @@ class _Batch:
             sa.select(c.position, c.step, c.date, c.note, c.details, c.title_zh, c.title_en)
             .where(c.item_id == fold.id).order_by(c.position)).all()
         fold.steps = [
-            entry(pos, Step(fold.id, step, day, note, title_zh=zh, title_en=en, extra=json.loads(extra) if extra else None),
-                  registration=pos == fold.registered_position)
+            entry(
+                pos,
+                Step(fold.id, step, day, note, title_zh=zh, title_en=en, extra=json.loads(extra) if extra else None),
+                registration=pos == fold.registered_position,
+            )
             for pos, step, day, note, extra, zh, en in rows
         ]
 
@@ -166,7 +169,12 @@ class _Batch:
         Step events are nearly all of the log: they are decoded and folded here inline, with the
         batch's state in locals, rather than through a method of the batch each.
         """
-        folds_get, steps_append, dirty_add, decode = self.folds.get, self.steps.append, self.dirty.add, Step.from_payload
+        folds_get, steps_append, dirty_add, decode = (
+            self.folds.get,
+            self.steps.append,
+            self.dirty.add,
+            Step.from_payload,
+        )
         for event in events:
             p = event.payload
             if "id" not in p or event.stream.partition("/")[0] not in _CATEGORIES:  # is_record_stream, inline
@@ -285,8 +293,11 @@ class _Batch:
         inserted = sorted(self.dirty - self.existing)
         changed = sorted(self.dirty & self.existing)
         whole_rows = [self._row(self.folds[i]) for i in changed if self.folds[i].record is not None]
-        light_rows = [{"id": i, "status": f.status, "status_date": f.status_date, "updated_position": f.updated_position}
-                      for i in changed if (f := self.folds[i]).record is None]
+        light_rows = [
+            {"id": i, "status": f.status, "status_date": f.status_date, "updated_position": f.updated_position}
+            for i in changed
+            if (f := self.folds[i]).record is None
+        ]
         for rows, columns in ((whole_rows, _ITEM_COLUMNS[1:]), (light_rows, _STEP_CHANGES)):
             if rows:
                 conn.exec_driver_sql(

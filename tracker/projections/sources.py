@@ -15,8 +15,8 @@ service in the same transaction as the events a check produces, and never rebuil
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
 from collections.abc import Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from tracker.domain.payloads_registry import decode_as
 from tracker.domain.sources import Source, parse_duration, validate_patterns, validate_text
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
+
 
 def dialect_insert(conn: Connection) -> Any:
     """The INSERT of this backend, with on_conflict_do_nothing/do_update."""
@@ -108,7 +109,10 @@ class SourcesProjection:
         if registered:
             conn.execute(
                 dialect_insert(conn)(source_state).on_conflict_do_nothing(index_elements=[source_state.c.source_id]),
-                [{"source_id": source_id, "state": "new", "consecutive_failures": 0} for source_id in dict.fromkeys(registered)],
+                [
+                    {"source_id": source_id, "state": "new", "consecutive_failures": 0}
+                    for source_id in dict.fromkeys(registered)
+                ],
             )
 
     @staticmethod

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from tracker.core import RecordedEvent
 from tracker.domain import payloads_ops as o
 from tracker.domain.payloads_registry import decode_as
-from tracker.projections.digest_index import DigestIndexProjection
 from tracker.domain.vocabulary import SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED
+from tracker.projections.digest_index import DigestIndexProjection
 from tracker.schema.read_models import subscriptions
 
 # Outbox statuses still to be sent ("failed" is final since 0017: see schema/operational.py).

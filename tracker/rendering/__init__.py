@@ -5,15 +5,46 @@ from __future__ import annotations
 from tracker.rendering.calendar import render_calendar
 from tracker.rendering.environment import TEMPLATES, environment
 from tracker.rendering.views import (
-    AwaitingRow, CalendarEntry, ChangelogView, ChangeRow, DateGroup, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry,
-    JurisdictionGroup, PageEntry, UpcomingRow, WelcomeView, YearGroup, clean,
+    AwaitingRow,
+    CalendarEntry,
+    ChangelogView,
+    ChangeRow,
+    DateGroup,
+    DigestView,
+    FailingRow,
+    FailureGroup,
+    HeadView,
+    ItemEntry,
+    JurisdictionGroup,
+    PageEntry,
+    UpcomingRow,
+    WelcomeView,
+    YearGroup,
+    clean,
 )
 
 __all__ = [
-    "TEMPLATES", "AwaitingRow", "CalendarEntry", "ChangelogView", "ChangeRow", "DateGroup", "DigestView", "FailingRow", "HeadView",
-    "JurisdictionGroup", "UpcomingRow", "YearGroup", "clean", "environment", "FailureGroup", "ItemEntry",
-    "PageEntry", "WelcomeView",
-    "render_calendar", "render_digest", "render_changelog",
+    "TEMPLATES",
+    "AwaitingRow",
+    "CalendarEntry",
+    "ChangelogView",
+    "ChangeRow",
+    "DateGroup",
+    "DigestView",
+    "FailingRow",
+    "HeadView",
+    "JurisdictionGroup",
+    "UpcomingRow",
+    "YearGroup",
+    "clean",
+    "environment",
+    "FailureGroup",
+    "ItemEntry",
+    "PageEntry",
+    "WelcomeView",
+    "render_calendar",
+    "render_digest",
+    "render_changelog",
 ]
 
 CHANGELOG_TEMPLATES = {"md": "changelog.md", "atom": "changelog.atom", "html": "timeline.html"}

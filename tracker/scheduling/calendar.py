@@ -8,7 +8,7 @@ Whether a period's digest ran is recorded in the database, never in the schedule
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.core.events import format_time
@@ -49,13 +49,13 @@ class Schedule:
         local = now.astimezone(self.tz)
         if cadence == "daily":
             start = self._at(local.date())
-            return (start if start <= local else self._at(local.date() - timedelta(days=1))).astimezone(timezone.utc)
+            return (start if start <= local else self._at(local.date() - timedelta(days=1))).astimezone(UTC)
         if cadence == "weekly":
             back = (local.weekday() - WEEKDAYS.index(self.weekly_on)) % 7
             start = self._at(local.date() - timedelta(days=back))
             if start > local:
                 start = self._at(local.date() - timedelta(days=back + 7))
-            return start.astimezone(timezone.utc)
+            return start.astimezone(UTC)
         raise ValidationError(f"unknown digest cadence {cadence!r} (daily or weekly)")
 
     def _at(self, day: date) -> datetime:

@@ -28,8 +28,8 @@ from tracker.errors import TrackerError
 from tracker.scheduling.calendar import CADENCES, Schedule, period_key
 from tracker.scheduling.logs import job_line
 from tracker.services import checking, checkpoints, claims, digest_queue, digesting, heartbeat, personal
-from tracker.services.subscribing import OWN_PROJECTIONS
 from tracker.services.heartbeat import ProcessIdentity
+from tracker.services.subscribing import OWN_PROJECTIONS
 
 ACTOR = "scheduler"
 CHECKPOINT_LEASE = "checkpoint:sign"

@@ -210,7 +210,11 @@ class Service:
                     return True
                 continue
             if not self.options.standby:
-                who = f"process {holder.holder} (since {holder.acquired_at}, lease until {holder.expires_at})" if holder else "another process"
+                who = (
+                    f"process {holder.holder} (since {holder.acquired_at}, lease until {holder.expires_at})"
+                    if holder
+                    else "another process"
+                )
                 raise DatabaseError(
                     f"another `tracker serve` is running on {db.display_url}: {who}; stop it, or start this one "
                     f"with --standby to take over when it stops"
@@ -234,7 +238,9 @@ class Service:
         for holder in claims.source_claim_holders(self.app.db):
             if heartbeat.is_dead_here(holder):
                 freed = claims.release_sources(self.app.db, holder)
-                self.log.info("freed the claims of a dead process", extra={"fields": {"previous": holder, "sources": freed}})
+                self.log.info(
+                    "freed the claims of a dead process", extra={"fields": {"previous": holder, "sources": freed}}
+                )
 
     def _renew(self) -> None:
         """Renew the heartbeat (and the SQLite lease); a database that is briefly away is survived."""
@@ -244,7 +250,9 @@ class Service:
                 self.app.db, claims.INSTANCE_LEASE, self.me.process_id, now, self.schedule.instance_lease
             ):
                 # Another process took the file over (we were stalled past the lease): two must never serve it.
-                self.log.error("lost the single-instance lease; stopping", extra={"fields": {"process": self.me.process_id}})
+                self.log.error(
+                    "lost the single-instance lease; stopping", extra={"fields": {"process": self.me.process_id}}
+                )
                 self.stopping.set()
                 return
             heartbeat.beat(self.app.db, self.me, now, "once" if self.options.once else "active")

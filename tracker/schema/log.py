@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint, text,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
 )
 
 from tracker.schema import metadata

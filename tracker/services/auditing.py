@@ -149,4 +149,6 @@ def last_run(db: Database) -> VerifyRun | None:
         row = conn.execute(sa.select(verify_runs).order_by(c.id.desc()).limit(1)).first()
     if row is None:
         return None
-    return VerifyRun(row.at, row.by, bool(row.ok), int(row.head_position), int(row.events), row.bad_position, row.problem)
+    return VerifyRun(
+        row.at, row.by, bool(row.ok), int(row.head_position), int(row.events), row.bad_position, row.problem
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,12 +42,14 @@ def render(app: App, *, jurisdictions: Iterable[str] = (), now: datetime | None 
     today = (now or app.clock()).date()
     found = deadlines.collect(store, today=today, jurisdictions=wanted)
     stamp = (datetime.fromisoformat(head.recorded_at.replace("Z", "+00:00")) if head.recorded_at
-             else datetime(1970, 1, 1, tzinfo=timezone.utc))
+             else datetime(1970, 1, 1, tzinfo=UTC))
     name = "CGT regulatory deadlines" + (f" ({', '.join(sorted(wanted))})" if wanted else "")
     return render_calendar(map(entry, found), name=name, stamp=stamp), len(found)
 
 
-def write(app: App, target: Path, *, jurisdictions: Iterable[str] = (), now: datetime | None = None) -> tuple[Path, int]:
+def write(
+    app: App, target: Path, *, jurisdictions: Iterable[str] = (), now: datetime | None = None
+) -> tuple[Path, int]:
     data, count = render(app, jurisdictions=jurisdictions, now=now)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ the accepted version moves, so the next automatic success compares with the capt
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tracker.app import App
@@ -40,7 +40,7 @@ def parse_fetched_at(text: str) -> datetime:
         raise ValidationError(f"--fetched-at {text!r} is not an ISO date-time like 2026-12-01T09:30:00Z") from None
     if moment.tzinfo is None:
         raise ValidationError(f"--fetched-at {text!r} has no time zone: add Z or an offset such as +08:00")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _content_type(body: bytes, name: str) -> str:

@@ -16,21 +16,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.core.events import format_time
-from tracker.domain import choices
-from tracker.domain import vocabulary as v
-from tracker.domain.reporting import clean
-from tracker.errors import ExportFileError, ValidationError
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.schema.read_models import changelog_rows, digest_index
+from tracker.core.events import format_time
+from tracker.core.rows import driver_rows
+from tracker.domain import choices
+from tracker.domain import vocabulary as v
+from tracker.domain.dates import NOT_GIVEN
+from tracker.domain.reporting import clean
+from tracker.errors import ExportFileError, ValidationError
 from tracker.files import write_replacing
 from tracker.rendering import AwaitingRow, ChangelogView, ChangeRow, DateGroup, HeadView, YearGroup, render_changelog
-from tracker.services.checkpoints import latest_note
-from tracker.domain.dates import NOT_GIVEN
+from tracker.schema.read_models import changelog_rows, digest_index
 from tracker.services import calendar_export, triage_digest
-from tracker.core.rows import driver_rows
+from tracker.services.checkpoints import latest_note
 from tracker.services.entries import Shown, group_by_jurisdiction, stored_change_row
 from tracker.services.subscribing import OWN_PROJECTIONS
 
@@ -111,7 +111,9 @@ def _read(conn: Connection, until: int, wanted: set[str], newest: int | None) ->
 
 def _shown(values: Sequence[Any]) -> Shown:
     _, jurisdiction, kind, title_zh, title_en, url, marks = values
-    return Shown(jurisdiction, kind, title_zh, title_en, url, tuple(clean(m) for m in json.loads(marks)) if marks else ())
+    return Shown(
+        jurisdiction, kind, title_zh, title_en, url, tuple(clean(m) for m in json.loads(marks)) if marks else ()
+    )
 
 
 def build_view(

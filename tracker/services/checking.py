@@ -20,8 +20,8 @@ import logging
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import Executor, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,10 +37,10 @@ from tracker.domain.sources import PAGE_KINDS, Source
 from tracker.errors import FetchError, NotFoundError, ValidationError
 from tracker.fetching import FetchRequest, FetchResult
 from tracker.fetching.config import PLACEHOLDER_CONTACT
+from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
-from tracker.fetching.versions import normaliser_version
 from tracker.services import ecfr_text, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
@@ -230,9 +230,13 @@ def _warn_placeholder_contact(contact: str, known: Sequence[_Known]) -> None:
     hosts = sorted({h for k in known if (h := urlsplit(k.source.url).hostname) and not _loopback(h)})
     if hosts:
         _contact_warned = True
-        log.warning("TRACKER_CONTACT is the placeholder %s: the User-Agent sent to %s%s carries no real contact; "
-                    "set TRACKER_CONTACT to an address where site operators can reach you",
-                    PLACEHOLDER_CONTACT, ", ".join(hosts[:3]), f" and {len(hosts) - 3} more host(s)" if len(hosts) > 3 else "")
+        log.warning(
+            "TRACKER_CONTACT is the placeholder %s: the User-Agent sent to %s%s carries no real contact; "
+            "set TRACKER_CONTACT to an address where site operators can reach you",
+            PLACEHOLDER_CONTACT,
+            ", ".join(hosts[:3]),
+            f" and {len(hosts) - 3} more host(s)" if len(hosts) > 3 else "",
+        )
 
 
 def _baseline_pending(known: _Known) -> bool:

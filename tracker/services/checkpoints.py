@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.core.proofs import LogProofs, TreeHead
-from tracker.schema.operational import checkpoints
 from tracker.errors import ExportFileError, IntegrityError, NotFoundError
+from tracker.schema.operational import checkpoints
 from tracker.settings import Settings
 from tracker.signing import Checkpoint, NoteError, SigningKey, VerifierKey, load_signing_key, parse_checkpoint
 from tracker.signing.keys import load_verifier_key
@@ -204,8 +204,11 @@ def verify_witness_checkpoint(db: Database, checkpoint: Checkpoint, key: Verifie
                            [bytes.fromhex(p) for p in proof.path])
     except ProofError as exc:
         after = _last_matching_kept(db, proofs, checkpoint.size, key)
-        raise IntegrityError(after + 1, f"the log parts from the checkpoint of size {checkpoint.size} between positions "
-                                        f"{after + 1} and {checkpoint.size} ({exc}): history was rewritten") from None
+        raise IntegrityError(
+            after + 1,
+            f"the log parts from the checkpoint of size {checkpoint.size} between positions "
+            f"{after + 1} and {checkpoint.size} ({exc}): history was rewritten",
+        ) from None
     return WitnessCheck(checkpoint, now.size, len(proof.path), key.name if key else None)
 
 

@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from tracker.core import Database
 from tracker.core.db import upsert_insert
 from tracker.core.events import format_time
-from tracker.schema.operational import service_leases, source_state as _state
+from tracker.schema.operational import service_leases
+from tracker.schema.operational import source_state as _state
 from tracker.schema.read_models import sources as _sources
 
 INSTANCE_LEASE = "serve:instance"

@@ -15,10 +15,10 @@ rule, tracker.domain.dates) and is never given a day it does not have: ``ends`` 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-import datetime as dt
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore
+from tracker.core.rows import driver_rows
 from tracker.domain.dates import parse_partial, precision_of
 from tracker.schema.read_models import record_items, record_steps, register_deadlines, register_entries, sources
-from tracker.core.rows import driver_rows
 
 EFFECTIVE = "effective"
 COMMENTS_CLOSE = "comments_close"  # as the register_entries read model names it

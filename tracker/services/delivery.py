@@ -52,7 +52,9 @@ class DeliveryReport:
     transport: str
     sent: list[tuple[str, str, str]] = field(default_factory=list)      # message_id, subscription, where
     failed: list[tuple[str, str, str, int]] = field(default_factory=list)  # message_id, subscription, error, attempts
-    given_up: list[tuple[str, str, str, int]] = field(default_factory=list)  # message_id, subscription, error, rejections
+    given_up: list[tuple[str, str, str, int]] = field(
+        default_factory=list
+    )  # message_id, subscription, error, rejections
     cancelled: list[str] = field(default_factory=list)                  # message_ids never to be sent
 
 

@@ -16,17 +16,16 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tracker.domain.reporting import Reported
+from tracker.core.rows import driver_rows
+from tracker.domain.reporting import Reported, clean
 from tracker.domain.subscriptions import Filters, Target
+from tracker.projections.changelog_rows import from_row
 from tracker.projections.digest_index import ENTRY_COLUMNS, IndexEntry, entry_from_row
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
-from tracker.projections.changelog_rows import from_row
-from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
-from tracker.domain.reporting import clean
 from tracker.rendering.views import FailingRow, UpcomingRow
+from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
+from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
 from tracker.services import deadlines, personal
-from tracker.core.rows import driver_rows
 from tracker.services.entries import Entry, entry_of
 
 
@@ -84,7 +83,9 @@ Statuses = dict[str, tuple[str | None, str | None]]  # item id -> its status now
 
 
 
-def period_rows(conn: Connection, subs: list[Candidate], until: int) -> tuple[list[Reported], dict[str, IndexEntry], Statuses]:
+def period_rows(
+    conn: Connection, subs: list[Candidate], until: int
+) -> tuple[list[Reported], dict[str, IndexEntry], Statuses]:
     """The reported events after the lowest cursor, as the changelog read model keeps them: one
     read for every subscription (an event it could not read is quarantined there, not here).
 
@@ -143,8 +144,13 @@ def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[t
             info = index.get(f"source:{d.item_id}")
             items = info.items if info else ()
             kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
-            target = Target(d.jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({d.item_id, *items}),
-                            machine=True)     # a register entry's deadline: not in the record
+            target = Target(
+                d.jurisdiction,
+                kinds,
+                frozenset(info.topics if info else ()),
+                frozenset({d.item_id, *items}),
+                machine=True,
+            )     # a register entry's deadline: not in the record
         row = UpcomingRow(d.date, d.item_id, d.jurisdiction, d.item_kind, clean(d.title_zh), clean(d.title_en),
                           clean(d.note), d.label, d.url)
         rows.append((row, target))

@@ -20,11 +20,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tracker.domain.words import counted
 from tracker.domain.subscriptions import Filters, Target
+from tracker.domain.words import counted
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering import (
-    AwaitingRow, ChangeRow, DigestView, FailingRow, FailureGroup, HeadView, ItemEntry, PageEntry, UpcomingRow, WelcomeView,
+    AwaitingRow,
+    ChangeRow,
+    DigestView,
+    FailingRow,
+    FailureGroup,
+    HeadView,
+    ItemEntry,
+    PageEntry,
+    UpcomingRow,
+    WelcomeView,
 )
 from tracker.rendering.views import when
 from tracker.services.entries import JURISDICTION_ORDER, Entry
@@ -140,8 +149,19 @@ def build(
     attention = failure_groups(failing)
     welcome_view = None
     if welcome:
-        matching = sum(1 for info in context.index.values() if info.entry == "item" and filters.matches(
-            Target(info.jurisdiction or "INTL", frozenset({info.kind or ""}), frozenset(info.topics), frozenset({info.id}))))
+        matching = sum(
+            1
+            for info in context.index.values()
+            if info.entry == "item"
+            and filters.matches(
+                Target(
+                    info.jurisdiction or "INTL",
+                    frozenset({info.kind or ""}),
+                    frozenset(info.topics),
+                    frozenset({info.id}),
+                )
+            )
+        )
         welcome_view = WelcomeView(matching, due, attention)
     counts = Counter(a.action for a in actions)
     parts = {"documents": counts[NEW_DOCUMENT] + counts[CHANGED], "status": counts[STATUS_CHANGE],

@@ -1,6 +1,7 @@
 """Digests through an outbox: prepare (render + record), then send, each step one transaction.
 
-prepare: the rendered message (a compressed draft, tracker.mail) is stored in `digest_outbox` and DigestPrepared (the positions it
+prepare: the rendered message (a compressed draft, tracker.mail) is stored in `digest_outbox` and
+DigestPrepared (the positions it
 covers, its Message-ID) is appended in the SAME transaction, before any sending. A subscription
 with a digest still pending gets no new one until that one is sent, so ranges never overlap.
 
@@ -30,20 +31,25 @@ from tracker.mail import Transport, build_digest_message, message_domain
 from tracker.projections import ReadModel
 from tracker.projections.digest_index import load_index, load_refs
 from tracker.projections.subscriptions import PENDING
-from tracker.schema.operational import channel_outbox, digest_outbox
 from tracker.rendering import DigestView, HeadView, render_digest
-from tracker.services.checkpoints import latest_note
-from tracker.services import deadlines
+from tracker.schema.operational import channel_outbox, digest_outbox
+from tracker.services import deadlines, personal, triage_digest
 from tracker.services import digest_selection as selection
 from tracker.services import digest_view as digest_view_builder
-from tracker.services import personal
-from tracker.services import triage_digest
-from tracker.services.delivery import DeliveryReport as DeliveryReport, send_pending as send_pending
+from tracker.services.checkpoints import latest_note
+from tracker.services.delivery import DeliveryReport as DeliveryReport
+from tracker.services.delivery import send_pending as send_pending
 from tracker.services.subscribing import OWN_PROJECTIONS
 
 # Statuses now and dates due come from the record and the registers' read models; open triage
 # proposals from theirs.
-DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (*OWN_PROJECTIONS, "record", "register_entries", "changelog_rows", "proposals")
+DIGEST_PROJECTIONS: tuple[ReadModel, ...] = (
+    *OWN_PROJECTIONS,
+    "record",
+    "register_entries",
+    "changelog_rows",
+    "proposals",
+)
 
 if TYPE_CHECKING:
     from tracker.app import App

@@ -22,6 +22,7 @@ from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.schema.operational import scheduler_heartbeats
 
+
 @dataclass(frozen=True)
 class ProcessIdentity:
     """This process, as other processes and operators see it."""

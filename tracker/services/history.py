@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from itertools import pairwise
-from datetime import datetime, time, timezone
 
 from sqlalchemy.engine import Connection
 
@@ -82,11 +82,13 @@ def _moment(text: str, end_of_day: bool) -> str:
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).date()
-            return format_time(datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc))
+            return format_time(datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC))
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(f"{text!r} is neither an event position nor a date (YYYY-MM-DD) or ISO datetime") from None
-    return format_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+        raise ValidationError(
+            f"{text!r} is neither an event position nor a date (YYYY-MM-DD) or ISO datetime"
+        ) from None
+    return format_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _pick(found: Sequence[Version], ref: str, source_id: str) -> Version:

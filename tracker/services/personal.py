@@ -23,7 +23,12 @@ from sqlalchemy.engine import Connection
 from tracker.domain import subscriptions as domain
 from tracker.errors import UninitialisedDatabaseError
 from tracker.schema.operational import (
-    channel_outbox, digest_outbox, installation_secrets, subscriber_keys, subscribers, subscription_channels,
+    channel_outbox,
+    digest_outbox,
+    installation_secrets,
+    subscriber_keys,
+    subscribers,
+    subscription_channels,
     subscription_names,
 )
 from tracker.schema.read_models import subscriptions
@@ -70,7 +75,9 @@ def keys_of(conn: Connection, subscription_ids: Iterable[str]) -> dict[str, tupl
 
 
 def key_of_subscriber(conn: Connection, subscriber_id: str) -> bytes | None:
-    key = conn.execute(sa.select(subscriber_keys.c.key).where(subscriber_keys.c.subscriber_id == subscriber_id)).scalar()
+    key = conn.execute(
+        sa.select(subscriber_keys.c.key).where(subscriber_keys.c.subscriber_id == subscriber_id)
+    ).scalar()
     return None if key is None else bytes(key)
 
 

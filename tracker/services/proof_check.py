@@ -70,7 +70,10 @@ def _signed(checkpoint: Checkpoint, key: VerifierKey) -> None:
 def check_inclusion(proof_file: Path, event_file: Path, checkpoint: Checkpoint, key: VerifierKey) -> ProofVerdict:
     proof = load_proof(proof_file)
     position, size = _int(proof, "position", proof_file), _int(proof, "tree_size", proof_file)
-    root, chain = _hash(proof.get("root_hash"), "root_hash", proof_file), _hash(proof.get("leaf_hash"), "leaf_hash", proof_file)
+    root, chain = (
+        _hash(proof.get("root_hash"), "root_hash", proof_file),
+        _hash(proof.get("leaf_hash"), "leaf_hash", proof_file),
+    )
     nodes = _path(proof, proof_file)
     if "leaf_index" in proof and proof["leaf_index"] != position - 1:
         raise ProofRejectedError(position, f"leaf_index {proof['leaf_index']} is not position - 1")
@@ -86,7 +89,9 @@ def check_inclusion(proof_file: Path, event_file: Path, checkpoint: Checkpoint, 
     recomputed = event_hash(prev_hash, e_position, stream, version, type_, schema_version,
                             recorded_at, valid_from, key_, payload, metadata)
     if recomputed != stored_hash:
-        raise ProofRejectedError(e_position, f"the event's bytes hash to {recomputed}, not its stated hash {stored_hash}")
+        raise ProofRejectedError(
+            e_position, f"the event's bytes hash to {recomputed}, not its stated hash {stored_hash}"
+        )
     if e_position != position:
         raise ProofRejectedError(position, f"the proof is for position {position}, the event is at {e_position}")
     if recomputed != chain.hex():
@@ -116,7 +121,9 @@ def check_consistency(proof_file: Path, first: Checkpoint, second: Checkpoint, k
         verify_consistency(m, n, r1, r2, nodes)
     except ProofError as exc:
         raise ProofRejectedError(m, str(exc)) from None
-    return ProofVerdict("consistency", f"the log of {n} events extends the log of {m} events; both signed by {key.name}")
+    return ProofVerdict(
+        "consistency", f"the log of {n} events extends the log of {m} events; both signed by {key.name}"
+    )
 
 
 def check_split_view(first: Checkpoint, second: Checkpoint, key: VerifierKey) -> str:
@@ -124,9 +131,12 @@ def check_split_view(first: Checkpoint, second: Checkpoint, key: VerifierKey) ->
     _signed(first, key)
     _signed(second, key)
     if first.size == second.size and first.root != second.root:
-        raise ProofRejectedError(first.size, f"split view: two checkpoints of size {first.size}, both validly signed by "
-                                             f"{key.name}, with different roots {first.root_hex} and {second.root_hex}: "
-                                             "the log was forked")
+        raise ProofRejectedError(
+            first.size,
+            f"split view: two checkpoints of size {first.size}, both validly signed by "
+            f"{key.name}, with different roots {first.root_hex} and {second.root_hex}: "
+            "the log was forked",
+        )
     if first.size == second.size:
         return f"the two checkpoints agree: size {first.size}, root {first.root_hex}"
     return (f"both checkpoints are validly signed (sizes {first.size} and {second.size}); "

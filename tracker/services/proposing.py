@@ -35,8 +35,8 @@ from tracker.domain import derivation
 from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
-from tracker.domain.payloads_registry import decode_as
 from tracker.domain.matching import IndexedItem, RecordIndex
+from tracker.domain.payloads_registry import decode_as
 from tracker.errors import FetchError, NotFoundError
 from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
@@ -152,7 +152,11 @@ def drafts_of(conn: Connection, event: RecordedEvent,
 def _entry_drafts(event: RecordedEvent, known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
                   history: bool) -> list[dp.Draft]:
     p = decode_as(o.RegisterEntry, event.type, event.payload)
-    if p.get("baseline") and not history and not derivation.news_at_baseline(p, date.fromisoformat(event.recorded_at[:10])):
+    if (
+        p.get("baseline")
+        and not history
+        and not derivation.news_at_baseline(p, date.fromisoformat(event.recorded_at[:10]))
+    ):
         return []
     found = known.get(p["id"])
     if found is None:

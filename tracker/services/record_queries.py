@@ -7,22 +7,23 @@ projection (``show`` the sources one too), so callers bring them up to date firs
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 import datetime as dt
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from tracker.core import EventStore, RecordedEvent
-from tracker.domain.dates import precision_of
 from tracker.core.projector import log_skipped
+from tracker.domain.dates import precision_of
 from tracker.domain.payloads import ItemCorrection, PayloadError, Reference, Registration, Step, StepCorrection
 from tracker.domain.payloads_registry import RecordPayload, decode_record
 from tracker.domain.record import STREAM_CATEGORIES
 from tracker.errors import NotFoundError
-from tracker.schema.read_models import record_items, record_relations, record_steps, sources as source_table
+from tracker.schema.read_models import record_items, record_relations, record_steps
+from tracker.schema.read_models import sources as source_table
 
 ADDED_TO_RECORD = "added to the record"  # a registration event: bookkeeping of the tracker
 
@@ -87,7 +88,9 @@ def _plain_summary(item: RecordPayload, type_: str) -> str:
 
 
 def _triage(item: RecordPayload) -> dict[str, Any] | None:
-    cited = item.triage if isinstance(item, Step) else item.record.get("triage") if isinstance(item, Registration) else None
+    cited = (
+        item.triage if isinstance(item, Step) else item.record.get("triage") if isinstance(item, Registration) else None
+    )
     return dict(cited) if isinstance(cited, dict) else None
 
 
@@ -179,14 +182,32 @@ def show(store: EventStore, item_id: str) -> ItemView:
         if row is None:
             raise _not_found(item_id)
         steps = [
-            {**dict(s), "precision": precision_of(s["date"]), "date_known": bool(s["date"]), "details": _json(s["details"])}
-            for s in conn.execute(sa.select(record_steps).where(record_steps.c.item_id == item_id)
-                                  .order_by(record_steps.c.position)).mappings()
+            {
+                **dict(s),
+                "precision": precision_of(s["date"]),
+                "date_known": bool(s["date"]),
+                "details": _json(s["details"]),
+            }
+            for s in conn.execute(
+                sa.select(record_steps).where(record_steps.c.item_id == item_id).order_by(record_steps.c.position)
+            ).mappings()
         ]
-        outgoing = [{**dict(r), "details": _json(r["details"])} for r in conn.execute(sa.select(record_relations).where(record_relations.c.item_id == item_id)
-                                                  .order_by(record_relations.c.relation, record_relations.c.target_id)).mappings()]
-        incoming = [{**dict(r), "details": _json(r["details"])} for r in conn.execute(sa.select(record_relations).where(record_relations.c.target_id == item_id)
-                                                  .order_by(record_relations.c.relation, record_relations.c.item_id)).mappings()]
+        outgoing = [
+            {**dict(r), "details": _json(r["details"])}
+            for r in conn.execute(
+                sa.select(record_relations)
+                .where(record_relations.c.item_id == item_id)
+                .order_by(record_relations.c.relation, record_relations.c.target_id)
+            ).mappings()
+        ]
+        incoming = [
+            {**dict(r), "details": _json(r["details"])}
+            for r in conn.execute(
+                sa.select(record_relations)
+                .where(record_relations.c.target_id == item_id)
+                .order_by(record_relations.c.relation, record_relations.c.item_id)
+            ).mappings()
+        ]
         # The sources read model holds each source's latest registration (its items) and whether it
         # was removed: one query over the sources, not a scan of the whole log per item shown.
         candidates = conn.execute(
@@ -209,8 +230,16 @@ class Upcoming:
     starts: dt.date
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.item_id, "kind": self.kind, "jurisdiction": self.jurisdiction, "title_zh": self.title_zh,
-                "title_en": self.title_en, "step": self.step, **_date_json(self.date), "starts": self.starts.isoformat()}
+        return {
+            "id": self.item_id,
+            "kind": self.kind,
+            "jurisdiction": self.jurisdiction,
+            "title_zh": self.title_zh,
+            "title_en": self.title_en,
+            "step": self.step,
+            **_date_json(self.date),
+            "starts": self.starts.isoformat(),
+        }
 
 
 def upcoming(
@@ -224,6 +253,8 @@ def upcoming(
     from the first day of their period), soonest first: read from tracker.services.deadlines."""
     from tracker.services import deadlines
 
-    found = deadlines.collect(store, today=today, days=days, jurisdictions=[jurisdiction.upper()] if jurisdiction else ())
+    found = deadlines.collect(
+        store, today=today, days=days, jurisdictions=[jurisdiction.upper()] if jurisdiction else ()
+    )
     return [Upcoming(d.item_id, d.item_kind, d.jurisdiction, d.title_zh, d.title_en, d.kind, d.date, d.starts)
             for d in found if d.ref.startswith("item:")]

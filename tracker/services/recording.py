@@ -307,7 +307,9 @@ def record_batch(
                 source, state = work.source, states[work.source.id]
                 fetched = format_time(work.fetched_at)
                 if plan.snapshot and work.body_hash is not None and work.content_hash is not None:
-                    compressed = work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
+                    compressed = (
+                        work.compressed if work.compressed is not None else snapshots.compress(work.result.body)
+                    )
                     new_snapshots.append(snapshots.NewSnapshot(work.body_hash, compressed, len(work.result.body),
                                                                work.result.headers, fetched))
                     position = next((e.position for e in recorded

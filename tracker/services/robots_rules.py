@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from tracker.core import Database
 from tracker.core.db import upsert_insert
-from tracker.fetching.robots import Rules, RobotsStore
+from tracker.fetching.robots import RobotsStore, Rules
 from tracker.schema.operational import robots_rules
 
 

@@ -23,15 +23,15 @@ from tracker import resources
 from tracker.core import EventStore, NewEvent
 from tracker.core.canonical import canonical_json
 from tracker.core.projector import log_skipped
-from tracker.domain.words import counted
-from tracker.domain import seed_events as se
 from tracker.domain import payloads_ops as o
+from tracker.domain import seed_events as se
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads import Change, ItemCorrection, Reference
 from tracker.domain.payloads_registry import decode_as
 from tracker.domain.record import RECORD_TYPES, apply_correction, is_record_stream
 from tracker.domain.record_fold import ItemFold, apply
 from tracker.domain.seeds import SeedItem, SeedSet, load_seeds
+from tracker.domain.words import counted
 from tracker.errors import SeedError
 
 
@@ -116,7 +116,9 @@ def _read_stored(store: EventStore) -> _Stored:
                         stored.references[correction.id],
                         {name: {"old": c.old, "new": c.new} for name, c in correction.changes.items()})
             elif is_record_stream(event.stream):
-                counts = {v.ITEM_CORRECTED: stored.corrections, v.STEP_CORRECTED: stored.step_corrections}.get(event.type)
+                counts = {v.ITEM_CORRECTED: stored.corrections, v.STEP_CORRECTED: stored.step_corrections}.get(
+                    event.type
+                )
                 if counts is not None:
                     counts[event.stream] = counts.get(event.stream, 0) + 1
                 apply(folds, event)
@@ -151,7 +153,10 @@ def seed(store: EventStore, paths: Sequence[Path], *, actor: str = "cli") -> See
         planned.extend((item.file, e) for e in _item_events(item, stored, reports[item.file], meta(item.file)))
     for seed_file in seeds.files:
         for reference in seed_file.references:
-            planned.extend((seed_file.name, e) for e in _reference_events(reference, stored, reports[seed_file.name], meta(seed_file.name)))
+            planned.extend(
+                (seed_file.name, e)
+                for e in _reference_events(reference, stored, reports[seed_file.name], meta(seed_file.name))
+            )
     present = {item.id for item in seeds.items()}
     for file, payload in se.source_payloads(seeds):
         source = _source_event(payload, stored, meta(file), present)
@@ -189,7 +194,11 @@ def _item_events(item: SeedItem, stored: _Stored, report: FileReport, metadata: 
             added.append(step)
         elif canonical_json(stored.steps[key]) != canonical_json(step):
             changes[f"step:{step['step']}:{step['date']}"] = {"old": stored.steps[key], "new": step}
-    missing = {key: stored.steps[key] for key in stored.item_steps.get(item.id, []) if key not in seen_keys and key in stored.steps}
+    missing = {
+        key: stored.steps[key]
+        for key in stored.item_steps.get(item.id, [])
+        if key not in seen_keys and key in stored.steps
+    }
     stream = v.item_stream(item.kind, item.id)
     for old_step, new_step, reason in _pair_corrections(item, missing, added):
         number = stored.step_corrections.get(stream, 0) + report.steps_corrected + 1
@@ -232,15 +241,21 @@ def _pair_corrections(item: SeedItem, missing: dict[str, dict[str, Any]], added:
     for step in list(new):
         wanted = item.replaces.get((step["step"], step["date"]))
         key = se.step_key(item.id, {"step": wanted[0], "date": wanted[1]}) if wanted else None
-        if key in left:
-            take(key, step, f"seed file {item.file}: step {wanted[0]} {wanted[1]} corrected by {step['step']} {step['date']}")  # type: ignore[index]
+        if wanted is not None and key in left:
+            note = f"step {wanted[0]} {wanted[1]} corrected by {step['step']} {step['date']}"
+            take(key, step, f"seed file {item.file}: {note}")
     for field_index in (0, 1):  # same type (date corrected), then same date (type corrected)
         for value in sorted({s["step"] if field_index == 0 else s["date"] for s in new}):
             olds = [k for k, ref in left.items() if ref[field_index] == value]
             news = [s for s in new if (s["step"] if field_index == 0 else s["date"]) == value]
             if len(olds) == 1 and len(news) == 1:
                 old_ref = left[olds[0]]
-                take(olds[0], news[0], f"seed file {item.file}: step {old_ref[0]} {old_ref[1]} corrected to {news[0]['step']} {news[0]['date']}")
+                take(
+                    olds[0],
+                    news[0],
+                    f"seed file {item.file}: step {old_ref[0]} {old_ref[1]} corrected to {news[0]['step']} "
+                    f"{news[0]['date']}",
+                )
     for entry in item.retracted:
         key = se.step_key(item.id, entry)
         if key in left:
@@ -268,7 +283,9 @@ def _reference_events(reference: Any, stored: _Stored, report: FileReport, metad
     )]
 
 
-def _source_event(payload: o.SourceRegistered, stored: _Stored, metadata: dict[str, Any], present: set[str]) -> NewEvent | None:
+def _source_event(
+    payload: o.SourceRegistered, stored: _Stored, metadata: dict[str, Any], present: set[str]
+) -> NewEvent | None:
     old = stored.sources.get(payload["id"])
     if old is not None:
         # Seeding part of the files must not drop the items other files documented; an item these

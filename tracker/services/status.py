@@ -20,8 +20,10 @@ from sqlalchemy.engine import Connection
 
 from tracker.app import App
 from tracker.core.events import format_time
-from tracker.schema.operational import digest_outbox as _outbox, source_state as _state
-from tracker.schema.read_models import sources as _sources, subscriptions as _subscriptions
+from tracker.schema.operational import digest_outbox as _outbox
+from tracker.schema.operational import source_state as _state
+from tracker.schema.read_models import sources as _sources
+from tracker.schema.read_models import subscriptions as _subscriptions
 from tracker.services import claims, heartbeat, personal
 from tracker.settings import mask_url
 
@@ -34,7 +36,11 @@ def gather(app: App, now: datetime | None = None, *, worst: int = 5, upcoming: i
     stale = app.settings.schedule.instance_lease * 2
     with app.db.read() as conn:
         tables = set(sa.inspect(conn).get_table_names())
-        sources = _sources_section(conn, now, worst, upcoming) if {"sources", "source_state"} <= tables else _missing("source_state")
+        sources = (
+            _sources_section(conn, now, worst, upcoming)
+            if {"sources", "source_state"} <= tables
+            else _missing("source_state")
+        )
         digests = _digests_section(conn) if {"subscriptions", "digest_outbox"} <= tables else _missing("digest_outbox")
     return {
         "generated_at": format_time(now),
@@ -167,14 +173,25 @@ def _digests_section(conn: Connection) -> dict[str, Any]:
     labels = personal.names(conn, [row["id"] for row in rows])
     for row in rows:
         digest = last.get(row["id"])
-        subscriptions.append({
-            "id": row["id"], "name": labels.get(row["id"], row["name"]), "cadence": row["cadence"], "status": row["status"],
-            "last_digest": None if digest is None else {
-                "message_id": digest["message_id"], "status": digest["status"],
-                "prepared_at": digest["created_at"], "sent_at": digest["sent_at"],
-                "items": digest["item_count"], "attempts": digest["attempts"], "error": digest["last_error"],
-            },
-        })
+        subscriptions.append(
+            {
+                "id": row["id"],
+                "name": labels.get(row["id"], row["name"]),
+                "cadence": row["cadence"],
+                "status": row["status"],
+                "last_digest": None
+                if digest is None
+                else {
+                    "message_id": digest["message_id"],
+                    "status": digest["status"],
+                    "prepared_at": digest["created_at"],
+                    "sent_at": digest["sent_at"],
+                    "items": digest["item_count"],
+                    "attempts": digest["attempts"],
+                    "error": digest["last_error"],
+                },
+            }
+        )
     # Digests refused for good (DigestFailed): shown until an operator has seen to the address.
     failed = [
         {"message_id": row.message_id, "subscription": row.subscription_id, "rejections": row.rejections,

@@ -26,7 +26,9 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
 def _unknown() -> NotFoundError:
-    return NotFoundError("this unsubscribe link is not valid (it may be mistyped, or belong to a subscription erased since)")
+    return NotFoundError(
+        "this unsubscribe link is not valid (it may be mistyped, or belong to a subscription erased since)"
+    )
 
 
 def subscription_id_for(app: App, token: str) -> str:
@@ -88,7 +90,10 @@ def _carry_over(app: App, old_id: str, new_id: str) -> None:
         conn.execute(subscription_tokens.delete().where(t.subscription_id == new_id))
         conn.execute(subscription_tokens.update().where(t.subscription_id == old_id).values(subscription_id=new_id))
         cursor = conn.execute(sa.select(digest_cursors).where(c.subscription_id == old_id)).first()
-        if cursor is not None and conn.execute(sa.select(c.position).where(c.subscription_id == new_id)).first() is None:
+        if (
+            cursor is not None
+            and conn.execute(sa.select(c.position).where(c.subscription_id == new_id)).first() is None
+        ):
             conn.execute(digest_cursors.insert().values(
                 subscription_id=new_id, position=cursor.position, message_id=cursor.message_id,
                 updated_at=cursor.updated_at))

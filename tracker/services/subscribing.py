@@ -22,20 +22,22 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import EventStore, NewEvent
 from tracker.core.events import format_time
-from tracker.domain import payloads_ops as o
 from tracker.domain import choices
+from tracker.domain import payloads_ops as o
 from tracker.domain import subscriptions as domain
 from tracker.domain.vocabulary import (
-    SUBSCRIBER_FORGOTTEN, SUBSCRIPTION_CANCELLED, SUBSCRIPTION_CREATED, subscription_stream,
+    SUBSCRIBER_FORGOTTEN,
+    SUBSCRIPTION_CANCELLED,
+    SUBSCRIPTION_CREATED,
+    subscription_stream,
 )
 from tracker.errors import NotFoundError, ValidationError
-from tracker.mail import eml_name
+from tracker.mail import channels, eml_name
 from tracker.projections import ReadModel
+from tracker.projections.digest_index import load_index
 from tracker.projections.subscriptions import PENDING
-from tracker.mail import channels
 from tracker.schema.operational import channel_outbox, digest_outbox, subscriber_suppressions, subscription_tokens
 from tracker.schema.read_models import subscriptions
-from tracker.projections.digest_index import load_index
 from tracker.services import personal
 
 if TYPE_CHECKING:

@@ -290,7 +290,9 @@ def defer(app: App, proposal_id: str, *, actor: str, until: str) -> DecisionResu
 def assign(app: App, proposal_id: str, *, actor: str, to: str) -> DecisionResult:
     actor = dp.check_actor(actor)
     name = dp.check_name(to, "assignee")
-    return _decide(app, proposal_id, v.PROPOSAL_ASSIGNED, actor, lambda _keep: o.ProposalAssigned(id=proposal_id, to=name))
+    return _decide(
+        app, proposal_id, v.PROPOSAL_ASSIGNED, actor, lambda _keep: o.ProposalAssigned(id=proposal_id, to=name)
+    )
 
 
 def assess(app: App, proposal_id: str, *, actor: str, impact: str, products: Sequence[str] = (),

@@ -76,8 +76,16 @@ def revoke_rule(app: App, source_id: str, *, actor: str) -> int:
     actor = dp.check_actor(actor)
     if source_id not in rules(app):
         raise NotFoundError(f"no auto-accept rule for {source_id!r}")
-    [event] = app.store.append([NewEvent(v.triage_rule_stream(source_id), v.TRIAGE_RULE_REVOKED, o.TriageRuleRevoked(id=source_id),
-                                         metadata={"actor": actor, "cause": "triage:rule"})])
+    [event] = app.store.append(
+        [
+            NewEvent(
+                v.triage_rule_stream(source_id),
+                v.TRIAGE_RULE_REVOKED,
+                o.TriageRuleRevoked(id=source_id),
+                metadata={"actor": actor, "cause": "triage:rule"},
+            )
+        ]
+    )
     return event.position
 
 

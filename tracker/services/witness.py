@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from tracker.core import GENESIS_HASH, EventStore, verify_rows
 from tracker.errors import ExportFileError, IntegrityError

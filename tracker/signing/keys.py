@@ -136,7 +136,9 @@ def load_verifier_key(value: str, *, name: str | None = None) -> VerifierKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"--public-key {value}: neither a vkey (name+id+key) nor a readable file ({exc.strerror})") from None
+        raise ConfigError(
+            f"--public-key {value}: neither a vkey (name+id+key) nor a readable file ({exc.strerror})"
+        ) from None
     stripped = data.strip()
     if not stripped.startswith(b"-----BEGIN"):
         try:

@@ -79,7 +79,9 @@ def _download(web: Web, produce: Callable[[Request], tuple[bytes, str, str, bool
         except TrackerError as exc:
             return error_response(web, status_of(exc), str(exc), as_json=False)
         except AuthRefused as exc:
-            return error_response(web, 401, str(exc), as_json=False, headers={"WWW-Authenticate": 'Bearer realm="tracker"'})
+            return error_response(
+                web, 401, str(exc), as_json=False, headers={"WWW-Authenticate": 'Bearer realm="tracker"'}
+            )
         disposition = "attachment" if attachment else "inline"
         headers = {"Content-Disposition": f'{disposition}; filename="{name}"'}
         if attachment:  # a fetched page is never rendered as a page of this origin

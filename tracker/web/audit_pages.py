@@ -40,7 +40,9 @@ def _days(call: Call) -> int:
 
 def upcoming(web: Web, call: Call) -> Page:
     days = _days(call)
-    wanted = choices.jurisdictions([call.param("jurisdiction") or ""], "jurisdiction") if call.param("jurisdiction") else ()
+    wanted = (
+        choices.jurisdictions([call.param("jurisdiction") or ""], "jurisdiction") if call.param("jurisdiction") else ()
+    )
     web.app.fresh("record", "register_entries")
     found = deadlines.collect(web.app.store, days=days, jurisdictions=wanted)
     view = UpcomingView(days, wanted[0] if wanted else "", tuple(found))

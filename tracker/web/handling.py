@@ -22,8 +22,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from tracker.errors import (
-    ConcurrencyError, ConfigError, DatabaseError, ExportFileError, IntegrityError, NotFoundError, ProofRejectedError,
-    TrackerError, ValidationError,
+    ConcurrencyError,
+    ConfigError,
+    DatabaseError,
+    ExportFileError,
+    IntegrityError,
+    NotFoundError,
+    ProofRejectedError,
+    TrackerError,
+    ValidationError,
 )
 from tracker.rendering.web import render_page
 from tracker.web.auth import AuthRefused, Principal
@@ -83,7 +90,9 @@ def status_of(exc: TrackerError) -> int:
     return next((status for kind, status in _STATUS if isinstance(exc, kind)), 400)
 
 
-def error_response(web: Web, status: int, message: str, as_json: bool, headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    web: Web, status: int, message: str, as_json: bool, headers: Mapping[str, str] | None = None
+) -> Response:
     if as_json:
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=dict(headers or {}))
     body = render_page("error.html", title=f"Error {status}", status=status, message=message, nav=web.nav,
@@ -126,8 +135,15 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     return form
 
 
-def route_handler(web: Web, handler: Handler, *, as_json: bool, access: str, writes: bool = False,
-                  csrf_exempt: Callable[[Mapping[str, str]], bool] | None = None) -> Callable[[Request], Awaitable[Response]]:
+def route_handler(
+    web: Web,
+    handler: Handler,
+    *,
+    as_json: bool,
+    access: str,
+    writes: bool = False,
+    csrf_exempt: Callable[[Mapping[str, str]], bool] | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         nonce = request.cookies.get(COOKIE) or ""
         new_nonce = "" if nonce else web.csrf.new_nonce()
@@ -197,7 +213,9 @@ def _who(web: Web, request: Request, access: str) -> Principal:
     except AuthRefused as exc:
         raise HttpError(401, str(exc), {"WWW-Authenticate": 'Bearer realm="tracker"'}) from None
     if access == READ and not who.identified and not web.settings.web.open_reading:
-        raise HttpError(401, "reading needs a token or a signed-in analyst", {"WWW-Authenticate": 'Bearer realm="tracker"'})
+        raise HttpError(
+            401, "reading needs a token or a signed-in analyst", {"WWW-Authenticate": 'Bearer realm="tracker"'}
+        )
     if access == WRITE and not who.identified:
         raise HttpError(403, "changing anything needs an identified analyst (a token or single sign-on)")
     return who

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
-from tracker.domain.record import structure_lines
 from tracker.domain import choices
+from tracker.domain.record import structure_lines
 from tracker.errors import NotFoundError, ValidationError
-from tracker.services import history as source_history, record_browse, record_queries, replay as replay_service
+from tracker.services import history as source_history
+from tracker.services import record_browse, record_queries
+from tracker.services import replay as replay_service
 from tracker.services.record_browse import ItemQuery
 from tracker.web.handling import Call, Page
 from tracker.web.state import Web
@@ -90,11 +92,13 @@ def parse_as_of(text: str) -> int | datetime:
         return int(text)
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time.max, tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(f"as_of: {text!r} is neither a log position, a date (YYYY-MM-DD) nor an ISO time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise ValidationError(
+            f"as_of: {text!r} is neither a log position, a date (YYYY-MM-DD) nor an ISO time"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def replay(web: Web, call: Call) -> Page:

@@ -42,7 +42,9 @@ def sources(web: Web, call: Call) -> Page:
     else:
         shown = [s for s in listed if not state or s.state == state]
     view = SourcesView(tuple(shown), state, {name: counts.get(name, 0) for name in STATES})
-    return Page("sources.html", "Sources 来源", view, {"counts": view.counts, "sources": [_source_json(s) for s in shown]})
+    return Page(
+        "sources.html", "Sources 来源", view, {"counts": view.counts, "sources": [_source_json(s) for s in shown]}
+    )
 
 
 def source(web: Web, call: Call) -> Page:

@@ -82,4 +82,6 @@ def change_filters(web: Web, call: Call) -> Page:
     info, new_token = subscriber_page.change_filters(web.app, token, jurisdictions=jurisdictions, kinds=kinds,
                                                      cadence=cadence, actor="web:subscriber")
     view = _view(new_token, info, "changed")
-    return Page("subscription.html", "Your subscription", view, _json(view), redirect=f"/unsubscribe/{new_token}?done=changed")
+    return Page(
+        "subscription.html", "Your subscription", view, _json(view), redirect=f"/unsubscribe/{new_token}?done=changed"
+    )

@@ -19,7 +19,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracker.fetching.registers.common import (
-    Entry, absolute, href, iso_date, load_json, plain, plain_cached, rows, time_attr, undecodable,
+    Entry,
+    absolute,
+    href,
+    iso_date,
+    load_json,
+    plain,
+    plain_cached,
+    rows,
+    time_attr,
+    undecodable,
 )
 
 KIND = "fda-guidance"
