@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tracker.core.db import one_line
 from tracker.errors import DatabaseError
 
 
@@ -23,7 +24,6 @@ def driver_rows(conn: Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]
     try:
         return list(result.cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:  # SQLite may fail while stepping through rows
-        text = str(exc).strip()
-        raise DatabaseError(f"database error: {text.splitlines()[0] if text else type(exc).__name__}") from exc
+        raise DatabaseError(f"database error: {one_line(exc)}") from exc
     finally:
         result.close()

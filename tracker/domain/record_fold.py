@@ -136,10 +136,10 @@ class ItemFold:
         new = self._statuses.get(step.step)
         if new is not None and start is not None and (self.status_start is None or start >= self.status_start):
             self.status, self.status_date, self.status_start, self.date_basis = new, step.date, start, step.date_basis
-        if step.step == "renamed" and step.title_zh is not None and start is not None:
-            naming = self.naming
-            if naming is None or naming.start is None or start >= naming.start:
-                self.naming = Entry(position, step, start, False, key)
+        if step.step == "renamed":  # rare: the rule is _names', as evaluate() applies it
+            renamed = Entry(position, step, start, False, key)
+            if _names(renamed, self.naming):
+                self.naming = renamed
         self.updated_position = position
 
     def correct(self, correction: ItemCorrection, position: int) -> list[int]:
