@@ -26,7 +26,7 @@ from tracker.rendering.views import FailingRow, UpcomingRow
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
 from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
 from tracker.services import deadlines, personal
-from tracker.services.entries import Entry, entry_of
+from tracker.services.entries import Entry, entry_of, source_target
 
 
 @dataclass
@@ -141,16 +141,8 @@ def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[t
             target = Target(d.jurisdiction, frozenset({d.item_kind}), frozenset(info.topics if info else ()),
                             frozenset({d.item_id}))
         else:
-            info = index.get(f"source:{d.item_id}")
-            items = info.items if info else ()
-            kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
-            target = Target(
-                d.jurisdiction,
-                kinds,
-                frozenset(info.topics if info else ()),
-                frozenset({d.item_id, *items}),
-                machine=True,
-            )     # a register entry's deadline: not in the record
+            # a register entry's deadline: not in the record
+            target = source_target(d.item_id, d.jurisdiction, index.get(f"source:{d.item_id}"), index, machine=True)
         row = UpcomingRow(d.date, d.item_id, d.jurisdiction, d.item_kind, clean(d.title_zh), clean(d.title_en),
                           clean(d.note), d.label, d.url)
         rows.append((row, target))
@@ -207,9 +199,6 @@ def failing(rows: list[FailingSource], index: dict[str, IndexEntry]) -> list[tup
     for source_id, state, error_class in rows:
         info = index.get(f"source:{source_id}")
         jurisdiction = (info.jurisdiction if info else None) or "INTL"
-        items = info.items if info else ()
-        kinds = frozenset(i.kind for i in (index.get(f"item:{x}") for x in items) if i is not None and i.kind)
         view = FailingRow(source_id, state, error_class, host_of((info.url if info else "") or ""))
-        target = Target(jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({source_id, *items}))
-        result.append((view, target))
+        result.append((view, source_target(source_id, jurisdiction, info, index, machine=False)))
     return result

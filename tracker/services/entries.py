@@ -37,37 +37,29 @@ def entry_of(part: Reported, index: dict[str, IndexEntry]) -> Entry:
     info = index.get(part.ref)
     row = change_row(part, info)
     if part.section == "page":
-        items = info.items if info else ()
-        kinds = frozenset(i.kind for i in (index.get(f"item:{item}") for item in items) if i is not None and i.kind)
-        return Entry(row, Target(row.jurisdiction, kinds, frozenset(info.topics if info else ()),
-                                 frozenset({part.ref_id, *items}), machine=True))
+        return Entry(row, source_target(part.ref_id, row.jurisdiction, info, index, machine=True))
     topics = frozenset(info.topics) if info else frozenset(part.topics)
     return Entry(row, Target(row.jurisdiction, frozenset({row.kind}), topics, frozenset({part.ref_id})))
 
 
-def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
-    """The whole row: the event's half, and what the index says of its item or page now.
+def source_target(
+    source_id: str, jurisdiction: str, info: IndexEntry | None, index: dict[str, IndexEntry], *, machine: bool,
+) -> Target:
+    """What filters match for a monitored source (``info``, its index entry): its topics, the
+    source and the items it documents, and those items' kinds."""
+    items = info.items if info else ()
+    kinds = frozenset(i.kind for i in (index.get(f"item:{item}") for item in items) if i is not None and i.kind)
+    return Target(jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({source_id, *items}),
+                  machine=machine)
 
-    Built with positional arguments (ChangeRow's field order): a changelog makes one per event."""
-    if r.section == "page":
-        if info is None:
-            return ChangeRow(r.position, r.event_hash, "page", r.ref_id, "INTL", "source", "", clean(r.ref_id), r.label,
-                             r.category, r.date, r.recorded_at, r.note, r.url, r.excerpt, r.excerpt_truncated)
-        return ChangeRow(
-            r.position, r.event_hash, "page", r.ref_id, info.jurisdiction or "INTL", info.kind or "source", "",
-            clean(info.title_en or r.ref_id), r.label, r.category, r.date, r.recorded_at, r.note,
-            r.url or info.url or "", r.excerpt, r.excerpt_truncated,
-        )
-    if info is None:
-        return ChangeRow(
-            r.position, r.event_hash, "item", r.ref_id, r.jurisdiction or "INTL", r.kind, r.title_zh, r.title_en,
-            r.label, r.category, r.date, r.recorded_at, r.note, "", (), False, r.date_basis, (), r.provenance,
-        )
-    return ChangeRow(
-        r.position, r.event_hash, "item", r.ref_id, info.jurisdiction or r.jurisdiction or "INTL", info.kind or r.kind,
-        clean(info.title_zh), clean(info.title_en), r.label, r.category, r.date, r.recorded_at, r.note, info.url or "",
-        (), False, r.date_basis, tuple(clean(m) for m in info.marks) if info.marks else (), r.provenance,
+
+def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
+    """The whole row: the event's half, and what the index says of its item or page now."""
+    shown = None if info is None else Shown(
+        info.jurisdiction, info.kind, info.title_zh, info.title_en, info.url,
+        tuple(clean(m) for m in info.marks) if info.marks else (),
     )
+    return _row(r, r.excerpt, shown)
 
 
 class Shown(NamedTuple):
@@ -85,10 +77,17 @@ class Shown(NamedTuple):
 def stored_change_row(stored: Sequence[Any], info: Shown | None) -> ChangeRow:
     """change_row over a changelog_rows row as stored (its columns in order, topics left out), without
     building the event's half (Reported) first: a changelog makes one row per reported event."""
-    (position, event_hash, recorded_at, _, section, ref_id, label, category, date, note, url, excerpt, truncated,
-     basis, provenance, jurisdiction, kind, title_zh, title_en) = stored
+    excerpt = stored[11]
+    return _row(stored, tuple(excerpt.split("\n")) if excerpt else (), info)
+
+
+def _row(values: Sequence[Any], lines: tuple[str, ...], info: Shown | None) -> ChangeRow:
+    """The row from the event's half (Reported's fields, or a stored row's columns: the same order)
+    with its excerpt as lines, and the index's half. Built with positional arguments (ChangeRow's
+    field order): a changelog makes one per event."""
+    (position, event_hash, recorded_at, _, section, ref_id, label, category, date, note, url, _, truncated,
+     basis, provenance, jurisdiction, kind, title_zh, title_en, *_) = values
     if section == "page":
-        lines = tuple(excerpt.split("\n")) if excerpt else ()
         if info is None:
             return ChangeRow(position, event_hash, "page", ref_id, "INTL", "source", "", clean(ref_id), label, category,
                              date, recorded_at, note, url, lines, bool(truncated))
