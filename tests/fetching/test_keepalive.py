@@ -101,3 +101,31 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
                                             pause=0.05)
     assert [r.outcome for r in results] == ["not_modified"] * 4
     assert (connections, requests) == (4, 4)
+
+
+def test_the_pool_holds_its_bound_across_hosts_and_concurrent_requests() -> None:
+    # The pool's own bookkeeping (fetching/transport.py): many requests at once share the bound,
+    # and a full pool closes an idle connection to one host to open one to another.
+    async def go() -> tuple[list[str], list[int], list[int]]:
+        servers = [KeepAliveServer(), KeepAliveServer()]
+        for server in servers:
+            await server.start()
+        try:
+            async with Fetcher(config(concurrency=2, per_host=2)) as fetcher:
+                burst = await asyncio.gather(*(
+                    fetcher.fetch(FetchRequest(f"s{i}", servers[0].url("/page"), respect_robots=False))
+                    for i in range(12)))
+                after_burst = servers[0].connections
+            async with Fetcher(config(concurrency=1, per_host=1)) as fetcher:
+                alternating = [await fetcher.fetch(FetchRequest("s", servers[i % 2].url("/page"), etag='"v1"',
+                                                                respect_robots=False)) for i in range(6)]
+        finally:
+            for server in servers:
+                await server.close()
+        return ([r.outcome for r in [*burst, *alternating]], [after_burst],
+                [s.connections for s in servers])
+
+    outcomes, [after_burst], connections = run(go())
+    assert outcomes == ["ok"] * 12 + ["not_modified"] * 6
+    assert after_burst == 2                     # twelve requests, never more than two connections
+    assert connections == [2 + 3, 3]            # one connection at a time: each host's closed for the other's
