@@ -141,6 +141,11 @@ class Filters:
             payload["accepted_only"] = True
         return payload
 
+    @property
+    def narrows(self) -> bool:
+        """Whether matches() can refuse a target that is not seen by the tracker alone (machine)."""
+        return bool(self.jurisdictions or self.kinds or self.tags or self.items)
+
     def matches(self, target: Target) -> bool:
         if self.accepted_only and target.machine:
             return False

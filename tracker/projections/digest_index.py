@@ -244,13 +244,14 @@ def entry_from_row(row: Sequence[Any]) -> IndexEntry:
     digest's few hundred rows do faster than by name."""
     _, entry, id_, jurisdiction, kind, title_zh, title_en, topics, items, url, state, since, error, marks = row
     return IndexEntry(
-        entry, id_, jurisdiction, kind, title_zh, title_en, _tuple(topics), _tuple(items), url, state, since, error,
-        _tuple(marks) if marks else (),
+        entry, id_, jurisdiction, kind, title_zh, title_en, listed(topics), listed(items), url, state, since, error,
+        listed(marks) if marks else (),
     )
 
 
 @lru_cache(maxsize=4096)  # the same few lists of topics and items come back row after row
-def _tuple(text: str) -> tuple[str, ...]:
+def listed(text: str) -> tuple[str, ...]:
+    """A JSON list of text as a tuple (the topics, items and marks columns)."""
     return () if text == "[]" else tuple(json.loads(text))
 
 

@@ -172,17 +172,6 @@ class CalendarEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class FailingRow:
-    """A failing source as a digest counts it: digests show one line per class with its hosts
-    (`tracker sources list --state failing` names each source with its error)."""
-
-    source_id: str
-    state: str
-    error_class: str
-    host: str
-
-
-@dataclass(frozen=True, slots=True)
 class AwaitingRow:
     """An open triage proposal, as digests show it: awaiting an analyst's decision."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -20,13 +21,13 @@ from tracker.core.rows import driver_rows
 from tracker.domain.reporting import Reported, clean
 from tracker.domain.subscriptions import Filters, Target
 from tracker.projections.changelog_rows import from_row
-from tracker.projections.digest_index import ENTRY_COLUMNS, IndexEntry, entry_from_row
+from tracker.projections.digest_index import ENTRY_COLUMNS, IndexEntry, entry_from_row, listed
 from tracker.projections.subscriptions import PENDING
-from tracker.rendering.views import FailingRow, UpcomingRow
+from tracker.rendering.views import UpcomingRow
 from tracker.schema.operational import digest_cursors, digest_outbox, source_state, subscription_tokens
 from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
 from tracker.services import deadlines, personal
-from tracker.services.entries import Entry, entry_of, source_target
+from tracker.services.entries import Entry, entry_of, item_kinds, source_target
 
 
 @dataclass
@@ -149,38 +150,54 @@ def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[t
     return rows
 
 
-FailingSource = tuple[str, str, str]  # source id, state, failure class (digests count them by class and host)
+class FailingSource(NamedTuple):
+    """A source failing now, as a digest counts it (one line per failure class, with its hosts), and
+    its index columns a filter reads (topics and items as stored: JSON, read only if a filter narrows)."""
+
+    id: str
+    state: str
+    error_class: str
+    host: str
+    jurisdiction: str | None
+    topics: str | None
+    items: str | None
 
 
-def failing_sources(conn: Connection) -> tuple[list[FailingSource], dict[str, IndexEntry]]:
-    """Sources failing now: from monitoring's source_state when it has rows, else from the log;
-    with their index entries, read in the same query (a thousand failing sources are common)."""
-    rows: list[FailingSource] = []
-    index: dict[str, IndexEntry] = {}
-    c = source_state.c
-    ref = sa.literal("source:") + c.source_id
+def failing_sources(conn: Connection) -> list[FailingSource]:
+    """Sources failing now: from monitoring's source_state when it has rows, else from the log.
+
+    Only the few index columns a failure line and a filter need, read in the same query: a
+    thousand failing sources are common, and a whole IndexEntry for each cost more than rendering
+    the digest (bench_formats)."""
+    c, i = source_state.c, digest_index.c
     query = (
-        sa.select(c.source_id, c.state, c.last_error_class, *ENTRY_COLUMNS)
-        .select_from(source_state.outerjoin(digest_index, digest_index.c.ref == ref))
+        sa.select(c.source_id, c.state, c.last_error_class, i.url, i.jurisdiction, i.topics, i["items"])
+        .select_from(source_state.outerjoin(digest_index, i.ref == sa.literal("source:") + c.source_id))
         .where(c.state.in_(("failing", "unreachable", "blocked")))
     )
-    for found in driver_rows(conn, query):
-        source_id, state, error_class = found[:3]
-        rows.append((source_id, state, error_class or ("blocked" if state == "blocked" else "")))
-        if found[3] is not None:
-            index[found[3]] = entry_from_row(found[3:])
+    rows = [
+        FailingSource(source_id, state, error_class or ("blocked" if state == "blocked" else ""),
+                      host_of(url or ""), jurisdiction, topics, items)
+        for source_id, state, error_class, url, jurisdiction, topics, items in driver_rows(conn, query)
+    ]
     # Sorted here, not in the query: ordering by the key made SQLite walk the key's index and
     # look up every source's row (10,000 sources: 1.2 ms against 0.7 ms for a plain scan).
     rows.sort()
     if rows or conn.execute(sa.select(c.source_id).limit(1)).first() is not None:
-        return rows, index
+        return rows
     # No source checked yet (source_state empty): what the log says, from the index.
-    unreachable = sa.select(digest_index.c.id, digest_index.c.state, digest_index.c.last_error).where(
-        digest_index.c.entry == "source", digest_index.c.state == "unreachable")
-    for u in conn.execute(unreachable):
-        rows.append((u.id, u.state, (u.last_error or "").partition(":")[0]))
+    unreachable = sa.select(i.id, i.state, i.last_error, i.url, i.jurisdiction, i.topics, i["items"]).where(
+        i.entry == "source", i.state == "unreachable")
+    for source_id, state, error, url, jurisdiction, topics, items in driver_rows(conn, unreachable):
+        rows.append(FailingSource(source_id, state, (error or "").partition(":")[0], host_of(url or ""),
+                                  jurisdiction, topics, items))
     rows.sort()
-    return rows, index
+    return rows
+
+
+def source_items(rows: list[FailingSource]) -> set[str]:
+    """The refs of the failing sources' items (what their kinds are read from)."""
+    return {f"item:{item}" for source in rows if source.items for item in listed(source.items)}
 
 
 @lru_cache(maxsize=4096)
@@ -194,11 +211,13 @@ def host_of(url: str) -> str:
     return _hostname("/".join(url.split("/", 3)[:3]))
 
 
-def failing(rows: list[FailingSource], index: dict[str, IndexEntry]) -> list[tuple[FailingRow, Target]]:
-    result: list[tuple[FailingRow, Target]] = []
-    for source_id, state, error_class in rows:
-        info = index.get(f"source:{source_id}")
-        jurisdiction = (info.jurisdiction if info else None) or "INTL"
-        view = FailingRow(source_id, state, error_class, host_of((info.url if info else "") or ""))
-        result.append((view, source_target(source_id, jurisdiction, info, index, machine=False)))
-    return result
+def failing_targets(rows: list[FailingSource], index: dict[str, IndexEntry], *, kinds: bool) -> list[Target]:
+    """What filters match for each failing source (as entries.source_target builds it). ``kinds``:
+    some filter reads kinds, and ``index`` holds the sources' items; otherwise none reads them."""
+    targets: list[Target] = []
+    for source in rows:
+        items = listed(source.items) if source.items else ()
+        targets.append(Target(source.jurisdiction or "INTL", item_kinds(items, index) if kinds else frozenset(),
+                              frozenset(listed(source.topics)) if source.topics else frozenset(),
+                              frozenset({source.id, *items})))
+    return targets

@@ -27,7 +27,6 @@ from tracker.rendering import (
     AwaitingRow,
     ChangeRow,
     DigestView,
-    FailingRow,
     FailureGroup,
     HeadView,
     ItemEntry,
@@ -36,6 +35,7 @@ from tracker.rendering import (
     WelcomeView,
 )
 from tracker.rendering.views import when
+from tracker.services.digest_selection import FailingSource
 from tracker.services.entries import JURISDICTION_ORDER, Entry
 
 # Steps that change what applies (an item's status): listed first.
@@ -58,10 +58,28 @@ class Context:
     index: dict[str, IndexEntry]
     statuses: dict[str, tuple[str | None, str | None]]
     due: list[tuple[UpcomingRow, Target]] = field(default_factory=list)
-    failing: list[tuple[FailingRow, Target]] = field(default_factory=list)
+    failing: list[FailingSource] = field(default_factory=list)
+    # What filters match for each failing source, in the same order: built only when some filter of
+    # the run narrows (digest_selection.failing_targets); every failing source matches the others.
+    failing_targets: list[Target] | None = None
     due_days: int = 30
     unsubscribe_base: str = ""
     awaiting: list[tuple[AwaitingRow, Target]] = field(default_factory=list)   # open triage proposals
+    _attention: dict[Filters, tuple[int, tuple[FailureGroup, ...]]] = field(default_factory=dict)
+
+    def attention(self, filters: Filters) -> tuple[int, tuple[FailureGroup, ...]]:
+        """How many failing sources the filters match, and their failure lines: once per distinct
+        filters of the run (a hundred subscriptions often share a few)."""
+        found = self._attention.get(filters)
+        if found is None:
+            if filters.narrows:
+                assert self.failing_targets is not None, "failing_targets: built when a filter narrows"
+                rows = [row for row, target in zip(self.failing, self.failing_targets, strict=True)
+                        if filters.matches(target)]
+            else:  # a failing source is not machine-seen: filters that do not narrow match it
+                rows = self.failing
+            found = self._attention[filters] = len(rows), failure_groups(rows)
+        return found
 
 
 def _action(steps: Sequence[ChangeRow]) -> str:
@@ -97,14 +115,14 @@ def _page(rows: list[ChangeRow]) -> PageEntry:
     )
 
 
-def failure_groups(rows: Iterable[FailingRow]) -> tuple[FailureGroup, ...]:
+def failure_groups(rows: Iterable[FailingSource]) -> tuple[FailureGroup, ...]:
     """One line per failure class (and state): how many sources, on which hosts."""
-    groups: dict[tuple[str, str], list[FailingRow]] = {}
+    groups: dict[tuple[str, str], list[str]] = {}
     for row in rows:
-        groups.setdefault((row.error_class or "unknown", row.state), []).append(row)
+        groups.setdefault((row.error_class or "unknown", row.state), []).append(row.host)
     return tuple(
-        FailureGroup(error_class, state, len(members), tuple(sorted({m.host for m in members if m.host})))
-        for (error_class, state), members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        FailureGroup(error_class, state, len(hosts), tuple(sorted({h for h in hosts if h})))
+        for (error_class, state), hosts in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     )
 
 
@@ -145,8 +163,7 @@ def build(
     page_entries = sorted((_page(rows) for rows in pages.values()),
                           key=lambda p: (JURISDICTION_ORDER.get(p.jurisdiction, 99), p.source_id))
     due = tuple(row for row, target in context.due if filters.matches(target))
-    failing = [row for row, target in context.failing if filters.matches(target)]
-    attention = failure_groups(failing)
+    failing, attention = context.attention(filters)
     welcome_view = None
     if welcome:
         matching = sum(
@@ -166,7 +183,7 @@ def build(
     counts = Counter(a.action for a in actions)
     parts = {"documents": counts[NEW_DOCUMENT] + counts[CHANGED], "status": counts[STATUS_CHANGE],
              "added": counts[ADDED], "due": len(due), "pages": len(page_entries), "figures": len(figure_entries),
-             "failing": len(failing)}
+             "failing": failing}
     shown = [*actions, *figure_entries]
     codes = [e.jurisdiction for e in shown] + [d.jurisdiction for d in due] + [p.jurisdiction for p in page_entries]
     text = summary(parts, codes)

@@ -122,24 +122,30 @@ def select(
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
-        failing_sources, failing_index = selection.failing_sources(conn)
+        failing_sources = selection.failing_sources(conn)
         parts, index, statuses = selection.period_rows(conn, subs, head.position)
-        index.update(failing_index)
         skipped = [s.id for s in subs if s.pending and not include_pending]
         subs = [s for s in subs if include_pending or not s.pending]
         due = deadlines.collect(store, today=now.date(), days=due_days, conn=conn)
+        # A failing source's target is built only when a filter narrows, its items' kinds read only
+        # when one asks for kinds.
+        narrows, kinds = any(s.filters.narrows for s in subs), any(s.filters.kinds for s in subs)
         if any(s.new for s in subs):
             index = load_index(conn)  # a welcome counts the items of the whole record its filters match
         else:  # only what the period, the failing sources and the dates due name
-            named = {f"source:{row[0]}" for row in failing_sources} | selection.deadline_refs(due) | {
+            named = selection.deadline_refs(due) | {
                 f"item:{item}" for entry in index.values() if entry.entry == "source" for item in entry.items}
+            if kinds:
+                named |= selection.source_items(failing_sources)
             index.update(load_refs(conn, named - index.keys()))
         note = latest_note(app.db, head.position, conn=conn)
         awaiting = triage_digest.awaiting(app, conn=conn)
     context = digest_view_builder.Context(
         head=HeadView(head.position, head.hash, note), head_time=head.recorded_at or "",
         now=now, index=index,
-        statuses=statuses, due=selection.due(due, index), failing=selection.failing(failing_sources, index),
+        statuses=statuses, due=selection.due(due, index),
+        failing=failing_sources,
+        failing_targets=selection.failing_targets(failing_sources, index, kinds=kinds) if narrows else None,
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
         awaiting=awaiting,
     )

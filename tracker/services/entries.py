@@ -8,7 +8,7 @@ kind, link and flags as they are now.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,7 +18,10 @@ from tracker.domain.subscriptions import Target
 from tracker.projections.digest_index import IndexEntry
 from tracker.rendering.views import ChangeRow, JurisdictionGroup
 
-__all__ = ["Entry", "Shown", "change_row", "entry_of", "group_by_jurisdiction", "stored_change_row"]
+__all__ = [
+    "Entry", "Shown", "change_row", "entry_of", "group_by_jurisdiction", "item_kinds", "source_target",
+    "stored_change_row",
+]
 
 JURISDICTION_NAMES = {
     "US": "United States", "EU": "European Union", "JP": "Japan", "CN": "China", "INTL": "International",
@@ -48,9 +51,13 @@ def source_target(
     """What filters match for a monitored source (``info``, its index entry): its topics, the
     source and the items it documents, and those items' kinds."""
     items = info.items if info else ()
-    kinds = frozenset(i.kind for i in (index.get(f"item:{item}") for item in items) if i is not None and i.kind)
-    return Target(jurisdiction, kinds, frozenset(info.topics if info else ()), frozenset({source_id, *items}),
-                  machine=machine)
+    return Target(jurisdiction, item_kinds(items, index), frozenset(info.topics if info else ()),
+                  frozenset({source_id, *items}), machine=machine)
+
+
+def item_kinds(items: Iterable[str], index: dict[str, IndexEntry]) -> frozenset[str]:
+    """The kinds of a source's items, as the index knows them (what a kind filter matches a source by)."""
+    return frozenset(i.kind for i in (index.get(f"item:{item}") for item in items) if i is not None and i.kind)
 
 
 def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
