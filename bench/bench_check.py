@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one straight run
             print(f"peak memory, {kind:<11} {peaks}  tracker target <= 1.5x: {'OK' if within else 'ABOVE TARGET'}")
         for kind in ("first run", "no change", "5% changed"):
             asked = "  ".join(f"{name} {requests[(kind, name)]}" for name in names)
-            print(f"page requests, {kind:<11} {asked}  (the tracker fetches each page twice at its baseline, "
-                  "the second time conditionally, to find lines that change on every request)")
+            print(f"page requests, {kind:<11} {asked}  (the tracker fetches a page twice the first time its "
+                  "text changes, the second time conditionally, to find lines that change on every request)")
         print(
             "changed pages reported: "
             f"{'exactly the changed pages' if exact else 'WRONG: not exactly the changed pages'}"

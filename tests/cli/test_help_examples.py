@@ -28,7 +28,7 @@ NOT_RUN = {
     "web": "serves until stopped (tests/web/test_browser.py runs it)",
 }
 # Examples that need what only fetching real sites gives (stored versions, volatile lines found at
-# a baseline): the sites are not reachable here, so these end in their one-line error, exit 1.
+# a first change): the sites are not reachable here, so these end in their one-line error, exit 1.
 NEEDS_FETCHED_HISTORY = {"diff", "sources try", "sources revoke"}
 # Examples that name a proposal: proposals come from changes that checks of the real sites find,
 # so on a freshly seeded database these end in their one-line error ("no proposal ..."), exit 1.

@@ -221,3 +221,26 @@ def test_0017_seals_existing_personal_data_and_its_downgrade_opens_it_again(db_u
         migrate.upgrade(db)
     finally:
         db.dispose()
+
+
+def test_0029_marks_sources_baselined_before_it_as_probed(db_url: str) -> None:
+    """Before 0029 every baseline was fetched twice for volatile lines: those sources are not
+    probed again at their first change; a source without a baseline yet is."""
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        _to(db, "0027", down=True)
+        with db.write() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO source_state (source_id, state, consecutive_failures, content_hash) VALUES "
+                f"('baselined', 'ok', 0, '{'a' * 64}'), ('new', 'new', 0, NULL)"
+            )
+        _to(db, "0029")
+        with db.read() as conn:
+            found = conn.exec_driver_sql("SELECT source_id, volatile_probed FROM source_state").all()
+        rows: dict[str, object] = {row[0]: row[1] for row in found}
+        assert {key: bool(value) for key, value in rows.items()} == {"baselined": True, "new": False}
+        _to(db, "0027", down=True)
+        migrate.upgrade(db)
+    finally:
+        db.dispose()

@@ -120,7 +120,7 @@ def test_gb18030_page_diff_shows_the_exact_chinese_text(app: App, server: LocalS
     assert "-第一版 𠀀" in diff and "+第二版 𠀀" in diff
     with app.db.read() as conn:
         stored = [snapshots.load_snapshot(conn, ver.snapshot).body for ver in snapshots.versions(conn, "cn")]
-    assert stored == list(dict.fromkeys(served))      # raw bytes kept byte-exact (a baseline is fetched twice)
+    assert stored == list(dict.fromkeys(served))      # raw bytes kept byte-exact (a first change is fetched twice)
 
 
 def test_shift_jis_page_diff_shows_the_exact_japanese_text(app: App, server: LocalServer) -> None:

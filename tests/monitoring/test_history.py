@@ -18,7 +18,7 @@ STAMP = r"Updated \d\d:\d\d"
 @pytest.fixture
 def noisy(app: App, server: LocalServer, clock: Clock) -> dict[str, object]:
     """A page checked four times: a timestamp moves every check (not between the two immediate
-    fetches of the baseline, which would find it volatile); the rule text changes once (at the 4th)."""
+    fetches of its first change, which would find it volatile); the rule text changes once (at the 4th)."""
     page: dict[str, object] = {"n": 0, "rule": "Section 1: donors must be screened."}
 
     def handler(_seen: Seen) -> Reply:

@@ -92,25 +92,28 @@ def test_the_same_bytes_again_are_not_normalised_again(app: App, noisy: dict[str
     assert derived == []                            # byte-identical to the last body accepted
 
 
-@pytest.mark.parametrize("etag, second_is_conditional", [('"v1"', True), ('W/"v1"', False)])
-def test_a_baselines_second_fetch_asks_with_a_strong_etag(app: App, server: LocalServer, etag: str,
-                                                          second_is_conditional: bool) -> None:
+@pytest.mark.parametrize("strong, second_is_conditional", [(True, True), (False, False)])
+def test_a_first_changes_second_fetch_asks_with_a_strong_etag(app: App, server: LocalServer, strong: bool,
+                                                              second_is_conditional: bool) -> None:
     seen: list[dict[str, str]] = []
-    served = {"n": 0}
+    served = {"n": 0, "edition": 1}
 
     def reply(request: Seen) -> Reply:
         headers = {k.lower(): value for k, value in request.headers.items()}
         seen.append(headers)
-        if headers.get("if-none-match") == etag and etag.startswith('"'):
+        etag = ("" if strong else "W/") + f'"v{served["edition"]}"'
+        if headers.get("if-none-match") == etag and strong:
             return Reply(304, {"ETag": etag})
         served["n"] += 1
-        page = html(f"<p>Guidance text.</p><p>Session {served['n']}</p>")
+        page = html(f"<p>Guidance text, edition {served['edition']}.</p><p>Session {served['n']}</p>")
         return Reply(200, {**page.headers, "ETag": etag}, page.body)
 
     server.route("/tagged", reply)
     add(app, "tagged", server.url("/tagged"))
     assert check_sources(app, ["tagged"]).by_source()["tagged"].outcome == "baselined"
-    pages = seen[-2:]              # the two fetches of the baseline (robots.txt aside)
+    served["edition"] = 2
+    assert check_sources(app, ["tagged"]).by_source()["tagged"].outcome == "changed"
+    pages = seen[-2:]              # the two fetches of the first change
     assert ("if-none-match" in pages[1]) is second_is_conditional
     # A strong ETag answered 304: the same bytes, nothing volatile. A weak one: fetched whole, and
     # the line that changed between the two fetches is found volatile, as before.

@@ -1,7 +1,7 @@
 """False "page changed" events (issue 10, item 3): a good page that briefly answers an empty 200,
 or a script-only page without a known challenge marker, records nothing until the next check
-confirms it; lines that differ between two immediate fetches at the baseline are ignored, listed
-and revocable. Against a real local HTTP server; the rules themselves are table-tested in
+confirms it; lines that differ between two immediate fetches at a page's first change are
+ignored, listed and revocable. Against a real local HTTP server; the rules themselves are table-tested in
 test_decide_check.py."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_a_page_that_stays_empty_is_a_change_confirmed_by_the_next_check(
     assert [s.state for s in list_sources(app)] == ["ok"]
 
 
-def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
+def test_volatile_lines_found_at_the_first_change_are_ignored_listed_and_revocable(
     app: App, server: LocalServer, clock: Clock,
 ) -> None:
     served = {"n": 0}
@@ -78,14 +78,19 @@ def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
     server.route("/page", page)
     add(app, "page", server.url("/page"))
     assert outcome(app, clock) == "baselined"
-    assert served["n"] == 2                                   # fetched twice at the baseline
-    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_VOLATILE_IGNORED, v.SOURCE_BASELINED]
-    proposed = events_of(app, "page")[1].payload["ignore"]
+    assert served["n"] == 1                                   # a baseline is one fetch
+    # Its text differs at the next check: fetched again at once, the lines that moved between the two
+    # fetches are volatile, and without them the page is the accepted one.
+    assert outcome(app, clock) == "unchanged"
+    assert served["n"] == 3
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_VOLATILE_IGNORED]
+    proposed = events_of(app, "page")[2].payload["ignore"]
     assert len(proposed) == 2
     [view] = list_sources(app)
     assert view.volatile == tuple(proposed)
     for _ in range(2):
         assert outcome(app, clock) == "unchanged"             # the timestamp moves on every check
+    assert served["n"] == 5                                   # probed once: one fetch a check since
 
     runner = CliRunner()
     env = cli_env(str(app.settings["database.url"]), TRACKER_ALLOW_HOSTS="127.0.0.1")
@@ -102,10 +107,47 @@ def test_volatile_lines_found_at_the_baseline_are_ignored_listed_and_revocable(
     assert again.exit_code == 1 and "no volatile-line patterns" in str(again.exception)
 
 
-def test_a_page_that_is_stable_between_two_fetches_proposes_nothing(
+def test_a_change_that_is_stable_between_two_fetches_is_reported_and_proposes_nothing(
     app: App, server: LocalServer, clock: Clock
 ) -> None:
-    server.route("/page", lambda _seen: html(GOOD))
+    served = {"n": 0}
+    body = {"now": GOOD}
+
+    def page(_seen: object) -> Reply:
+        served["n"] += 1
+        return html(body["now"])
+
+    server.route("/page", page)
     add(app, "page", server.url("/page"))
     assert outcome(app, clock) == "baselined"
-    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED]
+    assert outcome(app, clock) == "unchanged"
+    assert served["n"] == 2                                   # a page that does not change is never fetched twice
+    body["now"] = GOOD + "<p>Section 7: potency assays for gene therapy products.</p>"
+    assert outcome(app, clock) == "changed"
+    assert served["n"] == 4                                   # its first change: fetched twice, nothing moved
+    body["now"] += "<p>Section 8: comparability after a manufacturing change.</p>"
+    assert outcome(app, clock) == "changed"
+    assert served["n"] == 5                                   # probed once
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_CHANGED, v.SOURCE_CHANGED]
+
+
+def test_a_first_change_with_volatile_lines_reports_the_real_change_only(
+    app: App, server: LocalServer, clock: Clock
+) -> None:
+    served = {"n": 0}
+    body = {"now": GOOD}
+
+    def page(_seen: object) -> Reply:
+        served["n"] += 1
+        return html(f"{body['now']}<p>Request id: r{served['n']}x</p>")
+
+    server.route("/page", page)
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    body["now"] = GOOD + "<p>Section 7: potency assays for gene therapy products.</p>"
+    assert outcome(app, clock) == "changed"
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_VOLATILE_IGNORED,
+                                     v.SOURCE_CHANGED]
+    diff = events_of(app, "page")[-1].payload["diff"]
+    assert "+Section 7: potency assays" in diff and "Request id" not in diff
+    assert outcome(app, clock) == "unchanged"

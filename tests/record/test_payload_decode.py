@@ -139,7 +139,8 @@ def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, t
     add(app, "agency-flaky", server.url("/flaky"), jurisdiction="US", title="A flaky page")
     add(app, "agency-spare", server.url("/flaky"), jurisdiction="US", title="A page soon removed")
     assert check_sources(app, ["agency-list", "agency-flaky"]).by_source()["agency-list"].outcome == "baselined"
-    # A page whose counter differs between two immediate fetches: its volatile line, then taken back.
+    # A page whose counter differs between two immediate fetches (at its first change, the second
+    # check): its volatile line, then taken back.
     hits = {"n": 0}
 
     def counter(_seen: object) -> Reply:
@@ -148,6 +149,7 @@ def test_every_event_of_a_realistic_run_decodes(app: App, server: LocalServer, t
 
     server.route("/visits", counter)
     add(app, "agency-visits", server.url("/visits"), jurisdiction="US", title="A page with a counter")
+    check_sources(app, ["agency-visits"])
     check_sources(app, ["agency-visits"])
     sources_admin.revoke_volatile(app, "agency-visits", reason="the counter is news after all")
     # A register: its entries at the baseline, a revision, and an auto-accept rule adopted and revoked.

@@ -34,7 +34,7 @@ def test_ticks_check_due_sources_and_sigterm_exits_zero(ready_url: str, tmp_path
     assert sum(line.get("claimed", 0) for line in ticks) == 5
     assert sum(line.get("baselined", 0) for line in ticks) == 5
     assert any(line["msg"] == "stopped" for line in lines)
-    assert all(pages.count(f"/{i}") == 2 for i in ids)  # the baseline fetches twice; every=1d: not again each tick
+    assert all(pages.count(f"/{i}") == 1 for i in ids)  # a baseline is one fetch; every=1d: not again each tick
     baselined = [s for (t, s), n in event_types(app).items() if t == v.SOURCE_BASELINED]
     assert sorted(baselined) == sorted(v.source_stream(i) for i in ids)
     app.close()
@@ -160,8 +160,8 @@ def test_three_processes_on_postgres_check_every_due_source_and_send_the_digest_
     for process in processes:
         process.signal(signal.SIGTERM)
     assert [process.wait(10) for process in processes] == [0, 0, 0]
-    # Checked exactly once: a baseline fetches its page twice (to find volatile lines), never more.
-    assert {path: n for path, n in pages.hits.items() if n != 2} == {}
+    # Checked exactly once: a baseline is one fetch, never more.
+    assert {path: n for path, n in pages.hits.items() if n != 1} == {}
     assert len(pages.hits) == 200
     claimed = [tick_claims(process.log()) for process in processes]
     assert sum(claimed) == 200, claimed

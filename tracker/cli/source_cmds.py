@@ -112,7 +112,7 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
         click.echo(line)
         for pattern in view.volatile:
             click.echo(
-                f"    ignores volatile line {pattern}  (found at the baseline; `tracker sources revoke {view.id}`)"
+                f"    ignores volatile line {pattern}  (found at its first change; `tracker sources revoke {view.id}`)"
             )
 
 
@@ -140,10 +140,10 @@ def sources_remove(ctx: AppContext, source_id: str, reason: str) -> None:
 @click.option("--reason", default="", help="Why (kept in the event).")
 @pass_ctx
 def sources_revoke(ctx: AppContext, source_id: str, patterns: tuple[str, ...], reason: str) -> None:
-    """Stop ignoring the volatile lines found at a source's baseline (records SourceVolatileRevoked).
+    """Stop ignoring the volatile lines found at a source's first change (records SourceVolatileRevoked).
 
-    At the baseline a page is fetched twice; lines that differed (a timestamp, a request id) are
-    ignored from then on, and `tracker sources list` shows them.
+    The first time a page's text changes it is fetched twice; lines that differed (a timestamp, a
+    request id) are ignored from then on, and `tracker sources list` shows them.
 
     Example:
 

@@ -24,10 +24,11 @@ The rules, in full:
     recorded only when the next successful check confirms it (the same hash again); until then the
     source is in the ``suspect`` state and nothing is appended. Back to the accepted text, nothing
     happened at all.
-  * At the baseline a page is fetched twice: lines that differ between the two immediate fetches
-    (a timestamp, a request id) are volatile, and ``volatile_patterns`` turns them into ignore
-    patterns that the baseline records (SourceVolatileIgnored) and applies from then on, until
-    an operator revokes them.
+  * The first time a page's text differs from its accepted version, the page is fetched twice:
+    lines that differ between the two immediate fetches (a timestamp, a request id) are volatile,
+    and ``volatile_patterns`` turns them into ignore patterns that this check records
+    (SourceVolatileIgnored) and applies, to the accepted version too, and from then on, until an
+    operator revokes them.
   * Idempotency keys make a replayed check (after a crash, or two checkers at once) write
     nothing twice: they are built from the source id, the hashes and the stream version the
     decision was taken at.
@@ -296,7 +297,7 @@ class Fetched:
     snapshot: str | None = None         # hash of the raw body
     http: Mapping[str, Any] = field(default_factory=dict)
     not_modified: bool = False
-    volatile: tuple[str, ...] = ()      # at a baseline: patterns for lines a second fetch changed
+    volatile: tuple[str, ...] = ()      # at a first change: patterns for lines a second fetch changed
 
 
 @dataclass(frozen=True)
@@ -429,6 +430,13 @@ def decide_check(
     if current.not_modified:
         return step("not_modified", accept=False)
     assert current.content_hash is not None and current.snapshot is not None
+    if current.volatile:
+        emitted.append(Emit(
+            v.SOURCE_VOLATILE_IGNORED,
+            {"id": source_id, "ignore": list(current.volatile),
+             "reason": "lines that differed between two immediate fetches at the page's first change"},
+            volatile_key(source_id),
+        ))
     decision = decide(previous.content_hash, current.content_hash)
     if decision == "unchanged":
         return step("unchanged")
@@ -442,13 +450,6 @@ def decide_check(
         entries = list(content.entries or ())
         if content.entries is not None:
             payload["entries"] = len(entries)
-        if current.volatile:
-            emitted.append(Emit(
-                v.SOURCE_VOLATILE_IGNORED,
-                {"id": source_id, "ignore": list(current.volatile),
-                 "reason": "lines that differed between two immediate fetches at the baseline"},
-                volatile_key(source_id),
-            ))
         emitted.append(Emit(v.SOURCE_BASELINED, payload, baseline_key(source_id)))
         # The whole history of a register is what auditors want: every entry, at the baseline too.
         emitted.extend(_entry(source_id, entry, baseline=True) for entry in entries)

@@ -189,7 +189,7 @@ class Source:
     respect_robots: bool = True
     origin: str = "operator"
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    # Patterns for volatile lines found at the baseline (SourceVolatileIgnored), applied after ``ignore``.
+    # Patterns for volatile lines found at the first change (SourceVolatileIgnored), applied after ``ignore``.
     volatile: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -56,8 +56,9 @@ REFERENCE_REGISTERED: Final = "ReferenceRegistered"      # number, text, url
 SOURCE_REGISTERED: Final = "SourceRegistered"
 SOURCE_REMOVED: Final = "SourceRemoved"                  # id, reason
 SOURCE_RULES_ADOPTED: Final = "SourceRulesAdopted"       # id, select, ignore, reason
-# Lines that differed between two immediate fetches at the baseline, ignored from then on (the
-# tracker's proposal, in effect at once): id, ignore (patterns), lines (examples), reason.
+# Lines that differed between two immediate fetches at a page's first change (at its baseline before
+# migration 0029), ignored from then on (the tracker's proposal, in effect at once): id, ignore
+# (patterns), lines (examples), reason.
 SOURCE_VOLATILE_IGNORED: Final = "SourceVolatileIgnored"
 SOURCE_VOLATILE_REVOKED: Final = "SourceVolatileRevoked"  # id, ignore (the patterns taken back), reason
 SOURCE_BASELINED: Final = "SourceBaselined"              # id, content_hash, snapshot, http {...}

@@ -140,7 +140,7 @@ class SourcesProjection:
                 "tags": _dumps(list(source.tags)),
                 "select_css": source.select,
                 "ignore": _dumps(list(source.ignore)),
-                # A registration again (after a removal) keeps the volatile lines found at the baseline.
+                # A registration again (after a removal) keeps the volatile lines found before.
                 "volatile": row["volatile"] if row is not None else "[]",
                 "every_seconds": None if source.every is None else parse_duration(source.every),
                 "respect_robots": source.respect_robots,

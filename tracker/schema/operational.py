@@ -37,6 +37,8 @@ source_state = sa.Table(
     sa.Column("last_body_hash", sa.String(64), nullable=True),
     # A suspect version (near-empty, or most of the text gone) the next check must confirm.
     sa.Column("suspect_hash", sa.String(64), nullable=True),
+    # Whether a second, immediate fetch has looked for volatile lines (services/check_volatile.py).
+    sa.Column("volatile_probed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("claimed_by", sa.String(100), nullable=True),
     sa.Column("claimed_until", sa.String(32), nullable=True),
 )

@@ -87,7 +87,7 @@ sources = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),         # JSON list
     sa.Column("select_css", sa.Text, nullable=True),
     sa.Column("ignore", sa.Text, nullable=False),       # JSON list
-    # JSON list: ignore patterns for volatile lines found at the baseline (SourceVolatileIgnored)
+    # JSON list: ignore patterns for volatile lines found at a first change (SourceVolatileIgnored)
     sa.Column("volatile", sa.Text, nullable=True),
     sa.Column("every_seconds", sa.Integer, nullable=True),
     sa.Column("respect_robots", sa.Boolean, nullable=False),

@@ -14,7 +14,6 @@ state row. A crash loses at most the batch in flight, which the next cycle simpl
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
 import logging
 import time
@@ -33,7 +32,7 @@ from tracker.app import App
 from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.domain import changes
-from tracker.domain.sources import PAGE_KINDS, Source
+from tracker.domain.sources import Source
 from tracker.errors import FetchError, NotFoundError, ValidationError
 from tracker.fetching import FetchRequest, FetchResult
 from tracker.fetching.config import PLACEHOLDER_CONTACT
@@ -41,7 +40,7 @@ from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
-from tracker.services import ecfr_text, snapshots
+from tracker.services import check_volatile, ecfr_text, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -181,19 +180,6 @@ def _request(known: _Known) -> FetchRequest:
     )
 
 
-def _again_request(known: _Known, first: FetchResult) -> FetchRequest:
-    """The second fetch of a baseline: conditional on the first answer's strong ETag, if it had one.
-
-    A 304 to it says the bytes are the same (a strong validator promises byte-identical bodies),
-    so nothing is volatile and no body is sent or normalised again; a weak ETag or a Last-Modified
-    date promises less, and the page is fetched whole (issue 18: a first run fetched and
-    normalised every page twice).
-    """
-    etag = first.headers.get("etag")
-    strong = etag if etag and not etag.startswith(("W/", "w/")) else None
-    return dataclasses.replace(_request(known), etag=strong, last_modified=None)
-
-
 def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int) -> tuple[Work, bool]:
     """The cheap cases, done on the event loop: a failure, a 304, or the very bytes we hold.
 
@@ -239,46 +225,20 @@ def _warn_placeholder_contact(contact: str, known: Sequence[_Known]) -> None:
         )
 
 
-def _baseline_pending(known: _Known) -> bool:
-    """A page that has no accepted version yet: its first success is fetched twice."""
-    state = known.state
-    return known.source.kind in PAGE_KINDS and (state is None or state.content_hash is None)
-
-
-def _find_volatile(work: Work, again: FetchResult | None) -> None:
-    """Lines a second, immediate fetch changed become ignore patterns, applied to this baseline."""
-    source, result = work.source, work.result
-    if again is None or not again.ok or work.content is None or again.body == result.body:
-        return      # the same bytes give the same text: nothing volatile, and no second normalising
-    try:
-        other = derive(source.rules, again.body, again.headers, again.final_url or source.url)
-    except FetchError:
-        return
-    patterns = changes.volatile_patterns(work.content.text, other.text)
-    if not patterns:
-        return
-    log.info("source %s: %d volatile line(s) at the baseline are ignored from now on", source.id, len(patterns))
-    work.source = source.with_volatile(source.volatile + patterns)
-    work.volatile = patterns
-    work.content = derive(work.source.rules, result.body, result.headers, result.final_url or source.url)
-
-
 def _assess(
     db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    again: FetchResult | None = None, body_hash: str | None = None,
+    body_hash: str | None = None,
 ) -> Work:
     """Normalise, hash and compress a new body (runs in a worker thread).
 
     When the text differs from the last one recorded, the previous version's text is derived
-    here too, so the write transaction only compares and appends. ``again`` is a second fetch
-    of a page at its baseline (see _find_volatile).
+    here too, so the write transaction only compares and appends.
     """
     work = Work(known.source, result, fetched_at, every_seconds)
     source, state = known.source, known.state
     work.body_hash = body_hash or changes.body_hash(result.body)
     try:
         work.content = derive(source.rules, result.body, result.headers, result.final_url or source.url)
-        _find_volatile(work, again)
     except FetchError as exc:
         work.error_class, work.error = exc.error_class, exc.message
         return work
@@ -304,17 +264,19 @@ def _assess(
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    fetch_again: bool = False, body_hash: str | None = None, threads: Executor | None = None,
+    body_hash: str | None = None, threads: Executor | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text.
 
-    ``fetch_again``: a page at its baseline is fetched a second time first (see _find_volatile),
+    A page whose text changed for the first time is fetched a second time (check_volatile.py),
     here, beside the other fetches, rather than in the loop that hands results out, which made a
     first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
-    again = await fetcher.fetch(_again_request(known, result)) if fetch_again else None
-    work = await asyncio.get_running_loop().run_in_executor(
-        threads, _assess, db, known, result, fetched_at, every_seconds, again, body_hash)
+    loop = asyncio.get_running_loop()
+    work = await loop.run_in_executor(threads, _assess, db, known, result, fetched_at, every_seconds, body_hash)
+    if check_volatile.probe_due(known.source, known.state, work):
+        again = await fetcher.fetch(check_volatile.again_request(_request(known), result))
+        await loop.run_in_executor(threads, check_volatile.apply_probe, work, again)
     if known.source.kind == "ecfr" and work.content is not None and work.previous is not None \
             and work.content.entries is not None and work.previous.entries is not None:
         work.text_diffs = await ecfr_text.text_diffs(
@@ -398,8 +360,7 @@ async def check_sources_async(  # noqa: C901
                     else:
                         assessing.add(asyncio.ensure_future(
                             _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
-                                                   fetch_again=_baseline_pending(item), body_hash=quick.body_hash,
-                                                   threads=threads)))
+                                                   body_hash=quick.body_hash, threads=threads)))
                         if len(assessing) >= ASSESS_WINDOW:
                             await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                     harvest()

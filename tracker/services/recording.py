@@ -59,9 +59,11 @@ class Work:
     capture: dict[str, str] | None = None
     # eCFR: entry_id -> the text diff fields of a new section version (services/ecfr_text.py).
     text_diffs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # At a baseline: ignore patterns for the lines a second, immediate fetch changed (``source``
-    # then carries them, and ``content`` is derived under them).
+    # At a page's first change: ignore patterns for the lines a second, immediate fetch changed
+    # (``source`` then carries them, and ``content`` is derived under them); ``probed`` once that
+    # second fetch answered (services/check_volatile.py).
     volatile: tuple[str, ...] = ()
+    probed: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _lock_states(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 _STATE_COLUMNS = (
     "state", "consecutive_failures", "last_status", "last_error_class", "last_error", "last_success_at",
     "etag", "last_modified", "content_hash", "rules_hash", "normaliser_version", "last_snapshot", "suspect_hash",
-    "last_body_hash",
+    "last_body_hash", "volatile_probed",
 )
 # What a capture may change: the accepted version only. The site's state is the checks' to tell.
 _CAPTURE_COLUMNS = ("content_hash", "rules_hash", "normaliser_version", "last_snapshot", "last_body_hash")
@@ -230,6 +232,8 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
     if isinstance(current, changes.Failed):
         return plan
     plan.state["last_success_at"] = format_time(work.fetched_at)
+    if work.probed:
+        plan.state["volatile_probed"] = True
     headers = work.result.headers
     if current.not_modified:
         for name, header in (("etag", "etag"), ("last_modified", "last-modified")):

@@ -44,7 +44,7 @@ class SourceView:
     last_status: int | None
     last_error_class: str | None
     last_error: str | None
-    volatile: tuple[str, ...] = ()    # ignore patterns proposed at the baseline (revocable)
+    volatile: tuple[str, ...] = ()    # ignore patterns proposed at the first change (revocable)
 
     @property
     def needs_manual_check(self) -> bool:
@@ -145,7 +145,7 @@ def adopt_rules(app: App, source_id: str, select: str | None, ignore: Sequence[s
 
 
 def revoke_volatile(app: App, source_id: str, patterns: Sequence[str] = (), reason: str = "") -> tuple[str, ...]:
-    """Take back volatile-line patterns proposed at the baseline (all of them by default):
+    """Take back volatile-line patterns proposed at the first change (all of them by default):
     SourceVolatileRevoked. Returns the patterns revoked."""
     validate_text(reason, "--reason")
     source = get_source(app, source_id)
