@@ -213,3 +213,29 @@ def test_one_batch_records_many_sources_and_a_source_twice(app: App, server: Loc
             baselined = events_of(app, name)[1].position
             assert {version.position for version in snapshots.versions(conn, name)} == {baselined}
         assert conn.execute(sa.select(sa.func.count()).select_from(snapshots_table)).scalar() == 3
+
+
+def test_batches_hold_at_most_batch_bytes_of_bodies(
+    app: App, server: LocalServer, clock: Clock, monkeypatch: Any
+) -> None:
+    # Each body is held, with its text and compressed copy, until its batch commits: a batch is
+    # recorded once its bodies reach BATCH_BYTES, however few results it has and however fast they came.
+    from tracker.services import checking, recording
+
+    page = ("<p>" + "guidance text " * 700 + "</p>").encode()     # about 10 KB
+    for i in range(6):
+        server.route(f"/p{i}", html(page.decode()))
+        add(app, f"p{i}", server.url(f"/p{i}"))
+    batches: list[list[int]] = []
+    record = recording.record_batch
+
+    def spy(store: Any, batch: list[Any], **kwargs: Any) -> Any:
+        batches.append([len(work.result.body) for work in batch])
+        return record(store, batch, **kwargs)
+
+    monkeypatch.setattr(checking, "record_batch", spy)
+    monkeypatch.setattr(checking, "BATCH_BYTES", 2 * len(page))
+    monkeypatch.setattr(checking, "BATCH_SECONDS", 3600.0)
+    report = check_sources(app, all=True)
+    assert report.counts["baselined"] == 6
+    assert sorted(len(batch) for batch in batches) == [2, 2, 2]

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100          # results recorded per transaction, at most
 BATCH_SECONDS = 0.5       # and at least this often while results come in
+# And at most this many body bytes: a batch holds each body, its text and its compressed copy
+# until it commits, while the next batch fills (issue 18: 100 new pages of 27 KB held about 9 MB;
+# with this cap a first run's peak over 500 pages fell from 80 to 73 MB, over 10,000 from 104 to 95).
+BATCH_BYTES = 500_000
 ASSESS_WINDOW = 16        # bodies waiting for or in normalising at once, at most
 # Threads that normalise: the work holds the GIL most of the time, so threads beyond the cores add
 # memory (a malloc arena and a page's texts each), not speed (issue 18: 6 threads, the default,
@@ -320,6 +324,7 @@ async def check_sources_async(  # noqa: C901
     by_id = {k.source.id: k for k in known}
     every = {k.source.id: k.source.every_seconds(default_every) for k in known}
     pending: list[Work] = []
+    pending_bytes = 0
     assessing: set[asyncio.Task[Work]] = set()
     recording: asyncio.Task[None] | None = None
     last_flush = time.monotonic()
@@ -335,16 +340,23 @@ async def check_sources_async(  # noqa: C901
 
     async def flush() -> None:
         # One batch records while the next is fetched; batches commit one after the other.
-        nonlocal pending, last_flush, recording
-        batch, pending, last_flush = pending, [], time.monotonic()
+        nonlocal pending, pending_bytes, last_flush, recording
+        batch, pending, pending_bytes, last_flush = pending, [], 0, time.monotonic()
         if recording is not None:
             await recording
         recording = asyncio.ensure_future(record(batch)) if batch else None
 
-    def harvest() -> None:
+    async def keep(work: Work) -> None:
+        nonlocal pending_bytes
+        pending.append(work)
+        pending_bytes += len(work.result.body)
+        if len(pending) >= BATCH_SIZE or pending_bytes >= BATCH_BYTES:
+            await flush()
+
+    async def harvest() -> None:
         for task in [t for t in assessing if t.done()]:
             assessing.discard(task)
-            pending.append(task.result())
+            await keep(task.result())
 
     threads = ThreadPoolExecutor(ASSESS_THREADS, thread_name_prefix="assess")
     try:
@@ -356,22 +368,22 @@ async def check_sources_async(  # noqa: C901
                     every_seconds = every[item.source.id]
                     quick, done = _quick(item, result, fetched_at, every_seconds)
                     if done:
-                        pending.append(quick)
+                        await keep(quick)
                     else:
                         assessing.add(asyncio.ensure_future(
                             _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
                                                    body_hash=quick.body_hash, threads=threads)))
                         if len(assessing) >= ASSESS_WINDOW:
                             await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
-                    harvest()
-                    if len(pending) >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
+                    await harvest()
+                    if time.monotonic() - last_flush >= BATCH_SECONDS:
                         await flush()
             finally:
                 # Whatever was fetched is assessed and recorded even if the cycle is failing: the next
                 # cycle picks up after it. (Inside the fetcher: an eCFR assessment may still fetch texts.)
                 if assessing:
                     await asyncio.wait(assessing)
-                    harvest()
+                    await harvest()
                 await flush()
                 if recording is not None:
                     await recording
