@@ -17,6 +17,11 @@ no time from the code measured: an in-process server made the check, the old den
 a bare download (issue 18). Target: claim < 5% of the floor, on SQLite and (with --postgres or
 TRACKER_TEST_POSTGRES_URL) on PostgreSQL. Round 1 checks pages never seen (baselines); later
 rounds are routine re-checks of unchanged pages. Each round makes the same 100 sources due again.
+PostgreSQL's tables are analysed after the setup, as autovacuum would have by then.
+
+Measured (5 rounds, 2 shared cores, load 3.5-4): claim/download median 2.7% (worst 3.9%) on
+SQLite, 5.6% (worst 7.7%) on PostgreSQL; the code before issue 18's index, one-statement
+reads and lease writes: 7.4% (worst 9.0%) and 8.8% (worst 29.5%) in the same conditions.
 """
 
 from __future__ import annotations
@@ -122,6 +127,11 @@ def setup(url: str, server: PageServer, total: int, due: int) -> tuple[App, list
     due_ids = [f"s-{n:05d}" for n in range(0, total, step)][:due]
     with app.db.write() as conn:
         conn.execute(_state.update().values(next_due_at=FAR))
+    if not app.db.is_sqlite:
+        # Statistics, as autovacuum gathers them on a live installation: without them, on tables
+        # filled seconds ago, PostgreSQL planned the claim as scans of all 10,000 rows (3 ms each).
+        with app.db.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE source_state, sources")
     return app, due_ids
 
 
@@ -136,7 +146,7 @@ def one_tick(app: App, batch: int) -> tuple[float, float, int]:
     check_s = 0.0
     checked = 0
     started = time.perf_counter()
-    app.projector.catch_up(only=["sources"])  # the tick's first step: new sources become due
+    app.fresh("sources")  # the tick's first step: new sources become due
     claim_s = time.perf_counter() - started
     while True:
         started = time.perf_counter()

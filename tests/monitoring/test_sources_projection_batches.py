@@ -83,3 +83,25 @@ def test_any_batch_size_and_a_rebuild_give_what_one_event_at_a_time_gives(logged
         projector = Projector(store, [SourcesProjection()], batch_size=batch_size, rebuild_batch_size=batch_size)
         projector.rebuild()
         assert state(logged) == one_by_one, batch_size
+
+
+def test_only_an_event_of_its_types_puts_the_projection_behind_and_many_others_move_its_checkpoint(
+    logged: Database,
+) -> None:
+    store = EventStore(logged)
+    projector = Projector(store, [SourcesProjection()], batch_size=4)
+    assert projector.behind() == ["sources"]
+    projector.catch_up()
+    assert projector.behind() == []
+    unreachable = [event(v.SOURCE_UNREACHABLE, "b", error_class="timeout", error="t", failures=n) for n in range(5)]
+    store.append(unreachable[:3])       # what the checks write between two ticks: no source changes
+    assert projector.behind() == [] and projector.checkpoint("sources") == store.head().position - 3
+    assert Projector(store, [SourcesProjection()], batch_size=4).behind() == []   # another process alike
+    store.append([registered("d")])
+    assert projector.behind() == ["sources"]
+    projector.catch_up()
+    assert projector.behind() == [] and "d" in {row[0] for row in state(logged)[0]}
+    store.append(unreachable)             # more than a catch-up batch past the checkpoint: catch up
+    assert projector.behind() == ["sources"]
+    projector.catch_up()
+    assert projector.checkpoint("sources") == store.head().position

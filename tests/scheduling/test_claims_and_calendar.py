@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.scheduling.conftest import Pages, make_app
-from tests.scheduling.helpers import register_sources
+from tests.scheduling.helpers import _state, register_sources
 from tracker.scheduling.calendar import Schedule, period_key
 from tracker.services import claims, heartbeat
 from tracker.services.heartbeat import ProcessIdentity
@@ -42,6 +42,41 @@ def test_due_sources_are_split_between_holders_and_a_lapsed_claim_is_free_again(
     taken = claims.claim_due_sources(app.db, "host:5:e", T0 + timedelta(seconds=150), 60, 100)
     assert sorted(taken) == sorted(later[3:])
     assert claims.release_all_sources(app.db) == 10
+    app.close()
+
+
+def test_due_sources_are_claimed_never_set_first_then_by_due_time_and_only_once_due(
+    ready_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    ids = register_sources(app, pages, 5)
+    due = {ids[0]: "2026-11-24T11:00:00.000000Z", ids[1]: None, ids[2]: "2026-11-24T10:00:00.000000Z",
+           ids[3]: "2026-11-24T12:00:00.000001Z", ids[4]: None}
+    with app.db.write() as conn:
+        for source_id, at in due.items():
+            conn.execute(_state.update().where(_state.c.source_id == source_id).values(next_due_at=at))
+    assert claims.claim_due_sources(app.db, "h", T0, 60, 3) == [ids[1], ids[4], ids[2]]
+    assert claims.claim_due_sources(app.db, "h", T0, 60, 3) == [ids[0]]   # ids[3] is due a microsecond later
+    app.close()
+
+
+def test_a_claim_reads_the_due_range_of_its_index_and_leaves_sqlite_writes_durable(
+    ready_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    if not ready_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL picks its plan from statistics; bench/bench_tick.py measures it")
+    app = make_app(ready_url, tmp_path)
+    register_sources(app, pages, 3)
+    sql, order, fixed = claims._claim_sql(app.db.engine.dialect)
+    values = {**fixed, "now": "2026", "limit": 1, "holder": "h", "until": "2026"}
+    with app.db.read() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, tuple(values[name] for name in order or ())))
+    assert "SEARCH source_state USING INDEX ix_source_state_due" in plan and "TEMP B-TREE" not in plan, plan
+    claims.claim_due_sources(app.db, "h", T0, 60, 3)
+    with app.db.write() as conn:  # the claim's connection, back in the pool with the settings of every write
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2   # FULL
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     app.close()
 
 

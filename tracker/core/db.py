@@ -36,6 +36,7 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 # of 1,000: 0.53x the floor with 4 KiB, 0.59x with 8 KiB, 0.63x with 16 KiB), while one event per
 # transaction writes bigger WAL frames (0.66x with 8 KiB, 0.63x with 16 KiB). New databases only.
 SQLITE_PAGE_SIZE = 16384
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, which the tracker keeps
 
 
 def one_line(exc: BaseException) -> str:
@@ -179,6 +180,35 @@ class Database:
             conn.execution_options(tracker_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def lease_write(self) -> Iterator[Connection]:
+        """A write of one statement to working state that a crash may lose: claims, which run out
+        by themselves and are dropped when a process starts alone.
+
+        PostgreSQL runs the statement in autocommit, without the BEGIN and COMMIT of a transaction.
+        SQLite commits it without waiting for the disk (synchronous NORMAL: a power cut may lose
+        it, never corrupt the file) and without checkpointing the WAL, which the next durable
+        write does: a claim's commit fsynced, and now and then copied the checks' pages back
+        into the file (10-40 ms landing on one claim, bench/bench_tick.py). Only one statement:
+        on PostgreSQL two would not be atomic.
+        """
+        if not self.is_sqlite:
+            with self._lock_waits(), self.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        with self._lock_waits(), self.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA synchronous = NORMAL")
+            driver.execute("PRAGMA wal_autocheckpoint = 0")
+            try:
+                conn.execution_options(tracker_write=True)
+                with conn.begin():
+                    yield conn
+            finally:  # as _configure_sqlite left them: every other write is durable and checkpoints
+                driver.execute("PRAGMA synchronous = FULL")
+                driver.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
 
     @contextmanager
     def driver_write(self) -> Iterator[Any]:

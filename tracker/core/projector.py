@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -33,6 +33,8 @@ from tracker.schema.read_models import projection_checkpoints, projection_quaran
 log = logging.getLogger(__name__)
 
 READ_PAGE_SIZE = 5000
+# The head (its name NULL) and every checkpoint, in one statement.
+_POSITIONS = "SELECT NULL, max(position) FROM events UNION ALL SELECT name, position FROM projection_checkpoints"
 REASON_MAX_CHARS = 500
 
 
@@ -116,6 +118,8 @@ class Projector:
         self.projections = list(projections)
         self.batch_size = batch_size
         self.rebuild_batch_size = max(batch_size, rebuild_batch_size)
+        # name -> (checkpoint, head): no event of the projection's types lies in (checkpoint, head].
+        self._nothing_new: dict[str, tuple[int, int]] = {}
 
     def catch_up(self, only: Sequence[str] | None = None) -> dict[str, int]:
         """Bring each projection up to the head; returns events applied per projection."""
@@ -229,12 +233,46 @@ class Projector:
         return int(value or 0)
 
     def behind(self, only: Sequence[str] | None = None) -> list[str]:
-        """The projections (of ``only``) whose checkpoint is below the head: reads only, two queries."""
-        head = self.store.head().position
+        """The projections (of ``only``) with events to apply past their checkpoint: reads only.
+
+        A projection of some types only is not behind when none of its events lies past its
+        checkpoint: the scheduler's tick asks this of the sources read model, and the events since
+        its last tick are checks, not sources. Passing over them needs no write transaction (a
+        catch-up each tick: 1.5-2.5 ms on SQLite, 7 ms on PostgreSQL; this: 0.15 and 0.4 ms); once
+        they are more than a catch-up batch, a catch-up moves the stored checkpoint past them, so
+        that no reader scans far. The stretch found empty is remembered, so the next call reads
+        only the events after it.
+        """
+        projections = self._select(only)
         with self.store.db.read() as conn:
-            at = {name: position for name, position in
-                  conn.execute(sa.select(projection_checkpoints.c.name, projection_checkpoints.c.position))}
-        return [p.name for p in self._select(only) if int(at.get(p.name) or 0) < head]
+            # The driver's SQL: the tick asks this each time, and SQLAlchemy's work per statement
+            # was as much as the database's here.
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(_POSITIONS)
+                at = {name: int(position or 0) for name, position in cursor.fetchall()}
+                head = at.pop(None, 0)
+                return [p.name for p in projections if self._has_events(cursor, p, at.get(p.name, 0), head)]
+            finally:
+                cursor.close()
+
+    def _has_events(self, cursor: Any, projection: Projection, checkpoint: int, head: int) -> bool:
+        if checkpoint >= head:
+            return False
+        if projection.types is None or head - checkpoint > self.batch_size:
+            return True
+        checked, up_to = self._nothing_new.get(projection.name, (-1, 0))
+        start = up_to if checked == checkpoint else checkpoint
+        if start < head:
+            mark = "?" if self.store.db.is_sqlite else "%s"
+            types = sorted(projection.types)
+            cursor.execute(f"SELECT 1 FROM events WHERE position > {mark} AND position <= {mark}"
+                           f" AND type IN ({', '.join([mark] * len(types))}) LIMIT 1", (start, head, *types))
+            if cursor.fetchone() is not None:
+                return True
+        # Nothing of its types in (checkpoint, head]: the log is append-only, so that stays true.
+        self._nothing_new[projection.name] = (checkpoint, head)
+        return False
 
     def _select(self, only: Sequence[str] | None) -> list[Projection]:
         if only is None:
@@ -260,8 +298,10 @@ class Projector:
                     self._apply(conn, projection, batch)
                     total += len(batch)
                 # A short page means nothing of interest is left up to the target.
-                end = batch[-1].position if len(batch) == batch_size else target
-                self._set_checkpoint(conn, projection.name, end)
+                full = len(batch) == batch_size
+                self._set_checkpoint(conn, projection.name, batch[-1].position if full else target)
+            if not full:
+                return total  # at the target: no transaction more to find that out
 
     def _page(self, after: int, until: int, types: frozenset[str] | None, batch_size: int) -> list[RecordedEvent]:
         page: list[RecordedEvent] = []

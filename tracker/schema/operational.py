@@ -41,6 +41,9 @@ source_state = sa.Table(
     sa.Column("volatile_probed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("claimed_by", sa.String(100), nullable=True),
     sa.Column("claimed_until", sa.String(32), nullable=True),
+    # The due query's own order (services/claims.py): never-set (due now) first, then by time. One
+    # range over this index finds the due rows; `next_due_at IS NULL OR ...` scanned all of them.
+    sa.Index("ix_source_state_due", sa.func.coalesce(sa.column("next_due_at"), sa.literal_column("''")), "source_id"),
 )
 
 # Raw bodies by SHA-256, zlib-compressed, with their headers (deduplicated).
