@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
-from lxml.cssselect import CSSSelector
 
 from tracker.errors import ValidationError
+
+if TYPE_CHECKING:
+    from lxml.cssselect import CSSSelector
 
 DROP = frozenset({
     "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
@@ -30,6 +33,9 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def compile_selector(select: str) -> CSSSelector:
+    # Imported here: cssselect (about 8 ms) is needed by the sources that select, not by every page.
+    from lxml.cssselect import CSSSelector
+
     try:
         return CSSSelector(select, translator="html")
     except Exception as exc:   # cssselect raises SelectorSyntaxError, ExpressionError and friends

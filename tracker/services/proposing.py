@@ -42,7 +42,6 @@ from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_versions, triage_cursor
 from tracker.schema.read_models import record_items, record_steps, sources, triage_proposals
 from tracker.services import snapshots
-from tracker.services.triage_rules import apply_rules
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +204,10 @@ def raise_proposals(app: App, *, after: int | None = None, history: bool = False
             _set_cursor(conn, head)
     report.cursor = head
     if report.raised:
+        # Imported here: the triage rules (and the seed vocabulary they load, about 9 ms) matter only
+        # when something was raised; most changes a check records raise nothing (issue 18).
+        from tracker.services.triage_rules import apply_rules
+
         report.accepted = apply_rules(app, report.raised)
     return report
 
