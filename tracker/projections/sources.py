@@ -15,7 +15,7 @@ service in the same transaction as the events a check produces, and never rebuil
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -23,13 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
-from tracker.core.db import upsert_insert
+from tracker.core.db import BulkInsert, upsert_insert
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads_registry import decode_as
 from tracker.domain.sources import Source, parse_duration, validate_patterns, validate_text
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
+
+_COLUMNS = tuple(c.name for c in sources.columns)   # id first
 
 
 def dialect_insert(conn: Connection) -> Any:
@@ -169,6 +171,38 @@ class SourcesProjection:
         elif event.type == v.SOURCE_RULES_ADOPTED:
             select, ignore = _adopted_rules(event, source_id)
             row.update(select_css=select, ignore=_dumps(list(ignore)), _dirty=True)
+
+    def rebuild(self, conn: Connection, batches: Iterable[Sequence[RecordedEvent]]) -> None:
+        """Every batch of the log into the freshly cleared table, in one fold held in memory.
+
+        Each source's row is written once, at the end, by the driver (one multi-row INSERT per
+        few hundred rows on SQLite), where batch by batch apply read back the rows a batch touched
+        and upserted them through SQLAlchemy, a row at a time in the driver. An event that cannot
+        be applied raises before anything is written: the projector then goes batch by batch.
+        """
+        rows: dict[str, dict[str, Any]] = {}
+        registered: list[str] = []
+        fold = self._fold
+        for batch in batches:
+            for event in batch:
+                source_id = str(event.payload.get("id", ""))
+                if source_id:
+                    fold(rows, registered, event, source_id)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            sqlite = conn.dialect.name == "sqlite"
+            quote = conn.dialect.identifier_preparer.quote
+            BulkInsert(sources.name, [quote(name) for name in _COLUMNS], sqlite=sqlite)(
+                cursor, [(source_id, *map(row.__getitem__, _COLUMNS[1:])) for source_id, row in rows.items()])
+            if registered:
+                mark = "?" if sqlite else "%s"
+                cursor.executemany(
+                    f"INSERT INTO {source_state.name} (source_id, state, consecutive_failures)"
+                    f" VALUES ({mark}, 'new', 0) ON CONFLICT (source_id) DO NOTHING",
+                    [(source_id,) for source_id in dict.fromkeys(registered)],
+                )
+        finally:
+            cursor.close()
 
     def clear(self, conn: Connection) -> None:
         conn.execute(sources.delete())
