@@ -15,7 +15,8 @@ process so that its peak memory is its own:
 Floor, read and rebuilds are each the fastest of --runs children (rebuilds on fresh copies of the log).
 Targets: rebuild >= 0.3x the floor's rows/s, peak memory < 300 MB, replay at the mid-point no
 slower than the rebuild it implies (the rebuild of the whole log), the sources rebuild at most 2x
-the record's cost per event.
+the record's cost per event. Measured (a million events, load 5.5-6.5, two runs): sources/record
+1.75x and 1.58x, from 2.2-2.8x at rest before the sources' bulk rebuild.
 """
 
 from __future__ import annotations
