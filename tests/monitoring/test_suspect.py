@@ -151,3 +151,25 @@ def test_a_first_change_with_volatile_lines_reports_the_real_change_only(
     diff = events_of(app, "page")[-1].payload["diff"]
     assert "+Section 7: potency assays" in diff and "Request id" not in diff
     assert outcome(app, clock) == "unchanged"
+
+
+def test_a_suspect_blip_at_the_first_change_does_not_use_up_the_look_for_volatile_lines(
+    app: App, server: LocalServer, clock: Clock
+) -> None:
+    served = {"n": 0}
+    blip = {"on": False}
+
+    def page(_seen: object) -> Reply:
+        served["n"] += 1
+        if blip["on"]:
+            return Reply(200, {"Content-Type": "text/html"}, EMPTY.encode())
+        return html(f"{GOOD}<p>Request id: r{served['n']}x</p>")
+
+    server.route("/page", page)
+    add(app, "page", server.url("/page"))
+    assert outcome(app, clock) == "baselined"
+    blip["on"] = True
+    assert outcome(app, clock) == "suspect"                   # fetched twice: empty both times
+    blip["on"] = False
+    assert outcome(app, clock) == "unchanged"                 # the request id found volatile now
+    assert types_of(app, "page") == [v.SOURCE_REGISTERED, v.SOURCE_BASELINED, v.SOURCE_VOLATILE_IGNORED]

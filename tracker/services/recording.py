@@ -232,7 +232,9 @@ def _plan(conn: Connection, work: Work, state: Any, threshold: int, version: Cal
     if isinstance(current, changes.Failed):
         return plan
     plan.state["last_success_at"] = format_time(work.fetched_at)
-    if work.probed:
+    if work.probed and (step.accept or work.volatile):
+        # A suspect version (an empty blip) does not use the probe up: the page's real next change
+        # must still be told apart from its volatile lines.
         plan.state["volatile_probed"] = True
     headers = work.result.headers
     if current.not_modified:
