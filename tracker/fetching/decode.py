@@ -30,7 +30,8 @@ BOMS = (
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:+-]+)""", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:+-]+)""", re.I)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([\w.:+-]+)["']""", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Control characters that make a decoding implausible: [\x00-\x08\x0b\x0e-\x1f\x7f], as bytes.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, *range(0x0e, 0x20), 0x7f])
 
 
 def canonical_encoding(label: str) -> str | None:
@@ -69,7 +70,11 @@ def declared_encodings(body: bytes, content_type: str | None) -> list[str]:
 
 
 def _plausible(text: str) -> bool:
-    return len(_CONTROL.findall(text)) <= max(2, len(text) // 100)
+    # Counted in the UTF-8 bytes: each of these characters is one byte there, and no other
+    # character's bytes fall in that range. Encoding and bytes.translate take a third of what a
+    # regular expression took to scan a page (issue 18).
+    encoded = text.encode("utf-8", "surrogatepass")
+    return len(encoded) - len(encoded.translate(None, _CONTROL_BYTES)) <= max(2, len(text) // 100)
 
 
 def decode(body: bytes, content_type: str | None = None) -> str:

@@ -117,8 +117,11 @@ def _render(element: etree._Element) -> str:
     raw = "".join(piece if piece in (_NL, _CELL) else _collapse(piece) for piece in out)
     lines = []
     for line in raw.split(_NL):
-        cells = [cell.strip() for cell in line.split(_CELL)]
-        text = " | ".join(cell for cell in cells if cell)
+        if _CELL in line:
+            cells = [cell.strip() for cell in line.split(_CELL)]
+            text = " | ".join(cell for cell in cells if cell)
+        else:  # most lines are no table row: a fifth of rendering a page went to splitting them (issue 18)
+            text = line.strip()
         if text:
             lines.append(text)
     return "\n".join(lines)
