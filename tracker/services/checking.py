@@ -389,6 +389,9 @@ async def check_sources_async(  # noqa: C901
                     await recording
     finally:
         threads.shutdown(wait=False)
+    # What the cycle knew of each source goes before triage loads what it needs: at 10,000 sources
+    # the two together made the peak (issue 18: 500 changed of 10,000, 111.5 -> 108.2 MB).
+    del known, by_id, every
     if any(o.events for o in report.outcomes):
         # Imported here: a sweep that writes no event (the usual one) does not load triage at all.
         from tracker.services import proposing
