@@ -8,6 +8,8 @@ first run (baselines), each sweep checks every page: all of them "unchanged". Me
 sweep: the SQLite file (after a WAL checkpoint) and what the tracker keeps per page (snapshot
 bodies, version rows). Target: at most a few bytes per page per sweep. For scale, a kept body
 costs the compressed size printed beside (what every such sweep stored per page before issue 18).
+Measured (500 pages, 5 sweeps, load 5): 0.0 bytes per page per sweep in every sweep (file, kept
+bodies and version rows alike), against 4,487 B a kept body would cost.
 """
 
 from __future__ import annotations
