@@ -182,6 +182,18 @@ class Database:
                 yield conn
 
     @contextmanager
+    def peek(self) -> Iterator[Connection]:
+        """Reads that need no snapshot across their statements: on PostgreSQL each runs on its own
+        (autocommit), without the BEGIN and COMMIT round trips of a read transaction; on SQLite,
+        where those cost no round trip, a read transaction."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self._lock_waits(), self.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
     def lease_write(self) -> Iterator[Connection]:
         """A write of one statement to working state that a crash may lose: claims, which run out
         by themselves and are dropped when a process starts alone.

@@ -244,7 +244,8 @@ class Projector:
         only the events after it.
         """
         projections = self._select(only)
-        with self.store.db.read() as conn:
+        # No snapshot needed: the head is read first, and what lies below it never changes.
+        with self.store.db.peek() as conn:
             # The driver's SQL: the tick asks this each time, and SQLAlchemy's work per statement
             # was as much as the database's here.
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
