@@ -24,6 +24,8 @@ SQLite, 5.6% (worst 7.7%) on PostgreSQL; the code before issue 18's index, one-s
 reads and lease writes: 7.4% (worst 9.0%) and 8.8% (worst 29.5%) in the same conditions.
 Four more runs at load 4-5: SQLite medians 1.3-2.5%, PostgreSQL 5.6-8.5% (worst 8-11.5%):
 there each claim's few round trips wait for a core, and one claim in five takes 5-25 ms.
+With behind() in autocommit (Database.peek), two runs at load 3-3.6: SQLite 2.1-2.3%,
+PostgreSQL 4.5% and 5.1% (worst 13.2% and 7.4%).
 """
 
 from __future__ import annotations
