@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.conftest import cli_env
 from tracker.cli.main import cli
 from tracker.core import db as db_module
-from tracker.errors import DatabaseError, ExportFileError
+from tracker.errors import DatabaseError, ExportFileError, ValidationError
 
 
 def test_a_database_locked_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,3 +90,19 @@ def test_a_line_break_in_a_refused_value_stays_on_the_error_line(tmp_path: Path)
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("error: unknown projection(s): 'a\\nb' (known: ")
+
+
+@pytest.mark.parametrize("args", [
+    ["prove", "--from", "1", "--to", "a\x00b"],
+    ["verify", "--file", "a\x00b"],
+    ["subscribe", "a\x00b@example.org"],
+])
+def test_an_argument_holding_a_nul_byte_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    """Found by the fuzz test: `prove --from 1 --to NUL` ended in open()'s ValueError traceback, and
+    click.Path's own os.stat ends the same way. No shell can pass a NUL byte; a caller in-process can."""
+    env = cli_env(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, args, env=env)
+    assert isinstance(result.exception, ValidationError), (args, result.output, result.exception)
+    assert str(result.exception) == f"{args[-1]!r}: holds a NUL byte, which no file name or value may"
+    assert CliRunner().invoke(cli, ["subscriptions", "list", "--json"], env=env).output == ""

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from tracker.errors import TrackerError
+from tracker.errors import TrackerError, ValidationError
 
 # Every command: its name -> (the module whose `register(group)` adds it, the first sentence of its
 # help, as `tracker --help` lists it). A new command is one line here; tests/cli/test_help.py
@@ -123,6 +123,14 @@ class LazyGroup(click.Group):
 
     `--help` lists every command from the one-line help kept in COMMANDS, importing nothing.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # No command line can carry a NUL byte, but an in-process caller can, and click.Path's os.stat
+        # and every open() would end in a ValueError traceback: refused here, once, for every command.
+        for arg in args:
+            if "\x00" in arg:
+                raise ValidationError(f"{_one_line(repr(arg))}: holds a NUL byte, which no file name or value may")
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(COMMANDS) | set(self.commands))
