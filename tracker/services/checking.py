@@ -18,11 +18,12 @@ import ipaddress
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -106,7 +107,15 @@ class CheckReport:
 @dataclass(frozen=True)
 class _Known:
     source: Source
-    state: Any     # a source_state row, or None
+    state: Any     # the source's source_state columns (a _State), or None
+
+
+# The source_state columns of a source, held for the whole cycle: the joined row they come in with
+# repeats what the Source holds, and values many sources share (their rules' hash, the normaliser's
+# version, the state) are kept once by _load (issue 18: at 10,000 sources 18.8 MB of rows, 7.6 MB).
+_STATE_COLUMNS = tuple(source_state.c.keys())
+_State = namedtuple("_State", _STATE_COLUMNS)  # type: ignore[misc]  # the columns of the table
+_state_of = attrgetter(_STATE_COLUMNS[0], *_STATE_COLUMNS[1:])
 
 
 def _load(
@@ -137,6 +146,7 @@ def _load(
         rows = [found[i] for i in dict.fromkeys(ids)]
     known: list[_Known] = []
     unusable: list[SourceOutcome] = []
+    shared: dict[str, str] = {}     # text only: 1 == True would merge a count with a flag
     for row in rows:
         try:
             source = row_to_source(row)
@@ -146,7 +156,9 @@ def _load(
             log.error("source %s cannot be checked: %s", row.id, exc)
             unusable.append(SourceOutcome(row.id, "failed", error_class="config", error=str(exc)))
             continue
-        known.append(_Known(source, row if row.source_id is not None else None))
+        state = _State._make([shared.setdefault(value, value) if isinstance(value, str) else value
+                              for value in _state_of(row)]) if row.source_id is not None else None
+        known.append(_Known(source, state))
     return known, unusable
 
 
