@@ -35,6 +35,7 @@ class AppContext:
         if not gc.isenabled():  # held back during start-up by cli.main.run: what exists now lives on
             gc.freeze()
             gc.enable()
+            _one_malloc_arena()
         return App(self.settings)
 
     def close(self) -> None:
@@ -43,3 +44,19 @@ class AppContext:
 
 
 pass_ctx = click.make_pass_decorator(AppContext)
+
+
+def _one_malloc_arena() -> None:
+    """The tracker's own process takes one malloc arena for all its threads (glibc; elsewhere a no-op).
+
+    glibc gives each thread that allocates an arena of its own (up to 8 per core), and what one
+    arena frees the others do not reuse: a check's normalising and recording threads grew theirs
+    beside the main one (issue 18: a check of 10,000 sources, 500 changed, peaked at 104.4 MB,
+    96.7 MB with one arena; CPU time unchanged). Set before any thread starts.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
