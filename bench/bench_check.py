@@ -38,15 +38,15 @@ tracker's), 5% changed 1.11x -> 1.00x (wall 0.80x, urlwatch 3.13x). At rest befo
 first run 3.04x, no change 1.15x, 5% changed 1.41x. What a first run still adds per page is
 normalising (about 1 ms) and compressing (about 0.35 ms) every body it keeps.
 
-Peak memory as measured in session 6 (SQLite, load average 4-5 on 2 shared cores): over 500 pages
-first run 72.8 MB (1.84x the floor's 39.5 MB), no change 62.4 MB (1.63x), 5% changed 72.2 MB
-(1.88x); urlwatch 81.8-85.9 MB. The 1.5x is out of reach while the tracker reads its database
+Peak memory as measured in session 6 (SQLite, load average 1.2-1.8 on 2 shared cores): over 500
+pages first run 72.1 MB (1.83x the floor's 39.4 MB), no change 61.9 MB (1.61x), 5% changed 70.8 MB
+(1.84x); urlwatch 81.8-85.9 MB (at load 4). The 1.5x is out of reach while the tracker reads its database
 through SQLAlchemy: importing it costs 24 MB, and the modules a check that finds nothing new
 loads hold 48.2 MB before the first request, 1.43x the floor's whole run (33.6 MB in a venv
 without the test extras, whose trio and pygments httpx also loads: 4-5 MB on both sides).
-Over 10,000 sources (load 3.3-6.7): first run 94.3 MB, no change 90.2 MB (84.8 MB once a check
-held only the state columns of each source, measured alone), 5% changed 109.1 MB, above the
-100 MB (the fetch leaves about 98 MB, then triage reads 500 changes back: 106 MB measured alone).
+Over 10,000 sources: first run 93.3 MB, no change 84.7 MB (1.48x), 5% changed 97.3 MB, within
+the 100 MB (at load 1.1; a first run took 103.6 MB at the start of the session, and 94.3, 90.2
+and 109.1 MB before a check kept only each source's state columns and one malloc arena).
 """
 
 from __future__ import annotations
