@@ -129,3 +129,16 @@ def test_the_pool_holds_its_bound_across_hosts_and_concurrent_requests() -> None
     assert outcomes == ["ok"] * 12 + ["not_modified"] * 6
     assert after_burst == 2                     # twelve requests, never more than two connections
     assert connections == [2 + 3, 3]            # one connection at a time: each host's closed for the other's
+
+
+
+def test_httpcore_1_0_gets_the_linear_pool() -> None:
+    """The pool's bookkeeping is a copy of httpcore 1.0's method: taken on that release only."""
+    import httpcore
+    import pytest
+
+    from tracker.fetching import transport
+
+    if not httpcore.__version__.startswith("1.0."):
+        pytest.skip(f"httpcore {httpcore.__version__}: its own pool (transport._Pool copies 1.0's method)")
+    assert transport._POOL is transport._Pool

@@ -107,6 +107,14 @@ class _Pool(httpcore.AsyncConnectionPool):
         return closing
 
 
+
+# The method above is a copy of httpcore 1.0's: another release may keep its pool's state
+# differently, and gets its own pool, unchanged.
+_POOL: type[httpcore.AsyncConnectionPool] = (
+    _Pool if httpcore.__version__.startswith("1.0.") else httpcore.AsyncConnectionPool
+)
+
+
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, policy: UrlPolicy) -> None:
         self._policy = policy
@@ -150,7 +158,7 @@ def guarded_transport(policy: UrlPolicy, limits: httpx.Limits) -> httpx.AsyncBas
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, retries=0, limits=limits, trust_env=False)
     # httpx offers no public way to choose the network backend; the pool is rebuilt with the same
     # options plus ours. tests/fetching/test_policy.py fails if this stops taking effect.
-    transport._pool = _Pool(
+    transport._pool = _POOL(
         ssl_context=ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
