@@ -38,6 +38,13 @@ tracker's), 5% changed 1.11x -> 1.00x (wall 0.80x, urlwatch 3.13x). At rest befo
 first run 3.04x, no change 1.15x, 5% changed 1.41x. What a first run still adds per page is
 normalising (about 1 ms) and compressing (about 0.35 ms) every body it keeps.
 
+With --noisy (500 pages, --rounds 5, load 1.4-2.4), before and after this session's HTML-to-text
+work: first run 1.87x -> 1.75x floor+lxml (CPU 1.94x -> 1.72x), no change 1.54x -> 1.37x (CPU 1.73x
+-> 1.50x), 5% changed 1.44x -> 1.76x (CPU 1.65x -> 1.77x): within what separate runs vary by.
+Inside the tracker html_to_text took 0.33-0.45 s of the 1.7-2.3 s of CPU (thread_time around it):
+about 0.55 ms a page alone against 0.10 ms for lxml's text_content, most of the rest collapsing
+whitespace; the distance left to 1.3x is outside normalising.
+
 Peak memory as measured in session 6 (SQLite, load average 1.2-1.8 on 2 shared cores): over 500
 pages first run 72.1 MB (1.83x the floor's 39.4 MB), no change 61.9 MB (1.61x), 5% changed 70.8 MB
 (1.84x); urlwatch 81.8-85.9 MB (at load 4). The 1.5x is out of reach while the tracker reads its database
