@@ -99,7 +99,7 @@ def _marks(data: bytes) -> tuple[str, str, str]:
     took out, unless ``data`` spells them as numeric character references (then private use ones).
     Not whitespace, and below U+0100 so that an ASCII page stays a string of one byte a character."""
     referred: set[int] = set()
-    if b"#" in data and b"&#" in data:   # a byte is found by memchr(), two bytes 50x slower
+    if b"#" in data and b"&#" in data:   # memchr() finds a byte; two took 60x longer (20 KB)
         referred = {int(hexa, 16) if hexa else int(dec) for hexa, dec in _CHAR_REF.findall(data)}
     free = (chr(c) for c in _MARKERS if c not in referred and (c < 0x20 or chr(c).encode() not in data))
     return next(free), next(free), next(free)
