@@ -7,6 +7,7 @@ test_decide_check.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from click.testing import CliRunner
 
@@ -29,6 +30,20 @@ SCRIPT_ONLY = (
 def outcome(app: App, clock: Clock) -> str:
     clock.advance(days=1)
     return check_sources(app, ["page"]).by_source()["page"].outcome
+
+
+def counted_page(app: App, server: LocalServer, answer: Callable[[int], Reply]) -> dict[str, int]:
+    """The source "page", served by ``answer(n)`` for its n-th request (from 1); what it returns
+    counts the requests so far (``["n"]``)."""
+    served = {"n": 0}
+
+    def page(_seen: object) -> Reply:
+        served["n"] += 1
+        return answer(served["n"])
+
+    server.route("/page", page)
+    add(app, "page", server.url("/page"))
+    return served
 
 
 def test_an_empty_200_between_two_good_answers_records_nothing(app: App, server: LocalServer, clock: Clock) -> None:
@@ -67,16 +82,8 @@ def test_a_page_that_stays_empty_is_a_change_confirmed_by_the_next_check(
 def test_volatile_lines_found_at_the_first_change_are_ignored_listed_and_revocable(
     app: App, server: LocalServer, clock: Clock,
 ) -> None:
-    served = {"n": 0}
-
-    def page(_seen: object) -> Reply:
-        served["n"] += 1
-        return html(
-            f"{GOOD}<p>Page generated 2026-12-04 10:00:{served['n']:02d} UTC</p><p>Request id: r{served['n']}x</p>"
-        )
-
-    server.route("/page", page)
-    add(app, "page", server.url("/page"))
+    served = counted_page(app, server, lambda n: html(
+        f"{GOOD}<p>Page generated 2026-12-04 10:00:{n:02d} UTC</p><p>Request id: r{n}x</p>"))
     assert outcome(app, clock) == "baselined"
     assert served["n"] == 1                                   # a baseline is one fetch
     # Its text differs at the next check: fetched again at once, the lines that moved between the two
@@ -110,15 +117,8 @@ def test_volatile_lines_found_at_the_first_change_are_ignored_listed_and_revocab
 def test_a_change_that_is_stable_between_two_fetches_is_reported_and_proposes_nothing(
     app: App, server: LocalServer, clock: Clock
 ) -> None:
-    served = {"n": 0}
     body = {"now": GOOD}
-
-    def page(_seen: object) -> Reply:
-        served["n"] += 1
-        return html(body["now"])
-
-    server.route("/page", page)
-    add(app, "page", server.url("/page"))
+    served = counted_page(app, server, lambda n: html(body["now"]))
     assert outcome(app, clock) == "baselined"
     assert outcome(app, clock) == "unchanged"
     assert served["n"] == 2                                   # a page that does not change is never fetched twice
@@ -134,15 +134,8 @@ def test_a_change_that_is_stable_between_two_fetches_is_reported_and_proposes_no
 def test_a_first_change_with_volatile_lines_reports_the_real_change_only(
     app: App, server: LocalServer, clock: Clock
 ) -> None:
-    served = {"n": 0}
     body = {"now": GOOD}
-
-    def page(_seen: object) -> Reply:
-        served["n"] += 1
-        return html(f"{body['now']}<p>Request id: r{served['n']}x</p>")
-
-    server.route("/page", page)
-    add(app, "page", server.url("/page"))
+    counted_page(app, server, lambda n: html(f"{body['now']}<p>Request id: r{n}x</p>"))
     assert outcome(app, clock) == "baselined"
     body["now"] = GOOD + "<p>Section 7: potency assays for gene therapy products.</p>"
     assert outcome(app, clock) == "changed"
@@ -156,17 +149,9 @@ def test_a_first_change_with_volatile_lines_reports_the_real_change_only(
 def test_a_suspect_blip_at_the_first_change_does_not_use_up_the_look_for_volatile_lines(
     app: App, server: LocalServer, clock: Clock
 ) -> None:
-    served = {"n": 0}
     blip = {"on": False}
-
-    def page(_seen: object) -> Reply:
-        served["n"] += 1
-        if blip["on"]:
-            return Reply(200, {"Content-Type": "text/html"}, EMPTY.encode())
-        return html(f"{GOOD}<p>Request id: r{served['n']}x</p>")
-
-    server.route("/page", page)
-    add(app, "page", server.url("/page"))
+    counted_page(app, server, lambda n: Reply(200, {"Content-Type": "text/html"}, EMPTY.encode()) if blip["on"]
+                 else html(f"{GOOD}<p>Request id: r{n}x</p>"))
     assert outcome(app, clock) == "baselined"
     blip["on"] = True
     assert outcome(app, clock) == "suspect"                   # fetched twice: empty both times
