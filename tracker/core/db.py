@@ -39,6 +39,12 @@ SQLITE_PAGE_SIZE = 16384
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, which the tracker keeps
 
 
+def driver_mark(sqlite: bool) -> str:
+    """The parameter placeholder of SQL given to the driver itself (sqlite3: qmark; psycopg: format),
+    where SQLAlchemy's per-statement work would cost more than the database's."""
+    return "?" if sqlite else "%s"
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of a driver's message, without SQLAlchemy's background links."""
     text = str(getattr(exc, "orig", None) or exc).strip()
@@ -342,7 +348,7 @@ class BulkInsert:
     ROWS_PER_STATEMENT_PARAMETERS = 999  # SQLite's oldest limit on parameters per statement
 
     def __init__(self, table: str, columns: Sequence[str], *, sqlite: bool) -> None:
-        mark = "?" if sqlite else "%s"
+        mark = driver_mark(sqlite)
         row = f"({', '.join([mark] * len(columns))})"
         self.sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {row}"
         self.per_statement = max(1, self.ROWS_PER_STATEMENT_PARAMETERS // len(columns)) if sqlite else 1

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core.collector import collector_paused
-from tracker.core.db import upsert_insert
+from tracker.core.db import driver_mark, upsert_insert
 from tracker.core.events import RecordedEvent, format_time
 from tracker.core.store import EventStore
 from tracker.errors import DatabaseError, NotFoundError
@@ -265,7 +265,7 @@ class Projector:
         checked, up_to = self._nothing_new.get(projection.name, (-1, 0))
         start = up_to if checked == checkpoint else checkpoint
         if start < head:
-            mark = "?" if self.store.db.is_sqlite else "%s"
+            mark = driver_mark(self.store.db.is_sqlite)
             types = sorted(projection.types)
             cursor.execute(f"SELECT 1 FROM events WHERE position > {mark} AND position <= {mark}"
                            f" AND type IN ({', '.join([mark] * len(types))}) LIMIT 1", (start, head, *types))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.core.db import Database
+from tracker.core.db import Database, driver_mark
 from tracker.core.merkle import consistency_path, inclusion_path
 from tracker.core.tree import TreeReader, iter_nodes
 from tracker.errors import IntegrityError, NotFoundError
@@ -101,7 +101,7 @@ class LogProofs:
         can. Returns the head and the number of nodes compared; IntegrityError names the first
         position under a node that does not match.
         """
-        mark = "?" if self.db.is_sqlite else "%s"
+        mark = driver_mark(self.db.is_sqlite)
         with self.db.read() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:

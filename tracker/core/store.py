@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.core.canonical import GENESIS_HASH, ChainHasher, canonical_json
 from tracker.core.collector import collector_paused
-from tracker.core.db import BulkInsert, Database, one_line
+from tracker.core.db import BulkInsert, Database, driver_mark, one_line
 from tracker.core.events import NewEvent, RecordedEvent, Upcaster, format_time
 from tracker.core.tree import TreeWriter
 from tracker.errors import ConcurrencyError, DatabaseError, EventStoreError, InvalidEventError
@@ -80,7 +80,7 @@ class EventStore:
         # Stream versions as of the head this store last appended (see _versions_for).
         self._known_versions: dict[str, int] = {}
         self._known_head: str | None = None
-        self._mark = "?" if db.is_sqlite else "%s"
+        self._mark = driver_mark(db.is_sqlite)
         self._driver_errors = db.driver_errors
         self._insert = BulkInsert("events", EVENT_COLUMNS, sqlite=db.is_sqlite)
         self._tree = TreeWriter(sqlite=db.is_sqlite)  # the Merkle tree, extended in the same transaction

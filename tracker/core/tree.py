@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from hashlib import sha256
 from typing import Any
 
-from tracker.core.db import BulkInsert
+from tracker.core.db import BulkInsert, driver_mark
 from tracker.core.merkle import EMPTY_ROOT, leaf_hash, node_hash, split_point
 from tracker.errors import EventStoreError
 
@@ -116,7 +116,7 @@ def build_nodes(conn: Any, *, page: int = 100_000) -> int:
     pages of position order and nodes inserted a chunk at a time: memory stays flat.
     """
     sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
+    mark = driver_mark(sqlite)
     reader = conn.connection.driver_connection.cursor()
     writer = conn.connection.driver_connection.cursor()
     insert = BulkInsert("merkle_nodes", NODE_COLUMNS, sqlite=sqlite)
@@ -153,7 +153,7 @@ class TreeWriter:
     """The append side: extends the tree on the append's own cursor, in its transaction."""
 
     def __init__(self, *, sqlite: bool) -> None:
-        self._mark = "?" if sqlite else "%s"
+        self._mark = driver_mark(sqlite)
         self._insert = BulkInsert("merkle_nodes", NODE_COLUMNS, sqlite=sqlite)
         # (head hash, frontier) after this writer's last append: exact while that is still the head.
         self._cache: tuple[str, tuple[bytes, ...]] = ("", ())
@@ -197,7 +197,7 @@ class TreeReader:
 
     def __init__(self, cursor: Any, *, sqlite: bool, size: int) -> None:
         self._cursor = cursor
-        self._mark = "?" if sqlite else "%s"
+        self._mark = driver_mark(sqlite)
         self.size = size  # leaves the log holds now: nothing at or beyond it can be asked for
         self.reads = 0
         self._blocks: dict[int, list[bytes]] = {}

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
 from tracker.core.canonical import canonical_json
-from tracker.core.db import BulkInsert
+from tracker.core.db import BulkInsert, driver_mark
 from tracker.domain import vocabulary as v
 from tracker.domain.dates import start_of
 from tracker.domain.payloads import ItemCorrection, Registration, Step, StepCorrection
@@ -70,7 +70,7 @@ _ITEMS = record_items.name
 def _placeholder(conn: Connection) -> str:
     # Bulk statements go to the driver directly: SQLAlchemy's per-row parameter handling would
     # cost more than the projection itself (see bench/bench_projections.py).
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return driver_mark(conn.dialect.paramstyle == "qmark")
 
 
 def _step_row(item_id: str, position: int, event_type: str, step: Step) -> tuple[Any, ...]:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core import RecordedEvent
-from tracker.core.db import BulkInsert, upsert_insert
+from tracker.core.db import BulkInsert, driver_mark, upsert_insert
 from tracker.domain import payloads_ops as o
 from tracker.domain import vocabulary as v
 from tracker.domain.payloads_registry import decode_as
@@ -195,7 +195,7 @@ class SourcesProjection:
             BulkInsert(sources.name, [quote(name) for name in _COLUMNS], sqlite=sqlite)(
                 cursor, [(source_id, *map(row.__getitem__, _COLUMNS[1:])) for source_id, row in rows.items()])
             if registered:
-                mark = "?" if sqlite else "%s"
+                mark = driver_mark(sqlite)
                 cursor.executemany(
                     f"INSERT INTO {source_state.name} (source_id, state, consecutive_failures)"
                     f" VALUES ({mark}, 'new', 0) ON CONFLICT (source_id) DO NOTHING",
