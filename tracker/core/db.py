@@ -37,6 +37,10 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 # transaction writes bigger WAL frames (0.66x with 8 KiB, 0.63x with 16 KiB). New databases only.
 SQLITE_PAGE_SIZE = 16384
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, which the tracker keeps
+# Every connection's writes: FULL, an event acknowledged to the caller survives a power cut (NORMAL
+# may lose it); the WAL copied back into the file every SQLITE_AUTOCHECKPOINT_PAGES pages. Set at
+# connect, and set back after a lease write (Database.lease_write) relaxes them for one statement.
+SQLITE_DURABLE_PRAGMAS = ("PRAGMA synchronous = FULL", f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
 
 
 def driver_mark(sqlite: bool) -> str:
@@ -196,8 +200,8 @@ class Database:
             with self.read() as conn:
                 yield conn
             return
-        with self._lock_waits(), self.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        with self._autocommit() as conn:
+            yield conn
 
     @contextmanager
     def lease_write(self) -> Iterator[Connection]:
@@ -212,8 +216,8 @@ class Database:
         on PostgreSQL two would not be atomic.
         """
         if not self.is_sqlite:
-            with self._lock_waits(), self.connect() as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            with self._autocommit() as conn:
+                yield conn
             return
         with self._lock_waits(), self.connect() as conn:
             driver = conn.connection.driver_connection
@@ -225,8 +229,14 @@ class Database:
                 with conn.begin():
                     yield conn
             finally:  # as _configure_sqlite left them: every other write is durable and checkpoints
-                driver.execute("PRAGMA synchronous = FULL")
-                driver.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
+                for pragma in SQLITE_DURABLE_PRAGMAS:
+                    driver.execute(pragma)
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        """A PostgreSQL connection on which each statement commits on its own (no BEGIN, no COMMIT)."""
+        with self._lock_waits(), self.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def driver_write(self) -> Iterator[Any]:
@@ -377,8 +387,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        # FULL: an event acknowledged to the caller survives a power cut (NORMAL may lose it).
-        cursor.execute("PRAGMA synchronous = FULL")
+        for pragma in SQLITE_DURABLE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.execute("PRAGMA foreign_keys = ON")
         # Deleted content is overwritten with zeros, not left in free pages (erasure: `tracker forget`).
         cursor.execute("PRAGMA secure_delete = ON")
