@@ -13,6 +13,8 @@ import pytest
 
 from tests.scheduling.conftest import Pages, make_app
 from tests.scheduling.helpers import _state, register_sources
+from tracker.core import db as db_module
+from tracker.errors import DatabaseError
 from tracker.scheduling.calendar import Schedule, period_key
 from tracker.services import claims, heartbeat
 from tracker.services.heartbeat import ProcessIdentity
@@ -77,6 +79,35 @@ def test_a_claim_reads_the_due_range_of_its_index_and_leaves_sqlite_writes_durab
     with app.db.write() as conn:  # the claim's connection, back in the pool with the settings of every write
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2   # FULL
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    app.close()
+
+
+def test_postgres_lease_writes_skip_the_disk_wait_on_their_own_connections_and_survive_a_dropped_one(
+    ready_url: str, tmp_path: Path, pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if ready_url.startswith("sqlite"):
+        pytest.skip("SQLite: test_a_claim_reads_the_due_range_of_its_index_and_leaves_sqlite_writes_durable")
+    app = make_app(ready_url, tmp_path)
+    ids = register_sources(app, pages, 2)
+    with app.db.lease_write() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        lease_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with app.db.write() as conn:  # every other write waits for the disk
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (lease_pid,))
+    # The server dropped the idle lease connection: it is pinged and replaced before the claim.
+    monkeypatch.setattr(db_module, "LEASE_PING_AFTER_IDLE_S", 0.0)
+    assert claims.claim_due_sources(app.db, "h", T0, 60, 1) == ids[:1]
+    # Used a moment ago, a connection is not pinged: one dropped since fails that write, and
+    # the next one connects afresh (the tick fails once and is logged; its claims run out).
+    monkeypatch.setattr(db_module, "LEASE_PING_AFTER_IDLE_S", 3600.0)
+    with app.db.peek() as conn:
+        lease_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with app.db.write() as conn:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (lease_pid,))
+    with pytest.raises(DatabaseError):
+        claims.claim_due_sources(app.db, "h", T0, 60, 1)
+    assert claims.claim_due_sources(app.db, "h", T0, 60, 1) == ids[1:]
     app.close()
 
 
