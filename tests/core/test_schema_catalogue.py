@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.schema import CreateIndex
 
 from tracker import migrate, schema
 from tracker.core import Database
@@ -21,6 +22,17 @@ def test_migrations_at_head_build_exactly_the_catalogue(db_url: str) -> None:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
             differences = compare_metadata(context, schema.metadata)
         assert differences == []
+    finally:
+        db.dispose()
+
+
+def test_the_idempotency_index_is_partial_on_each_backend(db_url: str) -> None:
+    # Autogenerate does not compare an index's WHERE; PostgreSQL's is given by Database (log.py).
+    db = Database(db_url)
+    try:
+        (index,) = (index for index in schema.log.events.indexes if index.name == "uq_events_idempotency_key")
+        ddl = str(CreateIndex(index).compile(dialect=db.engine.dialect))
+        assert ddl.endswith(" WHERE idempotency_key IS NOT NULL"), ddl
     finally:
         db.dispose()
 
