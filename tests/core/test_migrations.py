@@ -244,3 +244,29 @@ def test_0029_marks_sources_baselined_before_it_as_probed(db_url: str) -> None:
         migrate.upgrade(db)
     finally:
         db.dispose()
+
+
+def test_0031_fills_source_failures_from_source_state(db_url: str) -> None:
+    """The sources failing when 0031 runs are kept with their failure class and host; others are not."""
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        _to(db, "0030", down=True)
+        with db.write() as conn:
+            conn.exec_driver_sql(
+                'INSERT INTO sources (id, url, kind, title, items, tags, "ignore", respect_robots, active, origin, '
+                "registered_position) VALUES ('down', 'https://Down.Example.org:8443/a?b', 'html', 'Down', '[]', "
+                "'[]', '[]', true, true, 'cli', 1)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO source_state (source_id, state, consecutive_failures, last_error_class) VALUES "
+                "('down', 'unreachable', 3, 'dns'), ('walled', 'blocked', 1, NULL), ('well', 'ok', 0, NULL)"
+            )
+        _to(db, "0031")
+        with db.read() as conn:
+            found = sorted(tuple(row) for row in conn.exec_driver_sql("SELECT * FROM source_failures"))
+        assert found == [("down", "unreachable", "dns", "down.example.org"), ("walled", "blocked", "blocked", "")]
+        _to(db, "0030", down=True)
+        migrate.upgrade(db)
+    finally:
+        db.dispose()

@@ -16,7 +16,7 @@ from tracker.domain.subscriptions import Filters
 from tracker.projections.digest_index import load_index
 from tracker.rendering import FailureGroup
 from tracker.schema.operational import source_state
-from tracker.services import digesting, subscribing
+from tracker.services import digesting, source_failures, subscribing
 from tracker.services.entries import source_target
 
 Source = tuple[str, str | None, list[str], list[str], str, str | None]
@@ -81,6 +81,7 @@ def test_attention_under_filters_equals_full_targets(app: App, welcome: bool) ->
         conn.execute(source_state.update().where(source_state.c.source_id == sa.bindparam("key")), [
             {"key": sid, "state": "unreachable", "last_error_class": error_class}
             for sid, _, _, _, _, error_class in SOURCES if error_class])
+        source_failures.rebuild(conn)  # what checking keeps beside the state rows it writes
     app.store.append([NewEvent("instrument/cn-ct-guideline", "InstrumentPublished",
                                {"id": "cn-ct-guideline", "step": "published", "date": "2025-09-28"},
                                valid_from="2025-09-28")])

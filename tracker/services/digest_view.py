@@ -37,6 +37,7 @@ from tracker.rendering import (
 from tracker.rendering.views import when
 from tracker.services.digest_selection import FailingSource
 from tracker.services.entries import JURISDICTION_ORDER, Entry
+from tracker.services.source_failures import Group, count_groups
 
 # Steps that change what applies (an item's status): listed first.
 STATUS_LABELS = frozenset({
@@ -58,9 +59,11 @@ class Context:
     index: dict[str, IndexEntry]
     statuses: dict[str, tuple[str | None, str | None]]
     due: list[tuple[UpcomingRow, Target]] = field(default_factory=list)
+    # Sources failing now, counted by (state, failure class, host): what filters that do not narrow see.
+    failing_groups: list[Group] = field(default_factory=list)
+    # Each failing source, and what filters match for it, in the same order: read only when some
+    # filter of the run narrows (digest_selection.failing_sources, failing_targets).
     failing: list[FailingSource] = field(default_factory=list)
-    # What filters match for each failing source, in the same order: built only when some filter of
-    # the run narrows (digest_selection.failing_targets); every failing source matches the others.
     failing_targets: list[Target] | None = None
     due_days: int = 30
     unsubscribe_base: str = ""
@@ -74,11 +77,12 @@ class Context:
         if found is None:
             if filters.narrows:
                 assert self.failing_targets is not None, "failing_targets: built when a filter narrows"
-                rows = [row for row, target in zip(self.failing, self.failing_targets, strict=True)
-                        if filters.matches(target)]
+                groups = count_groups((row.state, row.error_class, row.host) for row, target
+                                      in zip(self.failing, self.failing_targets, strict=True)
+                                      if filters.matches(target))
             else:  # a failing source is not machine-seen: filters that do not narrow match it
-                rows = self.failing
-            found = self._attention[filters] = len(rows), failure_groups(rows)
+                groups = self.failing_groups
+            found = self._attention[filters] = failure_lines(groups)
         return found
 
 
@@ -115,14 +119,17 @@ def _page(rows: list[ChangeRow]) -> PageEntry:
     )
 
 
-def failure_groups(rows: Iterable[FailingSource]) -> tuple[FailureGroup, ...]:
-    """One line per failure class (and state): how many sources, on which hosts."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for row in rows:
-        groups.setdefault((row.error_class or "unknown", row.state), []).append(row.host)
-    return tuple(
-        FailureGroup(error_class, state, len(hosts), tuple(sorted({h for h in hosts if h})))
-        for (error_class, state), hosts in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+def failure_lines(groups: Iterable[Group]) -> tuple[int, tuple[FailureGroup, ...]]:
+    """How many sources fail, and one line per failure class (and state): how many, on which hosts."""
+    lines: dict[tuple[str, str], tuple[list[int], set[str]]] = {}
+    for state, error_class, host, n in groups:
+        count, hosts = lines.setdefault((error_class or "unknown", state), ([0], set()))
+        count[0] += n
+        if host:
+            hosts.add(host)
+    return sum(count[0] for count, _ in lines.values()), tuple(
+        FailureGroup(error_class, state, count[0], tuple(sorted(hosts)))
+        for (error_class, state), (count, hosts) in sorted(lines.items(), key=lambda kv: (-kv[1][0][0], kv[0]))
     )
 
 

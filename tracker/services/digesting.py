@@ -122,17 +122,20 @@ def select(
         subs = selection.candidates(conn, subscription_id=subscription_id, cadence=cadence)
         if subscription_id is not None and not subs:
             raise NotFoundError(f"no active subscription {subscription_id!r}")
-        failing_sources = selection.failing_sources(conn)
         parts, index, statuses = selection.period_rows(conn, subs, head.position)
         skipped = [s.id for s in subs if s.pending and not include_pending]
         subs = [s for s in subs if include_pending or not s.pending]
         due = deadlines.collect(store, today=now.date(), days=due_days, conn=conn)
-        # A failing source's target is built only when a filter narrows, its items' kinds read only
-        # when one asks for kinds.
+        # Failing sources are read one by one (with their targets) only when a filter narrows, their
+        # items' kinds only when one asks for kinds; filters that do not narrow read them counted.
         narrows, kinds = any(s.filters.narrows for s in subs), any(s.filters.kinds for s in subs)
+        failing_groups = selection.failure_groups(conn) if not all(s.filters.narrows for s in subs) else []
+        failing_sources = selection.failing_sources(conn) if narrows else []
         if any(s.new for s in subs):
             index = load_index(conn)  # a welcome counts the items of the whole record its filters match
-        else:  # only what the period, the failing sources and the dates due name
+        elif narrows:  # only what the period, the failing sources and the dates due name
+            # (what is shown of them comes with their rows: the index is read here for filters only,
+            # and filters that do not narrow refuse nothing the index tells)
             named = selection.deadline_refs(due) | {
                 f"item:{item}" for entry in index.values() if entry.entry == "source" for item in entry.items}
             if kinds:
@@ -144,7 +147,7 @@ def select(
         head=HeadView(head.position, head.hash, note), head_time=head.recorded_at or "",
         now=now, index=index,
         statuses=statuses, due=selection.due(due, index),
-        failing=failing_sources,
+        failing_groups=failing_groups, failing=failing_sources,
         failing_targets=selection.failing_targets(failing_sources, index, kinds=kinds) if narrows else None,
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,
         awaiting=awaiting,

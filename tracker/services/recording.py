@@ -32,7 +32,7 @@ from tracker.fetching import FetchResult
 from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import dialect_insert
 from tracker.schema.operational import source_state
-from tracker.services import snapshots
+from tracker.services import snapshots, source_failures
 from tracker.services.content import Content, derive
 
 log = logging.getLogger(__name__)
@@ -334,6 +334,7 @@ def record_batch(
             snapshots.add_versions(conn, new_versions)
         # One executemany; the SET clause comes from the keys of the rows (key_id is the WHERE).
         conn.execute(source_state.update().where(source_state.c.source_id == sa.bindparam("key_id")), updates)
+        source_failures.track(conn, states, updates, {work.source.id: work.source.url for work in works})
     return outcomes
 
 
