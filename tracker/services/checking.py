@@ -6,8 +6,9 @@
     ids = due_sources(app, now)
 
 The fetcher runs many requests at once (bounded overall and per host); each result is assessed
-off the event loop (hashing, normalising, compressing) and recorded in batches, one transaction
-per batch (see recording.py). A routine check that finds nothing new writes no event, only its
+off the event loop (hashing, normalising, compressing; a cycle with many first checks has a
+worker process digest those, check_pool.py) and recorded in batches, one transaction per batch
+(see recording.py). A routine check that finds nothing new writes no event, only its
 state row. A crash loses at most the batch in flight, which the next cycle simply redoes.
 """
 
@@ -20,7 +21,7 @@ import time
 import uuid
 from collections import Counter, namedtuple
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -41,7 +42,7 @@ from tracker.fetching.versions import normaliser_version
 from tracker.projections.sources import row_to_source
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import sources
-from tracker.services import check_volatile, ecfr_text, snapshots
+from tracker.services import check_pool, check_volatile, ecfr_text, snapshots
 from tracker.services.content import derive, validate_rules
 from tracker.services.recording import OUTCOMES, SourceOutcome, Work, record_batch
 
@@ -278,9 +279,28 @@ def _assess(
     return work
 
 
+async def _digest_first(
+    loop: asyncio.AbstractEventLoop, pool: Executor, known: _Known, result: FetchResult, fetched_at: datetime,
+    every_seconds: int, body_hash: str | None,
+) -> Work | None:
+    """A first check digested by the worker process (check_pool.py): what _assess gives for a page
+    with no accepted version and no kept body. None if the worker is gone."""
+    try:
+        digest = await loop.run_in_executor(pool, check_pool.digest, known.source.rules, result.body,
+                                            result.headers, result.final_url or known.source.url)
+    except BrokenExecutor:
+        log.warning("source %s: the worker process for first checks is gone; digested here", known.source.id)
+        return None
+    work = Work(known.source, result, fetched_at, every_seconds)
+    work.body_hash = body_hash or changes.body_hash(result.body)
+    work.content, work.content_hash, work.compressed = digest.content, digest.content_hash, digest.compressed
+    work.error_class, work.error = digest.error_class, digest.error
+    return work
+
+
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    body_hash: str | None = None, threads: Executor | None = None,
+    body_hash: str | None = None, threads: Executor | None = None, pool: Executor | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text.
@@ -289,7 +309,11 @@ async def _assess_and_read_texts(
     here, beside the other fetches, rather than in the loop that hands results out, which made a
     first run wait for each second fetch in turn (issue 18: a first run took 4.4x the floor)."""
     loop = asyncio.get_running_loop()
-    work = await loop.run_in_executor(threads, _assess, db, known, result, fetched_at, every_seconds, body_hash)
+    work: Work | None = None
+    if pool is not None and check_pool.first_check(known.source.kind, known.state):
+        work = await _digest_first(loop, pool, known, result, fetched_at, every_seconds, body_hash)
+    if work is None:
+        work = await loop.run_in_executor(threads, _assess, db, known, result, fetched_at, every_seconds, body_hash)
     if check_volatile.probe_due(known.source, known.state, work):
         again = await fetcher.fetch(check_volatile.again_request(_request(known), result))
         await loop.run_in_executor(threads, check_volatile.apply_probe, work, again)
@@ -370,6 +394,8 @@ async def check_sources_async(  # noqa: C901
             assessing.discard(task)
             await keep(task.result())
 
+    # Forked before any thread of this cycle starts (the assessing threads, the fetcher's).
+    pool = check_pool.open_pool(sum(check_pool.first_check(k.source.kind, k.state) for k in known))
     threads = ThreadPoolExecutor(ASSESS_THREADS, thread_name_prefix="assess")
     try:
         async with app.fetcher() as fetcher:
@@ -384,7 +410,7 @@ async def check_sources_async(  # noqa: C901
                     else:
                         assessing.add(asyncio.ensure_future(
                             _assess_and_read_texts(fetcher, app.db, item, result, fetched_at, every_seconds,
-                                                   body_hash=quick.body_hash, threads=threads)))
+                                                   body_hash=quick.body_hash, threads=threads, pool=pool)))
                         if len(assessing) >= ASSESS_WINDOW:
                             await asyncio.wait(assessing, return_when=asyncio.FIRST_COMPLETED)
                     await harvest()
@@ -401,6 +427,8 @@ async def check_sources_async(  # noqa: C901
                     await recording
     finally:
         threads.shutdown(wait=False)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     # What the cycle knew of each source goes before triage loads what it needs: at 10,000 sources
     # the two together made the peak (issue 18: 500 changed of 10,000, 111.5 -> 108.2 MB).
     del known, by_id, every

@@ -1,0 +1,127 @@
+"""First checks digested in a worker process (services/check_pool.py) record what the process would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli_env
+from tests.fetching.localserver import LocalServer, Reply
+from tests.fetching.pdfs import make_pdf
+from tests.monitoring.conftest import Clock, add, events_of, html
+from tracker.app import App
+from tracker.domain import changes
+from tracker.domain.sources import Source
+from tracker.fetching import FetchResult
+from tracker.services import check_pool, snapshots
+from tracker.services.checking import _assess, _digest_first, _Known
+from tracker.services.content import derive
+from tracker.services.sources_admin import get_source
+
+ROOT = Path(__file__).resolve().parents[2]
+# A real `check --all` process (one thread, so the worker is forked) with the threshold at 1, and
+# digest wrapped to write the pid of the process that ran it: the worker's, not the checker's.
+CHILD = """
+import functools, json, os, sys
+from tracker.app import App
+from tracker.services import check_pool
+from tracker.services.checking import check_sources
+from tracker.settings import load_settings
+
+check_pool.FIRST_CHECKS_MIN = 1
+inner = check_pool.digest
+
+@functools.wraps(inner)
+def digest(*args, **kwargs):
+    with open(sys.argv[1], "a") as out:
+        out.write(f"{os.getpid()}\\n")
+    return inner(*args, **kwargs)
+
+check_pool.digest = digest
+report = check_sources(App(load_settings()), all=True)
+print(json.dumps({"pid": os.getpid(), "outcomes": {o.source_id: o.outcome for o in report.outcomes}}))
+"""
+
+PDF = make_pdf(["Notice 12", "In force"])
+BAD_JSON = b"{not json"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker is forked only on more than one core")
+def test_a_first_run_digested_by_the_worker(app: App, server: LocalServer, tmp_path: Path) -> None:
+    pages = {
+        "a": ("html", html("<p>Guidance A</p><p>Second line</p>")),
+        "b": ("html", html("<p>细胞治疗 指导原则</p>")),
+        "pdf": ("pdf", Reply(200, {"Content-Type": "application/pdf"}, PDF)),
+        "bad": ("json", Reply(200, {"Content-Type": "application/json"}, BAD_JSON)),
+    }
+    for source_id, (kind, reply) in pages.items():
+        server.route(f"/{source_id}", reply)
+        add(app, source_id, server.url(f"/{source_id}"), kind=kind)
+
+    pids = tmp_path / "pids.txt"
+    env = cli_env(app.settings.database.url, TRACKER_ALLOW_HOSTS="127.0.0.1", TRACKER_FETCH_HOST_DELAY="0",
+                  TRACKER_FETCH_RETRIES="0", PYTHONPATH=str(ROOT))
+    child = subprocess.run([sys.executable, "-c", CHILD, str(pids)], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode in (0, 3), child.stderr      # 3: a source failed (the bad JSON)
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["outcomes"] == {"a": "baselined", "b": "baselined", "pdf": "baselined", "bad": "failed"}
+    digested_in = pids.read_text().split()
+    assert len(digested_in) == len(pages) and str(report["pid"]) not in digested_in
+
+    for source_id, (_, reply) in pages.items():
+        source = get_source(app, source_id)
+        assert isinstance(reply.body, bytes)
+        headers = {name.lower(): value for name, value in reply.headers.items()}
+        if source_id == "bad":
+            assert len(events_of(app, source_id)) == 1      # registered only: an unreadable body fails
+            continue
+        [_, baselined] = events_of(app, source_id)
+        content = derive(source.rules, reply.body, headers, source.url)
+        assert baselined.payload["content_hash"] == changes.content_hash(content.text)
+        assert baselined.payload["snapshot"] == changes.body_hash(reply.body)
+        with app.db.read() as conn:
+            assert snapshots.load_snapshot(conn, changes.body_hash(reply.body)).body == reply.body
+
+
+@pytest.mark.parametrize(("kind", "body"), [("html", b"<html><body><p>One</p><p>Two</p></body></html>"),
+                                            ("pdf", PDF), ("json", BAD_JSON)])
+def test_digest_is_what_assess_gives_a_first_check(app: App, clock: Clock, kind: str, body: bytes) -> None:
+    source = Source(id="s", url="http://127.0.0.1/s", kind=kind)
+    headers = {"content-type": {"html": "text/html", "pdf": "application/pdf", "json": "application/json"}[kind]}
+    result = FetchResult("s", source.url, source.url, "ok", 200, headers, body)
+    assert check_pool.first_check(kind, None)
+    work = _assess(app.db, _Known(source, None), result, clock(), 3600)
+    digest = check_pool.digest(source.rules, body, headers, source.url)
+    assert (digest.content, digest.content_hash, digest.error_class, digest.error) == (
+        work.content, work.content_hash, work.error_class, work.error)
+    assert (digest.compressed is None) == (work.compressed is None)
+    if digest.compressed is not None:
+        assert zlib.decompress(digest.compressed) == body
+
+
+def test_a_broken_worker_leaves_first_checks_to_the_process(app: App, clock: Clock) -> None:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(os._exit, 1).result(timeout=60)
+        source = Source(id="s", url="http://127.0.0.1/s")
+        result = FetchResult("s", source.url, source.url, "ok", 200, {"content-type": "text/html"}, b"<p>x</p>")
+
+        async def digest_first() -> object:
+            return await _digest_first(asyncio.get_running_loop(), pool, _Known(source, None), result, clock(),
+                                       3600, None)
+
+        assert asyncio.run(digest_first()) is None
+    finally:
+        pool.shutdown(wait=False)
