@@ -36,7 +36,10 @@ and new code alternated at load 1.5-4.3, 5 rounds per run: PostgreSQL medians 4.
 none of these runs were all five rounds below 5%: a claim's round trips wait for a core (one
 in five takes 5-25 ms at load 4), and a claim of 50 costs the server 0.7-0.9 ms (EXPLAIN
 ANALYZE), an empty one 0.15-0.35 ms. Rounds within a second of each other pay no ping; `serve`'s
-ticks, 60 s apart, pay one (a round trip, 0.1-0.3 ms).
+ticks, 60 s apart, pay one (a round trip, 0.1-0.3 ms). Two later runs at load 6 (the download
+slower too): medians 4.4% and 3.6%, worst 8.3% and 5.4%. Tried and dropped: the claim's UPDATE
+by ctid instead of primary key (server time 0.48 against 0.59 ms per claim of 50: not worth a
+less usual statement).
 """
 
 from __future__ import annotations
