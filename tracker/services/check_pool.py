@@ -17,12 +17,10 @@ the process instead.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +70,16 @@ def open_pool(first_checks: int) -> Executor | None:
     cores = os.cpu_count() or 1
     if first_checks < FIRST_CHECKS_MIN or cores < 2 or threading.active_count() > 1:
         return None
+    # Imported here (about 5 ms): a cycle with few first checks, the usual one, needs neither.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
     pool = ProcessPoolExecutor(min(MAX_WORKERS, cores - 1), mp_context=multiprocessing.get_context("fork"))
     try:
         pool.submit(int).result()      # forks the workers now, while this process runs one thread
-    except (OSError, BrokenProcessPool):
+    except (OSError, BrokenExecutor):
         log.warning("no worker process for first checks; they are digested in this process", exc_info=True)
         pool.shutdown(wait=False, cancel_futures=True)
         return None
