@@ -67,8 +67,17 @@ def test_pdf_with_ignore_pattern() -> None:
 WHITESPACE = [c for c in map(chr, range(0x3001)) if re.match(r"\s", c)]
 
 
-@given(st.lists(st.text(alphabet=st.sampled_from([*WHITESPACE, "a", "é", "中", "\x1f", "|"]), max_size=20), max_size=6))
+# A piece of spaces and letters alone, or of any whitespace and other characters (soft hyphen and
+# zero width space are no whitespace, and no more printable than whitespace is).
+PIECES = st.one_of(
+    st.text(st.sampled_from([" ", "a", "中"]), max_size=20),
+    st.text(st.sampled_from([*WHITESPACE, "a", "é", "中", "\x1f", "|", "\xad", "\u200b"]), max_size=20),
+)
+
+
+@given(st.lists(PIECES, max_size=6))
 def test_whitespace_runs_collapse_as_the_regular_expression_does(pieces: list[str]) -> None:
     # html._collapse stands for re.sub(r"\s+", " ", piece) over each piece, the rule the recorded
-    # texts were made by, though it collapses a line's pieces at once.
+    # texts were made by, though it collapses a line's pieces at once (and leaves a line whose
+    # pieces have no whitespace to collapse as it is).
     assert _collapse("\x01".join(pieces), "\x01") == "".join(re.sub(r"\s+", " ", piece) for piece in pieces).strip()
