@@ -69,11 +69,14 @@ def declared_encodings(body: bytes, content_type: str | None) -> list[str]:
     return found
 
 
-def _plausible(text: str) -> bool:
+def _plausible(text: str, encoded: bytes | None = None) -> bool:
     # Counted in the UTF-8 bytes: each of these characters is one byte there, and no other
     # character's bytes fall in that range. Encoding and bytes.translate take a third of what a
-    # regular expression took to scan a page (issue 18).
-    encoded = text.encode("utf-8", "surrogatepass")
+    # regular expression took to scan a page (issue 18). ``encoded`` is the text's UTF-8 if the
+    # caller holds it: a body that decodes as UTF-8 is (strict UTF-8 is one to one), which saves
+    # encoding it again (0.015 ms of 0.041 for a bench_check page).
+    if encoded is None:
+        encoded = text.encode("utf-8", "surrogatepass")
     return len(encoded) - len(encoded.translate(None, _CONTROL_BYTES)) <= max(2, len(text) // 100)
 
 
@@ -91,7 +94,7 @@ def decode(body: bytes, content_type: str | None = None) -> str:
             text = body.decode(name)
         except UnicodeDecodeError:
             continue
-        if _plausible(text):
+        if _plausible(text, body if name == "utf-8" else None):
             return text
     from charset_normalizer import from_bytes  # about 30 ms to import; needed only to guess
 
