@@ -123,6 +123,37 @@ and statuses 1.9 (SQLite alone steps through the three-table join in 1.2, 0.4 of
 lookups in record_items), dates due 1.2 (0.3 in SQLite, the rest parsing each date and its item's
 first URL), making the period's rows and targets 0.65, subscriptions 0.45, dates due matched 0.35,
 failure groups 0.17, the rest (head, freshness, checkpoint note, open proposals) 0.5.
+
+A read model of digest entries, tried first on paper with measurements (digestentries, 2026-12-05).
+In CPU time, best of 60-80, in place, load 3.6-4.7: what a digest costs besides its selection (the
+view 0.5, rendering both parts, the floor, 2.3-2.5, the MIME draft) is 3.8-4.2 ms, so 0.5x leaves
+the selection 0.6-0.7 ms; the statements no read model removes (subscriptions 0.30, failure groups
+0.14, open proposals 0.13, checkpoint note 0.07, head and freshness 0.07) already take 0.7. The
+period's read measured in SQLite alone (sqlite3, the bench's file): the three-table join 1.17-1.21
+ms, the same rows pre-joined in one table keyed by position 0.77-0.79 (a read model's best: 0.4 ms
+saved, its rows rewritten each time an item's title or status changes), changelog_rows alone
+0.45-0.48; a covering index on record_items(id, status, status_date) is not chosen by SQLite's
+planner (1.19 -> 1.19-1.21 ms). The period's statement as compiled driver SQL (claims.py's way)
+saved nothing measurable (1.85-1.96 ms either way): SQLAlchemy costs one statement about 0.05 ms.
+So no read model was built: 0.5x is out of reach while rendering and the draft alone are ~0.6x.
+
+What was landed instead reads the same rows with less Python: the period's stored rows become the
+reader's rows directly (entries.stored_change_row, each item's index half once) where each was
+first made an event half (Reported) and then a row; the targets filters match are built only when
+some filter of the run narrows (a filter that does not narrow reads only whether the tracker alone
+saw an event), for the period and the dates due; a date's period parsed once per distinct date.
+Output byte-identical (every digest of the same data, six narrowing filters and two that do not,
+compared before/after). In place (best of 80, load ~4): the period's read 1.85-1.96 -> 1.88-1.90
+ms (its rows made differently, at the same cost), dates due 1.07-1.12 -> 0.93, the rest (matching
+the period and the dates due to filters, with their targets) about 1.8 -> 1.0, the selection
+5.45-5.59 -> 4.44-4.55. The code before (2aea7b3) alternating with this one, three rounds, load
+3.6-4.7, best of 60 CPU: ours 10.2-11.2 -> 8.6-10.5 ms (selection 5.4-6.6 -> 4.3-4.8), floor 2.3-2.5:
+0.21-0.23x -> 0.23-0.27x. With this script (--cpu --runs 15), two rounds each, load 3.2-4.4:
+
+    digest (html + text)   ours 9.5, 10.2 ms -> 9.7, 8.8 ms   ratio 0.26x, 0.25x -> 0.26x, 0.27x
+    changelog md / atom / html, calendar: unchanged code, 0.50x-0.96x (all OK)
+
+(best of 15 at this load moves by 1 ms either way: the in-place figures above are the steadier).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from tracker.domain.reporting import reported
 from tracker.errors import ValidationError
 from tracker.projections.digest_index import load_index
 from tracker.services import changelog
-from tracker.services.entries import entry_of
+from tracker.services.entries import change_row
 
 
 def test_atom_feed_parses_and_keeps_its_ids_when_regenerated(app: App, tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_the_newest_rows_read_backwards_equal_the_tail_of_a_full_read(app: App) 
 
 
 def test_the_changelog_read_model_says_what_the_events_say_and_rebuilds_to_the_same(app: App) -> None:
-    """The changelog reads its rows from a projection; digests build theirs from the events: the same rows."""
+    """Changelogs and digests read their rows from a projection: the same rows as made from the events."""
     register_record(app)
     record_changes(app)
     app.store.append([NewEvent("instrument/us-cures-act", "InstrumentRenamed", {
@@ -152,7 +152,7 @@ def test_the_changelog_read_model_says_what_the_events_say_and_rebuilds_to_the_s
     parts = (
         reported(e.position, e.hash, e.recorded_at, e.stream, e.type, e.payload, e.valid_from) for e in app.store.read()
     )
-    direct = [entry_of(part, index).row for part in parts if part is not None]
+    direct = [change_row(part, index.get(part.ref)) for part in parts if part is not None]
     assert rows == direct and len(rows) > 5
     assert {r.title_en for r in rows if r.ref_id == "us-cures-act"} == {"Cures Act"}  # titles as they are now
     app.projector.rebuild(only=["changelog_rows"])

@@ -76,6 +76,17 @@ def test_a_subscriber_can_ask_for_accepted_changes_only(app: App) -> None:
     assert "Current Good Tissue Practice" not in mine.text       # a register entry, not in the record
 
 
+def test_accepted_changes_only_leaves_out_register_entries_when_no_filter_of_the_run_narrows(app: App) -> None:
+    """No subscription narrows, so the period's events are matched without their targets built:
+    accepted_only must still refuse what the tracker alone saw."""
+    everything = subscribing.subscribe(app, "all@example.org")
+    only = subscribing.subscribe(app, "record@example.org", accepted_only=True)
+    add(app, "fr", FR, kind="federal-register", jurisdiction="US")
+    record_entries(app, "fr", POTENCY, PRORULE)
+    texts = {d.subscription_id: d.text for d in digesting.render_digests(app)[0]}
+    assert "2023-28295" in texts[everything.id] and "2023-28295" not in texts[only.id]
+
+
 def test_changelogs_list_open_proposals_apart_from_the_record_until_accepted(app: App) -> None:
     from tracker.services import changelog
 

@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,6 +86,7 @@ class Deadline:
         }
 
 
+@lru_cache(maxsize=4096)  # a run meets the same few hundred dates again and again (items share them)
 def period(text: str) -> tuple[dt.date, dt.date] | None:
     """First and last day a (partial) date may mean; None if it is not a date."""
     try:

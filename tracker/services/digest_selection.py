@@ -16,12 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core.rows import driver_rows
-from tracker.domain.reporting import Reported, clean
+from tracker.domain.reporting import clean
 from tracker.domain.subscriptions import Filters, Target
-from tracker.projections.changelog_rows import from_row
 from tracker.projections.digest_index import ENTRY_COLUMNS, IndexEntry, entry_from_row, listed
 from tracker.projections.subscriptions import PENDING
-from tracker.rendering.views import UpcomingRow
+from tracker.rendering.views import ChangeRow, UpcomingRow
 from tracker.schema.operational import (
     digest_cursors,
     digest_outbox,
@@ -32,7 +31,7 @@ from tracker.schema.operational import (
 from tracker.schema.read_models import changelog_rows, digest_index, record_items, subscriptions
 from tracker.services import deadlines, personal
 from tracker.services import source_failures as source_failures_service
-from tracker.services.entries import Entry, entry_of, item_kinds, source_target
+from tracker.services.entries import Shown, item_kinds, shown_of, source_target, stored_change_row
 from tracker.services.source_failures import host_of
 
 
@@ -49,7 +48,7 @@ class Candidate:
     token: str
     pending: bool
     new: bool = False  # no digest sent yet: the next one is its welcome
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[ChangeRow] = field(default_factory=list)
 
 
 def candidates(
@@ -89,15 +88,25 @@ def candidates(
 Statuses = dict[str, tuple[str | None, str | None]]  # item id -> its status now and the status's date
 
 
+class PeriodRow(NamedTuple):
+    """One reported event of the period as a reader sees it, and what its target is made of: the
+    event's own topics (JSON, read only where the index has none and a filter narrows)."""
+
+    row: ChangeRow
+    ref: str
+    topics: str
+
 
 def period_rows(
     conn: Connection, subs: list[Candidate], until: int
-) -> tuple[list[Reported], dict[str, IndexEntry], Statuses]:
+) -> tuple[list[PeriodRow], dict[str, IndexEntry], Statuses]:
     """The reported events after the lowest cursor, as the changelog read model keeps them: one
     read for every subscription (an event it could not read is quarantined there, not here).
 
     Each row comes with what the digest index says of its item or page and, for an item, its
-    status now (the record): the index entries and statuses the period names, in the same query."""
+    status now (the record): the index entries and statuses the period names, in the same query.
+    Each stored row becomes its reader's row directly (entries.stored_change_row), each item's or
+    page's index half once."""
     if not subs:
         return [], {}, {}
     c, i, r = changelog_rows.c, digest_index.c, record_items.c
@@ -109,41 +118,70 @@ def period_rows(
         .order_by(c.position)
     )
     width, index_width = len(changelog_rows.columns), len(ENTRY_COLUMNS)
-    parts, index, statuses = [], {}, {}
-    for row in driver_rows(conn, query):
-        part = from_row(row, topics=row[width] is None)  # the event's own topics count only where the index has none
-        parts.append(part)
-        if row[width] is not None and part.ref not in index:
-            info = index[part.ref] = entry_from_row(row[width:width + index_width])
-            if info.entry == "item":
-                statuses[part.ref_id] = row[width + index_width], row[width + index_width + 1]
-    return parts, index, statuses
+    rows: list[PeriodRow] = []
+    index: dict[str, IndexEntry] = {}
+    shown: dict[str, Shown | None] = {}
+    statuses: Statuses = {}
+    for stored in driver_rows(conn, query):
+        ref = stored[3]
+        if ref not in shown:
+            if stored[width] is None:
+                shown[ref] = None
+            else:
+                info = index[ref] = entry_from_row(stored[width:width + index_width])
+                shown[ref] = shown_of(info)
+                if info.entry == "item":
+                    statuses[stored[5]] = stored[width + index_width], stored[width + index_width + 1]
+        rows.append(PeriodRow(stored_change_row(stored, shown[ref]), ref, stored[width - 1]))
+    return rows, index, statuses
 
 
-def collect(parts: list[Reported], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
+# What filters that do not narrow read of a target: only whether the tracker alone saw it (a page
+# change); they refuse nothing else, so a period's targets are built only when some filter narrows.
+_SEEN, _MACHINE = (Target(None, frozenset(), frozenset(), frozenset(), machine=m) for m in (False, True))
+
+
+def target_of(part: PeriodRow, index: dict[str, IndexEntry]) -> Target:
+    """What subscription filters match for one event of the period."""
+    row, info = part.row, index.get(part.ref)
+    if row.section == "page":
+        return source_target(row.ref_id, row.jurisdiction, info, index, machine=True)
+    topics = frozenset(info.topics) if info else frozenset(listed(part.topics))
+    return Target(row.jurisdiction, frozenset({row.kind}), topics, frozenset({row.ref_id}))
+
+
+def collect(parts: list[PeriodRow], subs: list[Candidate], index: dict[str, IndexEntry]) -> None:
     """Fill each candidate's entries with the matching events in (its cursor, until]."""
     by_filters: dict[Filters, list[Candidate]] = {}
     for sub in subs:
         by_filters.setdefault(sub.filters, []).append(sub)
     groups = list(by_filters.items())
+    narrows = any(filters.narrows for filters in by_filters)
     for part in parts:
-        entry = entry_of(part, index)
+        row = part.row
+        target = target_of(part, index) if narrows else _MACHINE if row.section == "page" else _SEEN
         for filters, members in groups:
-            if filters.matches(entry.target):
+            if filters.matches(target):
                 for sub in members:
-                    if part.position > sub.cursor:
-                        sub.entries.append(entry)
+                    if row.position > sub.cursor:
+                        sub.entries.append(row)
 
 
 def deadline_refs(found: list[deadlines.Deadline]) -> set[str]:
     return {f"item:{d.item_id}" if d.ref.startswith("item:") else f"source:{d.item_id}" for d in found}
 
 
-def due(found: list[deadlines.Deadline], index: dict[str, IndexEntry]) -> list[tuple[UpcomingRow, Target]]:
-    """Dates due (tracker.services.deadlines), soonest first, with what filters match."""
+def due(
+    found: list[deadlines.Deadline], index: dict[str, IndexEntry], *, narrows: bool = True,
+) -> list[tuple[UpcomingRow, Target]]:
+    """Dates due (tracker.services.deadlines), soonest first, with what filters match (built only
+    when some filter of the run ``narrows``: see _SEEN)."""
     rows: list[tuple[UpcomingRow, Target]] = []
     for d in found:
-        if d.ref.startswith("item:"):
+        item = d.ref.startswith("item:")
+        if not narrows:
+            target = _SEEN if item else _MACHINE
+        elif item:
             info = index.get(f"item:{d.item_id}")
             target = Target(d.jurisdiction, frozenset({d.item_kind}), frozenset(info.topics if info else ()),
                             frozenset({d.item_id}))

@@ -36,7 +36,7 @@ from tracker.rendering import (
 )
 from tracker.rendering.views import when
 from tracker.services.digest_selection import FailingSource
-from tracker.services.entries import JURISDICTION_ORDER, Entry
+from tracker.services.entries import JURISDICTION_ORDER
 from tracker.services.source_failures import Group, count_groups
 
 # Steps that change what applies (an item's status): listed first.
@@ -144,15 +144,14 @@ def summary(view_parts: dict[str, int], jurisdictions: Iterable[str]) -> str:
 
 
 def build(
-    *, subscription_id: str, name: str, cadence: str, filters: Filters, token: str, entries: Sequence[Entry],
+    *, subscription_id: str, name: str, cadence: str, filters: Filters, token: str, entries: Sequence[ChangeRow],
     welcome: bool, context: Context,
 ) -> DigestView:
     items: dict[str, list[ChangeRow]] = {}
     figures: dict[str, list[ChangeRow]] = {}
     pages: dict[str, list[ChangeRow]] = {}
     documents: list[ItemEntry] = []
-    for entry in entries:
-        row = entry.row
+    for row in entries:
         if row.section == "page":
             if row.label == "new register entry":
                 documents.append(ItemEntry(
@@ -201,7 +200,7 @@ def build(
     end = (context.head_time or context.now.strftime("%Y-%m-%dT%H:%M"))[:10]
     return DigestView(
         subscription_id=subscription_id, subscription_name=name, filters=filters.describe(), cadence=cadence,
-        period_start=entries[0].row.recorded_at[:10] if entries else end, period_end=end,
+        period_start=entries[0].recorded_at[:10] if entries else end, period_end=end,
         generated_at=context.now.strftime("%Y-%m-%d %H:%M UTC"), head=context.head,
         count=len(actions) + len(page_entries) + len(figure_entries), summary=text, welcome=welcome_view,
         actions=tuple(actions), due=due, due_days=context.due_days, pages=tuple(page_entries),

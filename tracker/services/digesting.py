@@ -146,7 +146,7 @@ def select(
     context = digest_view_builder.Context(
         head=HeadView(head.position, head.hash, note), head_time=head.recorded_at or "",
         now=now, index=index,
-        statuses=statuses, due=selection.due(due, index),
+        statuses=statuses, due=selection.due(due, index, narrows=narrows),
         failing_groups=failing_groups, failing=failing_sources,
         failing_targets=selection.failing_targets(failing_sources, index, kinds=kinds) if narrows else None,
         due_days=due_days, unsubscribe_base=app.settings.mail.unsubscribe_base,

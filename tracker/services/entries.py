@@ -1,4 +1,4 @@
-"""From events to what readers see: one ChangeRow (and the Target filters match) per event.
+"""From events to what readers see: one ChangeRow per event, and the Target filters match for a source.
 
 Shared by digests and changelogs, so both describe an event the same way. The event decides its
 half of the row (domain/reporting.py: label, date, note, excerpt); the item or page it is about
@@ -9,7 +9,6 @@ kind, link and flags as they are now.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from tracker.domain import vocabulary as v
@@ -19,30 +18,13 @@ from tracker.projections.digest_index import IndexEntry
 from tracker.rendering.views import ChangeRow, JurisdictionGroup
 
 __all__ = [
-    "Entry", "Shown", "change_row", "entry_of", "group_by_jurisdiction", "item_kinds", "source_target",
-    "stored_change_row",
+    "Shown", "change_row", "group_by_jurisdiction", "item_kinds", "shown_of", "source_target", "stored_change_row",
 ]
 
 JURISDICTION_NAMES = {
     "US": "United States", "EU": "European Union", "JP": "Japan", "CN": "China", "INTL": "International",
 }
 JURISDICTION_ORDER = {code: n for n, code in enumerate(v.JURISDICTIONS)}
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    row: ChangeRow
-    target: Target
-
-
-def entry_of(part: Reported, index: dict[str, IndexEntry]) -> Entry:
-    """The row and what subscription filters match, from the event's half and the index."""
-    info = index.get(part.ref)
-    row = change_row(part, info)
-    if part.section == "page":
-        return Entry(row, source_target(part.ref_id, row.jurisdiction, info, index, machine=True))
-    topics = frozenset(info.topics) if info else frozenset(part.topics)
-    return Entry(row, Target(row.jurisdiction, frozenset({row.kind}), topics, frozenset({part.ref_id})))
 
 
 def source_target(
@@ -62,11 +44,13 @@ def item_kinds(items: Iterable[str], index: dict[str, IndexEntry]) -> frozenset[
 
 def change_row(r: Reported, info: IndexEntry | None) -> ChangeRow:
     """The whole row: the event's half, and what the index says of its item or page now."""
-    shown = None if info is None else Shown(
-        info.jurisdiction, info.kind, info.title_zh, info.title_en, info.url,
-        tuple(clean(m) for m in info.marks) if info.marks else (),
-    )
-    return _row(r, r.excerpt, shown)
+    return _row(r, r.excerpt, None if info is None else shown_of(info))
+
+
+def shown_of(info: IndexEntry) -> Shown:
+    """The index's half of a row, from an index entry (its flags cleaned)."""
+    return Shown(info.jurisdiction, info.kind, info.title_zh, info.title_en, info.url,
+                 tuple(clean(m) for m in info.marks) if info.marks else ())
 
 
 class Shown(NamedTuple):
