@@ -72,7 +72,10 @@ included) 1.40 -> 1.47 s, the checker's peak 69.3 -> 66.0 MB; 2,000 pages, 3 pai
 code (one first run per invocation, load 3-7): 500 pages 1.89x/2.35x -> 1.51x/1.66x the floor,
 2,000 pages 1.59x -> 1.50x. The worker's own peak is about 56 MB, most of it pages shared with
 the checker it was forked from; wait4's ru_maxrss, printed here, is the larger of the two, not
-their sum. Tried and dropped: assessing on the event loop with no threads (CPU within noise of
+their sum. Over 10,000 sources with the worker (--rounds 1, load 2.5): first run 84.4 MB (93.3 MB
+before, above), no change 82.4 MB, 5% changed 95.6 MB, within the 100 MB; the first run took 2.21x
+the floor (CPU 2.24x, wall about equal to CPU: at that load little ran in parallel). Tried and
+dropped: assessing on the event loop with no threads (CPU within noise of
 two threads), 3 MB batches instead of 0.5 MB (CPU within noise, 8 MB more), zlib level 1 (half
 of level 5's 244 us a page, snapshots 17% larger on these pages), a regular expression or str
 search for the markers (1.4 ms and 0.27 ms a page against 0.15 ms). A 5%-changed cycle spends
