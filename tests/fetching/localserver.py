@@ -112,13 +112,16 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 server.max_in_flight[parts.path] = max(top, server.in_flight)
             try:
                 handler = server.routes.get(parts.path)
-                reply = handler(seen) if handler else Reply(404, {"Content-Type": "text/plain"}, b"not found")
+                try:
+                    reply = handler(seen) if handler else Reply(404, {"Content-Type": "text/plain"}, b"not found")
+                finally:
+                    # Counted out before the reply is written: a client that has read it may send
+                    # its next request before this thread runs again, which counted one too many.
+                    with server._lock:
+                        server.in_flight -= 1
                 self._send(reply)
             except (Drop, BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
-            finally:
-                with server._lock:
-                    server.in_flight -= 1
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
