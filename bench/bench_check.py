@@ -73,25 +73,29 @@ Where a first run's time went (500 pages, thread_time around each stage, SQLite,
 below): normalising 0.27 s (0.53 ms a page, html_to_text's walk holding the GIL), compressing
 0.13 s, the challenge markers 0.07 s (17 substring scans of every body up to 64 KB, on the event
 loop), recording 0.11 s, the rest of the event loop 0.09 s more than in a no-change run, start-up
-0.18-0.28 s. The assessing threads ran normalising in turn with the event loop (wall about equal
-to CPU), so a cycle with 64 or more first checks now has a worker process, forked at its start,
-normalise and compress those (services/check_pool.py). Old and new alternated on restored copies
-of one database (load 3.6-4.4): 500 pages, 5 pairs, wall median 1.73 -> 1.51 s, CPU (the worker's
+0.18-0.28 s. The assessing threads ran normalising in turn with the event loop (wall about equal to
+CPU), so a cycle with 64 or more first checks now has a worker process, forked at its start,
+normalise and compress those (services/check_pool.py). Old and new alternated on restored copies of
+one database (load 3.6-4.4): 500 pages, 5 pairs, wall median 1.73 -> 1.51 s, CPU (the worker's
 included) 1.40 -> 1.47 s, the checker's peak 69.3 -> 66.0 MB; 2,000 pages, 3 pairs, wall
-8.07/6.60/5.16 -> 6.56/5.52/4.22 s, CPU 4.7-5.3 s on both. This bench alternated with the old
-code (one first run per invocation, load 3-7): 500 pages 1.89x/2.35x -> 1.51x/1.66x the floor,
-2,000 pages 1.59x -> 1.50x. The worker's own peak is about 56 MB, most of it pages shared with
-the checker it was forked from; wait4's ru_maxrss, printed here, is the larger of the two, not
-their sum. Over 10,000 sources with the worker (--rounds 1, load 2.5): first run 84.4 MB (93.3 MB
-before, above), no change 82.4 MB, 5% changed 95.6 MB, within the 100 MB; the first run took 2.21x
-the floor (CPU 2.24x, wall about equal to CPU: at that load little ran in parallel). Tried and
-dropped: assessing on the event loop with no threads (CPU within noise of
-two threads), 3 MB batches instead of 0.5 MB (CPU within noise, 8 MB more), zlib level 1 (half
-of level 5's 244 us a page, snapshots 17% larger on these pages), a regular expression or str
-search for the markers (1.4 ms and 0.27 ms a page against 0.15 ms). A 5%-changed cycle spends
-about 5.6 ms of CPU a changed page: two normalisings 1.5 ms, the second request that looks for
-volatile lines about 1 ms, raising proposals about 1 ms (both versions parsed again for rows),
-recording 0.9 ms, compressing 0.3 ms.
+8.07/6.60/5.16 -> 6.56/5.52/4.22 s, CPU 4.7-5.3 s on both. This bench alternated with the old code
+(one first run per invocation, load 3-7): 500 pages 1.89x/2.35x -> 1.51x/1.66x the floor, 2,000
+pages 1.59x -> 1.50x. Under load a worker also takes a larger share of the cores from other
+processes, so it was measured again at load 1.6-1.8 (main with noisy's faster html_to_text; the
+worker on and off in one checkout, ABBA order): 2,000 pages, 4 each, wall 3.99 -> 3.52 s (-12%), CPU
+4.71 -> 4.90 s (+4%); 500 pages, 6 each, wall 1.22 -> 1.13 s (-7%), CPU 1.39 -> 1.46 s. One earlier
+batch at load 1-2 in AB order only (off first in every pair) went the other way (2,000 pages
+4.02 -> 4.44 s, 500 pages 1.23 -> 1.31 s). The worker's own peak is about 56 MB, most of it pages
+shared with the checker it was forked from; wait4's ru_maxrss, printed here, is the larger of the
+two, not their sum. Over 10,000 sources with the worker (--rounds 1, load 2.5): first run 84.4 MB
+(93.3 MB before, above), no change 82.4 MB, 5% changed 95.6 MB, within the 100 MB; the first run
+took 2.21x the floor (CPU 2.24x, wall about equal to CPU: at that load little ran in parallel).
+Tried and dropped: assessing on the event loop with no threads (CPU within noise of two threads),
+3 MB batches instead of 0.5 MB (CPU within noise, 8 MB more), zlib level 1 (half of level 5's 244 us
+a page, snapshots 17% larger on these pages), a regular expression or str search for the markers
+(1.4 ms and 0.27 ms a page against 0.15 ms). A 5%-changed cycle spends about 5.6 ms of CPU a changed
+page: two normalisings 1.5 ms, the second request that looks for volatile lines about 1 ms, raising
+proposals about 1 ms (both versions parsed again for rows), recording 0.9 ms, compressing 0.3 ms.
 """
 
 from __future__ import annotations
