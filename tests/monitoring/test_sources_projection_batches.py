@@ -12,6 +12,7 @@ from tracker import migrate
 from tracker.core import Database, EventStore, NewEvent, Projector
 from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source
+from tracker.projections import all_projections
 from tracker.projections.sources import SourcesProjection
 from tracker.schema.operational import source_state
 from tracker.schema.read_models import projection_quarantine, sources
@@ -125,3 +126,26 @@ def test_only_an_event_of_its_types_puts_the_projection_behind_and_many_others_m
     assert projector.behind() == ["sources"]
     projector.catch_up()
     assert projector.checkpoint("sources") == store.head().position
+
+
+def test_behind_asked_of_all_projections_at_once_answers_as_each_asked_alone(logged: Database) -> None:
+    """behind() answers every projection in one statement: each answer is the one it gets alone,
+    through each state (never caught up, caught up, events of other types past it, its own)."""
+    store = EventStore(logged)
+
+    def together() -> list[str]:
+        return Projector(store, all_projections(), batch_size=4).behind()
+
+    def alone() -> list[str]:
+        return [p.name for p in all_projections() if Projector(store, [p], batch_size=4).behind()]
+
+    remembering = Projector(store, all_projections(), batch_size=4)    # keeps its empty stretches
+    assert together() == alone() == remembering.behind() and "sources" in alone()
+    remembering.catch_up()
+    assert together() == alone() == remembering.behind() == []
+    store.append([event(v.SOURCE_UNREACHABLE, "b", error_class="timeout", error="t", failures=1)])
+    assert together() == alone() == remembering.behind() and "sources" not in alone()
+    store.append([registered("d")])
+    assert together() == alone() == remembering.behind() and "sources" in alone()
+    Projector(store, [SourcesProjection()]).catch_up()
+    assert together() == alone() == remembering.behind() and "sources" not in alone()

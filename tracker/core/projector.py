@@ -33,8 +33,6 @@ from tracker.schema.read_models import projection_checkpoints, projection_quaran
 log = logging.getLogger(__name__)
 
 READ_PAGE_SIZE = 5000
-# The head (its name NULL) and every checkpoint, in one statement.
-_POSITIONS = "SELECT NULL, max(position) FROM events UNION ALL SELECT name, position FROM projection_checkpoints"
 REASON_MAX_CHARS = 500
 
 
@@ -244,33 +242,55 @@ class Projector:
         only the events after it.
         """
         projections = self._select(only)
-        # No snapshot needed: the head is read first, and what lies below it never changes.
+        sql, params = self._behind_query(projections)
+        # One statement (one snapshot, one round trip): the head, and per projection its
+        # checkpoint and whether an event of its types lies past it (see _behind_query).
         with self.store.db.peek() as conn:
             # The driver's SQL: the tick asks this each time, and SQLAlchemy's work per statement
             # was as much as the database's here.
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(_POSITIONS)
-                at = {name: int(position or 0) for name, position in cursor.fetchall()}
-                head = at.pop(None, 0)
-                return [p.name for p in projections if self._has_events(cursor, p, at.get(p.name, 0), head)]
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
             finally:
                 cursor.close()
+        head = int(row[0])
+        return [p.name for n, p in enumerate(projections)
+                if self._has_events(p, int(row[1 + 2 * n]), head, row[2 + 2 * n])]
 
-    def _has_events(self, cursor: Any, projection: Projection, checkpoint: int, head: int) -> bool:
+    def _behind_query(self, projections: Sequence[Projection]) -> tuple[str, tuple[Any, ...]]:
+        """behind()'s statement and parameters: a row of the head, then per projection its
+        checkpoint and, for a projection of some types whose checkpoint is behind the head by at
+        most a catch-up batch, whether one of its events lies between where the last look ended
+        (the remembered empty stretch) and the head; NULL where no such look is needed, so that
+        the events are only read when the answer depends on them."""
+        mark = driver_mark(self.store.db.is_sqlite)
+        columns, tables, flag_params, name_params = ["h.head"], [], [], []
+        for n, projection in enumerate(projections):
+            cp = f"c{n}.cp"
+            tables.append(f"(SELECT coalesce(max(position), 0) AS cp FROM projection_checkpoints"
+                          f" WHERE name = {mark}) AS c{n}")
+            name_params.append(projection.name)
+            if projection.types is None:
+                columns += [cp, "NULL"]
+                continue
+            types = sorted(projection.types)
+            checked, up_to = self._nothing_new.get(projection.name, (-1, 0))
+            columns += [cp, f"CASE WHEN {cp} < h.head AND h.head - {cp} <= {mark} THEN EXISTS (SELECT 1 FROM events"
+                            f" WHERE position > CASE WHEN {cp} = {mark} THEN {mark} ELSE {cp} END"
+                            f" AND position <= h.head AND type IN ({', '.join([mark] * len(types))})) END"]
+            flag_params += [self.batch_size, checked, up_to, *types]
+        sql = (f"SELECT {', '.join(columns)} FROM (SELECT coalesce(max(position), 0) AS head FROM events) AS h"
+               + "".join(f", {table}" for table in tables))
+        return sql, (*flag_params, *name_params)
+
+    def _has_events(self, projection: Projection, checkpoint: int, head: int, found: object) -> bool:
         if checkpoint >= head:
             return False
         if projection.types is None or head - checkpoint > self.batch_size:
             return True
-        checked, up_to = self._nothing_new.get(projection.name, (-1, 0))
-        start = up_to if checked == checkpoint else checkpoint
-        if start < head:
-            mark = driver_mark(self.store.db.is_sqlite)
-            types = sorted(projection.types)
-            cursor.execute(f"SELECT 1 FROM events WHERE position > {mark} AND position <= {mark}"
-                           f" AND type IN ({', '.join([mark] * len(types))}) LIMIT 1", (start, head, *types))
-            if cursor.fetchone() is not None:
-                return True
+        if found:
+            return True
         # Nothing of its types in (checkpoint, head]: the log is append-only, so that stays true.
         self._nothing_new[projection.name] = (checkpoint, head)
         return False
