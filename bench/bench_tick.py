@@ -6,8 +6,8 @@
 (schedule.batch) exactly as `tracker serve` does, checks them, and releases the claims. Measured
 in the same run, per round:
 
-  claim   the tick's catch-up of the sources projection, every claim_due_sources call (the last
-          one finds nothing) and the releases
+  claim   the tick's catch-up of the sources projection, every claim_due_batch call and the
+          releases
   check   check_sources over the claimed 100 (context)
   floor   a bare download of the same 100 pages: httpx at the check's concurrency, each body
           hashed (bench_check's floor), best of 3 per round
@@ -168,7 +168,8 @@ def one_tick(app: App, batch: int) -> tuple[float, float, int]:
     claim_s = time.perf_counter() - started
     while True:
         started = time.perf_counter()
-        ids = claims.claim_due_sources(app.db, holder, app.clock(), 300, batch)
+        claimed = claims.claim_due_batch(app.db, holder, app.clock(), 300, batch)
+        ids = claimed.ids
         claim_s += time.perf_counter() - started
         if not ids:
             return claim_s, check_s, checked
@@ -181,8 +182,8 @@ def one_tick(app: App, batch: int) -> tuple[float, float, int]:
         if unrecorded:  # as the tick: recording a check clears its claim
             claims.release_sources(app.db, holder, sorted(unrecorded))
         claim_s += time.perf_counter() - started
-        if len(ids) < batch:
-            return claim_s, check_s, checked  # as the tick: a short batch was everything due
+        if not claimed.more:
+            return claim_s, check_s, checked  # as the tick: the batch took everything due
 
 
 def run(backend: str, url: str, total: int, due: int, rounds: int, batch: int) -> None:

@@ -62,6 +62,28 @@ def test_due_sources_are_claimed_never_set_first_then_by_due_time_and_only_once_
     app.close()
 
 
+def test_a_batch_says_whether_another_is_due_so_that_a_tick_asks_no_more_than_it_needs(
+    ready_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    app = make_app(ready_url, tmp_path)
+    ids = register_sources(app, pages, 10)
+    exact = not app.db.is_sqlite    # PostgreSQL looks one row past the batch; SQLite knows a short batch only
+    assert claims.claim_due_batch(app.db, "a", T0, 60, 3) == claims.Claimed(ids[:3], True)
+    assert claims.claim_due_batch(app.db, "b", T0, 60, 3) == claims.Claimed(ids[3:6], True)
+    assert claims.claim_due_batch(app.db, "b", T0, 60, 4) == claims.Claimed(ids[6:], not exact)  # took the last
+    assert claims.claim_due_batch(app.db, "b", T0, 60, 4) == claims.Claimed([], False)
+    # Sources claimed by another holder, or not due yet, are not more to claim.
+    assert claims.release_sources(app.db, "b", ids[3:5]) == 2
+    assert claims.claim_due_batch(app.db, "c", T0, 60, 2) == claims.Claimed(ids[3:5], not exact)
+    with app.db.write() as conn:
+        conn.execute(_state.update().where(_state.c.source_id == ids[9]).values(next_due_at="2026-11-24T12:00:01Z"))
+    assert claims.release_sources(app.db, "b", [*ids[6:8], ids[9]]) == 3
+    assert claims.claim_due_batch(app.db, "d", T0, 60, 2) == claims.Claimed(ids[6:8], not exact)
+    assert claims.release_sources(app.db, "d", ids[6:8]) == 2
+    assert claims.claim_due_batch(app.db, "d", T0, 60, 1) == claims.Claimed(ids[6:7], True)
+    app.close()
+
+
 def test_a_claim_reads_the_due_range_of_its_index_and_leaves_sqlite_writes_durable(
     ready_url: str, tmp_path: Path, pages: Pages
 ) -> None:

@@ -78,9 +78,10 @@ class Jobs:
         counts: Counter[str] = Counter()
         seen: set[str] = set()
         while not self.stopping.is_set():
-            claimed = claims.claim_due_sources(
+            batch = claims.claim_due_batch(
                 db, self.holder, app.clock(), self.schedule.lease_seconds, self.schedule.batch
             )
+            claimed = batch.ids
             fresh = [source_id for source_id in claimed if source_id not in seen]
             again = [source_id for source_id in claimed if source_id in seen]
             if again:  # checked in this tick already and still due: leave it to the next tick
@@ -97,8 +98,8 @@ class Jobs:
             if unrecorded:
                 claims.release_sources(db, self.holder, sorted(unrecorded))
             counts.update(_check_counts(report))
-            if len(claimed) < self.schedule.batch:
-                break  # a short batch took every source claimable now: no need to ask again
+            if not batch.more:
+                break  # the batch took every source claimable now: no need to ask again
         summary = dict(sorted(counts.items()))
         heartbeat.record_tick(db, self.me, app.clock(), summary)
         return summary
