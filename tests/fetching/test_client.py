@@ -324,7 +324,8 @@ def test_a_body_already_accepted_as_content_is_not_scanned_again(server: LocalSe
     page = (b"<html><head><title>Just a moment...</title></head>"
             b"<body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>")
     server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
-    assert fetch(server, "/waf", known_content=hashlib.sha256(page).hexdigest()).outcome == "ok"
+    known = fetch(server, "/waf", known_content=hashlib.sha256(page).hexdigest())
+    assert (known.outcome, known.body_hash) == ("ok", hashlib.sha256(page).hexdigest())   # hashed once, kept
     assert fetch(server, "/waf", known_content=hashlib.sha256(b"other").hexdigest()).error_class == BLOCKED
     server.route("/412", Reply(412, {"Content-Type": "text/html"}, page))  # a status is judged whatever the body
     assert fetch(server, "/412", known_content=hashlib.sha256(page).hexdigest()).error_class == BLOCKED

@@ -89,6 +89,34 @@ def test_page_pair(app: App, server: LocalServer, clock: Clock, case: dict[str, 
     assert sorted(report.proposals) == sorted(p.id for p in triage.list_proposals(app))
 
 
+def test_proposals_read_the_bodies_a_check_holds_instead_of_the_stored_ones(
+    app: App, server: LocalServer, clock: Clock,
+) -> None:
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from tracker.schema.operational import snapshots
+    from tracker.services import proposing
+
+    case = next(c for c in CASES if c["expected"] and c["charset"] != "utf-8")   # headers decide the decoding
+    bodies = [page(case, case["before"], 0), page(case, case["after"], 1)]
+    served = {"version": 0}
+    server.route("/list", lambda _seen: Reply(200, {"Content-Type": f"text/html; charset={case['charset']}"},
+                                               bodies[served["version"]]))
+    add(app, "agency-list", server.url("/list"), jurisdiction=case["jurisdiction"], title="Agency list")
+    check_sources(app, ["agency-list"])
+    served["version"] = 1
+    clock.advance(days=1)
+    raised = check_sources(app, ["agency-list"]).proposals
+    assert raised
+    held = {hashlib.sha256(body).hexdigest(): body for body in bodies}
+    with app.db.write() as conn:    # the stored copies made unreadable: only the held ones can be read
+        conn.execute(sa.update(snapshots).where(snapshots.c.hash.in_(list(held))).values(body=b"not zlib"))
+    again = proposing.raise_proposals(app, after=0, held=held)
+    assert (again.raised, again.already) == ([], len(raised))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_only_the_rows_that_differ_are_read_and_they_give_the_same_changes(case: dict[str, Any]) -> None:
     from tracker.domain.derivation import PageRow, row_changes

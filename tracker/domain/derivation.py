@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from tracker.domain import payloads_ops as o
 from tracker.domain.dates import start_of
 from tracker.domain.official_dates import find_date, strip_dates
-from tracker.domain.proposals import Draft, Evidence, fold_title
+from tracker.domain.proposals import Draft, Evidence, PageRow, SourceInfo, fold_title
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
@@ -46,15 +46,6 @@ DRAFT_WORDS = re.compile(
     r"\bdraft\b|征求意见|意见稿|（案）|\(案\)|案に関する|意見募集|意見の募集|パブリックコメント|consultation"
 )
 WITHDRAWN_WORDS = re.compile(r"withdraw|废止|撤回|廃止|revoked|repeal")
-
-
-class SourceInfo(NamedTuple):
-    """What derivation needs of the source the evidence came from."""
-
-    id: str
-    kind: str
-    jurisdiction: str
-    title: str = ""
 
 
 def guess_kind(title: str, default: str | None = None) -> str | None:
@@ -232,14 +223,6 @@ REGISTER_DERIVERS = {
 
 
 # -- list pages ---------------------------------------------------------------------------------
-
-
-class PageRow(NamedTuple):
-    """A row of a list page (fetching/rows.py gives them): its link, title and whole text."""
-
-    key: str
-    title: str
-    text: str
 
 
 class RowChange(NamedTuple):

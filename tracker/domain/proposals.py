@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from tracker.core.canonical import canonical_json
 from tracker.domain import vocabulary as v
@@ -54,6 +54,23 @@ ITEM_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,150}$")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _SLUG_STOP = frozenset({"the", "of", "for", "and", "on", "in", "to", "a", "an", "with", "draft", "guidance",
                         "industry", "final", "rule", "notice"})
+
+
+class SourceInfo(NamedTuple):
+    """What derivation (derivation.py) needs of the source the evidence came from."""
+
+    id: str
+    kind: str
+    jurisdiction: str
+    title: str = ""
+
+
+class PageRow(NamedTuple):
+    """A row of a list page (fetching/rows.py gives them): its link, title and whole text."""
+
+    key: str
+    title: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,9 +354,11 @@ __all__ = [
     "KINDS",
     "Match",
     "NO_MATCH",
+    "PageRow",
     "Proposal",
     "STATES",
     "STEPS",
+    "SourceInfo",
     "check_actor",
     "check_date",
     "check_impact",

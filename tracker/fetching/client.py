@@ -250,7 +250,7 @@ class Fetcher:
             except FetchError as exc:
                 return _failed(request, result.final_url, exc.error_class, exc.message, first.status, first.headers)
             if following is None:
-                return replace(first, body=b"\n".join(bodies), attempts=attempts)
+                return replace(first, body=b"\n".join(bodies), attempts=attempts, body_hash=None)
             if origin_of(following) != origin_of(first.final_url):
                 return _failed(request, following, REDIRECT, f"next page on another site: {following}",
                                first.status, first.headers)
@@ -421,12 +421,13 @@ class Fetcher:
             return failed(exc.error_class, exc.message)
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             return failed(TRUNCATED, _one_line(f"connection dropped during the body: {explain(exc)}"))
-        known = (request.known_content is not None and len(body) <= SMALL_PAGE
-                 and hashlib.sha256(body).hexdigest() == request.known_content)
+        digest = (hashlib.sha256(body).hexdigest()
+                  if request.known_content is not None and len(body) <= SMALL_PAGE else None)
+        known = digest is not None and digest == request.known_content
         reason = challenge_reason(status, headers, b"" if known else body)
         if reason:
             return failed(BLOCKED, reason)
-        return FetchResult(request.source_id, request.url, url, "ok", status, headers, body)
+        return FetchResult(request.source_id, request.url, url, "ok", status, headers, body, body_hash=digest)
 
 
 async def _drain(response: httpx.Response) -> None:

@@ -65,6 +65,8 @@ class FetchResult:
     error: str | None = None
     elapsed: float = 0.0
     attempts: int = 0
+    # SHA-256 of ``body`` (hex) when the fetch computed it (to compare with known_content), else None.
+    body_hash: str | None = None
 
     @property
     def ok(self) -> bool:

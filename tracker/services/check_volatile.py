@@ -71,4 +71,4 @@ def apply_probe(work: Work, again: FetchResult) -> None:
     work.content = content
     work.content_hash = changes.content_hash(content.text)
     # Derived under the rules before the probe: recording reads the accepted version again under the new ones.
-    work.previous = work.previous_snapshot = None
+    work.previous = work.previous_snapshot = work.previous_body = None

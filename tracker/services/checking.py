@@ -62,6 +62,10 @@ ASSESS_WINDOW = 16        # bodies waiting for or in normalising at once, at mos
 # memory (a malloc arena and a page's texts each), not speed (issue 18: 6 threads, the default,
 # made a first run's peak about 4 MB higher than 2 for the same time).
 ASSESS_THREADS = 2
+# Raw bodies of changed pages held until proposals are raised, at most: the rows of a changed list
+# page are read from its two versions, which the check has just fetched and read (issue 18: loading
+# and decompressing them again was about 0.4 ms a changed page of bench_check).
+HELD_BYTES = 2_000_000
 
 Progress = Callable[[SourceOutcome], None]
 
@@ -205,7 +209,7 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
     if not result.ok:
         return work, True
     source, state = known.source, known.state
-    work.body_hash = changes.body_hash(result.body)
+    work.body_hash = result.body_hash or changes.body_hash(result.body)   # the fetch's, when it hashed
     if state is not None and work.body_hash in (state.last_snapshot, state.last_body_hash) and state.content_hash \
             and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind):
         # The same bytes under the same rules and code give the same text: no need to normalise again
@@ -273,7 +277,7 @@ def _assess(
             with db.read() as conn:
                 snap = snapshots.load_snapshot(conn, state.last_snapshot)
             work.previous = derive(source.rules, snap.body, snap.headers, source.url)
-            work.previous_snapshot = state.last_snapshot
+            work.previous_snapshot, work.previous_body = state.last_snapshot, snap.body
         except (FetchError, NotFoundError):
             pass    # the write transaction tries again and logs why
     return work
@@ -361,6 +365,8 @@ async def check_sources_async(  # noqa: C901
     every = {k.source.id: k.source.every_seconds(default_every) for k in known}
     pending: list[Work] = []
     pending_bytes = 0
+    held: dict[str, bytes] = {}     # raw bodies by snapshot hash, for proposals (HELD_BYTES)
+    held_bytes = 0
     assessing: set[asyncio.Task[Work]] = set()
     recording: asyncio.Task[None] | None = None
     last_flush = time.monotonic()
@@ -383,7 +389,14 @@ async def check_sources_async(  # noqa: C901
         recording = asyncio.ensure_future(record(batch)) if batch else None
 
     async def keep(work: Work) -> None:
-        nonlocal pending_bytes
+        nonlocal pending_bytes, held_bytes
+        if work.previous_body is not None and work.previous_snapshot and work.body_hash \
+                and work.source.kind == "html":
+            size = len(work.previous_body) + len(work.result.body)
+            if held_bytes + size <= HELD_BYTES:
+                held[work.previous_snapshot], held[work.body_hash] = work.previous_body, work.result.body
+                held_bytes += size
+        work.previous_body = None
         pending.append(work)
         pending_bytes += len(work.result.body)
         if len(pending) >= BATCH_SIZE or pending_bytes >= BATCH_BYTES:
@@ -438,7 +451,7 @@ async def check_sources_async(  # noqa: C901
 
         if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
             # Through the log: the changes just recorded are read back and derived (services/proposing.py).
-            report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app)).raised
+            report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app, held=held)).raised
     report.seconds = time.monotonic() - started
     return report
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,17 +32,19 @@ from sqlalchemy.engine import Connection
 from tracker.app import App
 from tracker.core import NewEvent, RecordedEvent
 from tracker.core.projector import log_skipped
-from tracker.domain import derivation
 from tracker.domain import payloads_ops as o
 from tracker.domain import proposals as dp
 from tracker.domain import vocabulary as v
-from tracker.domain.matching import IndexedItem, RecordIndex
 from tracker.domain.payloads_registry import decode_as
 from tracker.errors import FetchError, NotFoundError
 from tracker.projections.sources import dialect_insert
+from tracker.schema.operational import snapshots as snapshot_rows
 from tracker.schema.operational import source_versions, triage_cursor
 from tracker.schema.read_models import record_items, record_steps, sources, triage_proposals
 from tracker.services import snapshots
+
+if TYPE_CHECKING:
+    from tracker.domain.matching import RecordIndex
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class RaiseReport:
 
 def record_index(conn: Connection) -> RecordIndex:
     """The record's items, with the links and identifiers accepted proposals gave them."""
+    from tracker.domain.matching import IndexedItem, RecordIndex  # see raise_proposals
+
     index = RecordIndex()
     for row in conn.execute(sa.select(record_items.c.id, record_items.c.jurisdiction, record_items.c.kind,
                                       record_items.c.title_zh, record_items.c.title_en, record_items.c.attributes)):
@@ -84,7 +89,7 @@ def record_index(conn: Connection) -> RecordIndex:
 
 
 def _sources(conn: Connection, ids: Iterable[str] | None = None,
-             ) -> dict[str, tuple[derivation.SourceInfo, str | None, list[str]]]:
+             ) -> dict[str, tuple[dp.SourceInfo, str | None, list[str]]]:
     """The sources (all, or those of ``ids``) as derivation sees them."""
     found = {}
     query = sa.select(sources.c.id, sources.c.kind, sources.c.jurisdiction, sources.c.title, sources.c.select_css,
@@ -92,16 +97,23 @@ def _sources(conn: Connection, ids: Iterable[str] | None = None,
     if ids is not None:
         query = query.where(sources.c.id.in_(sorted(ids)))
     for row in conn.execute(query):
-        info = derivation.SourceInfo(row.id, row.kind, row.jurisdiction or "INTL", row.title)
+        info = dp.SourceInfo(row.id, row.kind, row.jurisdiction or "INTL", row.title)
         found[row.id] = (info, row.select_css, json.loads(row[5]))
     return found
 
 
-def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, select: str | None,
-               url: str) -> tuple[list[derivation.PageRow], list[derivation.PageRow], str | None]:
-    """The rows of the two raw versions a SourceChanged compared (old, new, new snapshot)."""
-    versions = conn.execute(sa.select(source_versions).where(source_versions.c.source_id == change["id"])
-                            .order_by(source_versions.c.id)).all()
+def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, select: str | None, url: str,
+               held: Mapping[str, bytes] | None = None,
+               ) -> tuple[list[dp.PageRow], list[dp.PageRow], str | None]:
+    """The rows of the two raw versions a SourceChanged compared (old, new, new snapshot).
+
+    ``held``: raw bodies by snapshot hash that the caller still has (a check that just fetched
+    the new body and read the old one); snapshots are addressed by their body's SHA-256, so a held
+    body is the stored one, and only its headers are read, with the versions."""
+    versions = conn.execute(
+        sa.select(source_versions, snapshot_rows.c.headers)
+        .outerjoin(snapshot_rows, snapshot_rows.c.hash == source_versions.c.snapshot)
+        .where(source_versions.c.source_id == change["id"]).order_by(source_versions.c.id)).all()
     new = next((version for version in versions if version.position == event.position), None)
     if new is None:
         return [], [], None
@@ -113,13 +125,16 @@ def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, 
     # Imported here: lxml is loaded when a list page changed, not by every `tracker check` (issue 18).
     from tracker.fetching.rows import changed_rows_of_bodies
 
-    def body(snapshot: str) -> tuple[bytes, str | None]:
-        snap = snapshots.load_snapshot(conn, snapshot)
+    def body(version: sa.Row[Any]) -> tuple[bytes, str | None]:
+        kept = held.get(version.snapshot) if held else None
+        if kept is not None and version.headers is not None:
+            return kept, json.loads(version.headers).get("content-type")
+        snap = snapshots.load_snapshot(conn, version.snapshot)
         return snap.body, snap.headers.get("content-type")
 
     # Rows both versions hold unchanged are left out: they can be neither added, changed nor removed.
-    before, after = changed_rows_of_bodies(body(old.snapshot), body(new.snapshot), url, select)
-    return ([derivation.PageRow(*row) for row in before], [derivation.PageRow(*row) for row in after],
+    before, after = changed_rows_of_bodies(body(old), body(new), url, select)
+    return ([dp.PageRow(*row) for row in before], [dp.PageRow(*row) for row in after],
             new.snapshot)
 
 
@@ -133,10 +148,11 @@ def _default_kind(conn: Connection, items: list[str]) -> str | None:
 
 
 def drafts_of(conn: Connection, event: RecordedEvent,
-              known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]], *,
-              history: bool = False) -> list[dp.Draft]:
+              known: dict[str, tuple[dp.SourceInfo, str | None, list[str]]], *,
+              history: bool = False, held: Mapping[str, bytes] | None = None) -> list[dp.Draft]:
     """The drafts one trigger event gives (none for a source unknown or of a kind without rules;
-    none for an old entry a register listed at its first check, unless ``history``)."""
+    none for an old entry a register listed at its first check, unless ``history``); ``held``
+    as for _page_rows."""
     if event.type == v.SOURCE_CHANGED:
         change = decode_as(o.SourceChanged, event.type, event.payload)
         known_source = known.get(change["id"])
@@ -146,15 +162,21 @@ def drafts_of(conn: Connection, event: RecordedEvent,
         url = str(change.get("url") or "")
         if not url:
             url = conn.execute(sa.select(sources.c.url).where(sources.c.id == source.id)).scalar() or ""
-        old, new, snapshot = _page_rows(conn, event, change, select, url)
+        old, new, snapshot = _page_rows(conn, event, change, select, url, held)
+        if not old and not new:
+            return []       # no row added, changed or removed: most changes of a page
+        from tracker.domain import derivation  # see raise_proposals
+
         evidence = dp.Evidence(event.position, event.type, change["new_hash"] or snapshot)
         changes = derivation.row_changes(old, new, day_first=source.jurisdiction == "EU")[:MAX_ROW_PROPOSALS]
         return derivation.from_rows(source, changes, evidence, _default_kind(conn, items))
     return _entry_drafts(event, known, history)
 
 
-def _entry_drafts(event: RecordedEvent, known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
+def _entry_drafts(event: RecordedEvent, known: dict[str, tuple[dp.SourceInfo, str | None, list[str]]],
                   history: bool) -> list[dp.Draft]:
+    from tracker.domain import derivation  # see raise_proposals
+
     p = decode_as(o.RegisterEntry, event.type, event.payload)
     if (
         p.get("baseline")
@@ -191,21 +213,25 @@ def _chunks(events: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
         yield chunk
 
 
-def raise_proposals(app: App, *, after: int | None = None, history: bool = False) -> RaiseReport:
+def raise_proposals(app: App, *, after: int | None = None, history: bool = False,
+                    held: Mapping[str, bytes] | None = None) -> RaiseReport:
     """Derive and raise the proposals of the trigger events after the cursor (or ``after``);
-    ``history`` also proposes the old entries registers listed at their first check."""
+    ``history`` also proposes the old entries registers listed at their first check; ``held``:
+    raw bodies by snapshot hash the caller still has (a check's), read instead of the stored ones."""
     app.fresh("sources", "record", "proposals")
     report = RaiseReport()
     with app.db.read() as conn:
         start = _cursor(conn) if after is None else after
-        index = record_index(conn)
+    # The record's index, and derivation's rules (about 10 ms of importing, mostly compiling their
+    # patterns), are loaded at the first draft: most changes a check records give none (issue 18).
+    index = _Index()
     head = app.store.head().position
     for chunk in _chunks(app.store.read(after=start, until=head, types=TRIGGERS)):
         report.read += len(chunk)
         with app.db.read() as conn:
             # The sources this chunk's changes name, not all of them (issue 18: 3.4 MB at 10,000).
             known = _sources(conn, {str(event.payload.get("id")) for event in chunk})
-        _raise_chunk(app, chunk, known, index, report, move_cursor=after is None, history=history)
+        _raise_chunk(app, chunk, known, index, report, move_cursor=after is None, history=history, held=held)
     with app.db.write() as conn:
         if after is None or head > _cursor(conn):
             _set_cursor(conn, head)
@@ -220,20 +246,22 @@ def raise_proposals(app: App, *, after: int | None = None, history: bool = False
 
 
 def _raise_chunk(app: App, chunk: list[RecordedEvent],
-                 known: dict[str, tuple[derivation.SourceInfo, str | None, list[str]]],
-                 index: RecordIndex, report: RaiseReport, *, move_cursor: bool, history: bool = False) -> None:
+                 known: dict[str, tuple[dp.SourceInfo, str | None, list[str]]],
+                 index: _Index, report: RaiseReport, *, move_cursor: bool, history: bool = False,
+                 held: Mapping[str, bytes] | None = None) -> None:
     new_events: list[NewEvent] = []
     seen: set[str] = set()
     with app.db.read() as conn:
         for event in chunk:
             try:
-                drafts = drafts_of(conn, event, known, history=history)
+                drafts = drafts_of(conn, event, known, history=history, held=held)
             except (FetchError, NotFoundError, TypeError, ValueError, KeyError, AttributeError) as exc:
                 log_skipped("triage", event, exc)
                 continue
             for draft in drafts:
-                proposal = propose(draft, index)
-                if proposal.key in seen or index.recorded(proposal.match.item_id, draft.step, draft.date):
+                record = index.of(conn)
+                proposal = propose(draft, record)
+                if proposal.key in seen or record.recorded(proposal.match.item_id, draft.step, draft.date):
                     # Raised in this run already, or the record holds this very step: nothing to decide.
                     continue
                 seen.add(proposal.key)
@@ -248,6 +276,18 @@ def _raise_chunk(app: App, chunk: list[RecordedEvent],
             report.raised.append(decode_as(o.ProposalRaised, event.type, event.payload)["id"])
         else:
             report.already += 1
+
+
+class _Index:
+    """record_index, read at its first use by one run of raise_proposals."""
+
+    def __init__(self) -> None:
+        self._index: RecordIndex | None = None
+
+    def of(self, conn: Connection) -> RecordIndex:
+        if self._index is None:
+            self._index = record_index(conn)
+        return self._index
 
 
 def propose(draft: dp.Draft, index: RecordIndex) -> dp.Proposal:

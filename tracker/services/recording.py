@@ -55,6 +55,7 @@ class Work:
     # The previous version's content, derived ahead (off the write transaction) from this snapshot.
     previous: Content | None = None
     previous_snapshot: str | None = None
+    previous_body: bytes | None = None    # that snapshot's raw body, which the check holds for proposals
     # A page an operator saved (services/capture.py): {"url", "saved_at"}; None for a fetch.
     capture: dict[str, str] | None = None
     # eCFR: entry_id -> the text diff fields of a new section version (services/ecfr_text.py).
