@@ -40,6 +40,21 @@ ticks, 60 s apart, pay one (a round trip, 0.1-0.3 ms). Two later runs at load 6 
 slower too): medians 4.4% and 3.6%, worst 8.3% and 5.4%. Tried and dropped: the claim's UPDATE
 by ctid instead of primary key (server time 0.48 against 0.59 ms per claim of 50: not worth a
 less usual statement).
+With behind()'s positions and event-type look in one statement and a claim that looks one due
+row past its batch (so no claim that finds nothing ends a tick), a tick's claim work is 3 round
+trips on PostgreSQL where it was 4, or 5 after a tick that appended events (strace, sendto to
+the server between markers). Old and new code alternated, 9 runs each at load 1.1-4.7 (tests
+running during some): PostgreSQL medians 3.6-5.5% (median of the runs 4.2%; worst rounds
+3.7-8.2%) against 4.6-7.2% (5.2%; worst 5.5-11.2%); one run of 9 with all five rounds below 5%,
+against none. SQLite (17 runs each, 5 or 10 rounds): medians 1.8-2.6% against 1.9-2.8%; a
+single round above 4.5% in 4 runs against 1 (its statements are the same but behind()'s, 0.046
+against 0.043 ms a call in a loop). Two claims of 50 with the look-ahead cost the server what
+three did (EXPLAIN ANALYZE, 1.06 against 1.08 ms a tick). What is left is waiting: in a tight
+loop a claim takes 0.9-1.0 ms and behind() 0.3 ms, but in the tick, right after the download
+or the checks, the same statements take 1-11 ms each with 0.35-0.6 ms of CPU (their server
+process waits for a core), so a round trip less is worth 1-3 ms at load 2-4. The next one to
+go would be behind()'s: sent with the first claim in one psycopg pipeline (a catch-up then
+forcing one more claim, for sources registered since the last tick).
 """
 
 from __future__ import annotations
