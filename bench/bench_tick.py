@@ -55,6 +55,26 @@ or the checks, the same statements take 1-11 ms each with 0.35-0.6 ms of CPU (th
 process waits for a core), so a round trip less is worth 1-3 ms at load 2-4. The next one to
 go would be behind()'s: sent with the first claim in one psycopg pipeline (a catch-up then
 forcing one more claim, for sources registered since the last tick).
+Why round 1 was the worst on PostgreSQL: planning. psycopg prepares a statement at its sixth
+execution on a connection, with a round trip of its own (strace: the claim's, in round 3), and
+until then every execution was parsed and planned afresh; a prepared statement is then planned
+for its parameters five more times before PostgreSQL settles on the generic plan it keeps. The
+claim's plan takes 0.5 ms of the server's (EXPLAIN ANALYZE), paid by every claim of rounds 1-2
+and by the warm-up. Now the claim and behind() are prepared at their first execution and the
+lease pool plans them once, generically (Database: prepared_at_once, plan_cache_mode
+force_generic_plan; the same index scans as before), so the warm-up tick pays both prepares and
+the plans (strace: one round trip more each there, then one per statement). In the ticks the
+bench makes each statement is one round trip, plus the idle ping before behind() (the rounds
+are over a second apart now). Old and new alternated, probes timing each statement, 3 runs each
+at load 1.7-2.4: round 1's claim work 4.6-6.0 ms against 3.4-4.3 ms; PostgreSQL medians
+3.7-5.0% against 2.9-3.7%, worst rounds 4.4-9.3% against 3.4-6.0% (preparing at once without
+the generic plan: medians 3.5-3.8%, worst 4.2-7.8%, round 1 still the worst).
+The bench itself, old and new alternated, 4 runs each at load 1.6-2.1: PostgreSQL round 1 (claim
+work) 4.5-5.4 ms against 3.6-4.2 ms (3.6-4.1% against 4.5-5.0%), medians 3.8-5.0% against
+2.9-3.3%, worst rounds 4.5-5.7% against 3.6-6.9% (the 6.9%: one round 5 at 7.6 ms, a core
+waited for); all five rounds below 5% in 3 runs of 4 against 2. SQLite (untouched: no
+prepared statements there) medians 2.3-2.4% against 2.2-2.6%, worst 2.6-3.2% against 2.6-3.0%.
+Not tried for lack of time: behind() pipelined with the first claim.
 """
 
 from __future__ import annotations

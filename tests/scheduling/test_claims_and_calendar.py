@@ -133,6 +133,24 @@ def test_postgres_lease_writes_skip_the_disk_wait_on_their_own_connections_and_s
     app.close()
 
 
+def test_postgres_prepares_the_claim_and_behind_at_their_first_execution_for_any_parameters(
+    ready_url: str, tmp_path: Path, pages: Pages
+) -> None:
+    if ready_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only: psycopg prepares a statement at its sixth execution by default")
+    app = make_app(ready_url, tmp_path)
+    ids = register_sources(app, pages, 2)
+    assert app.projector.behind(["sources"]) == []
+    assert claims.claim_due_sources(app.db, "h", T0, 60, 1) == ids[:1]
+    with app.db.peek() as conn:  # the lease pool's one connection, used by both
+        prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+        assert conn.connection.driver_connection.prepare_threshold == 5  # type: ignore[union-attr]
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"  # planned once
+    assert sum(text.startswith("WITH picked AS") for text in prepared) == 1, prepared
+    assert sum("FROM projection_checkpoints" in text for text in prepared) == 1, prepared
+    app.close()
+
+
 def test_a_lease_has_one_holder_until_it_lapses_and_a_completed_one_is_never_taken(
     ready_url: str, tmp_path: Path
 ) -> None:

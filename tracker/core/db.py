@@ -53,6 +53,25 @@ def driver_mark(sqlite: bool) -> str:
     return "?" if sqlite else "%s"
 
 
+@contextmanager
+def prepared_at_once(conn: Connection) -> Iterator[None]:
+    """The block's statements prepared on PostgreSQL at their first execution on the connection,
+    not psycopg's sixth (prepare_threshold 5): for the statements a tick runs each time, behind()'s
+    and the claim's. Preparing is a round trip of its own, which otherwise fell in a later tick
+    (bench_tick's round 3, strace) instead of `serve`'s first, and each execution until then
+    parsed and planned the statement afresh. Nothing on SQLite."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" or driver is None:
+        yield
+        return
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of a driver's message, without SQLAlchemy's background links."""
     text = str(getattr(exc, "orig", None) or exc).strip()
@@ -408,6 +427,13 @@ def _lease_engine(url: sa.URL, echo: bool) -> Engine:
     cost a claim of 50 a third of its time: median 1.1-1.2 ms against 1.3-2.1 ms in a loop, the
     slowest 2-5 ms against 4.5-8 ms.
 
+    plan_cache_mode force_generic_plan: a prepared statement (prepared_at_once) is planned once,
+    not for each of its first five executions as PostgreSQL does before it may settle on a
+    generic plan: planning the claim takes the server 0.5 ms (EXPLAIN ANALYZE), paid by each
+    claim of `serve`'s first ticks (bench_tick's round 1, always the worst). The generic plans
+    read the same indexes (the claim: ix_source_state_due's range, then the primary keys). The
+    statements of this pool are the tick's few, each planned for any parameters.
+
     The idle ping: the main pool pings on every checkout (pool_pre_ping), a round trip as long
     as the statement it guards; a connection used a moment ago is no likelier to be dead than
     one pinged a moment ago, so only the first lease write of a tick pays it.
@@ -417,7 +443,8 @@ def _lease_engine(url: sa.URL, echo: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.execute("SET synchronous_commit = off")
+        # One round trip (a query without parameters may hold two statements).
+        dbapi_conn.execute("SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan")
         if not dbapi_conn.autocommit:
             dbapi_conn.commit()
 

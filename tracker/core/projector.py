@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tracker.core.collector import collector_paused
-from tracker.core.db import driver_mark, upsert_insert
+from tracker.core.db import driver_mark, prepared_at_once, upsert_insert
 from tracker.core.events import RecordedEvent, format_time
 from tracker.core.store import EventStore
 from tracker.errors import DatabaseError, NotFoundError
@@ -250,7 +250,8 @@ class Projector:
             # was as much as the database's here.
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(sql, params)
+                with prepared_at_once(conn):
+                    cursor.execute(sql, params)
                 row = cursor.fetchone()
             finally:
                 cursor.close()

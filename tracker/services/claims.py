@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.core import Database
-from tracker.core.db import upsert_insert
+from tracker.core.db import prepared_at_once, upsert_insert
 from tracker.core.events import format_time
 from tracker.schema.operational import service_leases
 from tracker.schema.operational import source_state as _state
@@ -247,7 +247,8 @@ def claim_due_batch(db: Database, holder: str, now: datetime, seconds: float, li
         sql, order, fixed = _claim_sql(conn.dialect)
         params = {**fixed, "now": format_time(now), "limit": limit, "holder": holder,
                   "until": format_time(now + timedelta(seconds=seconds))}
-        rows = conn.exec_driver_sql(sql, tuple(params[name] for name in order) if order else params).all()
+        with prepared_at_once(conn):
+            rows = conn.exec_driver_sql(sql, tuple(params[name] for name in order) if order else params).all()
     # RETURNING gives no order: the ids are put back in due order.
     ids = [str(source_id) for _, source_id in sorted((row[1] or "", row[0]) for row in rows)]
     if db.is_sqlite:
