@@ -51,10 +51,10 @@ test: venv-check browser-deps
 	fi; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (pyproject.toml [tool.ruff]) and mypy strict over the package and its tests; .ci/run runs it first.
+# ruff (pyproject.toml [tool.ruff]) and mypy strict over the package, its tests and the benchmarks; .ci/run runs it first.
 lint: venv-check
 	$(BIN)/ruff check tracker tests bench migrations
-	$(BIN)/python -m mypy tracker tests
+	$(BIN)/python -m mypy tracker tests bench
 
 bench: venv-check
 	$(BIN)/python -m bench

@@ -161,7 +161,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -246,13 +248,13 @@ def build(app: App, items: int, sources: int, changes: int, today: date) -> None
         if n % 10 < 6:
             i = (n * 37) % items
             step = ("drafted", "published", "effective")[n % 3]
-            kind = {
+            step_types = {
                 "drafted": "InstrumentDrafted",
                 "published": "InstrumentPublished",
                 "effective": "InstrumentEffective",
             }
             day = f"2026-{n % 12 + 1:02d}"
-            batch.append(NewEvent(f"instrument/bench-{i}", kind[step], {
+            batch.append(NewEvent(f"instrument/bench-{i}", step_types[step], {
                 "id": f"bench-{i}", "step": step, "date": day, "note": "国家药品监督管理局发布 / published by NMPA"},
                 valid_from=day))
         elif n % 10 < 9:
@@ -309,10 +311,10 @@ def main() -> None:
         entries = [calendar_export.entry(d) for d in found]
         stamp = now
 
-        cases = {
+        cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "digest (html + text)": (lambda: digesting.render_digests(app, now=now), lambda: render_digest(view)),
-            **{f"changelog {fmt}": ((lambda f=fmt: changelog.render(app, f, now=now)),
-                                    (lambda f=fmt: render_changelog(views[f], f))) for fmt in views},
+            **{f"changelog {fmt}": (partial(changelog.render, app, fmt, now=now),
+                                    partial(render_changelog, views[fmt], fmt)) for fmt in views},
             "calendar (.ics)": (lambda: calendar_export.render(app, now=now),
                                 lambda: render_calendar(entries, name="CGT regulatory deadlines", stamp=stamp)),
         }
@@ -322,7 +324,8 @@ def main() -> None:
         print(f"  changelog: {len(rows)} rows; calendar: {len(entries)} events")
         for name, (ours_fn, floor_fn) in cases.items():
             ours_fn(), floor_fn()  # templates compiled, caches warm: both sides measured in their steady state
-            ours_times, floor_times = [], []
+            ours_times: list[float] = []
+            floor_times: list[float] = []
             clock = time.process_time if args.cpu else time.perf_counter
             for _ in range(args.runs):
                 for fn, times in ((ours_fn, ours_times), (floor_fn, floor_times)):

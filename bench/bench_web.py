@@ -86,7 +86,8 @@ def floor_page(web: Web, handler: Callable[[Web, Call], Page], params: dict[str,
 def best_pair(runs: int, ours: Callable[[], object], floor: Callable[[], object]) -> tuple[float, float]:
     """The best time of each, the two alternating run by run (the machine is shared: a slow moment
     should not land on one side only)."""
-    ours_times, floor_times = [], []
+    ours_times: list[float] = []
+    floor_times: list[float] = []
     for _ in range(runs):
         for fn, times in ((ours, ours_times), (floor, floor_times)):
             start = time.perf_counter()
