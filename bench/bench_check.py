@@ -55,6 +55,31 @@ against 0.09 on a bench page, but no less on pages with many elements (0.32 agai
 HTML files of 550 elements on average), and a pattern with a predicate made it quadratic (2 s for a
 2 MB page): not kept, for 0.03 ms a bench page.
 
+Where a no-change noisy cycle goes (main 1f77d67, 500 pages, a database restored before each run,
+thread_time around each stage, load 1.4): start-up to the first query 0.27 s of CPU; the event loop
+0.51-0.57 s (httpx, about what the floor's whole fetch loop takes, and challenge_reason 0.07 s:
+17 scans of the lowered body, 7 us each on a 27 KB page); the assessing threads 0.24-0.29 s (derive
+0.33 ms a page: decoding 0.024, html_to_text 0.28, the ignore rule 0.024; the content hash 0.05);
+recording 0.065 s (26 batches of state rows; no snapshot, version or event is written). The
+pool's 29,614 poll(0) calls (one per idle connection per pass) shown by cProfile are mostly time
+spent waiting for the GIL the assessing threads hold: one poll of all connections per pass
+(2,441) saves 2.9 us a pass, 7 ms a cycle, CPU median 1.123 -> 1.120 s over 10 alternated pairs:
+not kept. What was left to take is the normalising's place: it ran in threads that share the GIL
+with the event loop, so wall time was about CPU time on 2 cores. A page whose last check fetched
+other bytes than the body kept, and found the same text, is now read (derive and content hash) by
+the worker process of first checks (check_pool.py), forked when 64 or more pages are first checks
+or noisy; a text that is the accepted one again is finished on the event loop, any other goes to
+_assess as before with the text given. The tracker alone, old and new alternated, 8 pairs (load
+1.4-1.5): wall median 1.166 -> 0.984 s (-16%), CPU (the worker's included) 1.139 -> 1.154 s
+(+1.3%); 25 of them changed, 5 pairs: wall 1.305 -> 1.161 s (-11%), CPU 1.283 -> 1.332 s (+3.8%);
+a first try that handed every page back to a thread afterwards cost +10% CPU for -7% wall. State
+rows, events and snapshots identical (the state columns of all 500 sources hashed the same). This
+bench, old then new (--rounds 3, load 1.2-1.4): no change 1.66x -> 1.46x floor+lxml (CPU 1.63x ->
+1.63x), 5% changed 1.79x -> 1.79x (CPU 1.78x -> 2.05x; one run each, its changed cycle the noisiest),
+first run 1.54x -> 1.55x; peak 68.8/70.9 -> 69.3/72.4 MB (no change/5% changed; the forked worker
+counts as the larger of the two processes). Still above the 1.3x: start-up (0.27 s of CPU to the
+first query against the floor's 0.13), html_to_text beyond lxml's text_content, and recording.
+
 Peak memory as measured in session 6 (SQLite, load average 1.2-1.8 on 2 shared cores): over 500
 pages first run 72.1 MB (1.83x the floor's 39.4 MB), no change 61.9 MB (1.61x), 5% changed 70.8 MB
 (1.84x); urlwatch 81.8-85.9 MB (at load 4). The 1.5x is out of reach while the tracker reads its database

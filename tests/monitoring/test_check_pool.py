@@ -24,7 +24,7 @@ from tracker.domain import changes
 from tracker.domain.sources import Source
 from tracker.fetching import FetchResult
 from tracker.services import check_pool, snapshots
-from tracker.services.checking import _assess, _digest_first, _Known
+from tracker.services.checking import _assess, _digest_first, _Known, _same_text
 from tracker.services.content import derive
 from tracker.services.sources_admin import get_source
 
@@ -48,6 +48,15 @@ def digest(*args, **kwargs):
     return inner(*args, **kwargs)
 
 check_pool.digest = digest
+text_of = check_pool.text_of
+
+@functools.wraps(text_of)
+def text_of_noted(*args, **kwargs):
+    with open(sys.argv[1] + ".noisy", "a") as out:
+        out.write(f"{os.getpid()}\\n")
+    return text_of(*args, **kwargs)
+
+check_pool.text_of = text_of_noted
 report = check_sources(App(load_settings()), all=True)
 print(json.dumps({"pid": os.getpid(), "outcomes": {o.source_id: o.outcome for o in report.outcomes}}))
 """
@@ -125,3 +134,68 @@ def test_a_broken_worker_leaves_first_checks_to_the_process(app: App, clock: Clo
         assert asyncio.run(digest_first()) is None
     finally:
         pool.shutdown(wait=False)
+
+
+STAMP = r"Served at \d+"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker is forked only on more than one core")
+def test_a_noisy_page_read_by_the_worker(app: App, server: LocalServer, tmp_path: Path) -> None:
+    served = [0]
+
+    def page(_: object) -> Reply:
+        served[0] += 1
+        return html(f"<p>Guidance A</p><p>Served at {served[0]}</p>")
+
+    server.route("/n", page)
+    add(app, "n", server.url("/n"), ignore=[STAMP])
+    pids = tmp_path / "pids.txt"
+    env = cli_env(app.settings.database.url, TRACKER_ALLOW_HOSTS="127.0.0.1", TRACKER_FETCH_HOST_DELAY="0",
+                  TRACKER_FETCH_RETRIES="0", PYTHONPATH=str(ROOT))
+    outcomes, noisy_pids = [], []
+    for _ in range(3):
+        child = subprocess.run([sys.executable, "-c", CHILD, str(pids)], env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+        assert child.returncode == 0, child.stderr
+        report = json.loads(child.stdout.strip().splitlines()[-1])
+        outcomes.append(report["outcomes"]["n"])
+        noted = tmp_path / "pids.txt.noisy"
+        noisy_pids.append((report["pid"], noted.read_text().split() if noted.exists() else []))
+        noted.unlink(missing_ok=True)
+    # The baseline, then a body that differs in ignored text only (read here: nothing said it was
+    # noisy yet), then one read by the worker: the same text, no new version, no event.
+    assert outcomes == ["baselined", "unchanged", "unchanged"]
+    assert noisy_pids[1][1] == []
+    pid, read_in = noisy_pids[2]
+    assert len(read_in) == 1 and read_in[0] != str(pid)
+    assert len(events_of(app, "n")) == 2      # registered, baselined
+
+
+@pytest.mark.parametrize("body", [b"<html><body><p>One</p><p>Served at 2</p></body></html>",
+                                  b"<html><body><p>Two</p><p>Served at 3</p></body></html>"])
+def test_text_of_is_what_assess_reads(app: App, clock: Clock, body: bytes) -> None:
+    source = Source(id="s", url="http://127.0.0.1/s", kind="html", ignore=(STAMP,))
+    headers = {"content-type": "text/html"}
+    first = b"<html><body><p>One</p><p>Served at 1</p></body></html>"
+    result = FetchResult("s", source.url, source.url, "ok", 200, headers, body)
+    text = derive(source.rules, first, headers, source.url).text
+    state = _state(source, changes.content_hash(text), changes.body_hash(first))
+    known = _Known(source, state)
+    assert check_pool.noisy("html", state)
+    alone = _assess(app.db, known, result, clock(), 3600)
+    read = check_pool.text_of(source.rules, body, headers, source.url)
+    given = _assess(app.db, known, result, clock(), 3600, None, read.content, read.content_hash)
+    assert (given.content, given.content_hash, given.compressed, given.error_class) == (
+        alone.content, alone.content_hash, alone.compressed, alone.error_class)
+    assert _same_text(known, read.content_hash) == (body == b"<html><body><p>One</p><p>Served at 2</p></body></html>")
+
+
+def _state(source: Source, content_hash: str, snapshot: str) -> object:
+    from tracker.fetching.versions import normaliser_version
+    from tracker.services.checking import _State
+
+    columns = dict.fromkeys(_State._fields)
+    columns.update(source_id=source.id, content_hash=content_hash, last_snapshot=snapshot,
+                   last_body_hash="0" * 64, rules_hash=source.rules.hash,
+                   normaliser_version=normaliser_version(source.kind))
+    return _State(**columns)

@@ -5,8 +5,10 @@ A page's first check normalises its body and compresses it to keep (about 0.8 ms
 tree), so the assessing threads run it in turn with the event loop, not beside it: a first run
 over 500 pages used one core of two (issue 18: 1.9x the floor's time, about as much as its
 CPU). When a cycle has many first checks, a worker process forked at its start does that work
-for them while the event loop fetches and records. Everything else, and every later check
-(which compares with stored versions), stays in the process.
+for them while the event loop fetches and records. So does a noisy page (one whose last check
+found other bytes with the same text, text its rules ignore changing on every request): its
+text and the text's hash are read there, the comparing stays in the process. Everything else,
+and every later check (which compares with stored versions), stays in the process.
 
 The worker is forked only from a process that runs a single thread (the CLI's `tracker check`
 before it fetches), so it inherits no lock another thread held, and only on a machine with
@@ -16,6 +18,7 @@ the process instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -25,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.domain import changes
-from tracker.domain.sources import PAGE_KINDS, Rules
+from tracker.domain.sources import PAGE_KINDS, Rules, Source
 from tracker.errors import FetchError
+from tracker.fetching import FetchResult
 from tracker.services import snapshots
 from tracker.services.content import Content, derive
 
@@ -41,6 +45,14 @@ MAX_WORKERS = 2
 def first_check(kind: str, state: Any) -> bool:
     """A page with no accepted version and no kept body: its check is a pure function of the body."""
     return kind in PAGE_KINDS and (state is None or (state.content_hash is None and state.last_snapshot is None))
+
+
+def noisy(kind: str, state: Any) -> bool:
+    """A page whose last check fetched other bytes than the body kept and found the same text (text
+    its rules ignore changes on every request): it will most likely be normalised again, and its
+    text is a pure function of the body, so the worker can read it."""
+    return kind in PAGE_KINDS and state is not None and state.content_hash is not None \
+        and state.last_body_hash is not None and state.last_body_hash != state.last_snapshot
 
 
 @dataclass(frozen=True)
@@ -64,9 +76,32 @@ def digest(rules: Rules, body: bytes, headers: Mapping[str, str], url: str) -> D
     return Digest(content, changes.content_hash(content.text), snapshots.compress(body))
 
 
+def text_of(rules: Rules, body: bytes, headers: Mapping[str, str], url: str) -> Digest:
+    """A noisy page's content and its hash (in the worker); no compressed copy: a body whose text
+    is the accepted one is kept by its hash only, and _assess compresses any other."""
+    try:
+        content = derive(rules, body, headers, url)
+    except FetchError as exc:
+        return Digest(None, None, None, exc.error_class, exc.message)
+    return Digest(content, changes.content_hash(content.text), None)
+
+
+async def read_noisy(
+    loop: asyncio.AbstractEventLoop, pool: Executor, source: Source, result: FetchResult,
+) -> Digest | None:
+    """A noisy page's content and its hash read by the worker; None if the worker is gone (an
+    unreadable body is read again by _assess, which records why)."""
+    try:
+        return await loop.run_in_executor(pool, text_of, source.rules, result.body, result.headers,
+                                          result.final_url or source.url)
+    except BrokenExecutor:
+        log.warning("source %s: the worker process is gone; read here", source.id)
+        return None
+
+
 def open_pool(first_checks: int) -> Executor | None:
-    """A worker process for this cycle's first checks, forked now; None when it would not pay or
-    could not be forked safely."""
+    """A worker process for this cycle's first checks and noisy pages, forked now; None when it
+    would not pay or could not be forked safely."""
     cores = os.cpu_count() or 1
     if first_checks < FIRST_CHECKS_MIN or cores < 2 or threading.active_count() > 1:
         return None
