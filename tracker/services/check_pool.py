@@ -36,7 +36,7 @@ from tracker.services.content import Content, derive
 
 log = logging.getLogger(__name__)
 
-# First checks in one cycle from which a worker pays for its fork (about 10 ms) and the copies of
+# First checks and noisy pages in one cycle from which a worker pays for its fork (about 10 ms) and the copies of
 # each body and text to and from it (about 30 us a page).
 FIRST_CHECKS_MIN = 64
 MAX_WORKERS = 2
@@ -99,11 +99,11 @@ async def read_noisy(
         return None
 
 
-def open_pool(first_checks: int) -> Executor | None:
-    """A worker process for this cycle's first checks and noisy pages, forked now; None when it
-    would not pay or could not be forked safely."""
+def open_pool(pages: int) -> Executor | None:
+    """A worker process for this cycle's ``pages`` first checks and noisy pages, forked now; None
+    when it would not pay or could not be forked safely."""
     cores = os.cpu_count() or 1
-    if first_checks < FIRST_CHECKS_MIN or cores < 2 or threading.active_count() > 1:
+    if pages < FIRST_CHECKS_MIN or cores < 2 or threading.active_count() > 1:
         return None
     # Imported here (about 5 ms): a cycle with few first checks, the usual one, needs neither.
     import multiprocessing
