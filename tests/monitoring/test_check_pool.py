@@ -194,7 +194,7 @@ def _state(source: Source, content_hash: str, snapshot: str) -> object:
     from tracker.fetching.versions import normaliser_version
     from tracker.services.checking import _State
 
-    columns = dict.fromkeys(_State._fields)
+    columns: dict[str, object] = dict.fromkeys(_State._fields)
     columns.update(source_id=source.id, content_hash=content_hash, last_snapshot=snapshot,
                    last_body_hash="0" * 64, rules_hash=source.rules.hash,
                    normaliser_version=normaliser_version(source.kind))
