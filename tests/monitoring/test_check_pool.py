@@ -43,20 +43,12 @@ inner = check_pool.digest
 
 @functools.wraps(inner)
 def digest(*args, **kwargs):
-    with open(sys.argv[1], "a") as out:
+    kept = args[4] if len(args) > 4 else kwargs.get("keep", True)   # a first check's, or a noisy page's
+    with open(sys.argv[1] + ("" if kept else ".noisy"), "a") as out:
         out.write(f"{os.getpid()}\\n")
     return inner(*args, **kwargs)
 
 check_pool.digest = digest
-text_of = check_pool.text_of
-
-@functools.wraps(text_of)
-def text_of_noted(*args, **kwargs):
-    with open(sys.argv[1] + ".noisy", "a") as out:
-        out.write(f"{os.getpid()}\\n")
-    return text_of(*args, **kwargs)
-
-check_pool.text_of = text_of_noted
 report = check_sources(App(load_settings()), all=True)
 print(json.dumps({"pid": os.getpid(), "outcomes": {o.source_id: o.outcome for o in report.outcomes}}))
 """
@@ -173,7 +165,7 @@ def test_a_noisy_page_read_by_the_worker(app: App, server: LocalServer, tmp_path
 
 @pytest.mark.parametrize("body", [b"<html><body><p>One</p><p>Served at 2</p></body></html>",
                                   b"<html><body><p>Two</p><p>Served at 3</p></body></html>"])
-def test_text_of_is_what_assess_reads(app: App, clock: Clock, body: bytes) -> None:
+def test_digest_of_a_noisy_page_is_what_assess_reads(app: App, clock: Clock, body: bytes) -> None:
     source = Source(id="s", url="http://127.0.0.1/s", kind="html", ignore=(STAMP,))
     headers = {"content-type": "text/html"}
     first = b"<html><body><p>One</p><p>Served at 1</p></body></html>"
@@ -183,7 +175,7 @@ def test_text_of_is_what_assess_reads(app: App, clock: Clock, body: bytes) -> No
     known = _Known(source, state)
     assert check_pool.noisy("html", state)
     alone = _assess(app.db, known, result, clock(), 3600)
-    read = check_pool.text_of(source.rules, body, headers, source.url)
+    read = check_pool.digest(source.rules, body, headers, source.url, keep=False)
     given = _assess(app.db, known, result, clock(), 3600, None, read.content, read.content_hash)
     assert (given.content, given.content_hash, given.compressed, given.error_class) == (
         alone.content, alone.content_hash, alone.compressed, alone.error_class)

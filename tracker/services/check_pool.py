@@ -36,8 +36,8 @@ from tracker.services.content import Content, derive
 
 log = logging.getLogger(__name__)
 
-# First checks and noisy pages in one cycle from which a worker pays for its fork (about 10 ms) and the copies of
-# each body and text to and from it (about 30 us a page).
+# First checks and noisy pages in one cycle from which a worker pays for its fork (about 10 ms)
+# and the copies of each body and text to and from it (about 30 us a page).
 FIRST_CHECKS_MIN = 64
 MAX_WORKERS = 2
 
@@ -57,8 +57,8 @@ def noisy(kind: str, state: Any) -> bool:
 
 @dataclass(frozen=True)
 class Digest:
-    """What a first check needs of a body: its content and that content's hash, and the body
-    compressed to keep; or why it could not be read."""
+    """What the worker reads of a body: its content and that content's hash, and the body
+    compressed to keep (a first check's only); or why it could not be read."""
 
     content: Content | None
     content_hash: str | None
@@ -67,33 +67,26 @@ class Digest:
     error: str | None = None
 
 
-def digest(rules: Rules, body: bytes, headers: Mapping[str, str], url: str) -> Digest:
-    """The first-check work on one body (in the worker, or in the process when there is none)."""
+def digest(rules: Rules, body: bytes, headers: Mapping[str, str], url: str, keep: bool = True) -> Digest:
+    """The worker's work on one body (or the process's, when there is no worker): its content and
+    that content's hash, and, with ``keep`` (a first check, whose body is kept), the body
+    compressed. A noisy page's body whose text is the accepted one is kept by its hash only, and
+    _assess compresses any other."""
     try:
         content = derive(rules, body, headers, url)
     except FetchError as exc:
         return Digest(None, None, None, exc.error_class, exc.message)
-    return Digest(content, changes.content_hash(content.text), snapshots.compress(body))
+    return Digest(content, changes.content_hash(content.text), snapshots.compress(body) if keep else None)
 
 
-def text_of(rules: Rules, body: bytes, headers: Mapping[str, str], url: str) -> Digest:
-    """A noisy page's content and its hash (in the worker); no compressed copy: a body whose text
-    is the accepted one is kept by its hash only, and _assess compresses any other."""
-    try:
-        content = derive(rules, body, headers, url)
-    except FetchError as exc:
-        return Digest(None, None, None, exc.error_class, exc.message)
-    return Digest(content, changes.content_hash(content.text), None)
-
-
-async def read_noisy(
-    loop: asyncio.AbstractEventLoop, pool: Executor, source: Source, result: FetchResult,
+async def read(
+    loop: asyncio.AbstractEventLoop, pool: Executor, source: Source, result: FetchResult, *, keep: bool,
 ) -> Digest | None:
-    """A noisy page's content and its hash read by the worker; None if the worker is gone (an
-    unreadable body is read again by _assess, which records why)."""
+    """``digest`` of a fetched body, by the worker; None if the worker is gone (the page is then
+    read in the process, by _assess, which also records why a body is unreadable)."""
     try:
-        return await loop.run_in_executor(pool, text_of, source.rules, result.body, result.headers,
-                                          result.final_url or source.url)
+        return await loop.run_in_executor(pool, digest, source.rules, result.body, result.headers,
+                                          result.final_url or source.url, keep)
     except BrokenExecutor:
         log.warning("source %s: the worker process is gone; read here", source.id)
         return None

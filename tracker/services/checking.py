@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter, namedtuple
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -208,10 +208,10 @@ def _quick(known: _Known, result: FetchResult, fetched_at: datetime, every_secon
     work = Work(known.source, result, fetched_at, every_seconds)
     if not result.ok:
         return work, True
-    source, state = known.source, known.state
+    state = known.state
     work.body_hash = result.body_hash or changes.body_hash(result.body)   # the fetch's, when it hashed
     if state is not None and work.body_hash in (state.last_snapshot, state.last_body_hash) and state.content_hash \
-            and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind):
+            and _same_rules(known):
         # The same bytes under the same rules and code give the same text: no need to normalise again
         # (the last body kept, or the last one accepted whose changes were all ignored).
         work.content_hash = state.content_hash
@@ -246,11 +246,17 @@ def _warn_placeholder_contact(contact: str, known: Sequence[_Known]) -> None:
         )
 
 
+def _same_rules(known: _Known) -> bool:
+    """The source's state was read under its rules and the normaliser of now: the same bytes give
+    the same text."""
+    state, source = known.state, known.source
+    return state is not None and state.rules_hash == source.rules.hash \
+        and state.normaliser_version == normaliser_version(source.kind)
+
+
 def _same_text(known: _Known, content_hash: str | None) -> bool:
     """The accepted text, under the same rules and code."""
-    state, source = known.state, known.source
-    return state is not None and state.content_hash == content_hash \
-        and state.rules_hash == source.rules.hash and state.normaliser_version == normaliser_version(source.kind)
+    return known.state is not None and known.state.content_hash == content_hash and _same_rules(known)
 
 
 def _assess(
@@ -279,8 +285,7 @@ def _assess(
         # body whose text is the accepted one by its hash only).
         work.compressed = snapshots.compress(result.body)
     if state is not None and state.last_snapshot and state.content_hash \
-            and state.content_hash != work.content_hash and state.rules_hash == source.rules.hash \
-            and state.normaliser_version == normaliser_version(source.kind):
+            and state.content_hash != work.content_hash and _same_rules(known):
         try:
             with db.read() as conn:
                 snap = snapshots.load_snapshot(conn, state.last_snapshot)
@@ -297,11 +302,8 @@ async def _digest_first(
 ) -> Work | None:
     """A first check digested by the worker process (check_pool.py): what _assess gives for a page
     with no accepted version and no kept body. None if the worker is gone."""
-    try:
-        digest = await loop.run_in_executor(pool, check_pool.digest, known.source.rules, result.body,
-                                            result.headers, result.final_url or known.source.url)
-    except BrokenExecutor:
-        log.warning("source %s: the worker process for first checks is gone; digested here", known.source.id)
+    digest = await check_pool.read(loop, pool, known.source, result, keep=True)
+    if digest is None:
         return None
     work = Work(known.source, result, fetched_at, every_seconds)
     work.body_hash = body_hash or changes.body_hash(result.body)
@@ -326,7 +328,7 @@ async def _assess_and_read_texts(
     if pool is not None and check_pool.first_check(known.source.kind, known.state):
         work = await _digest_first(loop, pool, known, result, fetched_at, every_seconds, body_hash)
     elif pool is not None and check_pool.noisy(known.source.kind, known.state):
-        read = await check_pool.read_noisy(loop, pool, known.source, result)
+        read = await check_pool.read(loop, pool, known.source, result, keep=False)
     if read is not None and read.content is not None:
         # Read in the worker, on the other core. The accepted text again (the usual case) leaves
         # _assess nothing to read, load or compress: done here, without a hand-off to a thread.
