@@ -17,10 +17,12 @@ from tracker.core.db import one_line
 from tracker.errors import DatabaseError
 
 
-def driver_rows(conn: Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
-    """Every row of ``query`` as a tuple of the driver's values (no type conversion: a SQLite
-    boolean is 0 or 1), in the connection's transaction."""
-    result = conn.execute(query)
+def driver_rows(
+    conn: Connection, query: sa.Select[Any], parameters: dict[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Every row of ``query`` (with the values of its bind parameters) as a tuple of the driver's
+    values (no type conversion: a SQLite boolean is 0 or 1), in the connection's transaction."""
+    result = conn.execute(query, parameters)
     try:
         return list(result.cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:  # SQLite may fail while stepping through rows

@@ -73,19 +73,23 @@ def list_checkpoints(db: Database, *, limit: int | None = None) -> list[KeptChec
     return [KeptCheckpoint(r.id, r.tree_size, r.root_hash, r.created_at, r.key_name, r.note) for r in reversed(rows)]
 
 
+# Built once, the size bound at execution: SQLAlchemy makes a statement's cache key once per
+# statement object (every digest and changelog asks for the latest note).
+_LATEST = sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)
+_LATEST_AT_MOST = _LATEST.where(checkpoints.c.tree_size <= sa.bindparam("at_most"))
+
+
 def latest_checkpoint(
     db: Database, *, at_most: int | None = None, conn: Connection | None = None,
 ) -> KeptCheckpoint | None:
     """The newest kept checkpoint (of a tree no larger than ``at_most``, if given), read in
     ``conn``'s transaction when given."""
-    query = sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)
-    if at_most is not None:
-        query = query.where(checkpoints.c.tree_size <= at_most)
+    query, parameters = (_LATEST, {}) if at_most is None else (_LATEST_AT_MOST, {"at_most": at_most})
     if conn is None:
         with db.read() as own:
-            row = own.execute(query).first()
+            row = own.execute(query, parameters).first()
     else:
-        row = conn.execute(query).first()
+        row = conn.execute(query, parameters).first()
     return None if row is None else KeptCheckpoint(row.id, row.tree_size, row.root_hash, row.created_at,
                                                    row.key_name, row.note)
 

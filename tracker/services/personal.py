@@ -96,15 +96,21 @@ def set_name(conn: Connection, subscription_id: str, subscriber_id: str, key: by
         name_sealed=seal(key, name.encode("utf-8"), f"name:{subscription_id}")))
 
 
+# Built once, the ids bound at execution: SQLAlchemy makes a statement's cache key once per statement
+# object (every digest run reads its subscriptions' names).
+_NAMES = (
+    sa.select(subscription_names.c.subscription_id, subscription_names.c.name_sealed, subscriber_keys.c.key)
+    .join(subscriber_keys, subscriber_keys.c.subscriber_id == subscription_names.c.subscriber_id)
+    .where(subscription_names.c.subscription_id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
 def names(conn: Connection, subscription_ids: Iterable[str]) -> dict[str, str]:
     """The names of these subscriptions that can still be read (not forgotten)."""
     ids = sorted(set(subscription_ids))
     found: dict[str, str] = {}
     for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            sa.select(subscription_names.c.subscription_id, subscription_names.c.name_sealed, subscriber_keys.c.key)
-            .join(subscriber_keys, subscriber_keys.c.subscriber_id == subscription_names.c.subscriber_id)
-            .where(subscription_names.c.subscription_id.in_(ids[start:start + 500])))
+        rows = conn.execute(_NAMES, {"ids": ids[start:start + 500]})
         found.update((row.subscription_id, open_sealed(bytes(row.key), bytes(row.name_sealed),
                                                         f"name:{row.subscription_id}").decode("utf-8"))
                      for row in rows)

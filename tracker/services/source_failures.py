@@ -82,11 +82,17 @@ def rebuild(conn: Connection) -> None:
         conn.execute(source_failures.insert(), rows)
 
 
+def _groups_query() -> sa.Select[Any]:
+    f = source_failures.c
+    return sa.select(f.state, f.error_class, f.host, sa.func.count()).group_by(f.state, f.error_class, f.host)
+
+
+_GROUPS = _groups_query()  # built once: SQLAlchemy makes a statement's cache key once per statement object
+
+
 def groups(conn: Connection) -> list[Group]:
     """The failing sources counted by (state, failure class, host)."""
-    f = source_failures.c
-    query = sa.select(f.state, f.error_class, f.host, sa.func.count()).group_by(f.state, f.error_class, f.host)
-    return [(state, error_class, host, int(n)) for state, error_class, host, n in conn.execute(query)]
+    return [(state, error_class, host, int(n)) for state, error_class, host, n in conn.execute(_GROUPS)]
 
 
 def count_groups(rows: Iterable[tuple[str, str, str]]) -> list[Group]:

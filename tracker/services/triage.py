@@ -20,6 +20,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,6 +159,25 @@ def _summary(row: Mapping[str, Any], today: str) -> ProposalSummary:
     )
 
 
+@lru_cache(maxsize=64)  # built once per shape, values bound at execution: every digest lists the open ones
+def _list_query(state: str | None, by_jurisdiction: bool, by_assignee: bool, limit: int) -> sa.Select[Any]:
+    c = triage_proposals.c
+    today = sa.bindparam("today", type_=c.deferred_until.type)
+    lapsed = sa.and_(c.state == "deferred", c.deferred_until.is_not(None), c.deferred_until <= today)
+    query = sa.select(triage_proposals)
+    if state == "open":
+        query = query.where(sa.or_(c.state == "open", lapsed))
+    elif state == "deferred":
+        query = query.where(c.state == "deferred", sa.not_(lapsed))
+    elif state is not None:
+        query = query.where(c.state == state)
+    if by_jurisdiction:
+        query = query.where(c.jurisdiction == sa.bindparam("jurisdiction"))
+    if by_assignee:
+        query = query.where(c.assignee == sa.bindparam("assignee"))
+    return query.order_by(c.raised_position.desc()).limit(limit)
+
+
 def list_proposals(app: App, *, state: str | None = None, jurisdiction: str | None = None,
                    assignee: str | None = None, limit: int = LIST_LIMIT,
                    conn: Connection | None = None) -> list[ProposalSummary]:
@@ -172,25 +192,14 @@ def list_proposals(app: App, *, state: str | None = None, jurisdiction: str | No
     if conn is None:
         app.fresh("proposals")
     today = app.clock().date().isoformat()
-    c = triage_proposals.c
-    lapsed = sa.and_(c.state == "deferred", c.deferred_until.is_not(None), c.deferred_until <= today)
-    query = sa.select(triage_proposals)
-    if state == "open":
-        query = query.where(sa.or_(c.state == "open", lapsed))
-    elif state == "deferred":
-        query = query.where(c.state == "deferred", sa.not_(lapsed))
-    elif state is not None:
-        query = query.where(c.state == state)
-    if jurisdiction is not None:
-        query = query.where(triage_proposals.c.jurisdiction == jurisdiction)
-    if assignee is not None:
-        query = query.where(triage_proposals.c.assignee == assignee)
-    query = query.order_by(triage_proposals.c.raised_position.desc()).limit(limit)
+    query = _list_query(state, jurisdiction is not None, assignee is not None, limit)
+    given = {"today": today, "jurisdiction": jurisdiction, "assignee": assignee}
+    parameters = {name: value for name, value in given.items() if value is not None}
     if conn is None:
         with app.db.read() as own:
-            rows = own.execute(query).mappings().all()
+            rows = own.execute(query, parameters).mappings().all()
     else:
-        rows = conn.execute(query).mappings().all()
+        rows = conn.execute(query, parameters).mappings().all()
     return [_summary(dict(row), today) for row in rows]
 
 
