@@ -191,3 +191,13 @@ def _state(source: Source, content_hash: str, snapshot: str) -> object:
                    last_body_hash="0" * 64, rules_hash=source.rules.hash,
                    normaliser_version=normaliser_version(source.kind))
     return _State(**columns)
+
+
+def test_the_accepted_text_comes_back_as_its_hash_alone() -> None:
+    source = Source(id="s", url="http://127.0.0.1/s", kind="html", ignore=(STAMP,))
+    headers = {"content-type": "text/html"}
+    accepted = changes.content_hash(derive(source.rules, b"<p>One</p><p>Served at 1</p>", headers, source.url).text)
+    same = check_pool.digest(source.rules, b"<p>One</p><p>Served at 2</p>", headers, source.url, False, accepted)
+    other = check_pool.digest(source.rules, b"<p>Two</p><p>Served at 3</p>", headers, source.url, False, accepted)
+    assert (same.content, same.content_hash, same.compressed, same.error_class) == (None, accepted, None, None)
+    assert other.content is not None and other.content_hash == changes.content_hash(other.content.text) != accepted

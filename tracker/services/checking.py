@@ -328,13 +328,17 @@ async def _assess_and_read_texts(
     if pool is not None and check_pool.first_check(known.source.kind, known.state):
         work = await _digest_first(loop, pool, known, result, fetched_at, every_seconds, body_hash)
     elif pool is not None and check_pool.noisy(known.source.kind, known.state):
-        read = await check_pool.read(loop, pool, known.source, result, keep=False)
-    if read is not None and read.content is not None:
-        # Read in the worker, on the other core. The accepted text again (the usual case) leaves
-        # _assess nothing to read, load or compress: done here, without a hand-off to a thread.
+        accepted = known.state.content_hash if _same_rules(known) else None
+        read = await check_pool.read(loop, pool, known.source, result, keep=False, accepted=accepted)
+    if read is not None and read.error_class is None and _same_text(known, read.content_hash):
+        # Read in the worker, on the other core: the accepted text again (the usual case), which
+        # leaves nothing to read, load or compress. Its hash is what _quick gives the very bytes
+        # held, and the work is the same.
+        work = Work(known.source, result, fetched_at, every_seconds)
+        work.body_hash, work.content_hash = body_hash or changes.body_hash(result.body), read.content_hash
+    elif read is not None and read.content is not None:
         args = (db, known, result, fetched_at, every_seconds, body_hash, read.content, read.content_hash)
-        work = _assess(*args) if _same_text(known, read.content_hash) else \
-            await loop.run_in_executor(threads, _assess, *args)
+        work = await loop.run_in_executor(threads, _assess, *args)
     elif work is None:
         work = await loop.run_in_executor(threads, _assess, db, known, result, fetched_at, every_seconds, body_hash)
     if check_volatile.probe_due(known.source, known.state, work):
