@@ -142,6 +142,41 @@ normaliser's library versions (2.2 ms a cycle, importlib.metadata), and proposal
 and 3 ms importing rows.py). The old body's text cannot be had without normalising it again
 (texts are not stored, snapshots.py), and the second request is the volatile-line guarantee.
 
+Noisy pages again (issue 18, session 8; main e0e0932 and this work, on a machine about 1.5x slower
+than the last session's, with other benchmarks keeping its 2 cores at load 3-5 throughout: CPU is
+the figure to trust, floor+lxml's own wall time went from 1.0 to 2.5 s between runs). The tracker
+alone on one database restored before each run, old and new alternated: 500 noisy pages with no
+change, 8 runs each, CPU (the worker's included) median 1.740 -> 1.645 s, its main thread 1.138 ->
+1.079 s; 25 of them changed, 8 each, 1.648 -> 1.568 s; a first run, 6 each, 1.694 -> 1.635 s. This
+bench, main and this work alternated twice (--rounds 3, load 3.0-5.3), floor+lxml ratios of wall
+(CPU): first run 2.12x/1.32x -> 2.07x/1.67x (1.76x/1.83x -> 1.74x/1.68x), no change 1.64x/1.19x ->
+1.36x/1.31x (1.57x/1.49x -> 1.38x/1.48x), 5% changed 1.41x/0.89x -> 1.39x/1.27x (1.64x/1.63x ->
+1.72x/1.61x): the 1.3x is met or missed by the load of the moment, never by a margin. A no-change
+cycle fetches each page once (500 requests; the second fetch is made at a page's first change only,
+25 in the 5% cycle). Where a no-change noisy cycle's CPU goes now (thread_time, load 3-4): the main
+thread 0.94-1.0 s (importing 0.27-0.31 s, SQLAlchemy 0.14 s of it, against 0.12 s for the floor's
+httpx, httpcore and lxml; the pool's bookkeeping 0.06-0.08 s, 36 us a call; _load 0.05 s; the
+challenge markers 0.05 s, 0.1 ms a page, 0.2 ms before), the other threads 0.25 s (recording
+0.09-0.13 s in 26 batches, whose commits wait about 8.5 ms each for the disk under synchronous FULL;
+handing bodies to the worker), the worker 0.33-0.40 s (normalising 0.5 ms a page at this load:
+decoding 0.03, parsing 0.10, the walk 0.12, lines and collapsing 0.15, the ignore rule 0.04; lxml's
+parse and text_content take 0.12-0.2), and the server 0.43 s of the same 2 cores. What was taken:
+the 8 challenge markers holding "$" or "_" are not searched for in a body without that byte, and a
+noisy page whose text is the accepted one comes back from the worker as its hash alone. Tried and
+dropped: html_to_text as lxml's text_content (lines collapsed as pdf's are) gives the same text in 7
+of the 19 HTML cases of tests/data/normalise only (no block lines, scripts and navigation kept):
+content hashes would change, not switched. A raw-bytes fast path (a body equal to the kept one but
+in a run of digits taken as the same text) was not built: it needs the kept body (a query and zlib,
+about 0.1 ms a page, on the checker's side), and which line the changed digits fall in, and so what
+the ignore rule leaves of it, depends on the parse (inline neighbours, hidden or dropped ancestors,
+and the tokenizer's state: in a tag name h1/h2, a character reference &#49; or a meta charset label
+digits mean other things), so a sound shortcut needs the new body's tree at least (0.1 ms) and a
+claim about libxml2 no test can make for every page, for at most 0.3 of the worker's 0.5 ms, off the
+main thread. gc.disable() while importing and gc.freeze() after: garbage collection 0.046 -> 0.013 s
+a cycle, the main thread 0.99 -> 0.95 s (3 runs each), a process-wide switch for 3%, not kept;
+gc.freeze() just before forking the worker alone: no change (the one full collection comes during
+the imports).
+
 Does a changed page cost more as sources grow? No: what looked like it (10,000 pages at rest,
 --rounds 1: 5% changed CPU 13.62 s against 8.49 s with no change, about 10 ms a changed page, where
 500 pages gave 7 ms) did not come back. Measured on main 1f77d67, one database restored before each
