@@ -62,6 +62,13 @@ def test_commands_that_do_little_load_no_heavy_library(tmp_path: Path, ready_sql
     assert not unused, f"`tracker {' '.join(args)}` imported {sorted(unused)}"
 
 
+def test_check_loads_no_service_of_the_sources_commands(tmp_path: Path, ready_sqlite: str) -> None:
+    # Every module a check imports stays resident for its whole run (issue 18: peak memory).
+    loaded = loaded_by(["check"], tmp_path, ready_sqlite)
+    others = {f"tracker.services.{name}" for name in ("history", "capture", "sources_admin", "register_queries")}
+    assert not loaded & (others | {"tracker.cli.source_cmds"}), sorted(loaded & (others | {"tracker.cli.source_cmds"}))
+
+
 def test_the_composition_root_imports_no_adapter_library() -> None:
     code = ("import json, sys, tracker.app, tracker.settings, tracker.cli.context; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")

@@ -58,7 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "show": ("tracker.cli.record_cmds", "One item: its state, dated steps, relations both ways and monitored sources."),
     "sources": ("tracker.cli.source_cmds", "Monitored sources: official pages and registers watched for change."),
-    "check": ("tracker.cli.source_cmds", "Fetch sources and record what changed (default: the sources that are due)."),
+    "check": ("tracker.cli.check_cmd", "Fetch sources and record what changed (default: the sources that are due)."),
     "diff": (
         "tracker.cli.source_cmds",
         "Show the full diff of a source's normalised text between two stored versions.",

@@ -1,28 +1,19 @@
-"""Monitoring commands: `sources add|list|remove|try|entries|capture`, `check`, `diff`.
+"""Monitoring commands: `sources add|list|remove|try|entries|capture`, `diff` (`check` is check_cmd.py).
 Thin: the work is in services."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
 
+from tracker.cli.check_cmd import outcome_line, safe
 from tracker.cli.context import AppContext, pass_ctx
-from tracker.cli.progress import CheckProgress
 from tracker.domain.sources import KINDS, STATES, format_duration
 from tracker.services import capture as capture_service
-from tracker.services import checking, history, register_queries, sources_admin
-from tracker.services.recording import SourceOutcome
+from tracker.services import history, register_queries, sources_admin
 from tracker.services.snapshots import Version
-
-# Fetched text is data: control characters (terminal escape sequences among them) are shown, not obeyed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _safe(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @click.group("sources")
@@ -102,7 +93,7 @@ def sources_list(ctx: AppContext, state: str | None, as_json: bool) -> None:
         line = f"{view.id:<40} {view.state:<11} {view.kind:<16} every {every:<7} {view.url}"
         if view.consecutive_failures:
             line += (
-                f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {_safe(view.last_error or '')}]"
+                f"  [{view.consecutive_failures} failure(s): {view.last_error_class}: {safe(view.last_error or '')}]"
             )
         if view.needs_manual_check:
             line += "  NEEDS A MANUAL CHECK (bot challenge): save it in a browser, then "
@@ -202,7 +193,7 @@ def sources_try(ctx: AppContext, source_id: str, ignore: tuple[str, ...], select
         where = f" position {step.new.position}" if step.new.position else ""
         click.echo(f"  {step.new.fetched_at}{where}: {verdict}")
         if step.would_report and step.diff:
-            click.echo("    " + _safe(step.diff).replace("\n", "\n    "))
+            click.echo("    " + safe(step.diff).replace("\n", "\n    "))
     click.echo(
         f"{len(report.suppressed)} past change(s) suppressed, {len(report.still_reported)} reported under these rules"
     )
@@ -235,7 +226,7 @@ def sources_entries(ctx: AppContext, source_id: str, as_json: bool) -> None:
         if row["precision"] in ("year", "month"):
             date = f"~{date}"
         deadlines = " ".join(f"{kind}:{when}" for kind, when in sorted(row["deadlines"].items()))
-        click.echo(_safe(f"{date:<11} {row['type'] or '-':<10} {row['entry_id']}  {row['title']}"
+        click.echo(safe(f"{date:<11} {row['type'] or '-':<10} {row['entry_id']}  {row['title']}"
                          + (f"  [{deadlines}]" if deadlines else "")))
 
 
@@ -262,64 +253,7 @@ def sources_capture(ctx: AppContext, source_id: str, file: Path, url: str | None
     """
     when = capture_service.parse_fetched_at(fetched_at) if fetched_at else None
     outcome = capture_service.capture(ctx.app, source_id, file, url=url, fetched_at=when)
-    click.echo(f"captured {file} as {_outcome_line(outcome)}")
-
-
-# `tracker check` exits with this when some source could not be checked (see the README).
-EXIT_SOME_FAILED = 3
-
-
-@click.command("check")
-@click.option("--all", "check_all", is_flag=True, help="Every active source, due or not.")
-@click.option("--source", "source_ids", metavar="ID", multiple=True, help="Only this source, due or not (repeatable).")
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help='One JSON object: counts and each source\'s outcome (README, "JSON output").',
-)
-@pass_ctx
-def check(ctx: AppContext, check_all: bool, source_ids: tuple[str, ...], as_json: bool) -> None:
-    """Fetch sources and record what changed (default: the sources that are due).
-
-    A progress bar on a terminal, one line per source otherwise. Exit status: 0 when every source
-    was checked (changed or not), 3 when some could not be (failed, unreachable or blocked), 1 on
-    an error that stopped the check.
-
-    Example:
-
-    \b
-        tracker check --all
-        tracker check --source src-fda-cgt-guidances --source src-ecfr-21-cfr-1271-versions --json
-    """
-    if check_all and source_ids:
-        raise click.UsageError("use --all or --source, not both")
-    if as_json:
-        report = checking.check_sources(ctx.app, list(source_ids) or None, all=check_all)
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
-    else:
-        with CheckProgress(line=_outcome_line) as shown:
-            report = checking.check_sources(
-                ctx.app, list(source_ids) or None, all=check_all, progress=shown.progress, on_start=shown.on_start,
-            )
-        if shown.had_bar:  # the bar said nothing about each source: list what was not routine
-            for outcome in report.outcomes:
-                if outcome.outcome not in ("unchanged", "not_modified"):
-                    click.echo(_outcome_line(outcome))
-        click.echo(report.summary())
-    if report.failed:
-        raise click.exceptions.Exit(EXIT_SOME_FAILED)
-
-
-def _outcome_line(outcome: SourceOutcome) -> str:
-    text = f"{outcome.source_id}: {outcome.outcome}"
-    if outcome.error_class:
-        text += f" ({outcome.error_class}: {_safe(outcome.error or '')})"
-    if outcome.entries:
-        text += f", {outcome.entries} new entr{'y' if outcome.entries == 1 else 'ies'}"
-    if outcome.recovered and outcome.outcome != "recovered":
-        text += ", recovered"
-    return text
+    click.echo(f"captured {file} as {outcome_line(outcome)}")
 
 
 @click.command("diff")
@@ -352,7 +286,7 @@ def diff(ctx: AppContext, source_id: str, from_ref: str | None, to_ref: str | No
                                "diff": result.diff}, ensure_ascii=False))
         return
     click.echo(
-        _safe(result.diff)
+        safe(result.diff)
         if result.diff
         else f"{source_id}: no difference between the versions of {result.old.fetched_at} and {result.new.fetched_at}"
     )
@@ -364,5 +298,5 @@ def _version_json(version: Version) -> dict[str, object]:
 
 
 def register(group: click.Group) -> None:
-    for command in (sources_group, check, diff):
+    for command in (sources_group, diff):
         group.add_command(command)
