@@ -193,6 +193,58 @@ cover 76 of the 1,000 bodies and 924 snapshots are read again (about 0.15-0.18 m
 stays. This bench again right after (--rounds 1 --no-urlwatch, load 1.5-2.5): no change 0.81x the
 floor (CPU 7.61 s), 5% changed 1.06x (CPU 10.27 s, 5.3 ms a changed page), peak 97.8 MB; the first
 run is the cycle over its target at this size, 1.71x (CPU 22.64 s, 2.39x, the worker's included).
+
+Peak memory, session 8 (issue 18). Measured on fixed databases (before a first run, after one, after
+a 5% change) copied afresh before each run against one server, main e0e0932 and the change
+alternated, 3 runs each, medians of ru_maxrss (load 2.8-4.3): no change 59.6 -> 59.2 MB, 5% changed
+69.1 -> 68.8 MB, first run 65.4 -> 64.7 MB, the noisiest (over every batch of the session, 10 runs
+old 63.7-66.5, median 64.3, 12 new 63.5-65.2, median 64.05); the floor 38.4-39.5 MB. The change:
+`tracker check` has a CLI module of its own (cli/check_cmd.py), so a check no longer imports the
+services of the `sources` commands (history, capture, register_queries, sources_admin). This bench,
+old then new twice (--rounds 3, load 2.9-3.2, the larger of each cycle's runs): first run 64.0 ->
+63.8/63.8, no change 59.7 -> 59.4/59.5, 5% changed 69.0 -> 69.6/68.7 MB (1.55x no change, 1.62x
+first run, 1.79-1.81x 5% changed). Events, payloads, snapshots, versions and state rows identical
+(sorted dumps of all tables after each cycle, times, correlation ids, chain hashes, positions and
+row ids masked). 10,000 pages afterwards (--rounds 1, load 5.2): first run 82.8 MB, no change 82.2,
+5% changed 97.8, within the 100 MB.
+
+Why 1.5x is out of reach. What is resident is almost all code: a process that imports, one after the
+other, what a no-change check imports holds (MB, cumulative): the interpreter 10.7; asyncio, hashlib
+and json 20.8 (ssl and libcrypto come with asyncio); httpx, httpcore, anyio and trio (the floor's
+own) 32.4; SQLAlchemy 46.1 (+13.7); sqlite3 and SQLAlchemy's SQLite dialect 47.8 (+1.6); click,
+multiprocessing and the other standard modules a check uses 49.9 (+2.1); the tracker's own modules
+53.5 (+3.6: every tracker module at once, so no module left out of a check saves more than a few
+hundred KB). That is 1.39x the floor's whole run before any work is done. The floor then uses 6-7 MB
+(its client with the CA bundle, 1.8 MB, its tasks and bodies); 1.5x would leave the tracker 1.5 x
+that - 4.9 MB = 4.1-5.7 MB, and a no-change cycle uses 5.7: SQLite 1.4 MB (sqlite3_memory_highwater:
+the schema, 0.4 MB a connection, pages and statements), the 500 sources and their state 0.85 MB
+(tracemalloc), the fetcher's client as the floor's. A 5%-changed cycle adds 9.6 MB: lxml 5.1 MB
+(importing lxml.etree, its libxml2 linked in; it normalises the changed pages and reads the rows
+proposals compare, so the process that does either imports it), SQLite 1.9 MB (an assessing thread
+reads the old snapshot while the recorder keeps the write connection: two connections, high water
+3.3 MB), the bodies held for proposals 0.6 MB, the rest texts, trees and bodies in flight. A first
+run adds about 5 MB in the checker (the worker reads the pages, about 56 MB of its own): batches of
+bodies, texts and compressed copies waiting for their transaction (1.1 MB traced of the worker's
+digests), SQLite 2.0 MB high water, multiprocessing 0.3-0.6 MB. The tracker's Python objects are not
+the peak: tracemalloc, from loading the sources to the largest point, finds 2.2 MB beyond imports in
+a no-change cycle, 3.8 MB in a first run. 1.5x needs the check path without SQLAlchemy (13.7 MB,
+more than the 1.5x leaves) or, for changed pages, normalising and proposals' rows out of the
+checking process (lxml's 5.1 MB): architecture, not tuning. The ratio is worse in a venv without
+the test extras: trio (about 4 MB, loaded by httpcore when installed) leaves both sides, the
+tracker's excess stays.
+
+Tried and dropped (same fixed databases, 2-3 runs each, medians, first run / no change / 5% changed
+against the same code without it): glibc's mmap threshold fixed at 16 KB (GLIBC_TUNABLES)
++0.4/+0.1/+0.2 MB and more CPU; trim_threshold 0 (trim at every free) -0.5/-0.1/-0.2, so malloc
+holds little that is free and malloc_trim after a phase has nothing to give back (one arena is
+already set, cli/context.py); PYTHONMALLOC=malloc +1.3/+2.1/+2.0; gc.collect() after each batch
++0.3/-0.1/-0.1 (noise; gc.collect() before start-up's gc.freeze finds 402 objects); PRAGMA
+cache_size 512 KiB +0.2/-0.6/-0.6, not worth a setting every command's connections would share
+untested on large databases; HELD_BYTES 0 +0.4/0.0/-0.6 for re-reading two snapshots a changed page;
+1 assessing thread instead of 2, 5% changed -0.1; BATCH_BYTES 250,000, first run, 6 alternated
+pairs: 64.2 -> 63.8 MB, wall 2.32 -> 2.66 s (medians). The registers' parsers out of a check's
+imports would save 0.2 MB, but the fetcher follows their next pages. Making the TLS context (1.8 MB)
+on first use would only help this bench, whose pages are http://.
 """
 
 from __future__ import annotations
