@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import zlib
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from tracker.fetching import FetchResult
 from tracker.services import check_pool, snapshots
 from tracker.services.checking import _assess, _digest_first, _Known, _same_text
 from tracker.services.content import derive
+from tracker.services.recording import Work
 from tracker.services.sources_admin import get_source
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,20 +111,40 @@ def test_digest_is_what_assess_gives_a_first_check(app: App, clock: Clock, kind:
 
 
 def test_a_broken_worker_leaves_first_checks_to_the_process(app: App, clock: Clock) -> None:
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        with pytest.raises(BrokenProcessPool):
-            pool.submit(os._exit, 1).result(timeout=60)
-        source = Source(id="s", url="http://127.0.0.1/s")
-        result = FetchResult("s", source.url, source.url, "ok", 200, {"content-type": "text/html"}, b"<p>x</p>")
+    source = Source(id="s", url="http://127.0.0.1/s")
+    result = FetchResult("s", source.url, source.url, "ok", 200, {"content-type": "text/html"}, b"<p>x</p>")
 
-        async def digest_first() -> object:
-            return await _digest_first(asyncio.get_running_loop(), pool, _Known(source, None), result, clock(),
-                                       3600, None)
+    async def digest_first() -> tuple[object, object]:
+        pool = await check_pool.Pool.fork(1)
+        try:
+            given = await _digest_first(pool, _Known(source, None), result, clock(), 3600, None)
+            for pid in pool.pids:
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+            return given, await _digest_first(pool, _Known(source, None), result, clock(), 3600, None)
+        finally:
+            pool.shutdown()
 
-        assert asyncio.run(digest_first()) is None
-    finally:
-        pool.shutdown(wait=False)
+    given, after = asyncio.run(digest_first())
+    assert isinstance(given, Work) and given.content_hash is not None
+    assert after is None
+
+
+def test_an_error_in_the_worker_is_raised_in_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:
+    def digest(*args: object) -> check_pool.Digest:
+        raise ValueError("a bug in a normaliser")
+
+    monkeypatch.setattr(check_pool, "digest", digest)     # before the fork: the worker calls this one
+
+    async def ask() -> None:
+        pool = await check_pool.Pool.fork(1)
+        try:
+            with pytest.raises(ValueError, match="a bug in a normaliser"):
+                await pool.digest(Source(id="s", url="http://127.0.0.1/s").rules, b"<p>x</p>", {}, "u", True)
+        finally:
+            pool.shutdown()
+
+    asyncio.run(ask())
 
 
 STAMP = r"Served at \d+"

@@ -14,18 +14,27 @@ The worker is forked only from a process that runs a single thread (the CLI's `t
 before it fetches), so it inherits no lock another thread held, and only on a machine with
 more than one core. A worker that dies is not fatal: the pages it was given are digested in
 the process instead.
+
+The event loop talks to each worker over a socket pair of its own, each message its length and
+a pickle: the loop writes a body as it is fetched and reads the digest when it comes back, with
+no thread in between (a ProcessPoolExecutor woke two threads of its own for every page, whose
+turns with the GIL the event loop waited for).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import pickle
+import socket
+import struct
 import threading
+from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.domain import changes
 from tracker.domain.sources import PAGE_KINDS, Rules, Source
@@ -33,6 +42,9 @@ from tracker.errors import FetchError
 from tracker.fetching import FetchResult
 from tracker.services import snapshots
 from tracker.services.content import Content, derive
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess  # multiprocessing is imported when a worker is forked
 
 log = logging.getLogger(__name__)
 
@@ -89,36 +101,167 @@ def digest(
 
 
 async def read(
-    loop: asyncio.AbstractEventLoop, pool: Executor, source: Source, result: FetchResult, *, keep: bool,
-    accepted: str | None = None,
+    pool: Pool, source: Source, result: FetchResult, *, keep: bool, accepted: str | None = None,
 ) -> Digest | None:
-    """``digest`` of a fetched body, by the worker; None if the worker is gone (the page is then
+    """``digest`` of a fetched body, by a worker; None if the worker is gone (the page is then
     read in the process, by _assess, which also records why a body is unreadable)."""
     try:
-        return await loop.run_in_executor(pool, digest, source.rules, result.body, result.headers,
-                                          result.final_url or source.url, keep, accepted)
-    except BrokenExecutor:
+        return await pool.digest(source.rules, result.body, result.headers, result.final_url or source.url, keep,
+                                 accepted)
+    except BrokenWorkerError:
         log.warning("source %s: the worker process is gone; read here", source.id)
         return None
 
 
-def open_pool(pages: int) -> Executor | None:
-    """A worker process for this cycle's ``pages`` first checks and noisy pages, forked now; None
-    when it would not pay or could not be forked safely."""
+class BrokenWorkerError(Exception):
+    """The worker process died, or its socket closed, before it answered."""
+
+
+_HEAD = struct.Struct("!I")     # every message: its length, then its pickle
+
+
+class _Channel(asyncio.Protocol):
+    """The event loop's end of one worker's socket: requests written as they come, answers read
+    in the order they were asked (the worker answers one at a time, in turn)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.broken = False
+        self._buffer = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= _HEAD.size:
+            (size,) = _HEAD.unpack_from(self._buffer)
+            if len(self._buffer) < _HEAD.size + size:
+                return
+            ok, value = pickle.loads(memoryview(self._buffer)[_HEAD.size:_HEAD.size + size])
+            del self._buffer[:_HEAD.size + size]
+            future = self.waiting.popleft()
+            if future.done():
+                continue        # its caller was cancelled
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.broken = True
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(BrokenWorkerError("the worker process is gone"))
+
+    def ask(self, request: bytes) -> asyncio.Future[Any]:
+        if self.broken or self.transport is None or self.transport.is_closing():
+            raise BrokenWorkerError("the worker process is gone")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        self.transport.writelines((_HEAD.pack(len(request)), request))
+        return future
+
+
+class Pool:
+    """Worker processes forked at a cycle's start, each fed over its socket by the event loop."""
+
+    def __init__(self, workers: list[tuple[BaseProcess, _Channel]]) -> None:
+        self._workers = workers
+
+    @classmethod
+    async def fork(cls, count: int) -> Pool:
+        """``count`` workers forked now (call it while this process runs one thread: a fork copies
+        no other thread, nor releases a lock one held); ValueError where fork is not offered."""
+        # Imported here (about 2 ms): a cycle with few first checks, the usual one, needs none.
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        loop = asyncio.get_running_loop()
+        workers: list[tuple[BaseProcess, _Channel]] = []
+        try:
+            for _ in range(count):
+                ours, theirs = socket.socketpair()
+                try:
+                    process = context.Process(target=_serve, args=(theirs,), daemon=True, name="check-worker")
+                    process.start()
+                finally:
+                    theirs.close()
+                try:
+                    _, channel = await loop.create_connection(_Channel, sock=ours)
+                except BaseException:
+                    ours.close()
+                    raise
+                workers.append((process, channel))
+        except BaseException:
+            cls(workers).shutdown()
+            raise
+        return cls(workers)
+
+    async def digest(
+        self, rules: Rules, body: bytes, headers: Mapping[str, str], url: str, keep: bool,
+        accepted: str | None = None,
+    ) -> Digest:
+        """``digest(...)`` run by the least busy worker; BrokenWorkerError if none is left."""
+        live = [channel for _, channel in self._workers if not channel.broken]
+        if not live:
+            raise BrokenWorkerError("no worker process is left")
+        channel = min(live, key=lambda c: len(c.waiting))
+        request = pickle.dumps((rules, body, dict(headers), url, keep, accepted), pickle.HIGHEST_PROTOCOL)
+        answer: Digest = await channel.ask(request)
+        return answer
+
+    @property
+    def pids(self) -> list[int | None]:
+        return [process.pid for process, _ in self._workers]
+
+    def shutdown(self) -> None:
+        """End the workers (each reads the end of its socket and returns) and wait for them."""
+        for _, channel in self._workers:
+            if channel.transport is not None:
+                # Shut down now: the transport itself closes the socket only when the loop next runs.
+                with contextlib.suppress(OSError):
+                    channel.transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+                channel.transport.abort()
+        for process, _ in self._workers:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _serve(sock: socket.socket) -> None:
+    """The worker: answer each request with ``digest(...)``, one at a time, until the socket closes."""
+    with sock, sock.makefile("rb") as stream:
+        while head := stream.read(_HEAD.size):
+            if len(head) < _HEAD.size:
+                return
+            (size,) = _HEAD.unpack(head)
+            request = stream.read(size)
+            if len(request) < size:
+                return
+            try:
+                answer: tuple[bool, Any] = (True, digest(*pickle.loads(request)))
+            except Exception as exc:  # raised in the checker, as a call in the process would be
+                answer = (False, exc)
+            try:
+                data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # an exception that does not pickle
+                data = pickle.dumps((False, RuntimeError(f"worker: {exc!r}")), pickle.HIGHEST_PROTOCOL)
+            sock.sendall(_HEAD.pack(len(data)) + data)
+
+
+async def open_pool(pages: int) -> Pool | None:
+    """Worker processes for this cycle's ``pages`` first checks and noisy pages, forked now; None
+    when they would not pay or could not be forked safely."""
     cores = os.cpu_count() or 1
     if pages < FIRST_CHECKS_MIN or cores < 2 or threading.active_count() > 1:
         return None
-    # Imported here (about 5 ms): a cycle with few first checks, the usual one, needs neither.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    pool = ProcessPoolExecutor(min(MAX_WORKERS, cores - 1), mp_context=multiprocessing.get_context("fork"))
     try:
-        pool.submit(int).result()      # forks the workers now, while this process runs one thread
-    except (OSError, BrokenExecutor):
+        return await Pool.fork(min(MAX_WORKERS, cores - 1))
+    except (OSError, ValueError):
         log.warning("no worker process for first checks; they are digested in this process", exc_info=True)
-        pool.shutdown(wait=False, cancel_futures=True)
         return None
-    return pool

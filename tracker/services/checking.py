@@ -297,12 +297,12 @@ def _assess(
 
 
 async def _digest_first(
-    loop: asyncio.AbstractEventLoop, pool: Executor, known: _Known, result: FetchResult, fetched_at: datetime,
+    pool: check_pool.Pool, known: _Known, result: FetchResult, fetched_at: datetime,
     every_seconds: int, body_hash: str | None,
 ) -> Work | None:
     """A first check digested by the worker process (check_pool.py): what _assess gives for a page
     with no accepted version and no kept body. None if the worker is gone."""
-    digest = await check_pool.read(loop, pool, known.source, result, keep=True)
+    digest = await check_pool.read(pool, known.source, result, keep=True)
     if digest is None:
         return None
     work = Work(known.source, result, fetched_at, every_seconds)
@@ -314,7 +314,7 @@ async def _digest_first(
 
 async def _assess_and_read_texts(
     fetcher: Fetcher, db: Database, known: _Known, result: FetchResult, fetched_at: datetime, every_seconds: int,
-    body_hash: str | None = None, threads: Executor | None = None, pool: Executor | None = None,
+    body_hash: str | None = None, threads: Executor | None = None, pool: check_pool.Pool | None = None,
 ) -> Work:
     """Assess in a worker thread; for an eCFR versions list with new section versions, fetch the
     part's text on the dates around them, so each new version carries what changed in its text.
@@ -326,10 +326,10 @@ async def _assess_and_read_texts(
     work: Work | None = None
     read = None
     if pool is not None and check_pool.first_check(known.source.kind, known.state):
-        work = await _digest_first(loop, pool, known, result, fetched_at, every_seconds, body_hash)
+        work = await _digest_first(pool, known, result, fetched_at, every_seconds, body_hash)
     elif pool is not None and check_pool.noisy(known.source.kind, known.state):
         accepted = known.state.content_hash if _same_rules(known) else None
-        read = await check_pool.read(loop, pool, known.source, result, keep=False, accepted=accepted)
+        read = await check_pool.read(pool, known.source, result, keep=False, accepted=accepted)
     if read is not None and read.error_class is None and _same_text(known, read.content_hash):
         # Read in the worker, on the other core: the accepted text again (the usual case), which
         # leaves nothing to read, load or compress. Its hash is what _quick gives the very bytes
@@ -433,8 +433,8 @@ async def check_sources_async(  # noqa: C901
     # Forked before any thread of this cycle starts (the assessing threads, the fetcher's). Pages
     # normalised on every check (first checks, noisy pages) are read there, on the other core: a
     # no-change sweep of 500 noisy pages took 16% less wall time for 1.3% more CPU (issue 18).
-    pool = check_pool.open_pool(sum(check_pool.first_check(k.source.kind, k.state)
-                                    or check_pool.noisy(k.source.kind, k.state) for k in known))
+    pool = await check_pool.open_pool(sum(check_pool.first_check(k.source.kind, k.state)
+                                          or check_pool.noisy(k.source.kind, k.state) for k in known))
     threads = ThreadPoolExecutor(ASSESS_THREADS, thread_name_prefix="assess")
     try:
         async with app.fetcher() as fetcher:
@@ -467,7 +467,7 @@ async def check_sources_async(  # noqa: C901
     finally:
         threads.shutdown(wait=False)
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown()
     # What the cycle knew of each source goes before triage loads what it needs: at 10,000 sources
     # the two together made the peak (issue 18: 500 changed of 10,000, 111.5 -> 108.2 MB).
     del known, by_id, every
