@@ -331,6 +331,15 @@ def test_a_body_already_accepted_as_content_is_not_scanned_again(server: LocalSe
     assert fetch(server, "/412", known_content=hashlib.sha256(page).hexdigest()).error_class == BLOCKED
 
 
+def test_a_body_its_caller_screens_is_not_scanned_here(server: LocalServer) -> None:
+    page = (b"<html><head><title>Just a moment...</title></head>"
+            b"<body><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>")
+    server.route("/waf", Reply(200, {"Content-Type": "text/html"}, page))
+    assert (fetch(server, "/waf", screen=False).outcome, fetch(server, "/waf").error_class) == ("ok", BLOCKED)
+    server.route("/412", Reply(412, {"Content-Type": "text/html"}, page))  # a status is judged whatever the body
+    assert fetch(server, "/412", screen=False).error_class == BLOCKED
+
+
 def test_fetch_many_yields_every_result(server: LocalServer) -> None:
     for n in range(6):
         server.route(f"/m{n}", Reply(200, {}, str(n).encode()))

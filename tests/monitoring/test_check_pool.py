@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import cli_env
 from tests.fetching.localserver import LocalServer, Reply
@@ -20,7 +21,8 @@ from tests.monitoring.conftest import Clock, add, events_of, html
 from tracker.app import App
 from tracker.domain import changes
 from tracker.domain.sources import Source
-from tracker.fetching import FetchResult
+from tracker.fetching import BLOCKED, FetchResult, challenge_reason
+from tracker.schema.operational import source_state
 from tracker.services import check_pool, snapshots
 from tracker.services.checking import _assess, _digest_first, _Known, _same_text
 from tracker.services.content import derive
@@ -54,6 +56,8 @@ print(json.dumps({"pid": os.getpid(), "outcomes": {o.source_id: o.outcome for o 
 
 PDF = make_pdf(["Notice 12", "In force"])
 BAD_JSON = b"{not json"
+# A bot challenge served with a 200: the fetcher leaves a first check's body to the worker to screen.
+CHALLENGE = b"<html><head><title>Just a moment...</title></head><body><script>cf_chl_opt={}</script></body></html>"
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker is forked only on more than one core")
@@ -63,6 +67,7 @@ def test_a_first_run_digested_by_the_worker(app: App, server: LocalServer, tmp_p
         "b": ("html", html("<p>细胞治疗 指导原则</p>")),
         "pdf": ("pdf", Reply(200, {"Content-Type": "application/pdf"}, PDF)),
         "bad": ("json", Reply(200, {"Content-Type": "application/json"}, BAD_JSON)),
+        "wall": ("html", Reply(200, {"Content-Type": "text/html"}, CHALLENGE)),
     }
     for source_id, (kind, reply) in pages.items():
         server.route(f"/{source_id}", reply)
@@ -75,15 +80,20 @@ def test_a_first_run_digested_by_the_worker(app: App, server: LocalServer, tmp_p
                            capture_output=True, text=True, timeout=120)
     assert child.returncode in (0, 3), child.stderr      # 3: a source failed (the bad JSON)
     report = json.loads(child.stdout.strip().splitlines()[-1])
-    assert report["outcomes"] == {"a": "baselined", "b": "baselined", "pdf": "baselined", "bad": "failed"}
+    assert report["outcomes"] == {"a": "baselined", "b": "baselined", "pdf": "baselined", "bad": "failed",
+                                  "wall": "failed"}
     digested_in = pids.read_text().split()
     assert len(digested_in) == len(pages) and str(report["pid"]) not in digested_in
+    with app.db.read() as conn:
+        wall = conn.execute(sa.select(source_state).where(source_state.c.source_id == "wall")).one()
+    reason = challenge_reason(200, {"content-type": "text/html"}, CHALLENGE)
+    assert (wall.state, wall.last_error_class, wall.last_error, wall.last_status) == ("blocked", BLOCKED, reason, 200)
 
     for source_id, (_, reply) in pages.items():
         source = get_source(app, source_id)
         assert isinstance(reply.body, bytes)
         headers = {name.lower(): value for name, value in reply.headers.items()}
-        if source_id == "bad":
+        if source_id in ("bad", "wall"):
             assert len(events_of(app, source_id)) == 1      # registered only: an unreadable body fails
             continue
         [_, baselined] = events_of(app, source_id)
@@ -114,20 +124,34 @@ def test_a_broken_worker_leaves_first_checks_to_the_process(app: App, clock: Clo
     source = Source(id="s", url="http://127.0.0.1/s")
     result = FetchResult("s", source.url, source.url, "ok", 200, {"content-type": "text/html"}, b"<p>x</p>")
 
-    async def digest_first() -> tuple[object, object]:
+    async def digest_first() -> tuple[Work, Work]:
         pool = await check_pool.Pool.fork(1)
         try:
-            given = await _digest_first(pool, _Known(source, None), result, clock(), 3600, None)
+            given = await _digest_first(pool, None, _Known(source, None), result, clock(), 3600, None)
             for pid in pool.pids:
                 assert pid is not None
                 os.kill(pid, signal.SIGKILL)
-            return given, await _digest_first(pool, _Known(source, None), result, clock(), 3600, None)
+            return given, await _digest_first(pool, None, _Known(source, None), result, clock(), 3600, None)
         finally:
             pool.shutdown()
 
-    given, after = asyncio.run(digest_first())
-    assert isinstance(given, Work) and given.content_hash is not None
-    assert after is None
+    given, after = asyncio.run(digest_first())       # the second read in a thread of the process
+    alone = _assess(app.db, _Known(source, None), result, clock(), 3600)
+    for work in (given, after):
+        assert (work.content, work.content_hash, work.body_hash, work.error_class) == (
+            alone.content, alone.content_hash, alone.body_hash, alone.error_class)
+        assert work.compressed is not None and zlib.decompress(work.compressed) == result.body
+
+
+@pytest.mark.parametrize(("status", "body"), [(200, CHALLENGE), (200, b"<html><body><p>x</p></body></html>"),
+                                              (203, CHALLENGE)])
+def test_digest_screens_a_first_check_as_the_fetcher_would(status: int, body: bytes) -> None:
+    source = Source(id="s", url="http://127.0.0.1/s")
+    headers = {"content-type": "text/html"}
+    digest = check_pool.digest(source.rules, body, headers, source.url, keep=True, status=status)
+    reason = challenge_reason(status, headers, body)
+    assert (digest.error_class, digest.error) == ((BLOCKED, reason) if reason else (None, None))
+    assert (digest.content is None) == (reason is not None)
 
 
 def test_an_error_in_the_worker_is_raised_in_the_checker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -424,7 +424,7 @@ class Fetcher:
         digest = (hashlib.sha256(body).hexdigest()
                   if request.known_content is not None and len(body) <= SMALL_PAGE else None)
         known = digest is not None and digest == request.known_content
-        reason = challenge_reason(status, headers, b"" if known else body)
+        reason = challenge_reason(status, headers, b"" if known else body) if request.screen else None
         if reason:
             return failed(BLOCKED, reason)
         return FetchResult(request.source_id, request.url, url, "ok", status, headers, body, body_hash=digest)

@@ -44,6 +44,9 @@ class FetchRequest:
     # SHA-256 of the body last accepted as this source's content: the very same bytes are not
     # scanned for a bot challenge again (status and headers still are).
     known_content: str | None = None
+    # False: the body of a 200 or 203 answer is screened for a bot challenge by the caller, not
+    # here (a check's first look at a page, in its worker process: services/check_pool.py).
+    screen: bool = True
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.domain import changes
 from tracker.domain.sources import PAGE_KINDS, Rules, Source
 from tracker.errors import FetchError
-from tracker.fetching import FetchResult
+from tracker.fetching import BLOCKED, FetchResult, challenge_reason
 from tracker.services import snapshots
 from tracker.services.content import Content, derive
 
@@ -78,36 +78,46 @@ class Digest:
     compressed: bytes | None
     error_class: str | None = None
     error: str | None = None
+    body_hash: str | None = None        # a first check's (the event loop did not hash its body)
 
 
 def digest(
     rules: Rules, body: bytes, headers: Mapping[str, str], url: str, keep: bool = True, accepted: str | None = None,
+    status: int | None = None,
 ) -> Digest:
     """The worker's work on one body (or the process's, when there is no worker): its content and
-    that content's hash, and, with ``keep`` (a first check, whose body is kept), the body
-    compressed. A noisy page's body whose text is the accepted one is kept by its hash only, and
-    _assess compresses any other. A text whose hash is ``accepted`` (the source's accepted text,
-    read under the same rules and code) is not sent back: the process needs its hash only, as for
-    the very bytes it holds (issue 18: no 27 KB text pickled, sent and unpickled a noisy page;
-    500 of them, 8 alternated runs, the checker's main thread 1.12 -> 1.08 s of CPU)."""
+    that content's hash, and, with ``keep`` (a first check, whose body is kept), the body's hash
+    and the body compressed. A noisy page's body whose text is the accepted one is kept by its
+    hash only, and _assess compresses any other. A text whose hash is ``accepted`` (the source's
+    accepted text, read under the same rules and code) is not sent back: the process needs its
+    hash only, as for the very bytes it holds (issue 18: no 27 KB text pickled, sent and unpickled
+    a noisy page; 500 of them, 8 alternated runs, the checker's main thread 1.12 -> 1.08 s of CPU).
+    With ``status`` (a first check, which the fetcher left unscreened), a bot challenge is
+    recognised first: the fetch failed, as the fetcher says."""
+    if status is not None:
+        reason = challenge_reason(status, headers, body)
+        if reason:
+            return Digest(None, None, None, BLOCKED, reason)
+    hashed = changes.body_hash(body) if keep else None
     try:
         content = derive(rules, body, headers, url)
     except FetchError as exc:
-        return Digest(None, None, None, exc.error_class, exc.message)
+        return Digest(None, None, None, exc.error_class, exc.message, hashed)
     content_hash = changes.content_hash(content.text)
     if content_hash == accepted:
-        return Digest(None, content_hash, None)
-    return Digest(content, content_hash, snapshots.compress(body) if keep else None)
+        return Digest(None, content_hash, None, body_hash=hashed)
+    return Digest(content, content_hash, snapshots.compress(body) if keep else None, body_hash=hashed)
 
 
 async def read(
     pool: Pool, source: Source, result: FetchResult, *, keep: bool, accepted: str | None = None,
+    screen: bool = False,
 ) -> Digest | None:
-    """``digest`` of a fetched body, by a worker; None if the worker is gone (the page is then
-    read in the process, by _assess, which also records why a body is unreadable)."""
+    """``digest`` of a fetched body, by a worker (``screen``: for a bot challenge too); None if the
+    worker is gone (the page is then read in the process)."""
     try:
         return await pool.digest(source.rules, result.body, result.headers, result.final_url or source.url, keep,
-                                 accepted)
+                                 accepted, result.status if screen else None)
     except BrokenWorkerError:
         log.warning("source %s: the worker process is gone; read here", source.id)
         return None
@@ -203,14 +213,14 @@ class Pool:
 
     async def digest(
         self, rules: Rules, body: bytes, headers: Mapping[str, str], url: str, keep: bool,
-        accepted: str | None = None,
+        accepted: str | None = None, status: int | None = None,
     ) -> Digest:
         """``digest(...)`` run by the least busy worker; BrokenWorkerError if none is left."""
         live = [channel for _, channel in self._workers if not channel.broken]
         if not live:
             raise BrokenWorkerError("no worker process is left")
         channel = min(live, key=lambda c: len(c.waiting))
-        request = pickle.dumps((rules, body, dict(headers), url, keep, accepted), pickle.HIGHEST_PROTOCOL)
+        request = pickle.dumps((rules, body, dict(headers), url, keep, accepted, status), pickle.HIGHEST_PROTOCOL)
         answer: Digest = await channel.ask(request)
         return answer
 
