@@ -243,8 +243,13 @@ cache_size 512 KiB +0.2/-0.6/-0.6, not worth a setting every command's connectio
 untested on large databases; HELD_BYTES 0 +0.4/0.0/-0.6 for re-reading two snapshots a changed page;
 1 assessing thread instead of 2, 5% changed -0.1; BATCH_BYTES 250,000, first run, 6 alternated
 pairs: 64.2 -> 63.8 MB, wall 2.32 -> 2.66 s (medians). The registers' parsers out of a check's
-imports would save 0.2 MB, but the fetcher follows their next pages. Making the TLS context (1.8 MB)
-on first use would only help this bench, whose pages are http://.
+imports would save 0.2 MB, but the fetcher follows their next pages; the projections other than
+sources imported only by a Projector that needs them (App.fresh("sources") with a Projector of that
+one) -0.0/-0.5/-0.4 (3 alternated runs), not kept as tried: `serve`'s tick calls
+App.fresh("sources"), and a Projector made for each call loses the cache of read models with nothing
+new (Projector._nothing_new) that the tick relies on, and with those two and the smaller page cache
+a no-change cycle would still be about 58.1 MB, 1.51x. Making the TLS context (1.8 MB) on first use
+would only help this bench, whose pages are http://.
 """
 
 from __future__ import annotations
