@@ -250,6 +250,51 @@ App.fresh("sources"), and a Projector made for each call loses the cache of read
 new (Projector._nothing_new) that the tick relies on, and with those two and the smaller page cache
 a no-change cycle would still be about 58.1 MB, 1.51x. Making the TLS context (1.8 MB) on first use
 would only help this bench, whose pages are http://.
+
+A first run's time, session 8 (issue 18). Measured by hand on this bench's server and pages, one
+registered database copied before each first run, 500 pages, with a sitecustomize hook giving each
+thread's CPU, the event loop's time in select and the main thread's run-queue wait (schedstat). The
+checker's event loop never idled (0.02-0.08 s in select a run) while the worker idled more than half
+the run, so the checker's own CPU is a first run's wall time at rest. It was: start-up to the first
+request 0.27-0.33 s; the fetch loop 0.73-0.77 s (the Fetcher alone 0.54-0.57 s against 0.68-0.69 s
+for the floor's httpx loop, the two alternated in one process); the recording thread 0.11-0.14 s (26
+batches of about 19 pages, the 500 KB cap); the ProcessPoolExecutor's manager and feeder threads
+0.11-0.16 and 0.03-0.05 s, woken by each write of the event loop and holding the GIL it then waited
+for (cProfile put 0.68 s of the loop's time in that write); and for each page on the loop, the
+challenge markers (0.2 ms; 0.11 ms with 5e3f6a2's memchr) and the body's SHA-256 (0.04 ms). Now the
+event loop writes each body to the worker over a socket pair and reads the digests in a Protocol, no
+thread between them (check_pool.Pool), and a first check's body is screened for a challenge and
+hashed by the worker (FetchRequest.screen=False; the status and headers are still the fetcher's to
+judge). Alternated pairs, by hand, 8 each (load 3.5-5.4, where wall time followed the run queue: the
+checker waited 0.3-2.2 s for a core): the checker's CPU 1.688 -> 1.551 s and 1.417 -> 1.300 s (the
+socket pair), 1.171 -> 1.025 s (screening in the worker); with the worker's, 2.327 -> 2.223, 1.981
+-> 1.848 and 1.664 -> 1.587 s. Events, snapshots, versions and state rows identical (sorted dumps,
+times and order blanked). This bench, main before (da392fc) and after (50eec91), four runs each
+alternated, --rounds 3, load 1.1-2.1: first run 1.58x/1.87x/1.79x/1.96x -> 1.44x/1.26x/1.29x/1.44x
+the floor (CPU 2.08x/1.94x/1.93x/1.99x -> 1.83x/1.80x/1.67x/1.71x; one first run a bench, so noisy
+figures), no change 0.92-0.94x -> 0.96-1.01x (CPU 0.92-0.96x -> 0.96-0.97x), 5% changed 1.11-1.14x
+-> 1.09-1.27x (CPU 1.11-1.18x -> 1.08-1.23x). Those two cycles run the same code as before (no
+worker under 64 first checks): ten no-change runs each by hand, alternated on one database (load
+2.1), CPU median 0.836 -> 0.833 s, wall 0.902 -> 0.888 s. Peak in a first run 64.1-64.6 -> 64.5-67.1
+MB: the checker itself 63.7-63.8 -> 65.1-66.2 MB (the worker 52 MB), as the faster loop now waits
+for the worker with more fetched bodies in hand (sending the body to the worker unpickled, with no
+joined copy, changed nothing: 64.8-66.8 MB). 2,000 pages, one run each (load 1.6-2.2): first run
+1.67x -> 1.61x (CPU 5.36 -> 4.90 s), no change 0.82x -> 0.85x, 5% changed 1.00x -> 1.02x; by hand
+right after (load 2.1), a 2,000-page first run took 3.2-3.4 s against the floor's 2.7-2.8 s, the
+checker's own CPU 2.6-2.8 s, the worker's 1.9 s beside it.
+
+Tried and dropped (by hand, alternated, the checker's CPU medians): sys.setswitchinterval(0.0005),
+so the loop would take the GIL back sooner, 6 pairs: wall 2.51 -> 2.60 s, CPU 3.00 -> 3.25 s; one
+poll(0) over every pooled connection per pass of the pool instead of one per idle connection, 8
+pairs: 1.140 -> 1.134 s; the loop's writes to the worker coalesced into one per loop iteration, 6
+pairs: 1.194 -> 1.209 s; recording batches of 2.5 MB (5 of 100 pages), 8 pairs: 1.310 -> 1.249 s,
+for 9 MB more peak (65 -> 74 MB) against the memory targets; a first check's text not sent back (a
+baseline needs its hash only) with 1.25 MB batches at the same peak, 8 pairs: 1.135 -> 1.122 s, not
+worth changing decide_check; a body shorter than 30,000 bytes padded so that CPython's two-way
+search scans for the markers: 0.20 -> 0.23 ms a page. A cheaper zlib level for first snapshots was
+not tried again: compressing is the worker's, which idles, and level 1 stores 17% more (above). What
+stays on the checker's critical path: httpx (cheaper than the floor's own loop), start-up (about
+0.15 s more than the floor's, SQLAlchemy's import 0.12 s of it) and recording.
 """
 
 from __future__ import annotations
