@@ -16,7 +16,7 @@ from tracker import migrate
 from tracker.core import Database, EventStore, Projector
 from tracker.core.store import utc_now
 from tracker.domain.upcasters import build_upcaster
-from tracker.projections import ReadModel, all_projections
+from tracker.projections import NAMES, ReadModel, all_projections, projections_named
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class App:
         self.clock = clock
         self._fetcher = fetcher
         self._mail = mail
+        self._projectors: dict[frozenset[str], Projector] = {}
 
     @cached_property
     def db(self) -> Database:
@@ -72,9 +73,22 @@ class App:
         """
         if self.read_only:
             return
-        behind = self.projector.behind(read_models or None)
+        projector = self._projector_of(read_models)
+        behind = projector.behind(read_models or None)
         if behind:
-            self.projector.catch_up(only=behind)
+            projector.catch_up(only=behind)
+
+    def _projector_of(self, read_models: tuple[ReadModel, ...]) -> Projector:
+        """The projector of every read model once it is built; until then, one of just these, kept
+        for the next call that names them (the scheduler's tick asks for "sources" each time, and
+        its projector remembers the stretches of the log found to hold nothing for them). A check
+        imports and builds no projection but the sources one (issue 18)."""
+        names = frozenset(read_models)
+        if not names or "projector" in self.__dict__ or not names <= NAMES:
+            return self.projector    # an unknown name is refused there, naming every projection
+        if names not in self._projectors:
+            self._projectors[names] = Projector(self.store, projections_named(names))
+        return self._projectors[names]
 
     def fetcher(self) -> Fetcher:
         """A new fetcher for one round of checks (use it as ``async with``)."""
