@@ -43,11 +43,17 @@ def row_to_source(row: Any) -> Source:
     """A Source from a ``sources`` row (raises ValidationError if the stored fields are unusable)."""
     return Source(
         id=row.id, url=row.url, kind=row.kind, jurisdiction=row.jurisdiction, title=row.title,
-        items=tuple(json.loads(row.items)), tags=tuple(json.loads(row.tags)),
-        select=row.select_css, ignore=tuple(json.loads(row.ignore)), volatile=tuple(json.loads(row.volatile or "[]")),
+        items=_strings(row.items), tags=_strings(row.tags),
+        select=row.select_css, ignore=_strings(row.ignore), volatile=_strings(row.volatile),
         every=None if row.every_seconds is None else f"{row.every_seconds}s",
         respect_robots=bool(row.respect_robots), origin=row.origin,
     )
+
+
+def _strings(stored: str | None) -> tuple[str, ...]:
+    """A list column as stored (_dumps); most are empty, which a check of 500 sources decoded 1,500
+    times (issue 18: 1.2 ms of the 13 its sources took to load)."""
+    return () if not stored or stored == "[]" else tuple(json.loads(stored))
 
 
 def _dumps(values: list[str]) -> str:
