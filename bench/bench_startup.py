@@ -40,6 +40,34 @@ building the 35 dataclasses they declare (0.4 ms each in 3.11: settings 11 of th
 the schema's tables and SQLite's dialect 11-13 ms; the command itself 18-21 ms (SQLAlchemy
 compiling its 27 statements afresh in each process, 6 ms; connecting; a second run in the same
 process costs 11-13 ms). Even all the tracker's imports gone would leave status above urlwatch.
+
+Before a check's first request (issue 18, session 8), measured as the CPU time of fresh processes
+up to their first HTTP request (httpx's AsyncClient.send patched to note process_time and exit),
+`tracker check --all --json` over bench_check's 500 pages after a first run, old and new code
+alternated: about 0.39-0.50 s at load 3-4, against 0.077 s for python importing httpx and reading a
+JSON of 500 ETags. Where it went (old code, load 2): interpreter 18 ms, httpx 62, SQLAlchemy 107,
+the tracker's modules and click 73, the database opened, its migration and the sources read model
+checked 6, the sources loaded 22, the fetcher built 63 (httpcore, and trio, which httpcore imports
+when installed: selenium, a test dependency, brings it; the floor's AsyncClient pays it alike) and
+its TLS context 20 more. Cut: a check imports and builds no projection but the sources one
+(App.fresh with a Projector of the read models named; the record's fold, triage's proposals, the
+digest index: 8.2 ms under -X importtime; tests/cli/test_startup_imports.py pins it), and loads its
+sources cheaper (the nine source_state columns it reads instead of twenty, list columns holding
+"[]" not decoded: _load over 500 sources 17.0-18.7 -> 11.1-11.4 ms). Paired medians of the CPU to
+the first request: -18, -7 and -11 ms (15, 12 and 25 pairs, load 3.6-4.4), medians 0.501 -> 0.485,
+0.393 -> 0.384, 0.410 -> 0.397 s; a first run -24 ms (10 pairs). This bench, 15 runs, load 3.3-3.4,
+run old then new: `tracker check` with nothing due 0.225 -> 0.212 s CPU (0.99x -> 1.00x the
+floor's wall time, which moved too). bench_check --pages 500 --rounds 3 (load 1.9-2.6, one run each
+side, noise larger than the gain): no change 1.06x -> 0.93x, 5% changed 1.09x -> 1.07x, first run
+1.66x -> 1.67x; --noisy, two runs each side: no change 1.31x/1.22x -> 1.26x/1.25x.
+Tried and dropped: the TLS context made on first use (20 ms and 4.7 ms of importlib.readers that
+certifi.where() imports; the floor's AsyncClient loads the bundle SSL_CERT_FILE names instead, this
+machine's): it would help only http:// pages, real sources are https. domain.changes, recording
+and the normalisers imported after the first request: every path that gets an answer needs them
+then, so the CPU would move, not go. The register parsers (1.7 ms under -X importtime) imported only
+for register kinds: tracker.fetching re-exports them, and keeping that surface lazily takes a
+module __getattr__. The settings' 11 frozen dataclasses (4.6 ms) and the schema's tables (11-13 ms)
+stay: one declaration of each, created once per process, not in bulk.
 """
 
 from __future__ import annotations
