@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.fetching.localserver import config, run
 from tracker.fetching import Fetcher, FetchRequest, FetchResult
 
@@ -132,10 +134,46 @@ def test_the_pool_holds_its_bound_across_hosts_and_concurrent_requests() -> None
 
 
 
+def test_a_connection_handed_to_a_request_is_not_handed_to_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpcore hands a queued request the first idle connection, which stays idle until that
+    # request's task runs: one queued in the meantime got the same one, found it taken and went
+    # round the pool again (issue 18: about three times a page in a sweep). Counted here.
+    from httpcore._async import connection_pool
+
+    retries: list[object] = []
+    clear = connection_pool.AsyncPoolRequest.clear_connection
+
+    def counted(request: connection_pool.AsyncPoolRequest) -> None:
+        retries.append(request)
+        clear(request)
+
+    monkeypatch.setattr(connection_pool.AsyncPoolRequest, "clear_connection", counted)
+
+    async def go() -> list[FetchResult]:
+        server = KeepAliveServer()
+        await server.start()
+        try:
+            async with Fetcher(config(concurrency=4, per_host=4)) as fetcher:
+                return [r async for r in fetcher.fetch_many(
+                    FetchRequest(f"s{i}", server.url("/page"), respect_robots=False) for i in range(200))]
+        finally:
+            await server.close()
+
+    results = run(go())
+    assert [r.outcome for r in results] == ["ok"] * 200
+    if _linear_pool():
+        assert retries == []
+
+
+def _linear_pool() -> bool:
+    import httpcore
+
+    return httpcore.__version__.startswith("1.0.")
+
+
 def test_httpcore_1_0_gets_the_linear_pool() -> None:
     """The pool's bookkeeping is a copy of httpcore 1.0's method: taken on that release only."""
     import httpcore
-    import pytest
 
     from tracker.fetching import transport
 

@@ -73,7 +73,13 @@ class _Pool(httpcore.AsyncConnectionPool):
     asks every idle connection ``is_idle()`` of every connection again, only to take the length
     of that list (the number of connections): 256 calls per request at 16 connections, 13% of
     the CPU of 500 conditional GETs answered 304 (issue 18). This is the same method (httpcore
-    1.0.9) with that length taken directly, and the same decisions in the same order.
+    1.0.9) with that length taken directly, and one decision changed: an HTTP/1.1 connection
+    already handed to a request is not handed to another.
+
+    httpcore gives a queued request the first idle connection; the connection stays idle until
+    its request's task runs, so a request queued in the meantime was given the same one, found
+    it taken (ConnectionNotAvailable) and went round the pool again (issue 18: 2,000 pages at 16
+    connections made 5,900 such retries, each a pass of this method and wake-ups of the task).
     """
 
     def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
@@ -87,23 +93,25 @@ class _Pool(httpcore.AsyncConnectionPool):
             ):
                 self._connections.remove(connection)
                 closing.append(connection)
+        # An HTTP/1.1 connection serves one request at a time: one handed to a request that has not
+        # yet started on it looks idle, but is taken (HTTP/2 ones are shared, as httpcore does).
+        taken = set() if self._http2 else {id(r.connection) for r in self._requests if r.connection is not None}
         for pool_request in [request for request in self._requests if request.is_queued()]:
             origin = pool_request.request.url.origin
-            available = next(
-                (c for c in self._connections if c.can_handle_request(origin) and c.is_available()), None
-            )
-            if available is not None:
-                pool_request.assign_to_connection(available)
-                continue
-            if len(self._connections) >= self._max_connections:
-                idle = next((c for c in self._connections if c.is_idle()), None)
+            available = next((c for c in self._connections if id(c) not in taken
+                              and c.can_handle_request(origin) and c.is_available()), None)
+            if available is None and len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if id(c) not in taken and c.is_idle()), None)
                 if idle is None:
                     continue        # stays queued until a connection frees up
                 self._connections.remove(idle)
                 closing.append(idle)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
-            pool_request.assign_to_connection(connection)
+            if available is None:
+                available = self.create_connection(origin)
+                self._connections.append(available)
+            pool_request.assign_to_connection(available)
+            if not self._http2:
+                taken.add(id(available))
         return closing
 
 
