@@ -295,6 +295,56 @@ search scans for the markers: 0.20 -> 0.23 ms a page. A cheaper zlib level for f
 not tried again: compressing is the worker's, which idles, and level 1 stores 17% more (above). What
 stays on the checker's critical path: httpx (cheaper than the floor's own loop), start-up (about
 0.15 s more than the floor's, SQLAlchemy's import 0.12 s of it) and recording.
+
+The pool's retries, session 8 (issue 18: 2,000 pages 1.61x where 500 gave 1.26-1.44x). Nothing
+per page was found to grow with the pages: the checker's main thread took 1-1.5 ms of CPU a page
+at both sizes, the recording thread 104 batches at 2,000 pages (0.50-0.58 s of CPU, 1.4-1.7 s of
+wall waiting for the disk beside the loop; the last batches 4-5 ms of CPU each, as the first).
+What cost most on the loop was the same at both sizes: httpcore gives a queued request the first
+idle connection, which stays idle until that request's task runs, so one queued in the meantime
+got the same connection, found it taken (ConnectionNotAvailable) and went round the pool again:
+5,900 retries over 2,000 pages (2.95 a page, 1,486 over 500), each a pass of the bookkeeping
+(9,800 passes instead of 4,000) and wake-ups. transport._Pool now hands an HTTP/1.1 connection to
+one request at a time (no retries left). By hand, first runs of 2,000 pages on copies of one
+registered database, old and new alternated, 5 pairs (load 1.5-4.3): the checker's main thread CPU
+median 3.107 -> 2.543 s, the process's with the worker 5.98 -> 5.44 s; 500 pages, 4 pairs (load
+4.3-4.7): 1.05-1.39 -> 1.05-1.15 s, within the noise. This bench, main (e429296) and the change
+alternated (--rounds 1, load 1.7-2.7), 2,000 pages: first run 1.11x/1.76x -> 1.30x/1.48x the floor
+(CPU 1.79x/1.74x -> 1.63x/1.53x; 5.34/5.04 -> 4.53/4.18 s), no change 0.94x/0.83x -> 0.65x/0.57x
+(CPU 2.39/2.28 -> 1.66/1.61 s: a sweep of 304s went round the pool as often), 5% changed
+1.04x/0.99x -> 0.85x/0.85x (CPU 3.00/2.98 -> 2.09/2.25 s); 500 pages (--rounds 3, load 4.8, the
+floor itself at wall twice its CPU): first run 1.49x -> 1.41x (CPU 1.75x -> 1.48x), no change 0.91x
+-> 0.81x (CPU 0.85 -> 0.72 s), 5% changed 1.19x -> 0.77x (CPU 0.98 -> 0.84 s). Peak: 2,000 pages
+first run 70.1/70.8 -> 71.8/71.8 MB (by hand, the checker's own, 73.8-74.3 -> 75.2-76.0 MB), no
+change 63.7 -> 63.5-63.7, 5% changed 75.0-75.4 -> 74.9-75.8; 500 pages first run 64.2 -> 66.9 MB
+(one run each; by hand 66.4-67.2 -> 65.9-67.9), no change 59.5 -> 59.6, 5% changed 69.3 -> 69.0.
+10,000 pages, main then the change (--rounds 1, load 2.8-3.5): first run 1.50x -> 1.37x the floor
+(CPU 25.46 -> 22.39 s), no change 0.89x -> 0.53x (CPU 9.70 -> 8.34 s), 5% changed 1.29x -> 0.99x
+(CPU 12.44 -> 12.33 s); peak 85.5 -> 89.4 MB first run (one run each; this session's first runs at
+10,000 gave 82.8-93.3 MB before), no change 82.4 -> 82.3, 5% changed 98.2 -> 96.9, within the 100 MB.
+A first run's peak is 1-4 MB higher with the faster loop, more so the more pages: the loop now
+waits for the worker more often, with fetched bodies in hand (below). Events, snapshots, versions
+and state rows identical after a first run, no change, 25 changed and no change again (sorted
+dumps, times and positions masked).
+
+Why this bench's first-run ratio is not what the same run gives by hand (1.61x here against 3.2-3.4
+s for the floor's 2.7-2.8 s by hand): the run queue. One first run an invocation, on a machine
+other work shares, and a first run keeps three processes busy (the checker, its worker and the
+server) where the floor keeps two. By hand (schedstat of the checker's main thread, 2,000 pages,
+load 2.0-2.5): wall 4.6-7.0 s for 1.9-2.0 s of the main thread's CPU, which waited 1.7-3.9 s for a
+core; the worker was forked every time (no other thread at the fork). In one hour the bench gave
+2.03x and 2.09x (wall 8.53 and 6.07 s for 5.80 and 6.13 s of the process's CPU: on average less
+than one core between the checker and its worker) and by hand in between 3.1-5.5 s (4 of 6 runs
+under 3.5 s, CPU 5.1-8.7 s) against the floor's 3.3-4.2 s. With the CPU ratio beside, the wall
+ratio of one first run is the load of the moment.
+
+Tried and dropped: the worker at nice 10, so the checker and the server go first: the main thread's
+run-queue wait 2.4-3.9 -> 1.2-2.5 s, but wall 5.65-7.00 -> 5.67-7.86 s (4 pairs, load 2.6-4.9,
+medians 6.33 -> 6.20 s): a starved worker stops the loop at its window instead. Not kept for lack
+of time to measure it on every cycle: fetch_many's window of 32 tasks instead of 64 (finished
+fetches wait there, 26 KB each, while the loop waits for the worker): the checker's peak 75.0-76.0
+-> 74.1-75.2 MB at 2,000 pages, about half of what the faster loop added, the same CPU (3 pairs,
+load 4.3-4.8); the window also keeps requests to other hosts going while one host's slots are full.
 """
 
 from __future__ import annotations
