@@ -334,6 +334,13 @@ class EventStore:
             wanted = sorted(set(types))
             if not wanted:
                 return
+            if self.db.is_sqlite and len(wanted) > 1 and wanted[0][:1] == wanted[-1][:1] != "":
+                # Types of one family (Source*): the narrow range they span, first. SQLite rejects a
+                # row outside it in one comparison, where the IN list costs a lookup per row: a scan
+                # of a million events for the 22,000 of the sources read model, 0.14 -> 0.11 s. A
+                # range as wide as the record's (Agency... to Watch...) would only add comparisons.
+                conditions.append(f"type BETWEEN {mark} AND {mark}")
+                params.extend((wanted[0], wanted[-1]))
             conditions.append(f"type IN ({', '.join([mark] * len(wanted))})")
             params.extend(wanted)
         # Plain SQL on the driver's cursor: its rows are tuples as they come, where SQLAlchemy's
