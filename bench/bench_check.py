@@ -325,7 +325,10 @@ change 63.7 -> 63.5-63.7, 5% changed 75.0-75.4 -> 74.9-75.8; 500 pages first run
 A first run's peak is 1-4 MB higher with the faster loop, more so the more pages: the loop now
 waits for the worker more often, with fetched bodies in hand (below). Events, snapshots, versions
 and state rows identical after a first run, no change, 25 changed and no change again (sorted
-dumps, times and positions masked).
+dumps, times and positions masked). Main afterwards (8e07e86, with startup2's cuts before the first
+request), one invocation each, load 1.4-2.1: 500 pages (--rounds 3) first run 1.24x (CPU 1.68x), no
+change 0.81x, 5% changed 0.94x, peak 66.4/59.0/68.5 MB; 2,000 pages (--rounds 1) 1.05x (CPU 1.57x),
+0.61x, 0.84x, 71.3/62.8/74.8 MB; 10,000 pages 1.07x (CPU 1.77x), 0.58x, 0.69x, 86.9/78.6/94.5 MB.
 
 Why this bench's first-run ratio is not what the same run gives by hand (1.61x here against 3.2-3.4
 s for the floor's 2.7-2.8 s by hand): the run queue. One first run an invocation, on a machine
