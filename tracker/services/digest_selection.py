@@ -122,6 +122,11 @@ def _period_query() -> sa.Select[Any]:
 # Built once, its positions bound at execution: SQLAlchemy makes a statement's cache key once per
 # statement object, which cost 0.15 ms for this one when it was built at each call.
 _PERIOD = _period_query()
+# Where a period row's values sit: the changelog row's columns, then the index entry's, then the status.
+_COLUMN = {name: n for n, name in enumerate(changelog_rows.columns.keys())}
+_REF, _REF_ID, _TOPICS = _COLUMN["ref"], _COLUMN["ref_id"], _COLUMN["topics"]
+_INDEX = slice(len(_COLUMN), len(_COLUMN) + len(ENTRY_COLUMNS))
+_STATUS = _INDEX.stop
 
 
 def period_rows(
@@ -136,23 +141,22 @@ def period_rows(
     page's index half once."""
     if not subs:
         return [], {}, {}
-    width, index_width = len(changelog_rows.columns), len(ENTRY_COLUMNS)
     rows: list[PeriodRow] = []
     index: dict[str, IndexEntry] = {}
     shown: dict[str, Shown | None] = {}
     statuses: Statuses = {}
     after = min(sub.cursor for sub in subs)
     for stored in driver_rows(conn, _PERIOD, {"after": after, "until": until}):
-        ref = stored[3]
+        ref = stored[_REF]
         if ref not in shown:
-            if stored[width] is None:
+            if stored[_INDEX.start] is None:    # no index entry (its first column is its key)
                 shown[ref] = None
             else:
-                info = index[ref] = entry_from_row(stored[width:width + index_width])
+                info = index[ref] = entry_from_row(stored[_INDEX])
                 shown[ref] = shown_of(info)
                 if info.entry == "item":
-                    statuses[stored[5]] = stored[width + index_width], stored[width + index_width + 1]
-        rows.append(PeriodRow(stored_change_row(stored, shown[ref]), ref, stored[width - 1]))
+                    statuses[stored[_REF_ID]] = stored[_STATUS], stored[_STATUS + 1]
+        rows.append(PeriodRow(stored_change_row(stored, shown[ref]), ref, stored[_TOPICS]))
     return rows, index, statuses
 
 
