@@ -175,8 +175,7 @@ class SourcesProjection:
             row.update(active=False, _dirty=True)
         elif event.type in (v.SOURCE_VOLATILE_IGNORED, v.SOURCE_VOLATILE_REVOKED):
             changed = _volatile_patterns(event)
-            stored = row["volatile"] or "[]"
-            kept = [] if stored == "[]" else list(json.loads(stored))
+            kept = list(_strings(row["volatile"]))
             if event.type == v.SOURCE_VOLATILE_IGNORED:
                 kept += [p for p in changed if p not in kept]
             else:
