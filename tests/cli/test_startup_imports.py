@@ -12,9 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from tests.fetching.localserver import LocalServer, Reply
 from tracker import migrate
+from tracker.app import App
 from tracker.core import Database
+from tracker.services import sources_admin
+from tracker.settings import load_settings
 
 # Used by some commands only: rendering, scheduling, migrations, mail channels, signing, HTML parsing.
 HEAVY = {"alembic", "jinja2", "apscheduler", "apprise", "lxml", "cryptography", "mako", "icalendar", "markdown",
@@ -32,8 +37,8 @@ print(json.dumps(sorted(tops | {n for n in sys.modules if n.startswith(("tracker
 """
 
 
-def loaded_by(args: list[str], tmp_path: Path, url: str) -> set[str]:
-    env = {"PATH": "/usr/bin:/bin", "TRACKER_DATABASE_URL": url, "HOME": str(tmp_path)}
+def loaded_by(args: list[str], tmp_path: Path, url: str, **environ: str) -> set[str]:
+    env = {"PATH": "/usr/bin:/bin", "TRACKER_DATABASE_URL": url, "HOME": str(tmp_path), **environ}
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -67,6 +72,24 @@ def test_check_loads_no_service_of_the_sources_commands(tmp_path: Path, ready_sq
     loaded = loaded_by(["check"], tmp_path, ready_sqlite)
     others = {f"tracker.services.{name}" for name in ("history", "capture", "sources_admin", "register_queries")}
     assert not loaded & (others | {"tracker.cli.source_cmds"}), sorted(loaded & (others | {"tracker.cli.source_cmds"}))
+
+
+def test_a_first_check_that_only_baselines_loads_no_triage(tmp_path: Path, ready_sqlite: str,
+                                                           server: LocalServer) -> None:
+    # A baseline raises no proposal: triage's modules (proposals, derivation, dates: about 5 ms)
+    # are imported only when an event that may raise one was written (vocabulary.RAISES_PROPOSALS).
+    server.route("/page", Reply(200, {"Content-Type": "text/html"}, b"<html><body><p>In force</p></body></html>"))
+    app = App(load_settings(environ={}).with_overrides(database__url=ready_sqlite, fetch__allow_hosts="127.0.0.1"))
+    sources_admin.add_source(app, server.url("/page"), source_id="page")
+    app.close()
+    loaded = loaded_by(["check", "--all"], tmp_path, ready_sqlite, TRACKER_ALLOW_HOSTS="127.0.0.1",
+                       TRACKER_FETCH_HOST_DELAY="0", TRACKER_CONTACT="tests@localhost")
+    assert "tracker.services.check_pool" in loaded   # the check ran
+    triage = {m for m in loaded if m.startswith(("tracker.services.proposing", "tracker.domain.proposals"))}
+    assert not triage, sorted(triage)
+    with Database(ready_sqlite).read() as conn:
+        baselined = conn.execute(sa.text("SELECT count(*) FROM events WHERE type = 'SourceBaselined'")).scalar()
+    assert baselined == 1
 
 
 def test_the_composition_root_imports_no_adapter_library() -> None:

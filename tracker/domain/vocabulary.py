@@ -71,6 +71,9 @@ REGISTER_ENTRY_ADDED: Final = "RegisterEntryAdded"
 # An entry known before, changed under the same official id (a corrected date, a new comment deadline,
 # a draft turned final): the same fields as RegisterEntryAdded, plus changes {field: {"old", "new"}}.
 REGISTER_ENTRY_REVISED: Final = "RegisterEntryRevised"
+# What may raise proposals for triage (services/proposing.py): named here, so that a check whose
+# events hold none of them does not import triage to find that out (issue 18).
+RAISES_PROPOSALS: Final = frozenset({SOURCE_CHANGED, REGISTER_ENTRY_ADDED, REGISTER_ENTRY_REVISED})
 
 # -- subscriptions and digests --------------------------------------------------------------------
 SUBSCRIPTION_CREATED: Final = "SubscriptionCreated"      # id, subscriber (opaque), filters, cadence, name

@@ -34,6 +34,7 @@ from tracker.app import App
 from tracker.core import Database
 from tracker.core.events import format_time
 from tracker.domain import changes
+from tracker.domain import vocabulary as v
 from tracker.domain.sources import Source
 from tracker.errors import FetchError, NotFoundError, ValidationError
 from tracker.fetching import FetchRequest, FetchResult
@@ -490,13 +491,12 @@ async def check_sources_async(  # noqa: C901
     # What the cycle knew of each source goes before triage loads what it needs: at 10,000 sources
     # the two together made the peak (issue 18: 500 changed of 10,000, 111.5 -> 108.2 MB).
     del known, by_id, every, first
-    if any(o.events for o in report.outcomes):
-        # Imported here: a sweep that writes no event (the usual one) does not load triage at all.
+    if any(v.RAISES_PROPOSALS.intersection(o.events) for o in report.outcomes):
+        # Imported here: a sweep with no change (the usual one) or only baselines does not load triage.
         from tracker.services import proposing
 
-        if any(set(o.events) & proposing.TRIGGERS for o in report.outcomes):
-            # Through the log: the changes just recorded are read back and derived (services/proposing.py).
-            report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app, held=held)).raised
+        # Through the log: the changes just recorded are read back and derived (services/proposing.py).
+        report.proposals = (await asyncio.to_thread(proposing.raise_proposals, app, held=held)).raised
     report.seconds = time.monotonic() - started
     return report
 

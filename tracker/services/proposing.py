@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = frozenset({v.SOURCE_CHANGED, v.REGISTER_ENTRY_ADDED, v.REGISTER_ENTRY_REVISED})
+TRIGGERS = v.RAISES_PROPOSALS
 CURSOR = "derivation"
 BATCH = 500
 MAX_ROW_PROPOSALS = 200    # a page redesign is one change to look at, not thousands of proposals
