@@ -348,6 +348,40 @@ of time to measure it on every cycle: fetch_many's window of 32 tasks instead of
 fetches wait there, 26 KB each, while the loop waits for the worker): the checker's peak 75.0-76.0
 -> 74.1-75.2 MB at 2,000 pages, about half of what the faster loop added, the same CPU (3 pairs,
 load 4.3-4.8); the window also keeps requests to other hosts going while one host's slots are full.
+
+Session 9 (another machine, at rest, load 0.3-2.0). Where a noisy first run's time went, against
+floor+lxml's (marks in the process, from after the interpreter's start, 5 runs on one database
+restored before each): the first request at 0.30-0.33 s against the floor's 0.137 s (imports 0.26 s,
+httpx's, httpcore's and trio's, which the floor pays too, among them; then _load 36 ms, the worker
+forked 4 ms, the fetcher and its TLS context 22 ms), the fetch loop 0.69-0.70 s on both sides (the
+worker's queue full, 15 of ASSESS_WINDOW's 16, throughout: the worker paces a first run of noisy
+pages, and the machine's two cores are busy with it, the checker and the server), then 0.04-0.06 s
+to the end (the worker's last pages, the last batch, the report). Of _load's 36 ms, 25 were the
+sources read model projecting the 500 registrations this bench appended: `tracker sources add`
+projects each as it registers it, so register_child now leaves them projected too and a first run
+times the first check alone (_load 17 ms). A cycle that writes baselines only no longer imports
+triage to find that no event of it may raise a proposal (vocabulary.RAISES_PROPOSALS; about 5 ms on
+the serial tail). A noisy 5% cycle ends with raise_proposals, 23-33 ms for 25 pages (importing it
+8 ms; each page's versions read and both bodies parsed for rows, about 1 ms). This bench, main before
+(87eb59d) and after, at rest: --noisy first run 1.33x -> 1.14x/1.17x/1.20x/1.23x floor+lxml, no
+change 1.15x -> 1.12x-1.15x, 5% changed 1.23x -> 1.21x-1.26x; peak 65.6-66.6/69.3-70.0/69.7-71.9 MB
+(1.40-1.41x/1.46-1.48x/1.48-1.49x floor+lxml's). With validators, two runs: first run 1.15x/1.12x,
+no change 0.81x/0.80x (urlwatch 1.59x/1.54x the tracker's time), 5% changed 1.01x/1.01x (urlwatch
+1.33x); 2,000 pages 0.95x/0.66x/0.91x (urlwatch 1.88x/2.93x/2.21x); 10,000 pages 0.98x/0.75x/1.07x,
+peak 84.1/78.4/93.5 MB.
+
+Why peak memory stays above 1.5x the floor's at 500 pages (58.7-58.8 MB with no change, 65.9-66.5
+first run, 68.9-69.0 with 5% changed, against 38.3-39.3), measured as ru_maxrss of a process that
+only imports (python -c): httpx 25.3 MB; httpx, httpcore and anyio (what the floor has loaded by
+its first request) 33.6 MB, so the floor's own work adds 4.8 MB; the same and SQLAlchemy 47.0 MB,
+and sqlite3 48.2 MB; everything a check imports 50.9 MB, 1.33x the floor's whole run before the
+tracker does anything. 1.5x leaves 6.6 MB for the work, where a no-change cycle uses 7.9 MB; a
+first run's peak is its forked worker's (the checker's pages and lxml, 6.7 MB imported), and a
+changed page needs lxml in the checker too (its previous text, its rows for proposals). Meeting
+the 1.5x would take a check that does not import SQLAlchemy, or a worker started afresh that
+imports lxml without it and does all of a cycle's HTML work (normalising, previous texts, rows):
+the first breaks the one schema catalogue the brief asks for, the second is a redesign of the
+check's processes for about 8 MB.
 """
 
 from __future__ import annotations
