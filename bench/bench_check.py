@@ -375,9 +375,12 @@ first run, 68.9-69.0 with 5% changed, against 38.3-39.3), measured as ru_maxrss 
 only imports (python -c): httpx 25.3 MB; httpx, httpcore and anyio (what the floor has loaded by
 its first request) 33.6 MB, so the floor's own work adds 4.8 MB; the same and SQLAlchemy 47.0 MB,
 and sqlite3 48.2 MB; everything a check imports 50.9 MB, 1.33x the floor's whole run before the
-tracker does anything. 1.5x leaves 6.6 MB for the work, where a no-change cycle uses 7.9 MB; a
-first run's peak is its forked worker's (the checker's pages and lxml, 6.7 MB imported), and a
-changed page needs lxml in the checker too (its previous text, its rows for proposals). Meeting
+tracker does anything. 1.5x leaves 6.6 MB for the work, where a no-change cycle uses 7.9 MB. A
+first run's peak is the checker's own, not its worker's (ru_maxrss of each, 65-66 MB against 50 MB;
+so is a noisy cycle's, 69 against 50): 11-12 MB after its first request, the bodies fetched and not
+yet recorded (tracemalloc at one batch: 88 bodies of 26 KB waiting, 2.3 MB, and 1.3 MB of the
+worker's answers). A changed page needs lxml (6.7 MB imported) in the checker too: its previous
+text, its rows for proposals. Meeting
 the 1.5x would take a check that does not import SQLAlchemy, or a worker started afresh that
 imports lxml without it and does all of a cycle's HTML work (normalising, previous texts, rows):
 the first breaks the one schema catalogue the brief asks for, the second is a redesign of the
