@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -197,13 +198,27 @@ def test_a_noisy_page_read_by_the_worker(app: App, server: LocalServer, tmp_path
         noted = tmp_path / "pids.txt.noisy"
         noisy_pids.append((report["pid"], noted.read_text().split() if noted.exists() else []))
         noted.unlink(missing_ok=True)
-    # The baseline, then a body that differs in ignored text only (read here: nothing said it was
-    # noisy yet), then one read by the worker: the same text, no new version, no event.
+    # The baseline, then bodies that differ in ignored text only, each read by the worker: the
+    # second check's too, before anything said the page was noisy (it has no validators, so every
+    # fetch is a whole body only reading tells apart). The same text: no new version, no event.
     assert outcomes == ["baselined", "unchanged", "unchanged"]
-    assert noisy_pids[1][1] == []
-    pid, read_in = noisy_pids[2]
-    assert len(read_in) == 1 and read_in[0] != str(pid)
+    for pid, read_in in noisy_pids[1:]:
+        assert len(read_in) == 1 and read_in[0] != str(pid)
     assert len(events_of(app, "n")) == 2      # registered, baselined
+
+
+def test_pages_read_by_the_worker_are_those_with_an_accepted_text_and_no_validators_or_noisy() -> None:
+    source = Source(id="s", url="http://127.0.0.1/s", kind="html", ignore=(STAMP,))
+    kept = "a" * 64
+    baselined = _state(source, "c" * 64, kept, last_body_hash=kept)
+    assert check_pool.read_there("html", baselined)                      # no validators: read there
+    assert not check_pool.noisy("html", baselined)
+    validated = baselined._replace(etag='"v1"')
+    assert not check_pool.read_there("html", validated)                  # a 200 there means a change
+    assert check_pool.read_there("html", validated._replace(last_body_hash="b" * 64))   # but noisy
+    assert not check_pool.read_there("html", baselined._replace(content_hash=None))     # a first check
+    assert not check_pool.read_there("html", None)
+    assert not check_pool.read_there("ecfr", baselined)                  # a register: not read there
 
 
 @pytest.mark.parametrize("body", [b"<html><body><p>One</p><p>Served at 2</p></body></html>",
@@ -225,13 +240,13 @@ def test_digest_of_a_noisy_page_is_what_assess_reads(app: App, clock: Clock, bod
     assert _same_text(known, read.content_hash) == (body == b"<html><body><p>One</p><p>Served at 2</p></body></html>")
 
 
-def _state(source: Source, content_hash: str, snapshot: str) -> object:
+def _state(source: Source, content_hash: str | None, snapshot: str, last_body_hash: str = "0" * 64) -> Any:
     from tracker.fetching.versions import normaliser_version
     from tracker.services.checking import _State
 
     columns: dict[str, object] = dict.fromkeys(_State._fields)
     columns.update(source_id=source.id, content_hash=content_hash, last_snapshot=snapshot,
-                   last_body_hash="0" * 64, rules_hash=source.rules.hash,
+                   last_body_hash=last_body_hash, rules_hash=source.rules.hash,
                    normaliser_version=normaliser_version(source.kind))
     return _State(**columns)
 
