@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -207,18 +208,21 @@ def test_a_noisy_page_read_by_the_worker(app: App, server: LocalServer, tmp_path
     assert len(events_of(app, "n")) == 2      # registered, baselined
 
 
-def test_pages_read_by_the_worker_are_those_with_an_accepted_text_and_no_validators_or_noisy() -> None:
+def test_pages_read_by_the_worker_are_noisy_or_without_validators_and_ignoring_some_text() -> None:
     source = Source(id="s", url="http://127.0.0.1/s", kind="html", ignore=(STAMP,))
     kept = "a" * 64
     baselined = _state(source, "c" * 64, kept, last_body_hash=kept)
-    assert check_pool.read_there("html", baselined)                      # no validators: read there
+    assert check_pool.read_there(source, baselined)              # no validators, text ignored: read there
     assert not check_pool.noisy("html", baselined)
+    static = Source(id="s", url="http://127.0.0.1/s", kind="html")
+    assert not check_pool.read_there(static, baselined)          # nothing ignored: most likely static
+    assert check_pool.read_there(replace(static, volatile=("^Served at",)), baselined)   # volatile lines found
     validated = baselined._replace(etag='"v1"')
-    assert not check_pool.read_there("html", validated)                  # a 200 there means a change
-    assert check_pool.read_there("html", validated._replace(last_body_hash="b" * 64))   # but noisy
-    assert not check_pool.read_there("html", baselined._replace(content_hash=None))     # a first check
-    assert not check_pool.read_there("html", None)
-    assert not check_pool.read_there("ecfr", baselined)                  # a register: not read there
+    assert not check_pool.read_there(source, validated)          # a 200 there means a change
+    assert check_pool.read_there(static, validated._replace(last_body_hash="b" * 64))   # but a noisy one is
+    assert not check_pool.read_there(source, baselined._replace(content_hash=None))     # a first check
+    assert not check_pool.read_there(source, None)
+    assert not check_pool.read_there(replace(source, kind="ecfr"), baselined)           # a register
 
 
 @pytest.mark.parametrize("body", [b"<html><body><p>One</p><p>Served at 2</p></body></html>",

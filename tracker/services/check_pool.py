@@ -7,7 +7,7 @@ over 500 pages used one core of two (issue 18: 1.9x the floor's time, about as m
 CPU). When a cycle has many first checks, a worker process forked at its start does that work
 for them while the event loop fetches and records. So does a noisy page (one whose last check
 found other bytes with the same text, text its rules ignore changing on every request), and a
-page without validators whose bytes are not the ones kept (read_there): its text and the text's
+page without validators whose rules ignore some of its text (read_there): its text and the text's
 hash are read there, the comparing stays in the process. Everything else stays in the process.
 
 The worker is forked only from a process that runs a single thread (the CLI's `tracker check`
@@ -67,17 +67,19 @@ def noisy(kind: str, state: Any) -> bool:
         and state.last_body_hash is not None and state.last_body_hash != state.last_snapshot
 
 
-def read_there(kind: str, state: Any) -> bool:
+def read_there(source: Source, state: Any) -> bool:
     """A page with an accepted text whose new bytes the worker reads: a noisy one, or one without
-    validators (no ETag, no Last-Modified), whose every fetch is a whole body that only reading
-    tells apart. The second covers the first check after a noisy page's baseline, before anything
-    said it was noisy, which read 500 such pages in the checker's threads (issue 18, 8 runs each
-    alternated: wall 1.23 -> 0.98 s, CPU with the worker's 1.19 -> 1.06 s, peak 69.6 -> 61.6 MB).
-    Bytes equal to those kept are never read (_quick), so a cycle of such pages that all came back
-    the same pays for the fork alone."""
+    validators (no ETag, no Last-Modified) whose rules ignore some of its text (the operator's
+    patterns, or volatile lines found): its ignored text is expected to change, and only reading
+    tells a new body apart. That covers the first check after a noisy page's baseline, before
+    anything said it was noisy, which read 500 such pages in the checker's threads (issue 18, 8 runs
+    each alternated: wall 1.23 -> 0.98 s, CPU with the worker's 1.19 -> 1.06 s, peak 69.6 -> 61.6
+    MB). A page without validators and without such rules is most likely static, and stays in the
+    process: a worker forked for 500 of them that all came back the same cost 3.5% of the cycle."""
+    kind = source.kind
     return noisy(kind, state) or (
         kind in PAGE_KINDS and state is not None and state.content_hash is not None
-        and state.etag is None and state.last_modified is None)
+        and state.etag is None and state.last_modified is None and bool(source.ignore or source.volatile))
 
 
 @dataclass(frozen=True)

@@ -344,7 +344,7 @@ async def _assess_and_read_texts(
     read = None
     if pool is not None and check_pool.first_check(known.source.kind, known.state):
         work = await _digest_first(pool, threads, known, result, fetched_at, every_seconds, body_hash)
-    elif pool is not None and check_pool.read_there(known.source.kind, known.state):
+    elif pool is not None and check_pool.read_there(known.source, known.state):
         accepted = known.state.content_hash if _same_rules(known) else None
         read = await check_pool.read(pool, known.source, result, keep=False, accepted=accepted)
     if read is not None and read.error_class is None and _same_text(known, read.content_hash):
@@ -448,11 +448,11 @@ async def check_sources_async(  # noqa: C901
             await keep(task.result())
 
     # Forked before any thread of this cycle starts (the assessing threads, the fetcher's). Pages
-    # likely normalised on this check (first checks, noisy pages, pages without validators) are read
-    # there, on the other core: a no-change sweep of 500 noisy pages took 16% less wall time for 1.3%
-    # more CPU (issue 18).
+    # likely normalised on this check (first checks, noisy pages, pages without validators that
+    # ignore some text: read_there) are read there, on the other core: a no-change sweep of 500 noisy
+    # pages took 16% less wall time for 1.3% more CPU (issue 18).
     pool = await check_pool.open_pool(sum(check_pool.first_check(k.source.kind, k.state)
-                                          or check_pool.read_there(k.source.kind, k.state) for k in known))
+                                          or check_pool.read_there(k.source, k.state) for k in known))
     # Their first checks are screened for bot challenges and hashed there too, off the event loop
     # (about 0.25 ms a page of 27 KB, issue 18).
     first = {k.source.id for k in known if check_pool.first_check(k.source.kind, k.state)} if pool else set()
