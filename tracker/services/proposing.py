@@ -102,6 +102,15 @@ def _sources(conn: Connection, ids: Iterable[str] | None = None,
     return found
 
 
+# A page's versions with their snapshots' headers, built once (see snapshots._LOAD): one statement
+# per changed page at the end of a check.
+_VERSIONS = (
+    sa.select(source_versions, snapshot_rows.c.headers)
+    .outerjoin(snapshot_rows, snapshot_rows.c.hash == source_versions.c.snapshot)
+    .where(source_versions.c.source_id == sa.bindparam("source_id")).order_by(source_versions.c.id)
+)
+
+
 def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, select: str | None, url: str,
                held: Mapping[str, bytes] | None = None,
                ) -> tuple[list[dp.PageRow], list[dp.PageRow], str | None]:
@@ -110,10 +119,7 @@ def _page_rows(conn: Connection, event: RecordedEvent, change: o.SourceChanged, 
     ``held``: raw bodies by snapshot hash that the caller still has (a check that just fetched
     the new body and read the old one); snapshots are addressed by their body's SHA-256, so a held
     body is the stored one, and only its headers are read, with the versions."""
-    versions = conn.execute(
-        sa.select(source_versions, snapshot_rows.c.headers)
-        .outerjoin(snapshot_rows, snapshot_rows.c.hash == source_versions.c.snapshot)
-        .where(source_versions.c.source_id == change["id"]).order_by(source_versions.c.id)).all()
+    versions = conn.execute(_VERSIONS, {"source_id": change["id"]}).all()
     new = next((version for version in versions if version.position == event.position), None)
     if new is None:
         return [], [], None

@@ -76,8 +76,14 @@ def save_snapshots(conn: Connection, new: Sequence[NewSnapshot]) -> None:
     )
 
 
+# Built once, the hash bound at execution: a changed page loads its previous body here, and proposals
+# load both of a page's bodies again, where building the statement each time cost about as much as
+# running it (issue 18: 918 loads at the end of a 10,000-page cycle with 500 changes).
+_LOAD = sa.select(snapshots.c.body, snapshots.c.headers).where(snapshots.c.hash == sa.bindparam("digest"))
+
+
 def load_snapshot(conn: Connection, digest: str) -> Snapshot:
-    row = conn.execute(sa.select(snapshots.c.body, snapshots.c.headers).where(snapshots.c.hash == digest)).first()
+    row = conn.execute(_LOAD, {"digest": digest}).first()
     if row is None:
         raise NotFoundError(f"snapshot {digest} is not stored")
     return Snapshot(digest, zlib.decompress(row.body), json.loads(row.headers))
