@@ -361,22 +361,23 @@ sources read model projecting the 500 registrations this bench appended: `tracke
 projects each as it registers it, so register_child now leaves them projected too and a first run
 times the first check alone (_load 17 ms). A cycle that writes baselines only no longer imports
 triage to find that no event of it may raise a proposal (vocabulary.RAISES_PROPOSALS; about 5 ms on
-the serial tail). A noisy 5% cycle ends with raise_proposals, 23-33 ms for 25 pages (importing it
-8 ms; each page's versions read and both bodies parsed for rows, about 1 ms). This bench, main before
+the serial tail). A noisy 5% cycle ends with raise_proposals, 23-33 ms for 25 pages (importing it 8
+ms; each page's versions read and both bodies parsed for rows, about 1 ms). This bench, main before
 (87eb59d) and after, at rest: --noisy first run 1.33x -> 1.14x/1.17x/1.20x/1.23x floor+lxml, no
 change 1.15x -> 1.12x-1.15x, 5% changed 1.23x -> 1.21x-1.26x; peak 65.6-66.6/69.3-70.0/69.7-71.9 MB
-(1.40-1.41x/1.46-1.48x/1.48-1.49x floor+lxml's). With validators, two runs: first run 1.15x/1.12x,
-no change 0.81x/0.80x (urlwatch 1.59x/1.54x the tracker's time), 5% changed 1.01x/1.01x (urlwatch
-1.33x); 2,000 pages 0.95x/0.66x/0.91x (urlwatch 1.88x/2.93x/2.21x); 10,000 pages 0.98x/0.75x/1.07x,
-peak 84.1/78.4/93.5 MB. The peak of --noisy's no-change cycles was its first one, the first check
-after the baseline, when nothing yet said the pages were noisy and the checker's threads read all
-500 (69.4 MB, 1.23 s, against 61.5 MB and 0.99 s with the worker reading them: check_pool.read_there,
-6 runs each on one restored database); two runs after it: no change 1.10x/1.09x, peak 62.1/62.8 MB
-(1.31x/1.33x floor+lxml's, from 1.46-1.48x); first run 1.15x/1.17x, 5% changed 1.24x/1.25x, peak
-69.3/70.2 MB (1.47x/1.49x: a changed page's previous text and rows are read in the checker, with
-lxml). Pages without validators and without ignore rules stay in the checker: with the worker
-forked for them too, --no-validators (static pages) went from 0.83-0.85x/1.03-1.05x to
-0.88x/1.06-1.07x (no change/5% changed, two runs each), a fork for nothing in most cycles.
+(1.40-1.41x/1.46-1.48x/1.48-1.49x floor+lxml's). With validators, four runs: first run 1.07-1.17x,
+no change 0.80-0.83x (urlwatch 1.53-1.59x the tracker's time), 5% changed 0.96-1.05x (urlwatch
+1.26-1.34x); two runs at 2,000 pages 0.95-0.97x/0.66x/0.91x (urlwatch 1.82-1.88x/2.77-2.93x/
+2.14-2.21x) and at 10,000 pages 0.98-1.07x/0.75-0.77x/1.07x, peak 84.0-84.1/78.4-78.6/93.1-93.5 MB.
+The peak of --noisy's no-change cycles was its first one, the first check after the baseline, when
+nothing yet said the pages were noisy and the checker's threads read all 500 (69.4 MB, 1.23 s,
+against 61.5 MB and 0.99 s with the worker reading them: check_pool.read_there, 6 runs each on one
+restored database); two runs after it: no change 1.10x/1.09x, peak 62.1/62.8 MB (1.31x/1.33x
+floor+lxml's, from 1.46-1.48x); first run 1.15x/1.17x, 5% changed 1.24x/1.25x, peak 69.3/70.2 MB
+(1.47x/1.49x: a changed page's previous text and rows are read in the checker, with lxml). Pages
+without validators and without ignore rules stay in the checker: with the worker forked for them
+too, --no-validators (static pages) went from 0.83-0.85x/1.03-1.05x to 0.88x/1.06-1.07x (no
+change/5% changed, two runs each), a fork for nothing in most cycles.
 
 Why peak memory stays above 1.5x the floor's at 500 pages (58.7-58.8 MB with no change, 65.9-66.5
 first run, 68.9-69.0 with 5% changed, against 38.3-39.3), measured as ru_maxrss of a process that
