@@ -200,8 +200,8 @@ def test_a_noisy_page_read_by_the_worker(app: App, server: LocalServer, tmp_path
         noisy_pids.append((report["pid"], noted.read_text().split() if noted.exists() else []))
         noted.unlink(missing_ok=True)
     # The baseline, then bodies that differ in ignored text only, each read by the worker: the
-    # second check's too, before anything said the page was noisy (it has no validators, so every
-    # fetch is a whole body only reading tells apart). The same text: no new version, no event.
+    # second check's too, before anything said the page was noisy (no validators, and a rule that
+    # ignores some of its text: check_pool.read_there). The same text: no new version, no event.
     assert outcomes == ["baselined", "unchanged", "unchanged"]
     for pid, read_in in noisy_pids[1:]:
         assert len(read_in) == 1 and read_in[0] != str(pid)
