@@ -451,11 +451,12 @@ async def check_sources_async(  # noqa: C901
     # likely normalised on this check (first checks, noisy pages, pages without validators that
     # ignore some text: read_there) are read there, on the other core: a no-change sweep of 500 noisy
     # pages took 16% less wall time for 1.3% more CPU (issue 18).
-    pool = await check_pool.open_pool(sum(check_pool.first_check(k.source.kind, k.state)
-                                          or check_pool.read_there(k.source, k.state) for k in known))
+    firsts = {k.source.id for k in known if check_pool.first_check(k.source.kind, k.state)}
+    pool = await check_pool.open_pool(len(firsts) + sum(check_pool.read_there(k.source, k.state)
+                                                        for k in known if k.source.id not in firsts))
     # Their first checks are screened for bot challenges and hashed there too, off the event loop
     # (about 0.25 ms a page of 27 KB, issue 18).
-    first = {k.source.id for k in known if check_pool.first_check(k.source.kind, k.state)} if pool else set()
+    first = firsts if pool else set()
     threads = ThreadPoolExecutor(ASSESS_THREADS, thread_name_prefix="assess")
     try:
         async with app.fetcher() as fetcher:
@@ -491,7 +492,7 @@ async def check_sources_async(  # noqa: C901
             pool.shutdown()
     # What the cycle knew of each source goes before triage loads what it needs: at 10,000 sources
     # the two together made the peak (issue 18: 500 changed of 10,000, 111.5 -> 108.2 MB).
-    del known, by_id, every, first
+    del known, by_id, every, first, firsts
     if any(v.RAISES_PROPOSALS.intersection(o.events) for o in report.outcomes):
         # Imported here: a sweep with no change (the usual one) or only baselines does not load triage.
         from tracker.services import proposing
